@@ -1,0 +1,148 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Config is every setting of a command, from flags and RECONCILER_*
+// variables. Validate checks it before anything runs.
+type Config struct {
+	Repo          string
+	Ref           string
+	Path          string
+	Dir           string
+	Exec          string
+	Restart       string
+	HealthURL     string
+	HealthTimeout time.Duration
+	Keep          int
+	GitTimeout    time.Duration
+	MaxSize       string
+	LogFormat     string
+
+	// Trust settings of SPEC.md that this build does not implement yet.
+	// They are refused when set rather than ignored: a deploy agent that
+	// silently skips signature checks would be worse than none.
+	SSHKey, KnownHosts, VerifyKeyring, VerifySSH, TokenFile, CAFile string
+
+	maxSizeBytes int64
+}
+
+// addSourceFlags registers the flags that say where the desired state is.
+func (c *Config) addSourceFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Repo, "repo", "", "deploy repo: https://, ssh://, git@host:path, file:// or a local path (required)")
+	fs.StringVar(&c.Ref, "ref", "main", "branch or tag to follow")
+	fs.StringVar(&c.Path, "path", "current.conf", "desired state file inside the repo; {hostname} is replaced by this host's name")
+	fs.DurationVar(&c.GitTimeout, "git-timeout", 60*time.Second, "deadline of each call to the git host")
+	fs.StringVar(&c.SSHKey, "ssh-key", "", "SSH private key for the deploy repo")
+	fs.StringVar(&c.KnownHosts, "known-hosts", "", "known_hosts file; SSH host keys are checked")
+	fs.StringVar(&c.VerifyKeyring, "verify-keyring", "", "armored OpenPGP keyring; the deployed commit must be signed by one of its keys")
+	fs.StringVar(&c.VerifySSH, "verify-ssh-allowed-signers", "", "git allowed-signers file for SSH-signed commits")
+	fs.StringVar(&c.TokenFile, "git-token-file", "", "file holding an HTTPS token for the deploy repo")
+	fs.StringVar(&c.CAFile, "ca-file", "", "extra CA certificates (PEM) for HTTPS artifacts and git")
+}
+
+// addDirFlag registers --dir.
+func (c *Config) addDirFlag(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Dir, "dir", "", "the app directory (required)")
+}
+
+// addApplyFlags registers the flags of commands that change the directory.
+func (c *Config) addApplyFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Exec, "exec", "./app.bin -c app.cfg", "how to start the app (run in --dir) when none runs")
+	fs.StringVar(&c.Restart, "restart", "hup", "after a switch: hup (graceful re-exec), restart (SIGTERM, start anew) or none")
+	fs.StringVar(&c.HealthURL, "health-url", "", "after a switch, the new release must answer 2xx here")
+	fs.DurationVar(&c.HealthTimeout, "health-timeout", 30*time.Second, "how long a new release has to come up and be healthy")
+	fs.IntVar(&c.Keep, "keep", 5, "releases kept in release/")
+	fs.StringVar(&c.MaxSize, "max-artifact-size", "2GiB", "largest artifact accepted, enforced while streaming")
+}
+
+// addLogFlag registers --log-format.
+func (c *Config) addLogFlag(fs *pflag.FlagSet) {
+	fs.StringVar(&c.LogFormat, "log-format", "", "text or json (default: text on a terminal, json otherwise)")
+}
+
+// bindEnv gives every flag not set on the command line the value of
+// RECONCILER_<FLAG> (dashes become underscores), as SPEC.md promises.
+func bindEnv(cmd *cobra.Command) error {
+	var err error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed || f.Name == "help" {
+			return
+		}
+		name := "RECONCILER_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if serr := cmd.Flags().Set(f.Name, v); serr != nil {
+				err = &usageError{msg: fmt.Sprintf("%s: %v", name, serr)}
+			}
+		}
+	})
+	return err
+}
+
+// ValidateSource checks the settings that say where the desired state is.
+func (c *Config) ValidateSource() error {
+	if c.Repo == "" {
+		return &usageError{msg: "--repo is required (or RECONCILER_REPO)"}
+	}
+	if strings.Contains(c.Path, "{hostname}") {
+		host, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("expand {hostname} in --path: %w", err)
+		}
+		c.Path = strings.ReplaceAll(c.Path, "{hostname}", host)
+	}
+	c.Path = strings.TrimPrefix(c.Path, "./")
+	for flag, v := range map[string]string{"--ssh-key": c.SSHKey, "--known-hosts": c.KnownHosts,
+		"--verify-keyring": c.VerifyKeyring, "--verify-ssh-allowed-signers": c.VerifySSH,
+		"--git-token-file": c.TokenFile, "--ca-file": c.CAFile} {
+		if v != "" {
+			return &usageError{msg: flag + " is not supported by this build yet; refusing to run without it rather than ignoring it"}
+		}
+	}
+	if c.GitTimeout <= 0 {
+		return &usageError{msg: "--git-timeout must be positive"}
+	}
+	return nil
+}
+
+// ValidateDir checks --dir.
+func (c *Config) ValidateDir() error {
+	if c.Dir == "" {
+		return &usageError{msg: "--dir is required (or RECONCILER_DIR)"}
+	}
+	return nil
+}
+
+// ValidateApply checks the settings of commands that change the directory.
+func (c *Config) ValidateApply() error {
+	switch c.Restart {
+	case "hup", "restart", "none":
+	default:
+		return &usageError{msg: fmt.Sprintf("--restart %q: want hup, restart or none", c.Restart)}
+	}
+	if c.HealthURL != "" {
+		if u, err := url.Parse(c.HealthURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &usageError{msg: fmt.Sprintf("--health-url %q: want an http(s) URL", c.HealthURL)}
+		}
+	}
+	if c.HealthTimeout <= 0 {
+		return &usageError{msg: "--health-timeout must be positive"}
+	}
+	if c.Keep < 2 {
+		return &usageError{msg: fmt.Sprintf("--keep %d: at least 2 (the running and the previous release)", c.Keep)}
+	}
+	n, err := parseSize(c.MaxSize)
+	if err != nil {
+		return &usageError{msg: fmt.Sprintf("--max-artifact-size: %v", err)}
+	}
+	c.maxSizeBytes = n
+	return nil
+}

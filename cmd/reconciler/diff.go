@@ -1,0 +1,62 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/reconciler-dev/reconciler/reconcile"
+	"github.com/spf13/cobra"
+)
+
+func newDiffCmd(stdout, stderr io.Writer) *cobra.Command {
+	var c Config
+	cmd := &cobra.Command{
+		Use:   "diff --repo URL --dir DIR [flags]",
+		Short: "Show what sync would do, changing nothing",
+		Long: `diff is the dry run of sync: versions and revisions from and to, each
+artifact to fetch (URL, digest, target file), a unified diff of a text config
+that changes, the link switch and the process action. It writes nothing in
+--dir (the deploy repo is fetched into memory).
+
+Exit status, as diff(1) and git diff --exit-code: 0 in sync, 1 differences,
+2 error.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := setup(cmd, &c, true); err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			log, err := newLogger(c.LogFormat, stderr, slog.LevelWarn)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			return runDiff(cmd, &c, log, stdout)
+		},
+	}
+	c.addSourceFlags(cmd.Flags())
+	c.addDirFlag(cmd.Flags())
+	c.addApplyFlags(cmd.Flags())
+	c.addLogFlag(cmd.Flags())
+	return cmd
+}
+
+func runDiff(cmd *cobra.Command, c *Config, log *slog.Logger, stdout io.Writer) error {
+	layout, err := reconcile.NewLayout(c.Dir)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	eng, err := newEngine(c, layout, "", log)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	plan, _, err := eng.Diff(cmd.Context())
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if err := plan.Render(stdout); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if plan.Changes() {
+		return &exitError{code: 1}
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDiff(t *testing.T) {
+	t.Parallel()
+	d := newDeployRepo(t)
+	d.release("1.0")
+	dir := t.TempDir()
+	diffArgs := func(extra ...string) []string {
+		return append([]string{"diff", "--repo", d.URL(), "--path", "web/current.conf", "--dir", dir}, extra...)
+	}
+
+	// Nothing applied yet: everything differs, and diff writes nothing.
+	before := snapshot(t, dir)
+	out, errOut, code := runCLI(t, diffArgs()...)
+	if code != 1 {
+		t.Fatalf("first diff: got exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	if after := snapshot(t, dir); after != before {
+		t.Fatalf("diff wrote in --dir:\n%s", after)
+	}
+
+	mustSync(t, d.URL(), dir)
+	if out, errOut, code := runCLI(t, diffArgs()...); code != 0 || !strings.Contains(out, "in sync") {
+		t.Fatalf("diff after sync: got exit %d, want 0\n%s%s", code, out, errOut)
+	}
+
+	rev2 := d.release("2.0")
+	before = snapshot(t, dir)
+	out, errOut, code = runCLI(t, diffArgs()...)
+	if code != 1 {
+		t.Fatalf("diff with a bump: got exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	url, sum := d.art.URL+"/web-2.0", sha(binary("2.0"))
+	for _, want := range []string{
+		"version   1.0 -> 2.0",
+		"-> " + rev2[:12],
+		"fetch     bin " + url + " sha256:" + sum + " -> release/app.2.0",
+		"install   cfg web/cfg-2.0.json@" + rev2[:12],
+		"-> release/cfg.2.0",
+		"write     release/current.conf",
+		"link      app.bin: release/app.1.0 -> release/app.2.0",
+		"link      app.cfg: release/cfg.1.0 -> release/cfg.2.0",
+		"process   ",
+		"--- release/cfg.1.0", "+++ release/cfg.2.0",
+		`-  "version": "1.0"`, `+  "version": "2.0"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff output lacks %q:\n%s", want, out)
+		}
+	}
+	if after := snapshot(t, dir); after != before {
+		t.Errorf("diff changed --dir:\n%s\nwant:\n%s", after, before)
+	}
+	if n := d.art.hitCount("/web-2.0"); n != 0 {
+		t.Errorf("diff downloaded the artifact (%d requests), want none", n)
+	}
+
+	// An error is exit 2, not 1.
+	d.commitDesired(`{"version": 1}`)
+	if _, errOut, code := runCLI(t, diffArgs()...); code != 2 || !strings.Contains(errOut, "web/current.conf") {
+		t.Errorf("diff of a broken desired file: got exit %d %q, want 2 naming the file", code, errOut)
+	}
+	if _, _, code := runCLI(t, diffArgs("--ref", "nope")...); code != 2 {
+		t.Errorf("diff of a missing ref: got exit %d, want 2", code)
+	}
+}

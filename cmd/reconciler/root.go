@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// run is the whole program but the exit: main's only job is to call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil && !isExitError(err) {
+		// cobra's own errors (unknown flag, missing argument) are usage errors.
+		if isUsageError(err) {
+			return &exitError{code: 2, err: err}
+		}
+	}
+	return err
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "reconciler",
+		Short: "GitOps for plain binaries on Linux servers",
+		Long: `reconciler keeps a server's app directory in step with a deploy repo.
+
+Deploy = commit a version bump to the deploy repo. Roll back = git revert.
+Preview = reconciler diff. Every artifact is sha256-verified and lands in
+release/ atomically; the app switches with no dropped request.
+
+Every flag can also be set as RECONCILER_<FLAG>, e.g. RECONCILER_REPO.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(
+		newSyncCmd(stdout, stderr),
+		newDiffCmd(stdout, stderr),
+		newStatusCmd(stdout),
+		newSuspendCmd(stdout),
+		newResumeCmd(stdout),
+	)
+	return root
+}

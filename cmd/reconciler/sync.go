@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/reconciler-dev/reconciler/reconcile"
+	"github.com/spf13/cobra"
+)
+
+func newSyncCmd(stdout, stderr io.Writer) *cobra.Command {
+	var c Config
+	cmd := &cobra.Command{
+		Use:   "sync --repo URL --dir DIR [flags]",
+		Short: "Apply the deploy repo's desired state once, now",
+		Long: `sync runs one pass: it reads the desired state file at the followed ref,
+downloads and verifies every artifact into release/, writes
+release/current.conf and switches the app.bin/app.cfg links.
+
+It exits 0 when the directory holds the desired version, non-zero otherwise
+(with a message naming the file, key or URL at fault).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := setup(cmd, &c, true); err != nil {
+				return err
+			}
+			log, err := newLogger(c.LogFormat, stderr, slog.LevelInfo)
+			if err != nil {
+				return err
+			}
+			return runSync(cmd, &c, log, stdout)
+		},
+	}
+	c.addSourceFlags(cmd.Flags())
+	c.addDirFlag(cmd.Flags())
+	c.addApplyFlags(cmd.Flags())
+	c.addLogFlag(cmd.Flags())
+	return cmd
+}
+
+// setup binds the environment and validates the configuration.
+func setup(cmd *cobra.Command, c *Config, apply bool) error {
+	if err := bindEnv(cmd); err != nil {
+		return err
+	}
+	if err := c.ValidateSource(); err != nil {
+		return err
+	}
+	if err := c.ValidateDir(); err != nil {
+		return err
+	}
+	if apply {
+		return c.ValidateApply()
+	}
+	return nil
+}
+
+func runSync(cmd *cobra.Command, c *Config, log *slog.Logger, stdout io.Writer) error {
+	layout, err := reconcile.NewLayout(c.Dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(layout.Dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", layout.Dir, err)
+	}
+	lock, err := layout.Lock()
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	eng, err := newEngine(c, layout, layout.GitCache(), log)
+	if err != nil {
+		return err
+	}
+	out, err := eng.Sync(cmd.Context())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: version %s at %s (%s)\n", layout.Dir, out.Version, shortRev(out.Rev), out.Result)
+	return nil
+}
+
+func shortRev(rev string) string {
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
+}

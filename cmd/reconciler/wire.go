@@ -1,0 +1,39 @@
+package main
+
+import (
+	"log/slog"
+
+	"github.com/reconciler-dev/reconciler/artifacts"
+	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/reconcile"
+	"github.com/reconciler-dev/reconciler/restart"
+)
+
+// newEngine wires the concrete parts into a reconcile.Engine. cacheDir ""
+// keeps the git cache in memory (the dry run writes nothing in --dir).
+func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Logger) (*reconcile.Engine, error) {
+	src, err := gitsrc.New(gitsrc.Options{URL: c.Repo, Ref: c.Ref, CacheDir: cacheDir, Timeout: c.GitTimeout})
+	if err != nil {
+		return nil, &usageError{msg: "--repo: " + err.Error()}
+	}
+	return &reconcile.Engine{
+		Layout:   layout,
+		Path:     c.Path,
+		Repo:     src,
+		Download: &artifacts.Fetcher{MaxSize: c.maxSizeBytes},
+		Switcher: restart.Switcher{Dir: layout.Dir},
+		Process:  processAction(c),
+		Log:      log.With("dir", layout.Dir),
+	}, nil
+}
+
+// processAction describes, for plans, what follows a switch.
+func processAction(c *Config) string {
+	switch c.Restart {
+	case "none":
+		return "none (--restart none): the links change, the app is not signalled"
+	case "restart":
+		return "restart: SIGTERM the app, wait, start " + c.Exec
+	}
+	return "hup: SIGHUP the app to re-exec ./app.bin (start " + c.Exec + " if none runs)"
+}

@@ -1,0 +1,72 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/reconciler-dev/reconciler/artifacts"
+)
+
+// Downloader fetches a URL into dir/name, verified against sha256
+// (artifacts.Fetcher).
+type Downloader interface {
+	Fetch(ctx context.Context, rawURL, sha256, dir, name string, mode os.FileMode) (artifacts.Result, error)
+}
+
+// Switcher makes the app run what release/current.conf says: links,
+// process, health check, and a switch back when the release does not come
+// up (package restart). An error that has an `Unhealthy() bool` method
+// answering true means the release was rolled back and its revision is to be
+// recorded as failed.
+type Switcher interface {
+	Switch(ctx context.Context, bin, cfg string) error
+}
+
+// apply carries out a plan: release files first (each complete and verified
+// before it appears), then release/current.conf, then the switch.
+func (e *Engine) apply(ctx context.Context, p Plan) error {
+	rel := e.Layout.Release()
+	if err := os.MkdirAll(rel, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", rel, err)
+	}
+	for _, s := range p.Steps {
+		if err := e.applyStep(ctx, s); err != nil {
+			return err
+		}
+	}
+	if p.WriteConf {
+		if err := artifacts.WriteFileAtomic(e.Layout.CurrentConf(), p.To.Marshal(), 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", e.Layout.CurrentConf(), err)
+		}
+		e.log().Info("wrote current.conf", "version", p.To.Version, "rev", short(p.To.Revision))
+	}
+	if e.Switcher == nil || p.Process == "" {
+		return nil
+	}
+	return e.Switcher.Switch(ctx, p.To.BinFile, p.To.CfgFile)
+}
+
+func (e *Engine) applyStep(ctx context.Context, s Step) error {
+	dir, name := filepath.Split(s.Target)
+	var (
+		res artifacts.Result
+		err error
+	)
+	switch s.Action {
+	case Reuse:
+		e.log().Debug("release file present", "file", e.Layout.Rel(s.Target), "sha256", s.SHA256)
+		return nil
+	case Install:
+		res, err = artifacts.Install(dir, name, s.Data, s.Mode)
+	case Download:
+		res, err = e.Download.Fetch(ctx, s.URL, s.SHA256, dir, name, s.Mode)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", s.Kind, e.Layout.Rel(s.Target), err)
+	}
+	e.log().Info("release file ready", "file", e.Layout.Rel(s.Target), "source", s.Source,
+		"sha256", res.SHA256, "bytes", res.Size, "reused", res.Reused)
+	return nil
+}

@@ -1,0 +1,167 @@
+package reconcile
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+)
+
+// ErrInvalidDesired marks a desired state file that cannot be deployed as is:
+// the deploy repo must be fixed.
+var ErrInvalidDesired = errors.New("invalid desired state")
+
+// MaxDesiredSize bounds the desired state file; a real one is a few hundred
+// bytes.
+const MaxDesiredSize = 1 << 20
+
+// Desired is the desired state file of the deploy repo (SPEC.md).
+type Desired struct {
+	Version string    `json:"version"`
+	Bin     *Artifact `json:"bin"`
+	Cfg     *Artifact `json:"cfg,omitempty"`
+}
+
+// Artifact names the bytes of a release file: a URL with its sha256, or a
+// file of the deploy repo at the same commit.
+type Artifact struct {
+	URL    string `json:"url,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
+	Path   string `json:"path,omitempty"`
+}
+
+// FromRepo reports whether the artifact is a file of the deploy repo.
+func (a *Artifact) FromRepo() bool { return a.Path != "" }
+
+var versionRE = regexp.MustCompile(`^[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,63}$`)
+
+// ParseDesired strictly parses and validates a desired state file. name is the
+// file's path in the repo, used in messages. Unknown keys, duplicate keys,
+// trailing data, a bad version, digest, scheme or path are all errors naming
+// the file and the key.
+func ParseDesired(name string, data []byte) (Desired, error) {
+	var d Desired
+	fail := func(format string, args ...any) (Desired, error) {
+		return Desired{}, fmt.Errorf("%s: %w: %s", name, ErrInvalidDesired, fmt.Sprintf(format, args...))
+	}
+	if len(data) > MaxDesiredSize {
+		return fail("file is %d bytes, more than the %d allowed", len(data), MaxDesiredSize)
+	}
+	if err := checkDuplicateKeys(data); err != nil {
+		return fail("%v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil {
+		return fail("%s", describeJSONError(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fail("trailing data after the JSON object")
+	}
+	if err := d.Validate(); err != nil {
+		return fail("%v", err)
+	}
+	return d, nil
+}
+
+// Validate checks the semantic rules of SPEC.md and normalises digests to
+// lower case.
+func (d *Desired) Validate() error {
+	if d.Version == "" {
+		return errors.New(`key "version" is required`)
+	}
+	if !versionRE.MatchString(d.Version) {
+		return fmt.Errorf(`key "version": %q must be 1 to 64 of A-Z a-z 0-9 . _ + - and not start with "."`, d.Version)
+	}
+	if d.Bin == nil {
+		return errors.New(`key "bin" is required`)
+	}
+	if err := d.Bin.validate("bin"); err != nil {
+		return err
+	}
+	if d.Cfg != nil {
+		if err := d.Cfg.validate("cfg"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *Artifact) validate(key string) error {
+	switch {
+	case a.URL != "" && a.Path != "":
+		return fmt.Errorf(`key %q: give exactly one of "url" and "path", not both`, key)
+	case a.URL == "" && a.Path == "":
+		return fmt.Errorf(`key %q: one of "url" (with "sha256") or "path" is required`, key)
+	case a.Path != "":
+		if a.SHA256 != "" {
+			return fmt.Errorf(`key "%s.sha256": only allowed with "url" (a "path" is verified by git)`, key)
+		}
+		if err := CheckRepoPath(a.Path); err != nil {
+			return fmt.Errorf(`key "%s.path": %w`, key, err)
+		}
+		return nil
+	}
+	if err := checkURL(a.URL); err != nil {
+		return fmt.Errorf(`key "%s.url": %w`, key, err)
+	}
+	if a.SHA256 == "" {
+		return fmt.Errorf(`key "%s.sha256" is required with "url"`, key)
+	}
+	sum := strings.ToLower(a.SHA256)
+	if b, err := hex.DecodeString(sum); err != nil || len(b) != 32 {
+		return fmt.Errorf(`key "%s.sha256": %q is not 64 hex digits`, key, a.SHA256)
+	}
+	a.SHA256 = sum
+	return nil
+}
+
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("cannot parse URL %q", redactURL(raw))
+	}
+	switch u.Scheme {
+	case "http", "https":
+		if u.Host == "" {
+			return fmt.Errorf("%s has no host", redactURL(raw))
+		}
+	case "file":
+		if u.Path == "" || !path.IsAbs(u.Path) {
+			return fmt.Errorf("%s: a file URL needs an absolute path", redactURL(raw))
+		}
+	default:
+		return fmt.Errorf("%s: unsupported URL scheme %q (use http, https or file)", redactURL(raw), u.Scheme)
+	}
+	return nil
+}
+
+// CheckRepoPath refuses a path from the deploy repo that could leave it:
+// absolute, "..", backslashes, NUL, or not in clean form.
+func CheckRepoPath(p string) error {
+	switch {
+	case p == "":
+		return errors.New("empty path")
+	case strings.ContainsRune(p, 0):
+		return fmt.Errorf("path %q contains a NUL byte", p)
+	case strings.Contains(p, `\`):
+		return fmt.Errorf("path %q contains a backslash", p)
+	case path.IsAbs(p):
+		return fmt.Errorf("path %q is absolute; it must be relative to the repo root", p)
+	}
+	for _, el := range strings.Split(p, "/") {
+		if el == ".." {
+			return fmt.Errorf("path %q leaves the deploy repo", p)
+		}
+	}
+	if path.Clean(p) != p || p == "." {
+		return fmt.Errorf("path %q is not in clean form (use %q)", p, path.Clean(p))
+	}
+	return nil
+}

@@ -1,0 +1,29 @@
+// Package reconcile turns a desired state read from the deploy repo into a
+// verified release in an app directory.
+//
+// A reconcile is a short list of steps, after the fashion of Flux's
+// source-controller: observe (the desired state at a commit, the actual state
+// on disk), plan (a pure function of the two), apply (download, verify, write
+// release/current.conf, hand over to the switcher). `reconciler diff` prints
+// the plan and `reconciler sync` applies it: one code path, so the dry run
+// never lies.
+//
+// Invariants:
+//   - The whole desired state is parsed and validated, and every conflict with
+//     what is on disk (an immutable version with other bytes) is found, before
+//     anything is written.
+//   - release/ only ever gains complete, verified files; release/current.conf
+//     and the state file are replaced atomically (temp name, fsync, rename,
+//     fsync of the directory). A SIGKILL at any line leaves the directory
+//     consistent and the next run finishes the job.
+//   - One reconciler per directory: Lock takes an flock on .reconciler/lock,
+//     which the kernel drops when the process dies, so no stale lock survives.
+//
+// Errors are sorted the way an operator acts on them: Retryable faults of the
+// surroundings (git host or artifact store unreachable, disk full) and bad
+// input (a broken desired file) are retried by the agent with backoff; only a
+// release that did not come up healthy is recorded as failed.
+//
+// The package consumes small interfaces (Repo, Downloader, Switcher);
+// cmd/reconciler wires the concrete gitsrc, artifacts and restart types.
+package reconcile

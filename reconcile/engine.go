@@ -1,0 +1,168 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/reconciler-dev/reconciler/artifacts"
+)
+
+// ErrFailedRevision means the followed ref points at a revision whose
+// release was rolled back; it is not applied again until the repo moves on.
+var ErrFailedRevision = errors.New("revision failed before; waiting for the deploy repo to move on")
+
+// ErrSuspended means a person took manual control: the plan is computed and
+// reported, nothing is applied.
+var ErrSuspended = errors.New("reconciliation is suspended")
+
+// Engine reconciles one app directory with one desired state file. It is
+// used by one goroutine at a time; the caller holds the directory's Lock
+// around Sync.
+type Engine struct {
+	Layout   Layout
+	Path     string // the desired state file in the deploy repo
+	Repo     Repo
+	Download Downloader
+	Switcher Switcher // nil: stop once release/current.conf is written
+	Process  string   // describes the process action of a switch, for plans
+	Log      *slog.Logger
+	Now      func() time.Time
+
+	digests digestCache
+}
+
+// Outcome says what a Sync did.
+type Outcome struct {
+	Result  string // one of the Poll* constants
+	Rev     string
+	Version string
+	Plan    Plan
+}
+
+func (e *Engine) log() *slog.Logger {
+	if e.Log == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return e.Log
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now == nil {
+		return time.Now().UTC()
+	}
+	return e.Now().UTC()
+}
+
+// Diff observes and plans without writing anything in the app directory.
+func (e *Engine) Diff(ctx context.Context) (Plan, Source, error) {
+	src, err := e.observeSource(ctx)
+	if err != nil {
+		return Plan{}, Source{}, err
+	}
+	act, err := e.observeActual(src)
+	if err != nil {
+		return Plan{}, src, err
+	}
+	p, err := MakePlan(e.Layout, src, act, e.Process)
+	return p, src, err
+}
+
+func (e *Engine) observeSource(ctx context.Context) (Source, error) {
+	head, err := e.Repo.Head(ctx)
+	if err != nil {
+		return Source{}, err
+	}
+	rev, err := e.Repo.Fetch(ctx, head)
+	if err != nil {
+		return Source{}, err
+	}
+	return readSource(ctx, e.Repo, rev, e.Path)
+}
+
+// Sync runs one pass: observe, plan, apply, and record the outcome in the
+// state file. The error, if any, says which step failed and why.
+func (e *Engine) Sync(ctx context.Context) (Outcome, error) {
+	st, err := e.Layout.LoadState()
+	if err != nil {
+		return Outcome{Result: PollError}, err
+	}
+	out, err := e.sync(ctx, &st)
+	e.record(&st, out, err)
+	if serr := e.Layout.SaveState(st); serr != nil && err == nil {
+		err = serr
+	}
+	return out, err
+}
+
+func (e *Engine) sync(ctx context.Context, st *State) (Outcome, error) {
+	if _, err := artifacts.CleanTemp(e.Layout.Release()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return Outcome{Result: PollError}, fmt.Errorf("clean temporary files: %w", err)
+	}
+	head, err := e.Repo.Head(ctx)
+	if err != nil {
+		return Outcome{Result: PollError}, err
+	}
+	if f, ok := st.IsFailed(head); ok {
+		return Outcome{Result: PollSkipped, Rev: head, Version: f.Version},
+			fmt.Errorf("revision %s (version %s): %w (it failed: %s)", short(head), f.Version, ErrFailedRevision, f.Reason)
+	}
+	rev, err := e.Repo.Fetch(ctx, head)
+	if err != nil {
+		return Outcome{Result: PollError, Rev: head}, err
+	}
+	src, err := readSource(ctx, e.Repo, rev, e.Path)
+	if err != nil {
+		return Outcome{Result: PollError, Rev: rev}, err
+	}
+	act, err := e.observeActual(src)
+	if err != nil {
+		return Outcome{Result: PollError, Rev: rev}, err
+	}
+	p, err := MakePlan(e.Layout, src, act, e.Process)
+	out := Outcome{Result: PollError, Rev: rev, Version: src.Desired.Version, Plan: p}
+	if err != nil {
+		return out, err
+	}
+	if st.Suspended != nil {
+		out.Result = PollSuspended
+		return out, fmt.Errorf("%w (%s): not applying revision %s", ErrSuspended, st.Suspended.Reason, short(rev))
+	}
+	if !p.Changes() && !p.WriteConf {
+		out.Result = PollUnchanged
+		return out, nil
+	}
+	st.Attempted = &Attempted{Revision: rev, Version: src.Desired.Version, Time: e.now()}
+	if err := e.apply(ctx, p); err != nil {
+		if isUnhealthy(err) {
+			st.MarkFailed(Failed{Revision: rev, Version: src.Desired.Version, Reason: err.Error(), Time: e.now()})
+		}
+		return out, err
+	}
+	out.Result = PollApplied
+	return out, nil
+}
+
+// record keeps the outcome of a pass in the state.
+func (e *Engine) record(st *State, out Outcome, err error) {
+	now := e.now()
+	st.LastPoll = &Poll{Time: now, Result: out.Result, Revision: out.Rev}
+	if err != nil {
+		st.LastError = &ErrorInfo{Time: now, Message: err.Error(), Revision: out.Rev}
+		return
+	}
+	st.LastError = nil
+	if out.Result == PollApplied || (out.Result == PollUnchanged && st.Applied == nil) ||
+		(st.Applied != nil && st.Applied.Revision != out.Rev) {
+		st.Applied = &Applied{Revision: out.Rev, Version: out.Version, Time: now}
+	}
+}
+
+func isUnhealthy(err error) bool {
+	var u interface{ Unhealthy() bool }
+	return errors.As(err, &u) && u.Unhealthy()
+}

@@ -1,0 +1,61 @@
+package reconcile
+
+import "path/filepath"
+
+// Layout names the files of an app directory (SPEC.md, "The app directory").
+type Layout struct {
+	Dir string // absolute
+}
+
+// NewLayout returns the layout of dir, made absolute.
+func NewLayout(dir string) (Layout, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return Layout{}, err
+	}
+	return Layout{Dir: abs}, nil
+}
+
+// Release is the directory that holds every kept release.
+func (l Layout) Release() string { return filepath.Join(l.Dir, "release") }
+
+// CurrentConf is the local, applied state that the watcher acts on.
+func (l Layout) CurrentConf() string { return filepath.Join(l.Release(), "current.conf") }
+
+// BinName and CfgName name the release files of a version.
+func BinName(version string) string { return "app." + version }
+
+// CfgName names the config release file of a version.
+func CfgName(version string) string { return "cfg." + version }
+
+// BinFile is the absolute path of a version's binary.
+func (l Layout) BinFile(version string) string { return filepath.Join(l.Release(), BinName(version)) }
+
+// CfgFile is the absolute path of a version's config.
+func (l Layout) CfgFile(version string) string { return filepath.Join(l.Release(), CfgName(version)) }
+
+// StateDir is the reconciler's own directory (mode 0700).
+func (l Layout) StateDir() string { return filepath.Join(l.Dir, ".reconciler") }
+
+// StateFile holds the reconciler's state (State).
+func (l Layout) StateFile() string { return filepath.Join(l.StateDir(), "state.json") }
+
+// LockFile is flocked by the one reconciler working on the directory.
+func (l Layout) LockFile() string { return filepath.Join(l.StateDir(), "lock") }
+
+// GitCache is where the depth-1 clone of the deploy repo is kept.
+func (l Layout) GitCache() string { return filepath.Join(l.StateDir(), "git") }
+
+// BinLink and CfgLink are the stable names the app is started with.
+func (l Layout) BinLink() string { return filepath.Join(l.Dir, "app.bin") }
+
+// CfgLink is the stable name of the app's config.
+func (l Layout) CfgLink() string { return filepath.Join(l.Dir, "app.cfg") }
+
+// Rel returns p relative to the app dir when it is inside it, for messages.
+func (l Layout) Rel(p string) string {
+	if r, err := filepath.Rel(l.Dir, p); err == nil && filepath.IsLocal(r) {
+		return r
+	}
+	return p
+}

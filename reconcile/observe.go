@@ -1,0 +1,152 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/reconciler-dev/reconciler/artifacts"
+)
+
+// Repo is what reconcile needs of the deploy repo (gitsrc.Source).
+type Repo interface {
+	// Head returns the commit the followed ref points to, cheaply.
+	Head(ctx context.Context) (string, error)
+	// Fetch makes commit want readable and returns the commit available.
+	Fetch(ctx context.Context, want string) (string, error)
+	// ReadFile reads a repo file at a commit; paths never leave the repo.
+	ReadFile(ctx context.Context, rev, path string) ([]byte, error)
+}
+
+// Source is the desired state as read from the deploy repo at one commit.
+type Source struct {
+	Rev     string
+	Path    string // the desired file in the repo
+	Desired Desired
+	CfgData []byte // the config when it comes from the repo (cfg.path)
+}
+
+// Actual is what is on disk now.
+type Actual struct {
+	Conf    *LocalConf // release/current.conf, nil when absent or bad
+	ConfErr error      // why an existing current.conf was refused
+	// Files holds the state of the release files the desired state names
+	// (and of the current config, for the text diff), by base name.
+	Files  map[string]FileState
+	Links  map[string]string // "app.bin"/"app.cfg" -> link target, "" when absent
+	State  State
+	CfgOld []byte // content of the current config, when small enough to diff
+}
+
+// FileState is one release file on disk.
+type FileState struct {
+	Exists bool
+	SHA256 string
+	Err    error // the file exists but could not be read
+}
+
+// readSource reads and validates the desired state at rev, including a
+// config that comes from the repo: nothing touches disk before this passed.
+func readSource(ctx context.Context, repo Repo, rev, path string) (Source, error) {
+	data, err := repo.ReadFile(ctx, rev, path)
+	if err != nil {
+		return Source{}, fmt.Errorf("read desired state: %w", err)
+	}
+	d, err := ParseDesired(path, data)
+	if err != nil {
+		return Source{}, err
+	}
+	src := Source{Rev: rev, Path: path, Desired: d}
+	if d.Cfg != nil && d.Cfg.FromRepo() {
+		src.CfgData, err = repo.ReadFile(ctx, rev, d.Cfg.Path)
+		if err != nil {
+			return Source{}, fmt.Errorf("%s: key \"cfg.path\": %w", path, err)
+		}
+	}
+	return src, nil
+}
+
+// observeActual reads the app directory. It writes nothing.
+func (e *Engine) observeActual(src Source) (Actual, error) {
+	l := e.Layout
+	st, err := l.LoadState()
+	if err != nil {
+		return Actual{}, err
+	}
+	act := Actual{State: st, Files: map[string]FileState{}, Links: map[string]string{}}
+	if c, err := l.ReadLocalConf(); err == nil {
+		act.Conf = &c
+	} else if !errors.Is(err, os.ErrNotExist) {
+		act.ConfErr = err
+	}
+	names := []string{BinName(src.Desired.Version)}
+	if src.Desired.Cfg != nil {
+		names = append(names, CfgName(src.Desired.Version))
+	}
+	for _, n := range names {
+		act.Files[n] = e.digests.state(filepath.Join(l.Release(), n))
+	}
+	for _, link := range []string{l.BinLink(), l.CfgLink()} {
+		target, _ := os.Readlink(link)
+		act.Links[filepath.Base(link)] = target
+	}
+	if act.Conf != nil && act.Conf.CfgFile != "" {
+		act.CfgOld = readSmall(act.Conf.CfgFile, maxDiffSize)
+	}
+	return act, nil
+}
+
+// readSmall returns a file's content, or nil when it is missing or larger
+// than limit.
+func readSmall(path string, limit int64) []byte {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() > limit {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	return data
+}
+
+// digestCache remembers file digests by identity (size, mtime, ctime,
+// inode), so a poll that changes nothing does not re-hash big binaries.
+type digestCache struct {
+	m map[string]digestEntry
+}
+
+type digestEntry struct {
+	key fileKey
+	sum string
+}
+
+type fileKey struct {
+	size, ino    uint64
+	mtime, ctime time.Time
+}
+
+func (c *digestCache) state(path string) FileState {
+	key, err := statKey(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return FileState{}
+	}
+	if err != nil {
+		return FileState{Exists: true, Err: err}
+	}
+	if e, ok := c.m[path]; ok && e.key == key {
+		return FileState{Exists: true, SHA256: e.sum}
+	}
+	sum, err := artifacts.FileSHA256(path)
+	if err != nil {
+		return FileState{Exists: true, Err: err}
+	}
+	if c.m == nil {
+		c.m = map[string]digestEntry{}
+	}
+	c.m[path] = digestEntry{key: key, sum: sum}
+	return FileState{Exists: true, SHA256: sum}
+}

@@ -1,0 +1,164 @@
+package reconcile
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// ErrConflict marks a desired state that contradicts what is on disk in a
+// way only a person can settle: a released version with other bytes.
+var ErrConflict = errors.New("conflicts with the release on disk")
+
+// Action is what happens to one release file.
+type Action string
+
+// Actions of a plan step.
+const (
+	Download Action = "fetch"   // download from a URL and verify
+	Install  Action = "install" // write a file of the deploy repo
+	Reuse    Action = "reuse"   // already present and verified: nothing to do
+)
+
+// Step is one release file of the plan.
+type Step struct {
+	Kind   string // "bin" or "cfg"
+	Action Action
+	Source string // the (redacted) URL, or path@rev in the deploy repo
+	URL    string // the real URL (may hold credentials: never print)
+	SHA256 string
+	Target string // absolute path in release/
+	Mode   os.FileMode
+	Data   []byte // for Install
+}
+
+// LinkChange is a link the switch will point elsewhere.
+type LinkChange struct {
+	Link, From, To string
+}
+
+// Plan is everything a sync would do; `diff` prints it.
+type Plan struct {
+	Layout    Layout
+	From      *LocalConf // nil when nothing was applied yet
+	To        LocalConf
+	Steps     []Step
+	WriteConf bool // release/current.conf changes
+	Links     []LinkChange
+	Process   string // what happens to the app process
+	CfgDiff   string // unified diff of the config text, if both are text
+}
+
+// Changes reports whether the plan changes what the app runs. A plan whose
+// only change is the recorded revision (a commit that did not touch this
+// app) is in sync.
+func (p Plan) Changes() bool {
+	if len(p.Links) > 0 || p.From == nil {
+		return true
+	}
+	for _, s := range p.Steps {
+		if s.Action != Reuse {
+			return true
+		}
+	}
+	f := *p.From
+	return f.BinFile != p.To.BinFile || f.CfgFile != p.To.CfgFile || f.Version != p.To.Version
+}
+
+// Modes of the release files: binaries are executable, configs may hold
+// secrets.
+const (
+	BinMode os.FileMode = 0o755
+	CfgMode os.FileMode = 0o640
+)
+
+// MakePlan computes the plan from the desired and the actual state. It is a
+// pure function: it reads nothing and writes nothing. process describes the
+// process action that follows a switch.
+func MakePlan(l Layout, src Source, act Actual, process string) (Plan, error) {
+	d := src.Desired
+	p := Plan{Layout: l, From: act.Conf, To: l.LocalConfFor(d, src.Rev)}
+	bin, err := planStep(l, act, "bin", d.Bin, nil, BinName(d.Version), BinMode)
+	if err != nil {
+		return Plan{}, err
+	}
+	p.Steps = append(p.Steps, bin)
+	if d.Cfg != nil {
+		cfg, err := planStep(l, act, "cfg", d.Cfg, src.CfgData, CfgName(d.Version), CfgMode)
+		if err != nil {
+			return Plan{}, err
+		}
+		if d.Cfg.FromRepo() {
+			cfg.Source = fmt.Sprintf("%s@%s", d.Cfg.Path, short(src.Rev))
+		}
+		p.Steps = append(p.Steps, cfg)
+		p.CfgDiff = configDiff(l, act, cfg)
+	}
+	p.WriteConf = act.Conf == nil || *act.Conf != p.To
+	p.Links = linkChanges(l, act, p.To)
+	if len(p.Links) > 0 || p.Changes() {
+		p.Process = process
+	}
+	return p, nil
+}
+
+func planStep(l Layout, act Actual, kind string, a *Artifact, data []byte, name string, mode os.FileMode) (Step, error) {
+	s := Step{Kind: kind, Target: filepath.Join(l.Release(), name), Mode: mode, URL: a.URL, SHA256: a.SHA256}
+	if a.FromRepo() {
+		sum := sha256.Sum256(data)
+		s.SHA256, s.Action, s.Data = hex.EncodeToString(sum[:]), Install, data
+	} else {
+		s.Source, s.Action = redactURL(a.URL), Download
+	}
+	fs := act.Files[name]
+	switch {
+	case fs.Err != nil:
+		return Step{}, fmt.Errorf("release/%s: %w: %v", name, ErrConflict, fs.Err)
+	case fs.Exists && fs.SHA256 != s.SHA256:
+		return Step{}, fmt.Errorf("release/%s: %w: it holds sha256 %s, the desired %s is %s; a released version is immutable, bump the version",
+			name, ErrConflict, fs.SHA256, kind, s.SHA256)
+	case fs.Exists:
+		s.Action = Reuse
+	}
+	return s, nil
+}
+
+func linkChanges(l Layout, act Actual, to LocalConf) []LinkChange {
+	var out []LinkChange
+	want := map[string]string{"app.bin": relTarget(l, to.BinFile), "app.cfg": relTarget(l, to.CfgFile)}
+	for _, name := range []string{"app.bin", "app.cfg"} {
+		if act.Links[name] != want[name] && !sameTarget(l, act.Links[name], want[name]) {
+			out = append(out, LinkChange{Link: name, From: act.Links[name], To: want[name]})
+		}
+	}
+	return out
+}
+
+// relTarget is the link target as the switch writes it: relative to the app
+// dir, so the directory can be moved or bind-mounted.
+func relTarget(l Layout, abs string) string {
+	if abs == "" {
+		return ""
+	}
+	return l.Rel(abs)
+}
+
+func sameTarget(l Layout, a, b string) bool {
+	abs := func(t string) string {
+		if t == "" || filepath.IsAbs(t) {
+			return t
+		}
+		return filepath.Join(l.Dir, t)
+	}
+	return abs(a) == abs(b)
+}
+
+func short(rev string) string {
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
+}

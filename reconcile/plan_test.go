@@ -1,0 +1,106 @@
+package reconcile
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func sum(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func TestMakePlan(t *testing.T) {
+	l := Layout{Dir: "/srv/web"}
+	cfgV2 := []byte("port = 8080\nlevel = debug\n")
+	desired := Desired{Version: "2.0", Bin: &Artifact{URL: "https://user:tok@a.example/web-2.0", SHA256: goodSum}, Cfg: &Artifact{Path: "web/cfg-2.0"}}
+	src := Source{Rev: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", Desired: desired, CfgData: cfgV2}
+	v1 := LocalConf{BinFile: "/srv/web/release/app.1.0", CfgFile: "/srv/web/release/cfg.1.0", Version: "1.0", Revision: "aaaa"}
+	links1 := map[string]string{"app.bin": "release/app.1.0", "app.cfg": "release/cfg.1.0"}
+	links2 := map[string]string{"app.bin": "release/app.2.0", "app.cfg": "release/cfg.2.0"}
+	v2 := l.LocalConfFor(desired, src.Rev)
+
+	t.Run("upgrade downloads, installs, switches", func(t *testing.T) {
+		act := Actual{Conf: &v1, Links: links1, Files: map[string]FileState{}, CfgOld: []byte("port = 8080\nlevel = info\n")}
+		p, err := MakePlan(l, src, act, "hup")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := []Action{p.Steps[0].Action, p.Steps[1].Action}; got[0] != Download || got[1] != Install {
+			t.Errorf("got actions %v, want fetch, install", got)
+		}
+		if strings.Contains(p.Steps[0].Source, "tok") {
+			t.Errorf("got source %q, want the token redacted", p.Steps[0].Source)
+		}
+		if p.Steps[1].SHA256 != sum(cfgV2) {
+			t.Errorf("got cfg digest %s, want %s", p.Steps[1].SHA256, sum(cfgV2))
+		}
+		if !p.Changes() || !p.WriteConf || len(p.Links) != 2 || p.Process != "hup" {
+			t.Errorf("got changes=%v write=%v links=%v process=%q, want a full switch", p.Changes(), p.WriteConf, p.Links, p.Process)
+		}
+		if !strings.Contains(p.CfgDiff, "-level = info") || !strings.Contains(p.CfgDiff, "+level = debug") {
+			t.Errorf("got config diff %q, want the changed line", p.CfgDiff)
+		}
+	})
+	t.Run("rollback to a kept version downloads nothing", func(t *testing.T) {
+		act := Actual{Conf: &v1, Links: links1, Files: map[string]FileState{
+			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum(cfgV2)}}}
+		p, err := MakePlan(l, src, act, "hup")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range p.Steps {
+			if s.Action != Reuse {
+				t.Errorf("got %s %s, want reuse", s.Action, s.Kind)
+			}
+		}
+		if !p.Changes() {
+			t.Error("got no changes, want a switch")
+		}
+	})
+	t.Run("in sync", func(t *testing.T) {
+		act := Actual{Conf: &v2, Links: links2, Files: map[string]FileState{
+			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum(cfgV2)}}}
+		p, err := MakePlan(l, src, act, "hup")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Changes() || p.WriteConf || p.Process != "" {
+			t.Errorf("got changes=%v write=%v process=%q, want nothing to do", p.Changes(), p.WriteConf, p.Process)
+		}
+	})
+	t.Run("revision-only change is in sync but rewrites current.conf", func(t *testing.T) {
+		old := v2
+		old.Revision = "cccc"
+		act := Actual{Conf: &old, Links: links2, Files: map[string]FileState{
+			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum(cfgV2)}}}
+		p, _ := MakePlan(l, src, act, "hup")
+		if p.Changes() || !p.WriteConf || p.Process != "" {
+			t.Errorf("got changes=%v write=%v process=%q, want only the conf rewritten", p.Changes(), p.WriteConf, p.Process)
+		}
+	})
+	t.Run("changed artifact under an existing version", func(t *testing.T) {
+		act := Actual{Conf: &v1, Links: links1, Files: map[string]FileState{"app.2.0": {Exists: true, SHA256: sum([]byte("other"))}}}
+		_, err := MakePlan(l, src, act, "hup")
+		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "release/app.2.0") || !strings.Contains(err.Error(), "immutable") {
+			t.Fatalf("got %v, want ErrConflict naming release/app.2.0", err)
+		}
+	})
+	t.Run("changed config under an existing version", func(t *testing.T) {
+		act := Actual{Conf: &v1, Links: links1, Files: map[string]FileState{
+			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum([]byte("old"))}}}
+		_, err := MakePlan(l, src, act, "hup")
+		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "release/cfg.2.0") {
+			t.Fatalf("got %v, want ErrConflict naming release/cfg.2.0", err)
+		}
+	})
+	t.Run("first deploy", func(t *testing.T) {
+		p, err := MakePlan(l, src, Actual{Files: map[string]FileState{}, Links: map[string]string{}}, "hup")
+		if err != nil || !p.Changes() || p.From != nil {
+			t.Fatalf("got %+v, %v; want a first deploy", p, err)
+		}
+	})
+}

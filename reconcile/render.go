@@ -1,0 +1,47 @@
+package reconcile
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Render prints the plan for a person, as `reconciler diff` shows it. Lines
+// start with a fixed word so scripts can grep them.
+func (p Plan) Render(w io.Writer) error {
+	var b strings.Builder
+	from := LocalConf{}
+	if p.From != nil {
+		from = *p.From
+	}
+	fmt.Fprintf(&b, "dir       %s\n", p.Layout.Dir)
+	fmt.Fprintf(&b, "version   %s -> %s\n", orNone(from.Version), p.To.Version)
+	fmt.Fprintf(&b, "revision  %s -> %s\n", orNone(short(from.Revision)), short(p.To.Revision))
+	for _, s := range p.Steps {
+		fmt.Fprintf(&b, "%-9s %s %s sha256:%s -> %s\n", s.Action, s.Kind, s.Source, s.SHA256, p.Layout.Rel(s.Target))
+	}
+	if p.WriteConf {
+		fmt.Fprintf(&b, "write     %s\n", p.Layout.Rel(p.Layout.CurrentConf()))
+	}
+	for _, l := range p.Links {
+		fmt.Fprintf(&b, "link      %s: %s -> %s\n", l.Link, orNone(l.From), orNone(l.To))
+	}
+	if p.Process != "" {
+		fmt.Fprintf(&b, "process   %s\n", p.Process)
+	}
+	if !p.Changes() {
+		b.WriteString("in sync\n")
+	}
+	if p.CfgDiff != "" {
+		b.WriteString(p.CfgDiff)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

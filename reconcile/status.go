@@ -1,0 +1,93 @@
+package reconcile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// Status is what `reconciler status` shows and GET /status serves.
+type Status struct {
+	Dir       string            `json:"dir"`
+	Version   string            `json:"version,omitempty"`  // from release/current.conf
+	Revision  string            `json:"revision,omitempty"` // from release/current.conf
+	ConfError string            `json:"current_conf_error,omitempty"`
+	Links     map[string]string `json:"links"`
+	Applied   *Applied          `json:"applied,omitempty"`
+	Attempted *Attempted        `json:"attempted,omitempty"`
+	LastPoll  *Poll             `json:"last_poll,omitempty"`
+	LastError *ErrorInfo        `json:"last_error,omitempty"`
+	Failed    []Failed          `json:"failed,omitempty"`
+	Suspended *Suspended        `json:"suspended,omitempty"`
+}
+
+// ReadStatus gathers the status of the directory without writing anything.
+func (l Layout) ReadStatus() (Status, error) {
+	if _, err := os.Stat(l.Dir); err != nil {
+		return Status{}, fmt.Errorf("status of %s: %w", l.Dir, err)
+	}
+	st, err := l.LoadState()
+	if err != nil {
+		return Status{}, err
+	}
+	s := Status{Dir: l.Dir, Links: map[string]string{}, Applied: st.Applied, Attempted: st.Attempted,
+		LastPoll: st.LastPoll, LastError: st.LastError, Failed: st.Failed, Suspended: st.Suspended}
+	if c, err := l.ReadLocalConf(); err == nil {
+		s.Version, s.Revision = c.Version, c.Revision
+	} else if !errors.Is(err, os.ErrNotExist) {
+		s.ConfError = err.Error()
+	}
+	for _, link := range []string{l.BinLink(), l.CfgLink()} {
+		name := l.Rel(link)
+		if t, err := os.Readlink(link); err == nil {
+			s.Links[name] = t
+		} else {
+			s.Links[name] = ""
+		}
+	}
+	return s, nil
+}
+
+// Render prints the status for a person.
+func (s Status) Render(w io.Writer) error {
+	var b strings.Builder
+	line := func(k, format string, args ...any) { fmt.Fprintf(&b, "%-12s %s\n", k+":", fmt.Sprintf(format, args...)) }
+	line("dir", "%s", s.Dir)
+	line("version", "%s", orNone(s.Version))
+	line("revision", "%s", orNone(s.Revision))
+	if s.ConfError != "" {
+		line("conf error", "%s", s.ConfError)
+	}
+	for _, k := range []string{"app.bin", "app.cfg"} {
+		line(k, "%s", orNone(s.Links[k]))
+	}
+	if s.Applied != nil {
+		line("applied", "%s at %s (%s)", s.Applied.Version, short(s.Applied.Revision), ago(s.Applied.Time))
+	}
+	if s.Attempted != nil && (s.Applied == nil || s.Attempted.Revision != s.Applied.Revision) {
+		line("attempted", "%s at %s (%s)", s.Attempted.Version, short(s.Attempted.Revision), ago(s.Attempted.Time))
+	}
+	if s.LastPoll != nil {
+		line("last poll", "%s, %s", s.LastPoll.Result, ago(s.LastPoll.Time))
+	} else {
+		line("last poll", "never")
+	}
+	if s.LastError != nil {
+		line("last error", "%s (%s)", s.LastError.Message, ago(s.LastError.Time))
+	}
+	for _, f := range s.Failed {
+		line("failed", "%s version %s: %s (%s)", short(f.Revision), f.Version, f.Reason, ago(f.Time))
+	}
+	if s.Suspended != nil {
+		line("suspended", "%s (%s)", s.Suspended.Reason, ago(s.Suspended.Time))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func ago(t time.Time) string {
+	return fmt.Sprintf("%s, %s ago", t.UTC().Format(time.RFC3339), time.Since(t).Round(time.Second))
+}
