@@ -54,7 +54,9 @@ func (l Layout) ReadStatus() (Status, error) {
 // Render prints the status for a person.
 func (s Status) Render(w io.Writer) error {
 	var b strings.Builder
-	line := func(k, format string, args ...any) { fmt.Fprintf(&b, "%-12s %s\n", k+":", fmt.Sprintf(format, args...)) }
+	line := func(k, format string, args ...any) {
+		fmt.Fprintf(&b, "%-12s %s\n", k+":", fmt.Sprintf(format, args...))
+	}
 	line("dir", "%s", s.Dir)
 	line("version", "%s", orNone(s.Version))
 	line("revision", "%s", orNone(s.Revision))
