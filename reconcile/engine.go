@@ -68,8 +68,21 @@ func (e *Engine) Diff(ctx context.Context) (Plan, Source, error) {
 	if err != nil {
 		return Plan{}, src, err
 	}
-	p, err := MakePlan(e.Layout, src, act, e.Process)
+	p, err := e.makePlan(src, act)
 	return p, src, err
+}
+
+// makePlan plans; without a switcher, links and process are not this
+// engine's business and are left out.
+func (e *Engine) makePlan(src Source, act Actual) (Plan, error) {
+	if e.Switcher == nil {
+		act.Links = nil
+	}
+	p, err := MakePlan(e.Layout, src, act, e.Process)
+	if e.Switcher == nil {
+		p.Links, p.Process = nil, ""
+	}
+	return p, err
 }
 
 func (e *Engine) observeSource(ctx context.Context) (Source, error) {
@@ -123,7 +136,7 @@ func (e *Engine) sync(ctx context.Context, st *State) (Outcome, error) {
 	if err != nil {
 		return Outcome{Result: PollError, Rev: rev}, err
 	}
-	p, err := MakePlan(e.Layout, src, act, e.Process)
+	p, err := e.makePlan(src, act)
 	out := Outcome{Result: PollError, Rev: rev, Version: src.Desired.Version, Plan: p}
 	if err != nil {
 		return out, err

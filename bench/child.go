@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/reconciler-dev/reconciler/artifacts"
+	"github.com/reconciler-dev/reconciler/gitsrc"
+)
+
+// childMain runs one measured operation of ours in a process of its own, so
+// its peak RSS can be compared with git's and curl's.
+func childMain(args []string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	switch args[0] {
+	case "first-contact": // URL CACHEDIR: what the agent does on its first poll
+		src, err := gitsrc.New(gitsrc.Options{URL: args[1], CacheDir: args[2]})
+		if err != nil {
+			return err
+		}
+		head, err := src.Head(ctx)
+		if err != nil {
+			return err
+		}
+		rev, err := src.Fetch(ctx, head)
+		if err != nil {
+			return err
+		}
+		_, err = src.ReadFile(ctx, rev, "web/current.conf")
+		return err
+	case "download": // URL SHA256 DIR
+		_, err := (&artifacts.Fetcher{}).Fetch(ctx, args[1], args[2], args[3], "app.bench", 0o755)
+		return err
+	}
+	return fmt.Errorf("unknown child mode %q", args[0])
+}
+
+func runChild(args ...string) (sample, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return sample{}, err
+	}
+	return runProc("", self, append([]string{"-child"}, args...)...)
+}

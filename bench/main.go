@@ -1,0 +1,92 @@
+// Command bench measures reconciler against the tools a user would
+// otherwise use (git, curl + sha256sum), in the same run, on loopback only,
+// and prints one Markdown table. See docs/benchmarks.md.
+//
+//	go run ./bench                      # the default: a few minutes on 2 cores
+//	go run ./bench -commits 10,10000 -old-mib 40 -polls 20 -runs 5 -artifact-mib 256
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type options struct {
+	commits     []int
+	oldMiB      int
+	polls, runs int
+	artifactMiB int
+	only        string
+}
+
+func main() {
+	if len(os.Args) > 2 && os.Args[1] == "-child" {
+		if err := childMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	commits := fs.String("commits", "10,10000", "deploy repo sizes, in commits")
+	var o options
+	fs.IntVar(&o.oldMiB, "old-mib", 40, "MiB of blobs that only old commits hold")
+	fs.IntVar(&o.polls, "polls", 20, "no-change polls per run")
+	fs.IntVar(&o.runs, "runs", 5, "runs of each measurement (median, min, max)")
+	fs.IntVar(&o.artifactMiB, "artifact-mib", 256, "size of the downloaded artifact")
+	fs.StringVar(&o.only, "only", "", "run only rows whose group contains this (poll, first, download)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for _, c := range strings.Split(*commits, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n < 1 {
+			return fmt.Errorf("-commits %q: want a list of positive numbers", *commits)
+		}
+		o.commits = append(o.commits, n)
+	}
+	work, err := os.MkdirTemp("", "reconciler-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	t := &table{}
+	fmt.Fprintf(out, "machine: %s/%s, %d CPUs, %s; %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), gitVersion())
+	fmt.Fprintf(out, "run: %s, -runs %d -polls %d -old-mib %d -artifact-mib %d\n\n", time.Now().UTC().Format(time.RFC3339), o.runs, o.polls, o.oldMiB, o.artifactMiB)
+	for _, n := range o.commits {
+		if o.only == "" || strings.Contains("poll first", o.only) {
+			if err := gitRows(t, work, n, o); err != nil {
+				return err
+			}
+		}
+	}
+	if o.only == "" || strings.Contains("download", o.only) {
+		if err := downloadRows(t, work, o); err != nil {
+			return err
+		}
+	}
+	t.print(out)
+	return nil
+}
+
+func gitVersion() string {
+	out, err := runOut("git", "--version")
+	if err != nil {
+		return "git: " + err.Error()
+	}
+	return strings.TrimSpace(out)
+}

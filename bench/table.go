@@ -1,0 +1,27 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// table collects rows: what was measured, ours, the alternative, the ratio.
+type table struct{ rows [][5]string }
+
+func (t *table) add(what, ours, alt, altName string, ratio float64) {
+	r := "–"
+	if ratio > 0 {
+		r = fmt.Sprintf("%.2f×", ratio)
+	}
+	t.rows = append(t.rows, [5]string{what, ours, altName, alt, r})
+}
+
+func (t *table) print(w io.Writer) {
+	head := [5]string{"measure", "reconciler", "alternative", "alternative's figure", "ours / alternative"}
+	fmt.Fprintln(w, "| "+strings.Join(head[:], " | ")+" |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, r := range t.rows {
+		fmt.Fprintln(w, "| "+strings.Join(r[:], " | ")+" |")
+	}
+}
