@@ -1,0 +1,61 @@
+package artifacts
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Doer is the one-method HTTP seam (an *http.Client satisfies it).
+type Doer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+// NewClient returns the client Fetch uses when Fetcher.Client is nil, with
+// tlsConf for extra CAs (nil: system roots). Every network step before the
+// body has a timeout; there is no overall timeout, since artifacts can be
+// big (Fetcher.StallTimeout and the caller's ctx bound the body). Redirects
+// from https to http are refused.
+func NewClient(tlsConf *tls.Config) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if tlsConf != nil {
+		tlsConf = tlsConf.Clone()
+	}
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           d.DialContext,
+			TLSClientConfig:       tlsConf,
+			ForceAttemptHTTP2:     true,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: 30 * time.Second,
+			ExpectContinueTimeout: time.Second,
+			IdleConnTimeout:       90 * time.Second,
+			MaxIdleConns:          10,
+		},
+		CheckRedirect: RefuseDowngrade,
+	}
+}
+
+// RefuseDowngrade is an http.Client CheckRedirect that refuses a redirect
+// from https to any other scheme (the digest would still catch a changed
+// body, but credentials and the request itself would travel in clear) and
+// stops after 10 redirects, like the default. Set it on a custom Client.
+func RefuseDowngrade(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if req.URL.Scheme == "https" {
+		return nil
+	}
+	for _, prev := range via {
+		if prev.URL.Scheme == "https" {
+			to, _ := redactURL(req.URL)
+			return fmt.Errorf("%w: to %s", ErrInsecureRedirect, to)
+		}
+	}
+	return nil
+}

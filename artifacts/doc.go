@@ -1,0 +1,47 @@
+// Package artifacts puts release files into a directory, verified by
+// sha256 and atomically: it downloads them (http, https, file URLs) or
+// writes given bytes, and never leaves a partial or unverified file behind.
+//
+// # Role
+//
+// The reconciler names each artifact of a release by URL and digest in the
+// desired-state file. [Fetcher.Fetch] makes release/<name> hold exactly those
+// bytes; [Install] does the same for bytes the caller already holds (config
+// files from the deploy repo). [WriteFileAtomic] and [SyncDir] serve the
+// caller's own state files, and [CleanTemp] removes what a killed run left.
+//
+// # Invariants
+//
+//   - A file appears under its final name only complete, verified, fsynced
+//     and renamed into place, with the directory fsynced after the rename.
+//     Data is first streamed into a temp file in the same directory, named
+//     TempPrefix + name + TempInfix + random (".app.2.0.tmp-123"); every
+//     failure path removes it.
+//   - A released file is immutable: an existing file with the wanted digest
+//     is reused (nothing is downloaded: a rollback to a kept release costs no
+//     network), one with another digest is an error wrapping [ErrImmutable],
+//     and nothing is replaced. On Linux the final rename uses
+//     RENAME_NOREPLACE, so even a file that appears during the download is
+//     never overwritten.
+//   - The digest is computed while streaming (one pass, constant memory) and
+//     the size limit is enforced while streaming, so a hostile or broken
+//     server cannot fill the disk beyond MaxSize+1 bytes.
+//   - Errors say what was being done and name the URL with its credentials
+//     redacted: userinfo becomes "xxxxx" and query values (presigned-URL
+//     signatures, tokens) become "xxxxx". Errors wrap sentinels for the
+//     caller to branch on with errors.Is, and [IsTransient] sorts them into
+//     "retry later" and "needs a human".
+//
+// # Caveats
+//
+//   - The target directory must exist; Fetch and Install do not create it.
+//   - A custom [Fetcher.Client] must refuse https-to-http redirects itself:
+//     use [NewClient], or set [RefuseDowngrade] as its CheckRedirect.
+//   - CleanTemp must not run while a Fetch or Install writes into the same
+//     directory (the caller holds a lock on its app dir for that).
+//   - The existence check and the rename fall back to check-then-rename on
+//     filesystems without RENAME_NOREPLACE; the caller's lock covers the gap.
+//   - A file:// URL reads any file the process may read; its bytes still have
+//     to match the wanted digest.
+//   - An existing file that is reused keeps its mode; mode applies to new files.
+package artifacts

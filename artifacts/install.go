@@ -1,0 +1,93 @@
+package artifacts
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Result says what Fetch or Install did.
+type Result struct {
+	Path   string // final path dir/name
+	SHA256 string // hex digest of the file
+	Size   int64
+	Reused bool // file already present with the right digest: nothing downloaded or written
+}
+
+// Install makes dir/name hold data (config files that come from the deploy
+// repo itself), with the rules of Fetch: an existing equal file is Reused,
+// an existing different one is an error wrapping ErrImmutable and is left
+// alone, else temp file, fsync, rename, fsync dir.
+func Install(dir, name string, data []byte, mode os.FileMode) (Result, error) {
+	dest := filepath.Join(dir, name)
+	res, err := install(dir, name, data, mode)
+	if err != nil {
+		return Result{}, fmt.Errorf("install %s: %w", dest, err)
+	}
+	return res, nil
+}
+
+func install(dir, name string, data []byte, mode os.FileMode) (Result, error) {
+	if err := checkName(name); err != nil {
+		return Result{}, err
+	}
+	dest := filepath.Join(dir, name)
+	sum := sha256.Sum256(data)
+	want := hex.EncodeToString(sum[:])
+	res := Result{Path: dest, SHA256: want, Size: int64(len(data))}
+	if found, _, err := checkExisting(dest, want); err != nil || found {
+		res.Reused = found
+		return res, err
+	}
+	p, err := createTemp(dir, name)
+	if err != nil {
+		return Result{}, err
+	}
+	defer p.discard()
+	if _, err := p.f.Write(data); err != nil {
+		return Result{}, diskErr(err)
+	}
+	if err := place(p, dest, want, mode); err != nil {
+		return Result{}, err
+	}
+	return res, nil
+}
+
+// checkExisting reports whether dest already holds the digest want. A file
+// with another digest is an ErrImmutable error.
+func checkExisting(dest, want string) (found bool, size int64, err error) {
+	got, size, err := hashFile(dest)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if _, lerr := os.Lstat(dest); lerr == nil { // a dangling symlink, say
+			return false, 0, fmt.Errorf("%s exists but cannot be opened: %w", dest, err)
+		}
+		return false, 0, nil
+	case err != nil:
+		return false, 0, fmt.Errorf("check existing file: %w", err)
+	case got != want:
+		return false, 0, fmt.Errorf("%w: existing file has sha256 %s, want %s", ErrImmutable, got, want)
+	}
+	return true, size, nil
+}
+
+// place commits a verified temp file to dest without replacing anything. If
+// dest appeared in the meantime, it is fine when it holds the same bytes.
+func place(p *pending, dest, want string, mode os.FileMode) error {
+	err := p.commit(dest, mode, false)
+	if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	found, _, cerr := checkExisting(dest, want)
+	if cerr != nil {
+		return cerr
+	}
+	if !found {
+		return err
+	}
+	return nil
+}
