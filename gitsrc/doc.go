@@ -1,0 +1,52 @@
+// Package gitsrc reads the desired state from the deploy repo: the commit a
+// branch or tag points to (Head), that commit's objects in a local cache
+// (Fetch), and files of it (ReadFile).
+//
+// # Role
+//
+// The reconciler polls: Head costs one ref listing and transfers no objects,
+// so an unchanged repo costs one small request per poll. Only when the hash
+// differs does the caller Fetch, and then read files at the hash Fetch
+// returned. The package knows nothing of the reconciler; it returns errors
+// (never logs) sorted by sentinel: ErrUnreachable (retry later), ErrAuth,
+// ErrRepoNotFound, ErrRefNotFound (someone must fix the configuration or the
+// repo), ErrFileNotFound, ErrPathEscapes, ErrFileTooLarge (bad input).
+//
+// # Invariants
+//
+//   - The cache is a bare, depth-1 clone holding the followed ref only, under
+//     CacheDir, or in memory when CacheDir is "" (the dry run writes nothing).
+//     Every fetch passes Depth 1 and a forced refspec, because go-git without
+//     Depth leaves a shallow repo pointing at a missing commit after the
+//     branch was rewound (go-git #1443); a force-push is followed.
+//   - A hash is returned by Fetch only after its commit and root tree were
+//     read back from the cache. On any doubt the cache is replaced by a fresh
+//     clone, built next to it (CacheDir+".new"), fsynced, and renamed into
+//     place: the old cache serves until the new one is complete, and a crash
+//     leaves a cache that is either whole or absent.
+//   - go-git adds a pack per fetch and never repacks; after 20 fetches the
+//     cache is cloned afresh rather than fetched into.
+//   - Every remote call runs under its own deadline (Options.Timeout); a
+//     silent server yields ErrUnreachable wrapping context.DeadlineExceeded.
+//   - Credentials appear in no error: URLs are shown through RedactURL, the
+//     transport's error text is scrubbed of the URL's and Auth's secrets, and
+//     the cache's stored remote URL is the redacted one.
+//   - ReadFile treats paths and symlinks as hostile: nothing it returns comes
+//     from outside the commit's tree, and nothing is larger than
+//     Options.MaxFileSize.
+//
+// # Caveats
+//
+//   - A Source is not safe for concurrent use, and one CacheDir must be used
+//     by one Source at a time; the caller's directory lock provides that.
+//   - A short Ref that names both a branch and a tag means the branch
+//     (git itself would pick the tag).
+//   - file:// and local paths run the git binary (git-upload-pack); http(s)
+//     and ssh do not need it.
+//   - Packs fetched into an existing cache are not fsynced (a fresh clone
+//     is). A power loss may damage them: Fetch re-clones when the commit or
+//     its tree is unreadable, and after a ReadFile failed to read an object
+//     the next Fetch of the same Source re-clones.
+//   - ReadFile can only read commits that Fetch brought into the cache (and
+//     those still there from earlier fetches).
+package gitsrc

@@ -1,0 +1,134 @@
+package gitsrc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"syscall"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+)
+
+// Sentinels for the failures a caller branches on; test them with errors.Is.
+// ErrUnreachable, ErrAuth and ErrRepoNotFound come from a remote call;
+// ErrRefNotFound from Head or Fetch; ErrFileNotFound and ErrPathEscapes from
+// ReadFile and CheckPath.
+var (
+	ErrRefNotFound  = errors.New("ref not found")
+	ErrFileNotFound = errors.New("file not found in deploy repo")
+	ErrPathEscapes  = errors.New("path leaves the deploy repo")
+	ErrUnreachable  = errors.New("deploy repo unreachable")
+	ErrAuth         = errors.New("authentication failed")
+	ErrRepoNotFound = errors.New("repository not found")
+	// ErrFileTooLarge: ReadFile refused a file above Options.MaxFileSize.
+	ErrFileTooLarge = errors.New("file too large")
+)
+
+// remoteError is the error of a remote call: what was done, how it failed in
+// the package's terms, and the transport's own words with credentials cut out.
+type remoteError struct {
+	op     string // e.g. "list refs of https://host/x.git"
+	kind   error  // a sentinel or the caller's context error; may be nil
+	detail string // redacted text of the underlying error; may be empty
+	cause  error  // the underlying error, kept only if its text is clean
+}
+
+func (e *remoteError) Error() string {
+	msg := e.op
+	if e.kind != nil {
+		msg += ": " + e.kind.Error()
+	}
+	if e.detail != "" {
+		msg += ": " + e.detail
+	}
+	return msg
+}
+
+func (e *remoteError) Unwrap() []error {
+	var errs []error
+	for _, err := range []error{e.kind, e.cause} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// remoteErr sorts the error err of a remote call made under callCtx (derived
+// from ctx with the Source's timeout) into the package's sentinels.
+// A deadline is checked first, because go-git reports an HTTP timeout as a
+// *plumbing.UnexpectedError that errors.Is cannot see through.
+func (s *Source) remoteErr(ctx, callCtx context.Context, op string, err error) error {
+	e := &remoteError{op: op}
+	switch {
+	case ctx.Err() != nil: // the caller gave up: not the remote's fault
+		e.kind = ctx.Err()
+	case callCtx.Err() != nil:
+		return fmt.Errorf("%s: %w: no answer within %s: %w", op, ErrUnreachable, s.timeout, context.DeadlineExceeded)
+	default:
+		e.kind = classify(err)
+	}
+	e.detail = strings.Join(strings.Fields(s.redactText(err.Error())), " ")
+	if e.kind != nil { // not "repository not found: repository not found"
+		e.detail = strings.TrimLeft(strings.TrimPrefix(e.detail, e.kind.Error()), ": ")
+	}
+	if !s.containsSecret(err.Error()) {
+		e.cause = err
+	}
+	return e
+}
+
+// classify maps an error of go-git's transports to a sentinel, or nil when
+// it is none of them.
+func classify(err error) error {
+	switch {
+	case errors.Is(err, transport.ErrRepositoryNotFound):
+		return ErrRepoNotFound
+	case errors.Is(err, transport.ErrAuthenticationRequired),
+		errors.Is(err, transport.ErrAuthorizationFailed),
+		errors.Is(err, transport.ErrInvalidAuthMethod),
+		strings.Contains(err.Error(), "ssh: unable to authenticate"):
+		return ErrAuth
+	case errors.Is(err, transport.ErrEmptyRemoteRepository):
+		return ErrRefNotFound
+	case isConnectionError(err):
+		return ErrUnreachable
+	}
+	return nil
+}
+
+// isConnectionError reports a failure to reach or to keep talking to the
+// server: dial, DNS, reset, a cut stream, or an HTTP 5xx/429. go-git hides
+// some of these in Unexpected/PermanentError, which do not unwrap.
+func isConnectionError(err error) bool {
+	var (
+		unexpected *plumbing.UnexpectedError
+		permanent  *plumbing.PermanentError
+		opErr      *net.OpError
+		dnsErr     *net.DNSError
+		urlErr     *url.Error
+		httpErr    *githttp.Err
+	)
+	switch {
+	case errors.As(err, &unexpected):
+		return isConnectionError(unexpected.Err)
+	case errors.As(err, &permanent):
+		return isConnectionError(permanent.Err)
+	case errors.As(err, &httpErr):
+		code := httpErr.StatusCode()
+		return code >= 500 || code == 429 || code == 408
+	case errors.As(err, &opErr), errors.As(err, &dnsErr), errors.As(err, &urlErr):
+		return true
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return true
+	}
+	return false
+}

@@ -1,0 +1,81 @@
+package gitsrc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/memory"
+)
+
+// Head lists the remote's refs once (no objects are transferred) and returns
+// the commit hash, 40 hex digits, that the followed ref points to; for an
+// annotated tag, the commit it peels to. A missing ref gives an error wrapping
+// ErrRefNotFound.
+func (s *Source) Head(ctx context.Context) (string, error) {
+	h, _, err := s.resolve(ctx)
+	if err != nil {
+		return "", err
+	}
+	return h.String(), nil
+}
+
+// resolve lists the remote's refs and returns the hash the followed ref
+// points to (peeled) and its full name, which it also remembers for Fetch.
+func (s *Source) resolve(ctx context.Context) (plumbing.Hash, plumbing.ReferenceName, error) {
+	refs, err := s.listRefs(ctx)
+	if err != nil {
+		return plumbing.ZeroHash, "", err
+	}
+	for _, name := range s.candidates() {
+		if h, ok := refs[name.String()+"^{}"]; ok { // annotated tag, peeled
+			s.full = name
+			return h, name, nil
+		}
+		if h, ok := refs[name.String()]; ok {
+			s.full = name
+			return h, name, nil
+		}
+	}
+	return plumbing.ZeroHash, "", fmt.Errorf("find ref %s in %s: %w", s.ref, s.logURL, ErrRefNotFound)
+}
+
+// candidates returns the full names the configured ref may stand for, in
+// order of preference: a branch before a tag of the same name.
+func (s *Source) candidates() []plumbing.ReferenceName {
+	if strings.HasPrefix(s.ref, "refs/") {
+		return []plumbing.ReferenceName{plumbing.ReferenceName(s.ref)}
+	}
+	return []plumbing.ReferenceName{plumbing.NewBranchReferenceName(s.ref), plumbing.NewTagReferenceName(s.ref)}
+}
+
+// listRefs does one ref advertisement under the Source's timeout and returns
+// name -> hash, peeled tags under "name^{}".
+func (s *Source) listRefs(ctx context.Context) (map[string]plumbing.Hash, error) {
+	callCtx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{
+		Name: git.DefaultRemoteName, URLs: []string{s.url},
+	})
+	list, err := remote.ListContext(callCtx, &git.ListOptions{
+		Auth: s.auth, PeelingOption: git.AppendPeeled,
+	})
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		return nil, fmt.Errorf("find ref %s in %s: %w: the repository has no commits", s.ref, s.logURL, ErrRefNotFound)
+	}
+	if err != nil {
+		return nil, s.remoteErr(ctx, callCtx, "list refs of "+s.logURL, err)
+	}
+	refs := make(map[string]plumbing.Hash, len(list))
+	for _, r := range list {
+		if r.Type() == plumbing.HashReference {
+			refs[r.Name().String()] = r.Hash()
+		}
+	}
+	return refs, nil
+}
