@@ -22,6 +22,12 @@ type Downloader interface {
 // recorded as failed.
 type Switcher interface {
 	Switch(ctx context.Context, bin, cfg string) error
+	// Check refuses a binary this machine cannot run, before anything
+	// points at it.
+	Check(bin string) error
+	// Running reports the app's pid and whether it runs bin (always true
+	// when the switcher does not manage the process).
+	Running(bin string) (pid int, ok bool)
 }
 
 // apply carries out a plan: release files first (each complete and verified
@@ -33,6 +39,11 @@ func (e *Engine) apply(ctx context.Context, p Plan) error {
 	}
 	for _, s := range p.Steps {
 		if err := e.applyStep(ctx, s); err != nil {
+			return err
+		}
+	}
+	if e.Switcher != nil {
+		if err := e.Switcher.Check(p.To.BinFile); err != nil {
 			return err
 		}
 	}

@@ -76,7 +76,10 @@ func (e *Engine) Diff(ctx context.Context) (Plan, Source, error) {
 // engine's business and are left out.
 func (e *Engine) makePlan(src Source, act Actual) (Plan, error) {
 	if e.Switcher == nil {
-		act.Links = nil
+		act.Links, act.AppStale = nil, false
+	} else {
+		pid, ok := e.Switcher.Running(e.Layout.BinFile(src.Desired.Version))
+		act.AppPID, act.AppStale = pid, !ok
 	}
 	p, err := MakePlan(e.Layout, src, act, e.Process)
 	if e.Switcher == nil {
@@ -153,6 +156,7 @@ func (e *Engine) sync(ctx context.Context, st *State) (Outcome, error) {
 	if err := e.apply(ctx, p); err != nil {
 		if isUnhealthy(err) {
 			st.MarkFailed(Failed{Revision: rev, Version: src.Desired.Version, Reason: err.Error(), Time: e.now()})
+			e.restoreConf(p.From)
 		}
 		return out, err
 	}

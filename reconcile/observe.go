@@ -39,6 +39,10 @@ type Actual struct {
 	Links  map[string]string // "app.bin"/"app.cfg" -> link target, "" when absent
 	State  State
 	CfgOld []byte // content of the current config, when small enough to diff
+	// AppStale: the app process does not run the desired binary (it is
+	// down, or still on another release).
+	AppStale bool
+	AppPID   int
 }
 
 // FileState is one release file on disk.

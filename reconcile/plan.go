@@ -49,6 +49,8 @@ type Plan struct {
 	WriteConf bool // release/current.conf changes
 	Links     []LinkChange
 	Process   string // what happens to the app process
+	AppStale  bool   // the app does not run the desired binary
+	AppPID    int    // the app's pid, 0 when none runs (or not managed)
 	CfgDiff   string // unified diff of the config text, if both are text
 }
 
@@ -56,7 +58,7 @@ type Plan struct {
 // only change is the recorded revision (a commit that did not touch this
 // app) is in sync.
 func (p Plan) Changes() bool {
-	if len(p.Links) > 0 || p.From == nil {
+	if len(p.Links) > 0 || p.From == nil || p.AppStale {
 		return true
 	}
 	for _, s := range p.Steps {
@@ -99,6 +101,7 @@ func MakePlan(l Layout, src Source, act Actual, process string) (Plan, error) {
 	}
 	p.WriteConf = act.Conf == nil || *act.Conf != p.To
 	p.Links = linkChanges(l, act, p.To)
+	p.AppStale, p.AppPID = act.AppStale, act.AppPID
 	if len(p.Links) > 0 || p.Changes() {
 		p.Process = process
 	}

@@ -27,7 +27,11 @@ func (p Plan) Render(w io.Writer) error {
 		fmt.Fprintf(&b, "link      %s: %s -> %s\n", l.Link, orNone(l.From), orNone(l.To))
 	}
 	if p.Process != "" {
-		fmt.Fprintf(&b, "process   %s\n", p.Process)
+		app := "app not running"
+		if p.AppPID > 0 {
+			app = fmt.Sprintf("app pid %d", p.AppPID)
+		}
+		fmt.Fprintf(&b, "process   %s [%s]\n", p.Process, app)
 	}
 	if !p.Changes() {
 		b.WriteString("in sync\n")

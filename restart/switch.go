@@ -2,26 +2,101 @@ package restart
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
 	"path/filepath"
+	"syscall"
+	"time"
 )
 
-// Switcher makes an app directory run a release.
+// Modes of Switcher.
+const (
+	ModeHUP     = "hup"     // SIGHUP: the app re-execs ./app.bin and hands over its sockets
+	ModeRestart = "restart" // SIGTERM, wait, SIGKILL after StopGrace, start anew
+	ModeNone    = "none"    // links only
+)
+
+// Switcher makes an app directory run a release: it checks the binary,
+// swaps the links, gets the process onto the new binary and verifies it,
+// and switches back by itself when the new release does not come up.
 type Switcher struct {
-	Dir string // the app directory, absolute
+	Dir           string // the app directory, absolute
+	Mode          string // ModeHUP (default), ModeRestart or ModeNone
+	Exec          string // how to start the app when none runs
+	HealthURL     string // optional: must answer 2xx
+	HealthTimeout time.Duration
+	StopGrace     time.Duration // restart mode: SIGKILL after this; default 10s
+	// Signal sends a signal; default syscall.Kill. Tests may wrap it.
+	Signal func(pid int, sig syscall.Signal) error
+	HTTP   *http.Client
+	Log    *slog.Logger
 }
 
-// Switch points app.bin at bin and app.cfg at cfg (absolute paths inside
-// Dir/release; cfg may be empty: app.cfg is then left alone). The binary
-// link is swapped last, so an app started between the two renames never
-// runs the new binary with the old config's link missing.
-func (s Switcher) Switch(ctx context.Context, bin, cfg string) error {
-	if err := ctx.Err(); err != nil {
+// UnhealthyError says a release did not come up healthy and the previous
+// one was put back. Unhealthy lets callers record the revision as failed.
+type UnhealthyError struct {
+	Bin         string
+	Err         error // why the release was judged unhealthy
+	RollbackErr error // non-nil if putting the previous release back failed too
+}
+
+func (e *UnhealthyError) Error() string {
+	msg := fmt.Sprintf("release %s did not come up: %v; switched back to the previous release", filepath.Base(e.Bin), e.Err)
+	if e.RollbackErr != nil {
+		msg += fmt.Sprintf(" (which failed too: %v)", e.RollbackErr)
+	}
+	return msg
+}
+
+// Unhealthy marks the error for reconcile: record the revision as failed.
+func (e *UnhealthyError) Unhealthy() bool { return true }
+
+func (e *UnhealthyError) Unwrap() error { return e.Err }
+
+// Check refuses a binary this machine cannot run (see CheckExecutable).
+func (s *Switcher) Check(bin string) error { return CheckExecutable(bin) }
+
+// Switch makes the directory run bin with cfg (absolute paths inside
+// Dir/release; cfg may be empty: app.cfg is then left alone).
+func (s *Switcher) Switch(ctx context.Context, bin, cfg string) error {
+	if err := CheckExecutable(bin); err != nil {
 		return err
 	}
 	if err := CleanLinks(s.Dir); err != nil {
 		return fmt.Errorf("clean temporary links: %w", err)
 	}
+	prevBin, prevCfg := s.linkTarget("app.bin"), s.linkTarget("app.cfg")
+	if err := s.point(bin, cfg); err != nil {
+		return err
+	}
+	s.log().Info("links switched", "bin", s.rel(bin), "cfg", s.rel(cfg), "from", s.rel(prevBin))
+	if s.Mode == ModeNone {
+		return nil
+	}
+	err := s.runBinary(ctx, bin)
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	s.log().Error("release did not come up, switching back", "bin", s.rel(bin), "err", err)
+	uerr := &UnhealthyError{Bin: bin, Err: err}
+	if prevBin == "" || prevBin == bin {
+		return uerr
+	}
+	if err := s.point(prevBin, prevCfg); err != nil {
+		uerr.RollbackErr = err
+		return uerr
+	}
+	uerr.RollbackErr = s.runBinary(ctx, prevBin)
+	return uerr
+}
+
+// point swaps app.cfg then app.bin: the binary last, so a process started
+// between the two renames never pairs the new binary with an old config.
+func (s *Switcher) point(bin, cfg string) error {
 	if cfg != "" {
 		if err := Swap(s.Dir, "app.cfg", s.rel(cfg)); err != nil {
 			return err
@@ -30,11 +105,58 @@ func (s Switcher) Switch(ctx context.Context, bin, cfg string) error {
 	return Swap(s.Dir, "app.bin", s.rel(bin))
 }
 
-// rel makes the link target relative to the app dir, so the directory can
-// be moved or bind-mounted elsewhere.
-func (s Switcher) rel(p string) string {
+// linkTarget returns the absolute target of a link, "" when absent.
+func (s *Switcher) linkTarget(name string) string {
+	t, err := os.Readlink(filepath.Join(s.Dir, name))
+	if err != nil {
+		return ""
+	}
+	if !filepath.IsAbs(t) {
+		t = filepath.Join(s.Dir, t)
+	}
+	return filepath.Clean(t)
+}
+
+// rel makes a link target relative to the app dir, so the directory can be
+// moved or bind-mounted elsewhere.
+func (s *Switcher) rel(p string) string {
 	if r, err := filepath.Rel(s.Dir, p); err == nil && filepath.IsLocal(r) {
 		return r
 	}
 	return p
+}
+
+func (s *Switcher) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return s.Log
+}
+
+func (s *Switcher) signal(pid int, sig syscall.Signal) error {
+	if s.Signal != nil {
+		return s.Signal(pid, sig)
+	}
+	return syscall.Kill(pid, sig)
+}
+
+func (s *Switcher) finder() Finder { return Finder{Dir: s.Dir} }
+
+func (s *Switcher) timeout() time.Duration {
+	if s.HealthTimeout <= 0 {
+		return 30 * time.Second
+	}
+	return s.HealthTimeout
+}
+
+var errGone = errors.New("the app exited")
+
+// Running reports the pid of the app and whether it runs bin. With
+// ModeNone the process is not the switcher's business: always true.
+func (s *Switcher) Running(bin string) (int, bool) {
+	procs, err := s.finder().Find()
+	if err != nil || len(procs) == 0 {
+		return 0, s.Mode == ModeNone
+	}
+	return procs[0].PID, procs[0].Exe == bin || s.Mode == ModeNone
 }

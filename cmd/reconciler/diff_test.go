@@ -11,7 +11,7 @@ func TestDiff(t *testing.T) {
 	d.release("1.0")
 	dir := t.TempDir()
 	diffArgs := func(extra ...string) []string {
-		return append([]string{"diff", "--repo", d.URL(), "--path", "web/current.conf", "--dir", dir}, extra...)
+		return append([]string{"diff", "--repo", d.URL(), "--path", "web/current.conf", "--dir", dir, "--restart", "none"}, extra...)
 	}
 
 	// Nothing applied yet: everything differs, and diff writes nothing.

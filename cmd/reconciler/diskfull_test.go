@@ -24,7 +24,7 @@ func TestSyncDiskFull(t *testing.T) {
 	mustSync(t, d.URL(), dir)
 	before := snapshot(t, dir, ".reconciler")
 
-	big := []byte(strings.Repeat("B", 2<<20))
+	big := []byte("#!/bin/sh\n" + strings.Repeat("B", 2<<20))
 	url, sum := d.art.put("/web-big", big)
 	d.commitDesired(fmt.Sprintf(`{"version":"2.0","bin":{"url":%q,"sha256":%q}}`, url, sum))
 	_, errOut, code := runCLI(t, syncArgs(d.URL(), dir)...)

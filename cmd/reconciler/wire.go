@@ -21,7 +21,7 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 		Path:     c.Path,
 		Repo:     src,
 		Download: &artifacts.Fetcher{MaxSize: c.maxSizeBytes},
-		Switcher: restart.Switcher{Dir: layout.Dir},
+		Switcher: newSwitcher(c, layout, log),
 		Process:  processAction(c),
 		Log:      log.With("dir", layout.Dir),
 	}, nil
@@ -36,4 +36,15 @@ func processAction(c *Config) string {
 		return "restart: SIGTERM the app, wait, start " + c.Exec
 	}
 	return "hup: SIGHUP the app to re-exec ./app.bin (start " + c.Exec + " if none runs)"
+}
+
+func newSwitcher(c *Config, layout reconcile.Layout, log *slog.Logger) *restart.Switcher {
+	return &restart.Switcher{
+		Dir:           layout.Dir,
+		Mode:          c.Restart,
+		Exec:          c.Exec,
+		HealthURL:     c.HealthURL,
+		HealthTimeout: c.HealthTimeout,
+		Log:           log.With("dir", layout.Dir),
+	}
 }

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	switches     = 6  // per run, alternating versions 2 and 1
+	okPerSwitch  = 50 // successful requests before each switch and after the last
+	minOKPerRun  = switches * okPerSwitch
+	naiveEnvSkip = "EXAMPLEAPP_SKIP_NAIVE"
+)
+
+// switchUnderLoad starts prog in a new app dir, puts it under load and
+// switches releases, each switch under load; it returns what the load saw.
+func switchUnderLoad(t *testing.T, prog string, keepAlive bool) loadResult {
+	d := newAppDir(t, prog)
+	d.start(t)
+	l := startLoad(t, d.addr, keepAlive)
+	for i := range switches {
+		l.waitOK(t, okPerSwitch)
+		d.switchTo(t, strconv.Itoa(2-i%2))
+	}
+	l.waitOK(t, okPerSwitch)
+	return l.stop()
+}
+
+var connModes = []struct {
+	name      string
+	keepAlive bool
+}{
+	{"new connection per request", false},
+	{"keep-alive", true},
+}
+
+func TestSwitchUnderLoadFailsNoRequest(t *testing.T) {
+	for _, m := range connModes {
+		t.Run(m.name, func(t *testing.T) {
+			res := switchUnderLoad(t, "app", m.keepAlive)
+			t.Logf("%d switches: %v", switches, res)
+			if res.failed != 0 {
+				t.Errorf("failed requests: got %d, want 0; first errors: %q", res.failed, res.errs)
+			}
+			if res.retried != 0 {
+				t.Errorf("requests the client had to retry: got %d, want 0", res.retried)
+			}
+			if res.ok < minOKPerRun || res.versions["1"] == 0 || res.versions["2"] == 0 {
+				t.Errorf("successful requests: got %d (%v), want at least %d, from both versions", res.ok, res.versions, minOKPerRun)
+			}
+		})
+	}
+}
+
+// TestNaiveSwitchControl measures the same switches with an app that calls
+// http.Server.Shutdown as soon as tableflip's Exit fires: the requests
+// package graceful saves. It only logs; set EXAMPLEAPP_SKIP_NAIVE=1 or -short
+// to skip it.
+func TestNaiveSwitchControl(t *testing.T) {
+	if testing.Short() || os.Getenv(naiveEnvSkip) != "" {
+		t.Skip("control measurement only")
+	}
+	for _, m := range connModes {
+		t.Run(m.name, func(t *testing.T) {
+			res := switchUnderLoad(t, "naive", m.keepAlive)
+			t.Logf("naive app, %d switches: %v; first errors: %q", switches, res, res.errs)
+		})
+	}
+}
+
+func TestFailedUpgradeKeepsOldProcessServing(t *testing.T) {
+	d := newAppDir(t, "app")
+	d.writeCfg(t, "release/cfg.bad", map[string]any{"fail_start": true})
+	app2, err := os.ReadFile(filepath.Join(d.dir, "release/app.2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.writeFile(t, "release/app.noexec", app2, 0o644)
+	d.writeFile(t, "release/app.garbage", []byte("not a program\n"), 0o755)
+	d.start(t)
+	pid := d.pid()
+
+	tests := []struct {
+		name, bin, cfg, why string
+	}{
+		{"release exits at start", "release/app.2", "release/cfg.bad", "exit status 1"},
+		{"binary not executable", "release/app.noexec", "release/cfg.2", "permission denied"},
+		{"binary not a program", "release/app.garbage", "release/cfg.2", "exec format error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d.point(t, "app.bin", tt.bin)
+			d.point(t, "app.cfg", tt.cfg)
+			t.Cleanup(func() {
+				d.point(t, "app.bin", "release/app.1")
+				d.point(t, "app.cfg", "release/cfg.1")
+			})
+			hup(t, pid)
+			waitFor(t, 10*time.Second, "the failed upgrade to be logged", func() bool {
+				return d.logHas("pid="+strconv.Itoa(pid), "upgrade failed, still serving", tt.why)
+			})
+			if got := d.pid(); got != pid || !alive(pid) {
+				t.Errorf("after the failed upgrade: app.pid %d (alive %v), want %d alive", got, alive(pid), pid)
+			}
+			if !d.servesVersion("1") {
+				t.Errorf("after the failed upgrade: want version 1 answering")
+			}
+		})
+	}
+	// The failures did not wedge the upgrader: a good release still goes in.
+	d.switchTo(t, "2")
+}
+
+// TestUpgradeWhileDraining: an in-flight request finishes on the old
+// process across the switch, and a SIGHUP to the new process while the old
+// one still drains is refused and logged, and serving goes on.
+func TestUpgradeWhileDraining(t *testing.T) {
+	d := newAppDir(t, "app")
+	d.start(t)
+	old := d.pid()
+	resp, err := probe.Get("http://" + d.addr + "/slow?d=3s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if got := resp.Header.Get("X-Version"); got != "1" {
+		t.Fatalf("slow request served by version %q, want 1", got)
+	}
+
+	d.point(t, "app.bin", "release/app.2")
+	d.point(t, "app.cfg", "release/cfg.2")
+	hup(t, old)
+	waitFor(t, 10*time.Second, "version 2 to answer", func() bool { return d.servesVersion("2") })
+	newPID := d.pid()
+	hup(t, newPID)
+	waitFor(t, 10*time.Second, "the refused upgrade to be logged", func() bool {
+		return d.logHas("pid="+strconv.Itoa(newPID), "upgrade failed, still serving", "parent hasn't exited")
+	})
+	if got := d.pid(); got != newPID || !d.servesVersion("2") {
+		t.Errorf("after the refused upgrade: app.pid %d, want %d serving version 2", got, newPID)
+	}
+
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || !strings.HasPrefix(string(body), "exampleapp 1: slept 3s") {
+		t.Errorf("in-flight request across the switch: got %q, %v; want the whole answer of version 1", body, err)
+	}
+	waitFor(t, 10*time.Second, "the old process to exit", func() bool { return !alive(old) })
+	d.switchTo(t, "1")
+}
+
+func TestStopRemovesPIDFile(t *testing.T) {
+	d := newAppDir(t, "app")
+	cmd := d.start(t)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the app to exit", func() bool { return cmd.ProcessState != nil })
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit code after SIGTERM: got %d, want 0", code)
+	}
+	if _, err := os.Stat(filepath.Join(d.dir, "app.pid")); !os.IsNotExist(err) {
+		t.Errorf("app.pid after a stop: got %v, want it removed", err)
+	}
+	if _, err := http.Get("http://" + d.addr + "/"); err == nil {
+		t.Errorf("GET after a stop: got an answer, want connection refused")
+	}
+}

@@ -1,0 +1,75 @@
+// Command exampleapp is the app the project ships as an example of what the
+// reconciler deploys: started as `./app.bin -c app.cfg` in the app dir, it
+// serves its version and a message, and on SIGHUP re-execs ./app.bin and
+// hands its socket over (package restart/graceful), so a switch of release
+// fails no request.
+//
+// Its config (JSON) can make a release bad on purpose, for tests and demos:
+// "healthy": false makes /healthz answer 500, "fail_start": true makes the
+// process exit 1 before it serves.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/reconciler-dev/reconciler/restart/graceful"
+)
+
+// version is set at build time: -ldflags "-X main.version=2.0".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "exampleapp:", err)
+		os.Exit(1)
+	}
+}
+
+// errFailStart is what a release configured not to come up returns.
+var errFailStart = errors.New(`config says "fail_start": true`)
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("exampleapp", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("c", "app.cfg", "config `file` (JSON)")
+	pidFile := fs.String("pidfile", "", "write the serving process's pid to this `file`")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *showVersion {
+		_, err := fmt.Fprintln(stdout, version)
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil)).With("pid", os.Getpid(), "version", version)
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "cfg", *cfgPath, "listen", cfg.Listen)
+	if cfg.FailStart {
+		return errFailStart
+	}
+	err = graceful.Run(ctx, graceful.Options{
+		Addr:    cfg.Listen,
+		Handler: newHandler(version, cfg),
+		PIDFile: *pidFile,
+		Log:     log,
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("exiting")
+	return nil
+}

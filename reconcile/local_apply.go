@@ -1,0 +1,103 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/reconciler-dev/reconciler/artifacts"
+)
+
+// ApplyLocal makes the links and the app agree with release/current.conf,
+// whoever wrote it: the reconciler, or a person (scp a release in, edit the
+// file, as in the seed design). The watcher calls it on every change and at
+// start-up. A file that points outside release/, at missing files or at a
+// binary this machine cannot run is refused and nothing changes. A release
+// that does not come up is switched back, release/current.conf is put back
+// to what runs, and the revision is recorded as failed, so the watcher does
+// not retry it in a loop. The caller holds the directory's lock.
+func (e *Engine) ApplyLocal(ctx context.Context) error {
+	if e.Switcher == nil {
+		return errors.New("apply release/current.conf: no switcher configured")
+	}
+	conf, err := e.Layout.ReadLocalConf()
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("refusing %w", err)
+	}
+	_, running := e.Switcher.Running(conf.BinFile)
+	if e.linksAgree(conf) && running {
+		return nil
+	}
+	if err := e.Switcher.Check(conf.BinFile); err != nil {
+		return fmt.Errorf("refusing %s: %w", e.Layout.CurrentConf(), err)
+	}
+	prev := e.confFromLinks()
+	err = e.Switcher.Switch(ctx, conf.BinFile, conf.CfgFile)
+	if err == nil || !isUnhealthy(err) {
+		return err
+	}
+	e.restoreConf(prev)
+	st, lerr := e.Layout.LoadState()
+	if lerr == nil {
+		st.MarkFailed(Failed{Revision: conf.Revision, Version: conf.Version, Reason: err.Error(), Time: e.now()})
+		st.LastError = &ErrorInfo{Time: e.now(), Message: err.Error(), Revision: conf.Revision}
+		_ = e.Layout.SaveState(st)
+	}
+	return err
+}
+
+func (e *Engine) linksAgree(c LocalConf) bool {
+	l := e.Layout
+	bin, _ := os.Readlink(l.BinLink())
+	if !sameTarget(l, bin, c.BinFile) {
+		return false
+	}
+	if c.CfgFile == "" {
+		return true
+	}
+	cfg, _ := os.Readlink(l.CfgLink())
+	return sameTarget(l, cfg, c.CfgFile)
+}
+
+// confFromLinks describes what the links point at, as a current.conf.
+func (e *Engine) confFromLinks() *LocalConf {
+	l := e.Layout
+	abs := func(link string) string {
+		t, err := os.Readlink(link)
+		if err != nil || t == "" {
+			return ""
+		}
+		if !filepath.IsAbs(t) {
+			t = filepath.Join(l.Dir, t)
+		}
+		return filepath.Clean(t)
+	}
+	c := LocalConf{BinFile: abs(l.BinLink()), CfgFile: abs(l.CfgLink())}
+	if c.BinFile == "" {
+		return nil
+	}
+	c.Version = strings.TrimPrefix(filepath.Base(c.BinFile), "app.")
+	if st, err := l.LoadState(); err == nil && st.Applied != nil && st.Applied.Version == c.Version {
+		c.Revision = st.Applied.Revision
+	}
+	return &c
+}
+
+// restoreConf puts release/current.conf back to what runs after a switch
+// back, so the file never claims a release that is not running.
+func (e *Engine) restoreConf(prev *LocalConf) {
+	if prev == nil {
+		return
+	}
+	if err := artifacts.WriteFileAtomic(e.Layout.CurrentConf(), prev.Marshal(), 0o644); err != nil {
+		e.log().Error("restore current.conf", "err", err)
+		return
+	}
+	e.log().Warn("restored current.conf to the release that runs", "version", prev.Version)
+}

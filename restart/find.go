@@ -1,0 +1,150 @@
+package restart
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	ps "github.com/mitchellh/go-ps"
+)
+
+// Proc is a process that belongs to an app directory.
+type Proc struct {
+	PID   int
+	PPID  int
+	Exe   string // the real binary, from /proc/PID/exe
+	Start uint64 // start time in clock ticks since boot, for ordering
+}
+
+// Finder finds the app processes of one directory. Every OS read is a func,
+// so tests can swap one; the defaults read /proc and use go-ps.
+type Finder struct {
+	Dir string // the app directory, absolute
+
+	// Processes lists candidate processes (pid, ppid); default go-ps.
+	Processes func() ([][2]int, error)
+	// ReadExe returns /proc/PID/exe; default os.Readlink.
+	ReadExe func(pid int) (string, error)
+}
+
+// Find returns the live processes whose executable is a file of Dir's
+// release/, youngest first. The pid file (app.pid) is only a hint: a pid
+// is believed only after /proc/PID/exe confirms it. go-ps names are cut to
+// 15 characters and every app started the seed's way is "app.bin", so
+// names are never used: a process of another directory is never returned.
+func (f Finder) Find() ([]Proc, error) {
+	list := f.Processes
+	if list == nil {
+		list = goPS
+	}
+	pairs, err := list()
+	if err != nil {
+		return nil, fmt.Errorf("list processes: %w", err)
+	}
+	if pid, ok := f.pidFile(); ok {
+		pairs = append([][2]int{{pid, 0}}, pairs...)
+	}
+	seen := map[int]bool{}
+	var out []Proc
+	for _, p := range pairs {
+		if seen[p[0]] || p[0] <= 0 {
+			continue
+		}
+		seen[p[0]] = true
+		if proc, ok := f.inspect(p[0]); ok {
+			out = append(out, proc)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Start > out[j].Start })
+	return out, nil
+}
+
+// inspect confirms that pid runs a binary of this directory and is alive.
+func (f Finder) inspect(pid int) (Proc, bool) {
+	readExe := f.ReadExe
+	if readExe == nil {
+		readExe = procExe
+	}
+	exe, err := readExe(pid)
+	if err != nil || !f.owns(exe) {
+		return Proc{}, false
+	}
+	st, err := readStat(pid)
+	if err != nil || st.state == 'Z' || st.state == 'X' {
+		return Proc{}, false // a zombie answers kill(pid, 0) but is dead
+	}
+	return Proc{PID: pid, PPID: st.ppid, Exe: exe, Start: st.start}, true
+}
+
+// owns reports whether exe is a file directly in Dir/release.
+func (f Finder) owns(exe string) bool {
+	return filepath.Dir(exe) == filepath.Join(f.Dir, "release")
+}
+
+func (f Finder) pidFile() (int, bool) {
+	data, err := os.ReadFile(filepath.Join(f.Dir, PIDFile))
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	return pid, err == nil && pid > 0
+}
+
+func goPS() ([][2]int, error) {
+	procs, err := ps.Processes()
+	if err != nil {
+		return nil, err
+	}
+	out := make([][2]int, 0, len(procs))
+	for _, p := range procs {
+		out = append(out, [2]int{p.Pid(), p.PPid()})
+	}
+	return out, nil
+}
+
+// procExe reads /proc/PID/exe; a binary deleted since the exec reads
+// "PATH (deleted)", and the suffix is stripped.
+func procExe(pid int) (string, error) {
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(exe, " (deleted)"), nil
+}
+
+type procStat struct {
+	state byte
+	ppid  int
+	start uint64
+}
+
+// readStat parses /proc/PID/stat. The command name is in parentheses and
+// may itself hold spaces and parentheses: parse from the last ')'.
+func readStat(pid int) (procStat, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return procStat{}, err
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return procStat{}, errors.New("malformed /proc stat")
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 20 {
+		return procStat{}, errors.New("short /proc stat")
+	}
+	ppid, _ := strconv.Atoi(fields[1])
+	start, _ := strconv.ParseUint(fields[19], 10, 64)
+	return procStat{state: fields[0][0], ppid: ppid, start: start}, nil
+}
+
+// Alive reports whether pid exists and is not a zombie.
+func Alive(pid int) bool {
+	st, err := readStat(pid)
+	return err == nil && st.state != 'Z' && st.state != 'X'
+}

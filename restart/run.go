@@ -1,0 +1,184 @@
+package restart
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"syscall"
+	"time"
+)
+
+// hupRetry is how often a SIGHUP that did not take is sent again: tableflip
+// refuses an upgrade while the previous one drains.
+const hupRetry = time.Second
+
+// runBinary gets a process of this directory onto bin within the health
+// timeout, and healthy.
+func (s *Switcher) runBinary(ctx context.Context, bin string) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout())
+	defer cancel()
+	procs, err := s.finder().Find()
+	if err != nil {
+		return err
+	}
+	var pid int
+	switch {
+	case len(procs) > 0 && procs[0].Exe == bin:
+		pid = procs[0].PID // already there (a rollback the old process never left)
+	case len(procs) == 0:
+		pid, err = s.start(ctx, bin)
+	case s.Mode == ModeRestart:
+		if err = s.stop(ctx, procs); err == nil {
+			pid, err = s.start(ctx, bin)
+		}
+	default:
+		pid, err = s.hup(ctx, procs[0], bin)
+	}
+	if err != nil {
+		return s.explain(ctx, err)
+	}
+	s.log().Info("app runs the release", "pid", pid, "bin", s.rel(bin))
+	return s.explain(ctx, s.healthy(ctx, pid, bin))
+}
+
+// explain turns the health deadline into a message an operator can use.
+func (s *Switcher) explain(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("not up within --health-timeout %s: %w", s.timeout(), err)
+	}
+	return err
+}
+
+// hup signals the running app and waits for a new process on bin.
+func (s *Switcher) hup(ctx context.Context, old Proc, bin string) (int, error) {
+	var lastHUP time.Time
+	var found int
+	err := poll(ctx, 20*time.Millisecond, func() (bool, error) {
+		procs, err := s.finder().Find()
+		if err != nil {
+			return false, err
+		}
+		for _, p := range procs {
+			if p.Exe == bin && p.PID != old.PID {
+				found = p.PID
+				return true, nil
+			}
+		}
+		if len(procs) == 0 {
+			return false, fmt.Errorf("%w (pid %d) without a successor", errGone, old.PID)
+		}
+		if time.Since(lastHUP) >= hupRetry {
+			target := procs[0] // the youngest: the one that serves
+			if err := s.signal(target.PID, syscall.SIGHUP); err != nil {
+				return false, fmt.Errorf("SIGHUP pid %d: %w", target.PID, err)
+			}
+			s.log().Info("sent SIGHUP", "pid", target.PID, "retry", !lastHUP.IsZero())
+			lastHUP = time.Now()
+		}
+		return false, nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("no process runs %s after SIGHUP: %w", s.rel(bin), err)
+	}
+	return found, nil
+}
+
+// stop sends SIGTERM, and SIGKILL after the grace period.
+func (s *Switcher) stop(ctx context.Context, procs []Proc) error {
+	for _, p := range procs {
+		if err := s.signal(p.PID, syscall.SIGTERM); err != nil {
+			return fmt.Errorf("SIGTERM pid %d: %w", p.PID, err)
+		}
+		s.log().Info("sent SIGTERM", "pid", p.PID)
+	}
+	grace := s.StopGrace
+	if grace <= 0 {
+		grace = 10 * time.Second
+	}
+	gctx, cancel := context.WithTimeout(ctx, grace)
+	defer cancel()
+	allGone := func() (bool, error) {
+		for _, p := range procs {
+			if Alive(p.PID) {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+	if poll(gctx, 20*time.Millisecond, allGone) == nil {
+		return nil
+	}
+	for _, p := range procs {
+		if Alive(p.PID) {
+			s.log().Warn("sent SIGKILL after the grace period", "pid", p.PID, "grace", grace)
+			_ = s.signal(p.PID, syscall.SIGKILL)
+		}
+	}
+	return poll(ctx, 20*time.Millisecond, allGone)
+}
+
+// start runs Exec and waits until the new process runs bin.
+func (s *Switcher) start(ctx context.Context, bin string) (int, error) {
+	pid, wait, err := Starter{Dir: s.Dir, Exec: s.Exec}.Start()
+	if err != nil {
+		return 0, err
+	}
+	s.log().Info("started the app", "pid", pid, "exec", s.Exec)
+	exited := make(chan error, 1)
+	go func() { exited <- wait() }()
+	err = poll(ctx, 10*time.Millisecond, func() (bool, error) {
+		select {
+		case werr := <-exited:
+			exited <- werr
+		default:
+		}
+		if p, ok := s.finder().inspect(pid); ok && p.Exe == bin {
+			return true, nil
+		}
+		select {
+		case werr := <-exited:
+			exited <- werr
+			return false, fmt.Errorf("%w at start (%v); see %s", errGone, werr, LogFile)
+		default:
+		}
+		return false, nil
+	})
+	return pid, err
+}
+
+// healthy waits until pid still runs bin and the health URL answers 2xx.
+func (s *Switcher) healthy(ctx context.Context, pid int, bin string) error {
+	client := s.HTTP
+	if client == nil {
+		client = &http.Client{Timeout: 2 * time.Second}
+	}
+	var last error
+	err := poll(ctx, 50*time.Millisecond, func() (bool, error) {
+		if p, ok := s.finder().inspect(pid); !ok || p.Exe != bin {
+			if _, more := s.successor(pid, bin); !more {
+				return false, fmt.Errorf("%w (pid %d)", errGone, pid)
+			}
+		}
+		if s.HealthURL == "" {
+			return true, nil
+		}
+		last = checkHealth(ctx, client, s.HealthURL)
+		return last == nil, nil
+	})
+	if err != nil && last != nil {
+		return fmt.Errorf("%w (last answer: %v)", err, last)
+	}
+	return err
+}
+
+// successor finds another process of this dir on bin (the app may have
+// re-exec'd itself again).
+func (s *Switcher) successor(pid int, bin string) (int, bool) {
+	procs, _ := s.finder().Find()
+	for _, p := range procs {
+		if p.Exe == bin && p.PID != pid {
+			return p.PID, true
+		}
+	}
+	return 0, false
+}

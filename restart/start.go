@@ -1,0 +1,66 @@
+package restart
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// PIDFile and LogFile are written in the app directory when the reconciler
+// starts the app itself.
+const (
+	PIDFile = "app.pid"
+	LogFile = "app.log"
+)
+
+// Starter starts the app when none runs.
+type Starter struct {
+	Dir  string // the app directory: the working directory of the app
+	Exec string // the command line, split on white space (no shell)
+}
+
+// Start runs Exec in Dir, detached in a session of its own (so the app
+// outlives the reconciler and a Ctrl-C to the reconciler's terminal does not
+// reach it), output appended to app.log, pid written to app.pid. The
+// returned wait func reaps the process: call it (in a goroutine) so that an
+// app that exits after handing over to its successor does not stay a zombie
+// while the reconciler runs.
+func (s Starter) Start() (pid int, wait func() error, err error) {
+	argv := strings.Fields(s.Exec)
+	if len(argv) == 0 {
+		return 0, nil, fmt.Errorf("start app: empty command")
+	}
+	logf, err := os.OpenFile(filepath.Join(s.Dir, LogFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return 0, nil, fmt.Errorf("start app: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = s.Dir
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return 0, nil, fmt.Errorf("start app %q in %s: %w", s.Exec, s.Dir, err)
+	}
+	pid = cmd.Process.Pid
+	if err := writePIDFile(s.Dir, pid); err != nil {
+		return pid, cmd.Wait, err
+	}
+	return pid, cmd.Wait, nil
+}
+
+func writePIDFile(dir string, pid int) error {
+	tmp := filepath.Join(dir, "."+PIDFile+".tmp-"+randomHex())
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", PIDFile, err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, PIDFile)); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", PIDFile, err)
+	}
+	return nil
+}
