@@ -80,6 +80,13 @@ func (s *Switcher) hup(ctx context.Context, old Proc, bin string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("no process runs %s after SIGHUP: %w", s.rel(bin), err)
 	}
+	// Until the old process has drained and exited, it may still answer
+	// (a health check it passes says nothing of the new release), and
+	// tableflip refuses the next upgrade. Wait for it.
+	err = poll(ctx, 10*time.Millisecond, func() (bool, error) { return !Alive(old.PID), nil })
+	if err != nil {
+		return 0, fmt.Errorf("pid %d did not exit after handing over to pid %d: %w", old.PID, found, err)
+	}
 	return found, nil
 }
 

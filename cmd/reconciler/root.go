@@ -43,6 +43,7 @@ Every flag can also be set as RECONCILER_<FLAG>, e.g. RECONCILER_REPO.`,
 		newStatusCmd(stdout),
 		newSuspendCmd(stdout),
 		newResumeCmd(stdout),
+		newWatchCmd(stderr),
 	)
 	return root
 }

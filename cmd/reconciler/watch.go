@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/reconciler-dev/reconciler/reconcile"
+	"github.com/reconciler-dev/reconciler/restart"
+	"github.com/spf13/cobra"
+)
+
+func newWatchCmd(stderr io.Writer) *cobra.Command {
+	var (
+		c      Config
+		resync time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "watch --dir DIR [flags]",
+		Short: "Act on release/current.conf alone: switch links, restart the app",
+		Long: `watch runs the watcher alone, for people who still push releases by hand as
+in the seed design: scp release/app.<version> in, edit release/current.conf
+(atomic rename or in place, vim, sed -i), and the links are switched and the
+app is signalled. A file pointing outside release/, at a missing file or at a
+binary this machine cannot run is refused with a log line and nothing
+changes. A release that does not come up healthy is switched back.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := bindEnv(cmd); err != nil {
+				return err
+			}
+			if err := c.ValidateDir(); err != nil {
+				return err
+			}
+			if err := c.ValidateApply(); err != nil {
+				return err
+			}
+			log, err := newLogger(c.LogFormat, stderr, slog.LevelInfo)
+			if err != nil {
+				return err
+			}
+			return runWatch(cmd.Context(), &c, resync, log)
+		},
+	}
+	c.addDirFlag(cmd.Flags())
+	c.addApplyFlags(cmd.Flags())
+	c.addLogFlag(cmd.Flags())
+	cmd.Flags().DurationVar(&resync, "resync", 30*time.Second, "also re-check this often, in case an event was missed")
+	return cmd
+}
+
+func runWatch(ctx context.Context, c *Config, resync time.Duration, log *slog.Logger) error {
+	layout, err := reconcile.NewLayout(c.Dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(layout.Dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", layout.Dir, err)
+	}
+	lock, err := layout.Lock()
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	eng := &reconcile.Engine{Layout: layout, Switcher: newSwitcher(c, layout, log), Log: log.With("dir", layout.Dir)}
+	la := &localApplier{eng: eng, log: log.With("dir", layout.Dir)}
+	if err := restart.CleanLinks(layout.Dir); err != nil {
+		log.Warn("clean temporary links", "err", err)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	poke := make(chan struct{}, 1)
+	werr := make(chan error, 1)
+	go func() { werr <- restart.Watcher{Dir: layout.Dir}.Run(ctx, poke) }()
+	tick := time.NewTicker(resync)
+	defer tick.Stop()
+	log.Info("watching", "dir", layout.Dir, "file", layout.Rel(layout.CurrentConf()))
+	for {
+		select {
+		case <-ctx.Done():
+			return <-werr
+		case err := <-werr:
+			return err
+		case <-poke:
+			la.apply(ctx)
+		case <-tick.C:
+			la.apply(ctx)
+		}
+	}
+}
+
+// localApplier applies release/current.conf and logs each distinct failure
+// once, so a refused hand edit does not flood the log at every re-check.
+type localApplier struct {
+	eng     *reconcile.Engine
+	log     *slog.Logger
+	lastErr string
+}
+
+func (a *localApplier) apply(ctx context.Context) {
+	err := a.eng.ApplyLocal(ctx)
+	switch {
+	case err == nil:
+		a.lastErr = ""
+	case ctx.Err() != nil:
+	case err.Error() != a.lastErr:
+		a.lastErr = err.Error()
+		a.log.Error("release/current.conf not applied", "err", err)
+	}
+}

@@ -1,0 +1,147 @@
+package restart
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// builtApp holds the example app built once per version by TestMain.
+var builtApp = map[string]string{}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "restart-test-")
+	if err != nil {
+		panic(err)
+	}
+	code := func() int {
+		defer os.RemoveAll(dir)
+		for _, v := range []string{"1", "2"} {
+			out := filepath.Join(dir, "exampleapp-"+v)
+			cmd := exec.Command("go", "build", "-o", out, "-ldflags", "-X main.version="+v, "../cmd/exampleapp")
+			if b, err := cmd.CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "build example app: %v\n%s", err, b)
+				return 1
+			}
+			builtApp[v] = out
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// appDir is an app directory laid out as SPEC.md describes, with releases
+// of the example app.
+type appDir struct {
+	dir, addr string
+}
+
+func newAppDir(t *testing.T) *appDir {
+	t.Helper()
+	d := &appDir{dir: t.TempDir(), addr: freeAddr(t)}
+	if err := os.MkdirAll(filepath.Join(d.dir, "release"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.killAll(t) })
+	return d
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// release installs the example app of build version v as release name
+// (app.<name>, cfg.<name>) with extra config keys.
+func (d *appDir) release(t *testing.T, v, name string, cfg map[string]any) (bin, cfgFile string) {
+	t.Helper()
+	data, err := os.ReadFile(builtApp[v])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin = filepath.Join(d.dir, "release", "app."+name)
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := map[string]any{"listen": d.addr, "message": "release " + name}
+	for k, v := range cfg {
+		c[k] = v
+	}
+	js, _ := json.Marshal(c)
+	cfgFile = filepath.Join(d.dir, "release", "cfg."+name)
+	if err := os.WriteFile(cfgFile, js, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	return bin, cfgFile
+}
+
+func (d *appDir) switcher(t *testing.T, mode string) *Switcher {
+	return &Switcher{
+		Dir: d.dir, Mode: mode, Exec: "./app.bin -c app.cfg",
+		HealthURL: "http://" + d.addr + "/healthz", HealthTimeout: 10 * time.Second,
+		StopGrace: 5 * time.Second, Log: testLogger(t),
+	}
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// get returns the first line the app answers on path.
+func (d *appDir) get(path string) (string, error) {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://" + d.addr + path)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	line, _, _ := strings.Cut(string(b), "\n")
+	return line, nil
+}
+
+func (d *appDir) procs(t *testing.T) []Proc {
+	t.Helper()
+	p, err := Finder{Dir: d.dir}.Find()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (d *appDir) killAll(t *testing.T) {
+	for _, p := range d.procs(t) {
+		_ = syscall.Kill(p.PID, syscall.SIGKILL)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := poll(ctx, 20*time.Millisecond, func() (bool, error) { return cond(), nil }); err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
