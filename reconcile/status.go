@@ -14,6 +14,7 @@ type Status struct {
 	Dir       string            `json:"dir"`
 	Version   string            `json:"version,omitempty"`  // from release/current.conf
 	Revision  string            `json:"revision,omitempty"` // from release/current.conf
+	BinFile   string            `json:"bin_file,omitempty"` // from release/current.conf
 	ConfError string            `json:"current_conf_error,omitempty"`
 	Links     map[string]string `json:"links"`
 	Applied   *Applied          `json:"applied,omitempty"`
@@ -22,6 +23,23 @@ type Status struct {
 	LastError *ErrorInfo        `json:"last_error,omitempty"`
 	Failed    []Failed          `json:"failed,omitempty"`
 	Suspended *Suspended        `json:"suspended,omitempty"`
+	App       *AppStatus        `json:"app,omitempty"`
+}
+
+// AppStatus is the app process as found in /proc.
+type AppStatus struct {
+	PID     int    `json:"pid"`
+	Exe     string `json:"exe"`
+	Current bool   `json:"current"` // runs the binary release/current.conf names
+}
+
+// SetApp records the app's process; pid 0 means none runs.
+func (s *Status) SetApp(pid int, exe, binFile string) {
+	if pid <= 0 {
+		s.App = &AppStatus{}
+		return
+	}
+	s.App = &AppStatus{PID: pid, Exe: exe, Current: exe != "" && exe == binFile}
 }
 
 // ReadStatus gathers the status of the directory without writing anything.
@@ -36,7 +54,7 @@ func (l Layout) ReadStatus() (Status, error) {
 	s := Status{Dir: l.Dir, Links: map[string]string{}, Applied: st.Applied, Attempted: st.Attempted,
 		LastPoll: st.LastPoll, LastError: st.LastError, Failed: st.Failed, Suspended: st.Suspended}
 	if c, err := l.ReadLocalConf(); err == nil {
-		s.Version, s.Revision = c.Version, c.Revision
+		s.Version, s.Revision, s.BinFile = c.Version, c.Revision, c.BinFile
 	} else if !errors.Is(err, os.ErrNotExist) {
 		s.ConfError = err.Error()
 	}
@@ -65,6 +83,16 @@ func (s Status) Render(w io.Writer) error {
 	}
 	for _, k := range []string{"app.bin", "app.cfg"} {
 		line(k, "%s", orNone(s.Links[k]))
+	}
+	if s.App != nil {
+		switch {
+		case s.App.PID == 0:
+			line("app", "not running")
+		case s.App.Current:
+			line("app", "pid %d, runs the current binary", s.App.PID)
+		default:
+			line("app", "pid %d, runs %s, NOT the current binary", s.App.PID, s.App.Exe)
+		}
 	}
 	if s.Applied != nil {
 		line("applied", "%s at %s (%s)", s.Applied.Version, short(s.Applied.Revision), ago(s.Applied.Time))

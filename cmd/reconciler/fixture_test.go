@@ -191,3 +191,21 @@ func syncArgs(repo, dir string, extra ...string) []string {
 	return append([]string{"sync", "--repo", repo, "--path", "web/current.conf", "--dir", dir,
 		"--restart", "none", "--log-format", "json"}, extra...)
 }
+
+// syncBuffer is a bytes.Buffer safe for a child's output and a test's reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/reconciler-dev/reconciler/reconcile"
+	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/spf13/cobra"
 )
 
@@ -31,6 +32,11 @@ func newStatusCmd(stdout io.Writer) *cobra.Command {
 			st, err := layout.ReadStatus()
 			if err != nil {
 				return err
+			}
+			if procs, err := (restart.Finder{Dir: layout.Dir}).Find(); err == nil && len(procs) > 0 {
+				st.SetApp(procs[0].PID, procs[0].Exe, st.BinFile)
+			} else {
+				st.SetApp(0, "", "")
 			}
 			if asJSON {
 				enc := json.NewEncoder(stdout)
