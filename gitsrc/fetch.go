@@ -62,6 +62,7 @@ func (s *Source) fetchInto(ctx context.Context, repo *git.Repository) (plumbing.
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
+	s.stats.fetches.Add(1)
 	callCtx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	err = repo.FetchContext(callCtx, &git.FetchOptions{

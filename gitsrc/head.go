@@ -57,6 +57,7 @@ func (s *Source) candidates() []plumbing.ReferenceName {
 // listRefs does one ref advertisement under the Source's timeout and returns
 // name -> hash, peeled tags under "name^{}".
 func (s *Source) listRefs(ctx context.Context) (map[string]plumbing.Hash, error) {
+	s.stats.refListings.Add(1)
 	callCtx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{

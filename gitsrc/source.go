@@ -56,6 +56,7 @@ type Source struct {
 	auth    transport.AuthMethod
 	maxSize int64
 
+	stats    counters
 	repo     *git.Repository // open cache, nil until opened or cloned
 	fetches  int             // fetches into repo since it was cloned
 	distrust bool            // a read failed oddly: re-clone on the next Fetch

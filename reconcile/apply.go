@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
 )
@@ -31,32 +32,34 @@ type Switcher interface {
 }
 
 // apply carries out a plan: release files first (each complete and verified
-// before it appears), then release/current.conf, then the switch.
-func (e *Engine) apply(ctx context.Context, p Plan) error {
+// before it appears), then release/current.conf, then the switch. It says
+// whether a switch was attempted.
+func (e *Engine) apply(ctx context.Context, p Plan, st *State) (bool, error) {
 	rel := e.Layout.Release()
 	if err := os.MkdirAll(rel, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", rel, err)
+		return false, fmt.Errorf("create %s: %w", rel, err)
 	}
 	for _, s := range p.Steps {
 		if err := e.applyStep(ctx, s); err != nil {
-			return err
+			return false, err
 		}
+		st.recordRelease(filepath.Base(s.Target), s.SHA256)
 	}
 	if e.Switcher != nil {
 		if err := e.Switcher.Check(p.To.BinFile); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if p.WriteConf {
 		if err := artifacts.WriteFileAtomic(e.Layout.CurrentConf(), p.To.Marshal(), 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", e.Layout.CurrentConf(), err)
+			return false, fmt.Errorf("write %s: %w", e.Layout.CurrentConf(), err)
 		}
 		e.log().Info("wrote current.conf", "version", p.To.Version, "rev", short(p.To.Revision))
 	}
 	if e.Switcher == nil || p.Process == "" {
-		return nil
+		return false, nil
 	}
-	return e.Switcher.Switch(ctx, p.To.BinFile, p.To.CfgFile)
+	return true, e.Switcher.Switch(ctx, p.To.BinFile, p.To.CfgFile)
 }
 
 func (e *Engine) applyStep(ctx context.Context, s Step) error {
@@ -65,19 +68,60 @@ func (e *Engine) applyStep(ctx context.Context, s Step) error {
 		res artifacts.Result
 		err error
 	)
-	switch s.Action {
-	case Reuse:
+	if s.Action == Reuse {
 		e.log().Debug("release file present", "file", e.Layout.Rel(s.Target), "sha256", s.SHA256)
 		return nil
-	case Install:
+	}
+	if s.Repair {
+		return e.repair(ctx, s)
+	}
+	if s.Action == Install {
 		res, err = artifacts.Install(dir, name, s.Data, s.Mode)
-	case Download:
+	} else {
 		res, err = e.Download.Fetch(ctx, s.URL, s.SHA256, dir, name, s.Mode)
 	}
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", s.Kind, e.Layout.Rel(s.Target), err)
 	}
+	if !res.Reused && s.Action == Download {
+		e.Metrics.downloadedBytes(res.Size)
+	}
 	e.log().Info("release file ready", "file", e.Layout.Rel(s.Target), "source", s.Source,
 		"sha256", res.SHA256, "bytes", res.Size, "reused", res.Reused)
 	return nil
 }
+
+// repairSuffix names the side file a drifted release file is rebuilt in.
+const repairSuffix = ".repair"
+
+// repair rebuilds a release file that was altered on disk after the
+// reconciler installed it: the verified bytes go to a side name, which is
+// then renamed over the altered file, so a link to it never dangles.
+func (e *Engine) repair(ctx context.Context, s Step) error {
+	side := s.Target + repairSuffix
+	_ = os.Remove(side) // a leftover from a killed repair may hold anything
+	dir, name := filepath.Split(side)
+	var err error
+	if s.Action == Install {
+		_, err = artifacts.Install(dir, name, s.Data, s.Mode)
+	} else {
+		var res artifacts.Result
+		res, err = e.Download.Fetch(ctx, s.URL, s.SHA256, dir, name, s.Mode)
+		e.Metrics.downloadedBytes(res.Size)
+	}
+	if err == nil {
+		err = os.Rename(side, s.Target)
+	}
+	if err == nil {
+		err = artifacts.SyncDir(dir)
+	}
+	if err != nil {
+		_ = os.Remove(side)
+		return fmt.Errorf("repair %s: %w", e.Layout.Rel(s.Target), err)
+	}
+	e.digests.forget(s.Target)
+	e.log().Warn("drift: release file had been altered; restored the verified bytes", "file", e.Layout.Rel(s.Target), "sha256", s.SHA256)
+	return nil
+}
+
+func isRepairFile(name string) bool { return strings.HasSuffix(name, repairSuffix) }

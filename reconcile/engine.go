@@ -32,8 +32,11 @@ type Engine struct {
 	Process  string   // describes the process action of a switch, for plans
 	Log      *slog.Logger
 	Now      func() time.Time
+	Metrics  *Metrics // nil: none
+	Keep     int      // releases kept in release/ after a switch; 0: keep all
 
-	digests digestCache
+	digests  digestCache
+	lastConf *LocalConf // what this engine last wrote or found applied
 }
 
 // Outcome says what a Sync did.
@@ -42,13 +45,22 @@ type Outcome struct {
 	Rev     string
 	Version string
 	Plan    Plan
+	Drift   bool // the repo had not moved, the directory had: put back
 }
+
+var discardLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func (e *Engine) log() *slog.Logger {
 	if e.Log == nil {
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
+		return discardLog
 	}
 	return e.Log
+}
+
+// Suspended reports whether a person has taken manual control.
+func (e *Engine) Suspended() bool {
+	s, err := e.Layout.loadSuspended()
+	return err == nil && s != nil
 }
 
 func (e *Engine) now() time.Time {
@@ -103,6 +115,7 @@ func (e *Engine) observeSource(ctx context.Context) (Source, error) {
 // Sync runs one pass: observe, plan, apply, and record the outcome in the
 // state file. The error, if any, says which step failed and why.
 func (e *Engine) Sync(ctx context.Context) (Outcome, error) {
+	start := time.Now()
 	st, err := e.Layout.LoadState()
 	if err != nil {
 		return Outcome{Result: PollError}, err
@@ -112,6 +125,7 @@ func (e *Engine) Sync(ctx context.Context) (Outcome, error) {
 	if serr := e.Layout.SaveState(st); serr != nil && err == nil {
 		err = serr
 	}
+	e.Metrics.pass(out, &st, time.Since(start), err, e.now())
 	return out, err
 }
 
@@ -148,17 +162,31 @@ func (e *Engine) sync(ctx context.Context, st *State) (Outcome, error) {
 		out.Result = PollSuspended
 		return out, fmt.Errorf("%w (%s): not applying revision %s", ErrSuspended, st.Suspended.Reason, short(rev))
 	}
-	if !p.Changes() && !p.WriteConf {
+	e.lastConf = &p.To
+	if !p.Changes() && !p.WriteConf && !p.Repairs() {
 		out.Result = PollUnchanged
 		return out, nil
 	}
+	if st.Applied != nil && st.Applied.Revision == rev {
+		out.Drift = true
+		e.log().Warn("drift: the directory changed by hand; putting it back", "rev", short(rev), "version", src.Desired.Version,
+			"links", len(p.Links), "write_conf", p.WriteConf, "repairs", p.Repairs(), "app_stale", p.AppStale)
+	}
 	st.Attempted = &Attempted{Revision: rev, Version: src.Desired.Version, Time: e.now()}
-	if err := e.apply(ctx, p); err != nil {
+	switched, err := e.apply(ctx, p, st)
+	if switched {
+		e.Metrics.switched(err == nil || !isUnhealthy(err))
+	}
+	if err != nil {
 		if isUnhealthy(err) {
 			st.MarkFailed(Failed{Revision: rev, Version: src.Desired.Version, Reason: err.Error(), Time: e.now()})
 			e.restoreConf(p.From)
+			e.lastConf = p.From
 		}
 		return out, err
+	}
+	if switched && e.Keep > 0 {
+		e.prune(p, st)
 	}
 	out.Result = PollApplied
 	return out, nil

@@ -101,3 +101,14 @@ func (e *Engine) restoreConf(prev *LocalConf) {
 	}
 	e.log().Warn("restored current.conf to the release that runs", "version", prev.Version)
 }
+
+// LocalInSync reports whether release/current.conf is the one this engine
+// last wrote or applied and the links agree with it: a watcher event it can
+// ignore (its own write).
+func (e *Engine) LocalInSync() bool {
+	conf, err := e.Layout.ReadLocalConf()
+	if err != nil || e.lastConf == nil || conf != *e.lastConf {
+		return false
+	}
+	return e.linksAgree(conf)
+}

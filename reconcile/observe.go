@@ -133,6 +133,8 @@ type fileKey struct {
 	mtime, ctime time.Time
 }
 
+func (c *digestCache) forget(path string) { delete(c.m, path) }
+
 func (c *digestCache) state(path string) FileState {
 	key, err := statKey(path)
 	if errors.Is(err, os.ErrNotExist) {

@@ -33,6 +33,9 @@ type Step struct {
 	Target string // absolute path in release/
 	Mode   os.FileMode
 	Data   []byte // for Install
+	// Repair: the file on disk was altered after the reconciler installed
+	// it (drift); it is rebuilt from the same verified source.
+	Repair bool
 }
 
 // LinkChange is a link the switch will point elsewhere.
@@ -52,6 +55,16 @@ type Plan struct {
 	AppStale  bool   // the app does not run the desired binary
 	AppPID    int    // the app's pid, 0 when none runs (or not managed)
 	CfgDiff   string // unified diff of the config text, if both are text
+}
+
+// Repairs reports whether a release file altered on disk is to be rebuilt.
+func (p Plan) Repairs() bool {
+	for _, s := range p.Steps {
+		if s.Repair {
+			return true
+		}
+	}
+	return false
 }
 
 // Changes reports whether the plan changes what the app runs. A plan whose
@@ -120,6 +133,9 @@ func planStep(l Layout, act Actual, kind string, a *Artifact, data []byte, name 
 	switch {
 	case fs.Err != nil:
 		return Step{}, fmt.Errorf("release/%s: %w: %v", name, ErrConflict, fs.Err)
+	case fs.Exists && fs.SHA256 != s.SHA256 && act.State.Releases[name] == s.SHA256:
+		// We installed these very bytes, and they changed on disk: drift.
+		s.Repair = true
 	case fs.Exists && fs.SHA256 != s.SHA256:
 		return Step{}, fmt.Errorf("release/%s: %w: it holds sha256 %s, the desired %s is %s; a released version is immutable, bump the version",
 			name, ErrConflict, fs.SHA256, kind, s.SHA256)

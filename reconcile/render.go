@@ -18,7 +18,11 @@ func (p Plan) Render(w io.Writer) error {
 	fmt.Fprintf(&b, "version   %s -> %s\n", orNone(from.Version), p.To.Version)
 	fmt.Fprintf(&b, "revision  %s -> %s\n", orNone(short(from.Revision)), short(p.To.Revision))
 	for _, s := range p.Steps {
-		fmt.Fprintf(&b, "%-9s %s %s sha256:%s -> %s\n", s.Action, s.Kind, s.Source, s.SHA256, p.Layout.Rel(s.Target))
+		action := string(s.Action)
+		if s.Repair {
+			action = "repair" // altered on disk: rebuilt from its verified source
+		}
+		fmt.Fprintf(&b, "%-9s %s %s sha256:%s -> %s\n", action, s.Kind, s.Source, s.SHA256, p.Layout.Rel(s.Target))
 	}
 	if p.WriteConf {
 		fmt.Fprintf(&b, "write     %s\n", p.Layout.Rel(p.Layout.CurrentConf()))

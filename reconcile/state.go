@@ -21,6 +21,10 @@ type State struct {
 	// Failed lists revisions whose release did not come up healthy; a
 	// failed revision is not applied again until the repo moves on.
 	Failed []Failed `json:"failed,omitempty"`
+	// Releases maps each release file the reconciler installed to its
+	// sha256, so a file altered on disk later is told apart from a desired
+	// state that changed an existing version.
+	Releases map[string]string `json:"releases,omitempty"`
 	// Suspended is read from its own file (see Suspend), never saved here.
 	Suspended *Suspended `json:"-"`
 }
@@ -137,4 +141,11 @@ func (l Layout) ensureStateDir() error {
 		return fmt.Errorf("create %s: %w", l.StateDir(), err)
 	}
 	return nil
+}
+
+func (s *State) recordRelease(name, sum string) {
+	if s.Releases == nil {
+		s.Releases = map[string]string{}
+	}
+	s.Releases[name] = sum
 }

@@ -38,6 +38,7 @@ Every flag can also be set as RECONCILER_<FLAG>, e.g. RECONCILER_REPO.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(
+		newRunCmd(stderr),
 		newSyncCmd(stdout, stderr),
 		newDiffCmd(stdout, stderr),
 		newStatusCmd(stdout),

@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"github.com/reconciler-dev/reconciler/reconcile"
-	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/spf13/cobra"
 )
 
@@ -29,14 +28,9 @@ func newStatusCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := layout.ReadStatus()
+			st, err := readStatus(layout)
 			if err != nil {
 				return err
-			}
-			if procs, err := (restart.Finder{Dir: layout.Dir}).Find(); err == nil && len(procs) > 0 {
-				st.SetApp(procs[0].PID, procs[0].Exe, st.BinFile)
-			} else {
-				st.SetApp(0, "", "")
 			}
 			if asJSON {
 				enc := json.NewEncoder(stdout)

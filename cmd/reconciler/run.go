@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/reconcile"
+	"github.com/reconciler-dev/reconciler/restart"
+	"github.com/robfig/cron/v3"
+	"github.com/spf13/cobra"
+)
+
+// agentFlags are the settings only `run` has.
+type agentFlags struct {
+	Schedule   string
+	Jitter     time.Duration
+	Listen     string
+	SecretFile string
+	MaxBackoff time.Duration
+}
+
+func newRunCmd(stderr io.Writer) *cobra.Command {
+	var (
+		c Config
+		a agentFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "run --repo URL --dir DIR [flags]",
+		Short: "The agent: poll the deploy repo on a schedule and keep the app in step",
+		Long: `run is the long-running agent a server runs under systemd. It polls the deploy
+repo on a cron schedule (one cheap ref listing per poll; objects only when
+the branch moved), applies changes, puts back local drift, backs off
+exponentially on failure, and watches release/current.conf.
+
+With --listen (loopback unless an address says otherwise): GET /metrics
+(Prometheus), GET /healthz, GET /status (JSON, as status --json) and
+POST /reconcile (poll now; with --webhook-secret-file a GitHub-style
+X-Hub-Signature-256 is required).
+
+SIGTERM or SIGINT stop the agent; the app keeps running.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := setup(cmd, &c, true); err != nil {
+				return err
+			}
+			log, err := newLogger(c.LogFormat, stderr, slog.LevelInfo)
+			if err != nil {
+				return err
+			}
+			return runAgent(cmd.Context(), &c, &a, log)
+		},
+	}
+	fs := cmd.Flags()
+	c.addSourceFlags(fs)
+	c.addDirFlag(fs)
+	c.addApplyFlags(fs)
+	c.addLogFlag(fs)
+	fs.StringVar(&a.Schedule, "schedule", "@every 30s", `when to poll: a cron spec with an optional seconds field ("*/15 * * * * *", "0 */5 * * * *", "*/5 * * * *") or a descriptor ("@every 30s", "@hourly")`)
+	fs.DurationVar(&a.Jitter, "jitter", 0, "random extra delay per poll, up to this, so a fleet does not poll in step")
+	fs.StringVar(&a.Listen, "listen", "", `serve /metrics, /healthz, /status and POST /reconcile here; ":9100" means 127.0.0.1:9100`)
+	fs.StringVar(&a.SecretFile, "webhook-secret-file", "", "require a GitHub-style X-Hub-Signature-256 HMAC on POST /reconcile, with the secret in this file")
+	fs.DurationVar(&a.MaxBackoff, "max-backoff", 15*time.Minute, "longest wait between polls after repeated failures")
+	return cmd
+}
+
+// parseSchedule accepts 5 or 6 fields (seconds optional) and descriptors.
+func parseSchedule(spec string) (cron.Schedule, error) {
+	p := cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+	s, err := p.Parse(spec)
+	if err != nil {
+		return nil, &usageError{msg: fmt.Sprintf("--schedule %q: %v", spec, err)}
+	}
+	return s, nil
+}
+
+// loopbackAddr makes ":9100" mean 127.0.0.1:9100: metrics and the webhook
+// are not exposed unless an address says so.
+func loopbackAddr(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", &usageError{msg: fmt.Sprintf("--listen %q: %v", addr, err)}
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) error {
+	sched, err := parseSchedule(a.Schedule)
+	if err != nil {
+		return err
+	}
+	var secret []byte
+	if a.SecretFile != "" {
+		b, err := os.ReadFile(a.SecretFile)
+		if err != nil {
+			return &usageError{msg: fmt.Sprintf("--webhook-secret-file: %v", err)}
+		}
+		if secret = []byte(strings.TrimSpace(string(b))); len(secret) == 0 {
+			return &usageError{msg: "--webhook-secret-file: the file is empty"}
+		}
+	}
+	listen := ""
+	if a.Listen != "" {
+		if listen, err = loopbackAddr(a.Listen); err != nil {
+			return err
+		}
+	}
+	layout, err := reconcile.NewLayout(c.Dir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(layout.Dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", layout.Dir, err)
+	}
+	lock, err := layout.Lock()
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+
+	eng, err := newEngine(c, layout, layout.GitCache(), log)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	src := eng.Repo.(*gitsrc.Source)
+	eng.Metrics = reconcile.NewMetrics(reg, func() (int64, int64) { s := src.Stats(); return s.RefListings, s.Fetches })
+	eng.Keep = c.Keep
+	agent := reconcile.NewAgent(eng, sched, log.With("dir", layout.Dir))
+	agent.Metrics, agent.Jitter, agent.MaxBackoff = eng.Metrics, a.Jitter, a.MaxBackoff
+	if err := restart.CleanLinks(layout.Dir); err != nil {
+		log.Warn("clean temporary links", "err", err)
+	}
+
+	var ln net.Listener
+	if listen != "" {
+		if ln, err = net.Listen("tcp", listen); err != nil {
+			return fmt.Errorf("--listen: %w", err)
+		}
+	}
+	log.Info("agent starting", "repo", gitsrc.RedactURL(c.Repo), "ref", c.Ref, "path", c.Path, "dir", layout.Dir,
+		"schedule", a.Schedule, "jitter", a.Jitter, "listen", listen)
+	return serveAgent(ctx, agent, layout, ln, reg, secret, log)
+}
+
+// serveAgent runs the agent loop, the watcher and the HTTP server until ctx
+// ends, then waits for all three.
+func serveAgent(ctx context.Context, agent *reconcile.Agent, layout reconcile.Layout, ln net.Listener,
+	reg *prometheus.Registry, secret []byte, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	wg.Add(2)
+	go func() { defer wg.Done(); errs <- agent.Run(ctx) }()
+	pokes := make(chan struct{}, 1)
+	go func() { defer wg.Done(); errs <- restart.Watcher{Dir: layout.Dir}.Run(ctx, pokes) }()
+	if ln != nil {
+		srv := newHTTPServer(agent, layout, reg, secret, log)
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- serveHTTP(ctx, srv, ln) }()
+	}
+	var first error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-pokes:
+			agent.LocalChanged()
+		case err := <-errs:
+			if err != nil {
+				first = err
+				break loop
+			}
+		}
+	}
+	cancel()
+	wg.Wait()
+	if first == nil || errors.Is(first, context.Canceled) {
+		log.Info("agent stopped; the app keeps running")
+		return nil
+	}
+	return first
+}

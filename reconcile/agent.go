@@ -1,0 +1,157 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+)
+
+// Schedule says when the next poll is due (a robfig/cron schedule).
+type Schedule interface {
+	Next(time.Time) time.Time
+}
+
+// Agent is the long-running reconciler of `reconciler run`. One goroutine,
+// the one in Run, owns the engine; schedule ticks, webhooks and the file
+// watcher only poke it through buffered channels of one, so bursts of
+// triggers coalesce into one poll and nothing runs concurrently.
+type Agent struct {
+	Engine     Reconciler
+	Metrics    *Metrics
+	Schedule   Schedule
+	Jitter     time.Duration // random extra delay per poll, up to this
+	MinBackoff time.Duration // first wait after a failure; default 1s
+	MaxBackoff time.Duration // default 15m
+	Log        *slog.Logger
+	// Rand returns a number in [0, n); default math/rand/v2.
+	Rand func(n int64) int64
+
+	trigger chan struct{}
+	local   chan struct{}
+	backoff Backoff
+}
+
+// Reconciler is what the agent drives (*Engine).
+type Reconciler interface {
+	Sync(ctx context.Context) (Outcome, error)
+	ApplyLocal(ctx context.Context) error
+	LocalInSync() bool
+	Suspended() bool
+}
+
+// NewAgent returns an agent ready to Run.
+func NewAgent(e Reconciler, s Schedule, log *slog.Logger) *Agent {
+	return &Agent{Engine: e, Schedule: s, Log: log, trigger: make(chan struct{}, 1), local: make(chan struct{}, 1)}
+}
+
+// Trigger asks for a poll now (POST /reconcile). It never blocks; triggers
+// that arrive while one is pending are merged into it.
+func (a *Agent) Trigger() { poke(a.trigger) }
+
+// LocalChanged tells the agent release/current.conf may have been edited
+// (the file watcher).
+func (a *Agent) LocalChanged() { poke(a.local) }
+
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// Run polls at once, then on the schedule (plus jitter), or after a backoff
+// when the last poll failed, until ctx ends. In-flight work is cancelled
+// through ctx; Run returns when it has stopped.
+func (a *Agent) Run(ctx context.Context) error {
+	a.backoff = Backoff{Min: a.MinBackoff, Max: a.MaxBackoff}
+	if a.backoff.Max <= 0 {
+		a.backoff.Max = 15 * time.Minute
+	}
+	a.applyLocal(ctx) // repair a half-done switch before anything else
+	next := time.Now()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		timer.Reset(time.Until(next)) // Go 1.23+: Reset drops a stale tick
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		case <-a.trigger:
+			a.log().Info("poll triggered")
+		case <-a.local:
+			if !a.onLocalChange(ctx) {
+				continue // our own write, or manual control: no poll
+			}
+		}
+		next = a.poll(ctx)
+	}
+}
+
+// poll runs one pass and returns when the next one is due.
+func (a *Agent) poll(ctx context.Context) time.Time {
+	out, err := a.Engine.Sync(ctx)
+	now := time.Now()
+	if ctx.Err() != nil {
+		return now
+	}
+	if err != nil && !errors.Is(err, ErrFailedRevision) && !errors.Is(err, ErrSuspended) {
+		wait := a.backoff.Fail()
+		a.Metrics.SetBackoff(wait)
+		a.log().Error("poll failed", "err", err, "rev", short(out.Rev), "failures", a.backoff.Failures(), "retry_in", wait)
+		return now.Add(wait)
+	}
+	a.backoff.Reset()
+	a.Metrics.SetBackoff(0)
+	switch {
+	case err != nil:
+		a.log().Warn("poll", "result", out.Result, "rev", short(out.Rev), "version", out.Version, "reason", err)
+	case out.Result == PollApplied:
+		a.log().Info("applied", "rev", short(out.Rev), "version", out.Version, "drift", out.Drift)
+	default:
+		a.log().Debug("poll", "result", out.Result, "rev", short(out.Rev))
+	}
+	return a.Schedule.Next(now).Add(a.jitter())
+}
+
+// onLocalChange handles a change of release/current.conf. When suspended,
+// the person in control is obeyed: the file is applied as the watcher
+// alone would. Otherwise git is the truth, and a change the agent did not
+// make is drift: poll, which puts it back. It reports whether to poll.
+func (a *Agent) onLocalChange(ctx context.Context) bool {
+	if a.Engine.LocalInSync() {
+		return false
+	}
+	if a.Engine.Suspended() {
+		a.applyLocal(ctx)
+		return false
+	}
+	a.log().Info("release/current.conf changed outside the agent: polling")
+	return true
+}
+
+func (a *Agent) applyLocal(ctx context.Context) {
+	if err := a.Engine.ApplyLocal(ctx); err != nil && ctx.Err() == nil {
+		a.log().Error("release/current.conf not applied", "err", err)
+	}
+}
+
+func (a *Agent) jitter() time.Duration {
+	if a.Jitter <= 0 {
+		return 0
+	}
+	rnd := a.Rand
+	if rnd == nil {
+		rnd = rand.Int64N
+	}
+	return time.Duration(rnd(int64(a.Jitter)))
+}
+
+func (a *Agent) log() *slog.Logger {
+	if a.Log == nil {
+		return discardLog
+	}
+	return a.Log
+}

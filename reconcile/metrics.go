@@ -1,0 +1,121 @@
+package reconcile
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the agent's Prometheus metrics, registered on the registry
+// passed to NewMetrics (never the global one). A nil *Metrics records
+// nothing, so one-shot commands need none.
+type Metrics struct {
+	polls       *prometheus.CounterVec
+	duration    prometheus.Histogram
+	downloaded  prometheus.Counter
+	switches    prometheus.Counter
+	rollbacks   prometheus.Counter
+	drift       prometheus.Counter
+	applied     *prometheus.GaugeVec
+	lastSuccess prometheus.Gauge
+	suspended   prometheus.Gauge
+	failed      prometheus.Gauge
+	backoff     prometheus.Gauge
+}
+
+// GitStats reports the deploy repo calls made so far.
+type GitStats func() (refListings, fetches int64)
+
+// NewMetrics creates and registers the metrics. git, if not nil, is read at
+// each scrape for reconciler_git_requests_total.
+func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
+	m := &Metrics{
+		polls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "reconciler_polls_total",
+			Help: "Polls of the deploy repo by result (unchanged, applied, error, skipped, suspended)."}, []string{"result"}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "reconciler_reconcile_duration_seconds",
+			Help: "Duration of one reconcile pass.", Buckets: prometheus.ExponentialBuckets(0.005, 3, 10)}),
+		downloaded: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_downloaded_bytes_total",
+			Help: "Artifact bytes downloaded and verified."}),
+		switches: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_switches_total",
+			Help: "Switches to another release that succeeded."}),
+		rollbacks: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_rollbacks_total",
+			Help: "Releases that did not come up healthy and were switched back."}),
+		drift: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_drift_corrected_total",
+			Help: "Passes that found the directory changed by hand and put it back."}),
+		applied: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "reconciler_applied_info",
+			Help: "The applied version and deploy repo revision (value 1)."}, []string{"version", "revision"}),
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_last_success_timestamp_seconds",
+			Help: "Unix time of the last pass that ended without error."}),
+		suspended: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_suspended",
+			Help: "1 while a person has suspended reconciliation."}),
+		failed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_failed_revisions",
+			Help: "Revisions recorded as failed (not applied until the repo moves on)."}),
+		backoff: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_backoff_seconds",
+			Help: "Current wait before the next poll after failures (0 when healthy)."}),
+	}
+	reg.MustRegister(m.polls, m.duration, m.downloaded, m.switches, m.rollbacks, m.drift,
+		m.applied, m.lastSuccess, m.suspended, m.failed, m.backoff)
+	if git != nil {
+		for kind, pick := range map[string]func(a, b int64) int64{
+			"ref_listing": func(a, _ int64) int64 { return a },
+			"fetch":       func(_, b int64) int64 { return b },
+		} {
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "reconciler_git_requests_total", Help: "Calls to the git host: ref listings (no objects) and fetches.",
+				ConstLabels: prometheus.Labels{"kind": kind},
+			}, func() float64 { return float64(pick(git())) }))
+		}
+	}
+	for _, r := range []string{PollUnchanged, PollApplied, PollError, PollSkipped, PollSuspended} {
+		m.polls.WithLabelValues(r) // export zeros, so rate() works from the start
+	}
+	return m
+}
+
+func (m *Metrics) pass(out Outcome, st *State, took time.Duration, err error, now time.Time) {
+	if m == nil {
+		return
+	}
+	m.polls.WithLabelValues(out.Result).Inc()
+	m.duration.Observe(took.Seconds())
+	if err == nil {
+		m.lastSuccess.Set(float64(now.Unix()))
+	}
+	if st.Applied != nil {
+		m.applied.Reset()
+		m.applied.WithLabelValues(st.Applied.Version, st.Applied.Revision).Set(1)
+	}
+	m.failed.Set(float64(len(st.Failed)))
+	if st.Suspended != nil {
+		m.suspended.Set(1)
+	} else {
+		m.suspended.Set(0)
+	}
+	if out.Drift {
+		m.drift.Inc()
+	}
+}
+
+func (m *Metrics) downloadedBytes(n int64) {
+	if m != nil {
+		m.downloaded.Add(float64(n))
+	}
+}
+
+func (m *Metrics) switched(ok bool) {
+	if m == nil {
+		return
+	}
+	if ok {
+		m.switches.Inc()
+	} else {
+		m.rollbacks.Inc()
+	}
+}
+
+// SetBackoff records the current wait after failures.
+func (m *Metrics) SetBackoff(d time.Duration) {
+	if m != nil {
+		m.backoff.Set(d.Seconds())
+	}
+}

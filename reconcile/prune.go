@@ -1,0 +1,68 @@
+package reconcile
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// prune removes old releases beyond Keep after a successful switch. The
+// running release (p.To) and the previous one (p.From) are never removed,
+// whatever Keep says. Releases are ordered by install time (the binary's
+// modification time, set when it was written).
+func (e *Engine) prune(p Plan, st *State) {
+	rel := e.Layout.Release()
+	entries, err := os.ReadDir(rel)
+	if err != nil {
+		return
+	}
+	newest := map[string]time.Time{}
+	for _, en := range entries {
+		v, ok := releaseVersion(en.Name())
+		if !ok {
+			continue
+		}
+		if fi, err := en.Info(); err == nil && fi.ModTime().After(newest[v]) {
+			newest[v] = fi.ModTime()
+		}
+	}
+	versions := make([]string, 0, len(newest))
+	for v := range newest {
+		versions = append(versions, v)
+	}
+	sort.Slice(versions, func(i, j int) bool { return newest[versions[i]].After(newest[versions[j]]) })
+	protect := map[string]bool{p.To.Version: true}
+	if p.From != nil {
+		protect[p.From.Version] = true
+	}
+	kept := 0
+	for _, v := range versions {
+		if protect[v] || kept < e.Keep-len(protect) {
+			if !protect[v] {
+				kept++
+			}
+			continue
+		}
+		for _, name := range []string{BinName(v), CfgName(v)} {
+			if err := os.Remove(filepath.Join(rel, name)); err == nil {
+				delete(st.Releases, name)
+			}
+		}
+		e.log().Info("pruned old release", "version", v, "keep", e.Keep)
+	}
+}
+
+// releaseVersion returns the version a release file name belongs to.
+func releaseVersion(name string) (string, bool) {
+	if strings.HasPrefix(name, ".") || isRepairFile(name) {
+		return "", false
+	}
+	for _, prefix := range []string{"app.", "cfg."} {
+		if v, ok := strings.CutPrefix(name, prefix); ok && versionRE.MatchString(v) {
+			return v, true
+		}
+	}
+	return "", false
+}
