@@ -3,9 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +11,6 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
@@ -88,16 +85,6 @@ func killApps(t *testing.T, dir string) {
 	})
 }
 
-func answer(addr string) string {
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get("http://" + addr + "/")
-	if err != nil {
-		return err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return strings.TrimSpace(string(b))
-}
 
 // TestSyncSwitchesTheApp is the whole story with a real app: sync starts
 // it, a bump switches it under load with no failed request, a release that
@@ -179,4 +166,14 @@ func readPID(t *testing.T, dir string) int {
 		t.Fatalf("no app process in %s (%v)", dir, err)
 	}
 	return procs[0].PID
+}
+
+func readPIDIfAny(dir string) int {
+	procs, _ := restart.Finder{Dir: dir}.Find()
+	for _, p := range procs {
+		if restart.Alive(p.PID) {
+			return p.PID
+		}
+	}
+	return 0
 }

@@ -45,6 +45,7 @@ Every flag can also be set as RECONCILER_<FLAG>, e.g. RECONCILER_REPO.`,
 		newSuspendCmd(stdout),
 		newResumeCmd(stdout),
 		newWatchCmd(stderr),
+		newDemoCmd(stdout, stderr),
 	)
 	return root
 }

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/reconciler-dev/reconciler/restart"
+	"github.com/reconciler-dev/reconciler/restart/loadgen"
+	"github.com/spf13/cobra"
+)
+
+func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
+	var (
+		verbose bool
+		workdir string
+	)
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the whole story on this machine: deploy, bump, revert, under load",
+		Long: `demo shows reconciler end to end, on loopback only: it builds two versions of
+the example app, serves them from a local artifact server, makes a deploy
+repo from deploy-repo-example/, starts the real agent with a fast schedule
+and keeps a load loop on the app. Then it commits a version bump, waits for
+the switch, runs git revert, waits for the rollback, and reports each step's
+timing and how many requests failed. It exits 0 only if every step worked
+and no request failed. Needs Go and git.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDemo(cmd.Context(), stdout, stderr, workdir, verbose)
+		},
+	}
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "show the agent's logs")
+	cmd.Flags().StringVar(&workdir, "workdir", "", "where to build the demo (default: a new temporary directory)")
+	return cmd
+}
+
+// demo is one run of the story.
+type demo struct {
+	out      io.Writer
+	ws       string // workspace
+	appAddr  string
+	artURL   string
+	repo     *demoRepo
+	appDir   string
+	failures int
+	start    time.Time
+}
+
+func runDemo(ctx context.Context, stdout, stderr io.Writer, workdir string, verbose bool) error {
+	ws, err := demoWorkspace(workdir)
+	if err != nil {
+		return err
+	}
+	d := &demo{out: stdout, ws: ws, appDir: filepath.Join(ws, "srv", "web"), start: time.Now()}
+	d.say("reconciler demo, workspace %s", ws)
+	defer d.cleanup()
+
+	logw := io.Discard
+	if verbose {
+		logw = stderr
+	} else if f, err := os.Create(filepath.Join(ws, "agent.log")); err == nil {
+		defer f.Close()
+		logw = f
+	}
+	if err := d.prepare(ctx); err != nil {
+		return d.fail("prepare", err)
+	}
+	agentCtx, stopAgent := context.WithCancel(ctx)
+	agentDone := make(chan error, 1)
+	go func() { agentDone <- d.runAgent(agentCtx, slog.New(slog.NewTextHandler(logw, nil))) }()
+	defer func() { stopAgent(); <-agentDone }()
+
+	if err := d.step(ctx, "first deploy of 1.0", "1.0", nil); err != nil {
+		return d.fail("deploy", err)
+	}
+	load := loadgen.Start(ctx, loadgen.Options{URL: "http://" + d.appAddr + "/", Workers: 4, MaxRequests: 5_000_000})
+	d.say("load loop on http://%s/ (a new connection per request, 4 workers)", d.appAddr)
+	err = d.step(ctx, "bump to 2.0 (git commit)", "2.0", d.repo.bump)
+	if err == nil {
+		err = d.step(ctx, "roll back (git revert)", "1.0", d.repo.revert)
+	}
+	res := load.Stop()
+	if err != nil {
+		return d.fail("story", err)
+	}
+	d.report(res)
+	if res.Failed > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d requests failed during the switches", res.Failed)}
+	}
+	return nil
+}
+
+// step does one change and waits until the app serves version v.
+func (d *demo) step(ctx context.Context, name, v string, change func() (string, error)) error {
+	start := time.Now()
+	what := "the agent's first poll"
+	if change != nil {
+		rev, err := change()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		what = "commit " + rev[:12]
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for !d.serves(v) {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: the app did not serve %s within 60s (see %s)", name, v, filepath.Join(d.ws, "agent.log"))
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	d.say("%-28s %-20s serving %s after %s", name, what, v, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func (d *demo) serves(v string) bool {
+	got := answer(d.appAddr)
+	return len(got) > 0 && got == "exampleapp "+v+": "+demoMessage(v)
+}
+
+func (d *demo) report(res loadgen.Result) {
+	d.say("")
+	d.say("requests during the switches: %d served, %d failed (p99 %s)", res.OK, res.Failed, res.P99().Round(time.Microsecond))
+	d.say("total %s. Look around:", time.Since(d.start).Round(time.Millisecond))
+	d.say("  app dir      %s  (reconciler status --dir %s)", d.appDir, d.appDir)
+	d.say("  deploy repo  %s  (git log)", d.repo.dir)
+	d.say("  agent log    %s", filepath.Join(d.ws, "agent.log"))
+}
+
+func (d *demo) fail(stage string, err error) error {
+	d.say("FAILED at %s: %v", stage, err)
+	return &exitError{code: 1, err: err}
+}
+
+func (d *demo) say(format string, args ...any) { fmt.Fprintf(d.out, format+"\n", args...) }
+
+// cleanup stops the app the agent started; the workspace stays for a look.
+func (d *demo) cleanup() {
+	procs, _ := restart.Finder{Dir: d.appDir}.Find()
+	for _, p := range procs {
+		_ = syscall.Kill(p.PID, syscall.SIGTERM)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, p := range procs {
+		for restart.Alive(p.PID) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond) // main's own wait: no context below it to honour
+		}
+		if restart.Alive(p.PID) {
+			_ = syscall.Kill(p.PID, syscall.SIGKILL)
+		}
+	}
+	if len(procs) > 0 {
+		d.say("stopped the demo app (pid %d)", procs[0].PID)
+	}
+}
+
+func demoWorkspace(workdir string) (string, error) {
+	if workdir == "" {
+		return os.MkdirTemp("", "reconciler-demo-")
+	}
+	if err := os.MkdirAll(workdir, 0o755); err != nil {
+		return "", err
+	}
+	entries, _ := os.ReadDir(workdir)
+	if len(entries) > 0 {
+		return "", errors.New("--workdir must be empty or new")
+	}
+	return filepath.Abs(workdir)
+}
+
+func demoMessage(v string) string { return "hello from " + v }
+
+// answer returns what the app answers on / (or the error), trimmed.
+func answer(addr string) string {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://" + addr + "/")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return strings.TrimSpace(string(b))
+}

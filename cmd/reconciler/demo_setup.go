@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// prepare builds the app twice, serves the artifacts, and makes the deploy
+// repo at 1.0.
+func (d *demo) prepare(ctx context.Context) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	d.appAddr = ln.Addr().String()
+	ln.Close()
+	artDir := filepath.Join(d.ws, "artifacts")
+	digests := map[string]string{}
+	for _, v := range []string{"1.0", "2.0"} {
+		start := time.Now()
+		sum, err := buildExampleApp(ctx, v, filepath.Join(artDir, "web-"+v))
+		if err != nil {
+			return err
+		}
+		digests[v] = sum
+		d.say("%-28s %-20s %s", "built example app "+v, "sha256 "+sum[:12], time.Since(start).Round(time.Millisecond))
+	}
+	if d.artURL, err = serveDir(ctx, artDir); err != nil {
+		return err
+	}
+	d.say("%-28s %s", "artifact server", d.artURL)
+	d.repo = &demoRepo{dir: filepath.Join(d.ws, "deploy-repo"), artURL: d.artURL, digests: digests, addr: d.appAddr}
+	if err := d.repo.create(); err != nil {
+		return fmt.Errorf("deploy repo: %w", err)
+	}
+	d.say("%-28s %s", "deploy repo", d.repo.dir)
+	return nil
+}
+
+// buildExampleApp builds cmd/exampleapp with version v into out.
+func buildExampleApp(ctx context.Context, v, out string) (string, error) {
+	src, err := findModuleDir("cmd/exampleapp")
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "-ldflags", "-X main.version="+v, ".")
+	cmd.Dir = src
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build example app %s: %v\n%s", v, err, b)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// findModuleDir finds a directory of this repository from the working
+// directory upwards (the demo runs from a clone: `go run ./cmd/reconciler demo`).
+func findModuleDir(rel string) (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			if _, err := os.Stat(filepath.Join(dir, rel)); err == nil {
+				return filepath.Join(dir, rel), nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("%s not found: run the demo from a clone of the repository", rel)
+		}
+		dir = parent
+	}
+}
+
+// serveDir serves dir on 127.0.0.1 until ctx ends.
+func serveDir(ctx context.Context, dir string) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: http.FileServer(http.Dir(dir)), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	go func() { <-ctx.Done(); srv.Close() }()
+	return "http://" + ln.Addr().String(), nil
+}
+
+// runAgent runs the real agent of `reconciler run`, in process.
+func (d *demo) runAgent(ctx context.Context, log *slog.Logger) error {
+	c := &Config{Repo: "file://" + d.repo.dir, Ref: "main", Path: "web/current.conf", Dir: d.appDir,
+		Exec: "./app.bin -c app.cfg", Restart: "hup", HealthURL: "http://" + d.appAddr + "/healthz",
+		HealthTimeout: 20 * time.Second, Keep: 5, GitTimeout: 30 * time.Second, MaxSize: "2GiB"}
+	if err := c.ValidateSource(); err != nil {
+		return err
+	}
+	if err := c.ValidateApply(); err != nil {
+		return err
+	}
+	return runAgent(ctx, c, &agentFlags{Schedule: "@every 1s", MaxBackoff: 5 * time.Second}, log)
+}
+
+// demoRepo is the demo's deploy repo, made with the git CLI from
+// deploy-repo-example/.
+type demoRepo struct {
+	dir, artURL, addr string
+	digests           map[string]string
+}
+
+func (r *demoRepo) create() error {
+	example, err := findModuleDir("deploy-repo-example")
+	if err != nil {
+		return err
+	}
+	if err := copyTree(example, r.dir); err != nil {
+		return err
+	}
+	if _, err := r.git("init", "-q", "-b", "main"); err != nil {
+		return err
+	}
+	if err := r.writeVersion("1.0"); err != nil {
+		return err
+	}
+	_, err = r.commit("web 1.0")
+	return err
+}
+
+// writeVersion points web/current.conf at version v on the local store,
+// with the config the demo's app needs.
+func (r *demoRepo) writeVersion(v string) error {
+	cfg, _ := json.MarshalIndent(map[string]string{"listen": r.addr, "message": demoMessage(v)}, "", "  ")
+	if err := os.WriteFile(filepath.Join(r.dir, "web", "cfg-"+v+".json"), append(cfg, '\n'), 0o644); err != nil {
+		return err
+	}
+	desired := map[string]any{
+		"version": v,
+		"bin":     map[string]string{"url": r.artURL + "/web-" + v, "sha256": r.digests[v]},
+		"cfg":     map[string]string{"path": "web/cfg-" + v + ".json"},
+	}
+	js, _ := json.MarshalIndent(desired, "", "  ")
+	return os.WriteFile(filepath.Join(r.dir, "web", "current.conf"), append(js, '\n'), 0o644)
+}
+
+func (r *demoRepo) bump() (string, error) {
+	if err := r.writeVersion("2.0"); err != nil {
+		return "", err
+	}
+	return r.commit("web 2.0")
+}
+
+func (r *demoRepo) revert() (string, error) {
+	if _, err := r.git("revert", "--no-edit", "HEAD"); err != nil {
+		return "", err
+	}
+	return r.git("rev-parse", "HEAD")
+}
+
+func (r *demoRepo) commit(msg string) (string, error) {
+	if _, err := r.git("add", "-A"); err != nil {
+		return "", err
+	}
+	if _, err := r.git("commit", "-q", "-m", msg); err != nil {
+		return "", err
+	}
+	return r.git("rev-parse", "HEAD")
+}
+
+func (r *demoRepo) git(args ...string) (string, error) {
+	cmd := exec.Command("git", append([]string{"-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null"}, args...)...)
+	cmd.Dir = r.dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=reconciler demo", "GIT_AUTHOR_EMAIL=demo@localhost",
+		"GIT_COMMITTER_NAME=reconciler demo", "GIT_COMMITTER_EMAIL=demo@localhost")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if e.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		info, _ := e.Info()
+		return os.WriteFile(target, data, info.Mode().Perm())
+	})
+}
