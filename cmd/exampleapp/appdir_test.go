@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,9 +21,14 @@ import (
 // running app started the seed's way: `./app.bin -c app.cfg` in the dir.
 type appDir struct {
 	dir  string
-	addr string // 127.0.0.1:port, the same in every cfg
+	addr string // where the app serves, learnt from its log once started
 	log  string // stdout and stderr of every generation of the app
 }
+
+// listenAddr is "listen" in every cfg: a port the kernel picks, so parallel
+// tests cannot collide. tableflip keys the socket it hands over by this
+// string, so every generation gets the same socket, port and all.
+const listenAddr = "127.0.0.1:0"
 
 // newAppDir lays out release/app.1, release/app.2 (copies of the binaries
 // named prog), release/cfg.1, release/cfg.2, and the links app.bin and
@@ -32,7 +36,7 @@ type appDir struct {
 func newAppDir(t *testing.T, prog string) *appDir {
 	t.Helper()
 	needBinaries(t)
-	d := &appDir{dir: t.TempDir(), addr: freeAddr(t)}
+	d := &appDir{dir: t.TempDir()}
 	d.log = filepath.Join(d.dir, "app.log")
 	if err := os.Mkdir(filepath.Join(d.dir, "release"), 0o755); err != nil {
 		t.Fatal(err)
@@ -50,17 +54,6 @@ func newAppDir(t *testing.T, prog string) *appDir {
 	return d
 }
 
-// freeAddr returns a loopback address that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func (d *appDir) writeFile(t *testing.T, name string, b []byte, perm os.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(d.dir, name), b, perm); err != nil {
@@ -68,10 +61,10 @@ func (d *appDir) writeFile(t *testing.T, name string, b []byte, perm os.FileMode
 	}
 }
 
-// writeCfg writes an app config; "listen" is always this dir's address.
+// writeCfg writes an app config; "listen" is always listenAddr.
 func (d *appDir) writeCfg(t *testing.T, name string, cfg map[string]any) {
 	t.Helper()
-	cfg["listen"] = d.addr
+	cfg["listen"] = listenAddr
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -92,9 +85,15 @@ func (d *appDir) point(t *testing.T, link, target string) {
 	}
 }
 
+// proc is the first generation of the app, which the test started.
+type proc struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once reaped; cmd.ProcessState is set then
+}
+
 // start runs the app in its own process group and kills the whole group
 // (every generation it re-exec'd) when the test ends, whatever happened.
-func (d *appDir) start(t *testing.T) *exec.Cmd {
+func (d *appDir) start(t *testing.T) *proc {
 	t.Helper()
 	logf, err := os.OpenFile(d.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -103,26 +102,48 @@ func (d *appDir) start(t *testing.T) *exec.Cmd {
 	defer logf.Close()
 	cmd := exec.Command("./app.bin", "-c", "app.cfg", "-pidfile", "app.pid")
 	cmd.Dir = d.dir
+	// A -race binary sleeps 1s at exit by default: old pids would linger.
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
 	cmd.Stdout, cmd.Stderr = logf, logf // a file, not a pipe: later generations inherit it
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waited := make(chan struct{})
+	p := &proc{cmd: cmd, exited: make(chan struct{})}
 	go func() {
 		cmd.Wait() // reap the first generation; the later ones are reparented
-		close(waited)
+		close(p.exited)
 	}()
 	t.Cleanup(func() {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-waited
+		<-p.exited
 		d.checkLog(t)
+	})
+	waitFor(t, 10*time.Second, "the app to log where it serves", func() bool {
+		d.addr = d.servingAddr(cmd.Process.Pid)
+		return d.addr != ""
 	})
 	waitFor(t, 10*time.Second, "the app to serve", func() bool {
 		_, err := d.get("/")
 		return err == nil && d.pid() != 0
 	})
-	return cmd
+	return p
+}
+
+// servingAddr is the addr of pid's "serving" log line, "" if there is none.
+func (d *appDir) servingAddr(pid int) string {
+	b, _ := os.ReadFile(d.log)
+	for line := range strings.Lines(string(b)) {
+		if !strings.Contains(line, "msg=serving") || !strings.Contains(line, "pid="+strconv.Itoa(pid)+" ") {
+			continue
+		}
+		for f := range strings.FieldsSeq(line) {
+			if addr, ok := strings.CutPrefix(f, "addr="); ok {
+				return addr
+			}
+		}
+	}
+	return ""
 }
 
 // checkLog fails the test on a data race reported by an app built with

@@ -13,15 +13,24 @@ import (
 )
 
 const (
-	switches     = 6  // per run, alternating versions 2 and 1
 	okPerSwitch  = 50 // successful requests before each switch and after the last
-	minOKPerRun  = switches * okPerSwitch
 	naiveEnvSkip = "EXAMPLEAPP_SKIP_NAIVE"
 )
 
+// switches per run, alternating versions 2 and 1: 6, or EXAMPLEAPP_SWITCHES
+// for a longer measurement.
+func switches(t *testing.T) int {
+	n, err := strconv.Atoi(os.Getenv("EXAMPLEAPP_SWITCHES"))
+	if err != nil || n < 1 {
+		return 6
+	}
+	t.Logf("EXAMPLEAPP_SWITCHES=%d", n)
+	return n
+}
+
 // switchUnderLoad starts prog in a new app dir, puts it under load and
 // switches releases, each switch under load; it returns what the load saw.
-func switchUnderLoad(t *testing.T, prog string, keepAlive bool) loadResult {
+func switchUnderLoad(t *testing.T, prog string, keepAlive bool, switches int) loadResult {
 	d := newAppDir(t, prog)
 	d.start(t)
 	l := startLoad(t, d.addr, keepAlive)
@@ -44,16 +53,17 @@ var connModes = []struct {
 func TestSwitchUnderLoadFailsNoRequest(t *testing.T) {
 	for _, m := range connModes {
 		t.Run(m.name, func(t *testing.T) {
-			res := switchUnderLoad(t, "app", m.keepAlive)
-			t.Logf("%d switches: %v", switches, res)
+			n := switches(t)
+			res := switchUnderLoad(t, "app", m.keepAlive, n)
+			t.Logf("%d switches: %v", n, res)
 			if res.failed != 0 {
 				t.Errorf("failed requests: got %d, want 0; first errors: %q", res.failed, res.errs)
 			}
 			if res.retried != 0 {
 				t.Errorf("requests the client had to retry: got %d, want 0", res.retried)
 			}
-			if res.ok < minOKPerRun || res.versions["1"] == 0 || res.versions["2"] == 0 {
-				t.Errorf("successful requests: got %d (%v), want at least %d, from both versions", res.ok, res.versions, minOKPerRun)
+			if min := int64(n * okPerSwitch); res.ok < min || res.versions["1"] == 0 || res.versions["2"] == 0 {
+				t.Errorf("successful requests: got %d (%v), want at least %d, from both versions", res.ok, res.versions, min)
 			}
 		})
 	}
@@ -69,8 +79,9 @@ func TestNaiveSwitchControl(t *testing.T) {
 	}
 	for _, m := range connModes {
 		t.Run(m.name, func(t *testing.T) {
-			res := switchUnderLoad(t, "naive", m.keepAlive)
-			t.Logf("naive app, %d switches: %v; first errors: %q", switches, res, res.errs)
+			n := switches(t)
+			res := switchUnderLoad(t, "naive", m.keepAlive, n)
+			t.Logf("naive app, %d switches: %v; first errors: %q", n, res, res.errs)
 		})
 	}
 }
@@ -119,12 +130,12 @@ func TestFailedUpgradeKeepsOldProcessServing(t *testing.T) {
 }
 
 // TestUpgradeWhileDraining: an in-flight request finishes on the old
-// process across the switch, and a SIGHUP to the new process while the old
-// one still drains is refused and logged, and serving goes on.
+// process across the switch; a SIGHUP to the new process while the old one
+// still drains waits for it to exit, and then upgrades.
 func TestUpgradeWhileDraining(t *testing.T) {
 	d := newAppDir(t, "app")
 	d.start(t)
-	old := d.pid()
+	first := d.pid()
 	resp, err := probe.Get("http://" + d.addr + "/slow?d=3s")
 	if err != nil {
 		t.Fatal(err)
@@ -136,33 +147,45 @@ func TestUpgradeWhileDraining(t *testing.T) {
 
 	d.point(t, "app.bin", "release/app.2")
 	d.point(t, "app.cfg", "release/cfg.2")
-	hup(t, old)
+	hup(t, first)
+	waitFor(t, 10*time.Second, "a new pid in app.pid", func() bool { return d.pid() != first })
 	waitFor(t, 10*time.Second, "version 2 to answer", func() bool { return d.servesVersion("2") })
-	newPID := d.pid()
-	hup(t, newPID)
-	waitFor(t, 10*time.Second, "the refused upgrade to be logged", func() bool {
-		return d.logHas("pid="+strconv.Itoa(newPID), "upgrade failed, still serving", "parent hasn't exited")
+	second := d.pid()
+	hup(t, second)
+	waitFor(t, 10*time.Second, "the wait to be logged", func() bool {
+		return d.logHas("pid="+strconv.Itoa(second), "upgrade waits for the previous process to exit")
 	})
-	if got := d.pid(); got != newPID || !d.servesVersion("2") {
-		t.Errorf("after the refused upgrade: app.pid %d, want %d serving version 2", got, newPID)
+	if got := d.pid(); got != second || !alive(first) || !d.servesVersion("2") {
+		t.Errorf("while the first process drains: app.pid %d, first alive %v; want %d serving version 2, first alive", got, alive(first), second)
 	}
 
 	body, err := io.ReadAll(resp.Body)
 	if err != nil || !strings.HasPrefix(string(body), "exampleapp 1: slept 3s") {
 		t.Errorf("in-flight request across the switch: got %q, %v; want the whole answer of version 1", body, err)
 	}
-	waitFor(t, 10*time.Second, "the old process to exit", func() bool { return !alive(old) })
-	d.switchTo(t, "1")
+	waitFor(t, 10*time.Second, "the first process to exit", func() bool { return !alive(first) })
+	waitFor(t, 10*time.Second, "the deferred upgrade", func() bool { p := d.pid(); return p != second && p != 0 })
+	waitFor(t, 10*time.Second, "the second process to exit", func() bool { return !alive(second) })
+	if !d.servesVersion("2") {
+		t.Errorf("after the deferred upgrade: want version 2 answering")
+	}
+	if d.logHas("upgrade failed") {
+		t.Errorf("log: got an upgrade failure, want none")
+	}
 }
 
 func TestStopRemovesPIDFile(t *testing.T) {
 	d := newAppDir(t, "app")
-	cmd := d.start(t)
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	p := d.start(t)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the app to exit", func() bool { return cmd.ProcessState != nil })
-	if code := cmd.ProcessState.ExitCode(); code != 0 {
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the app did not exit within 10s of SIGTERM")
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Errorf("exit code after SIGTERM: got %d, want 0", code)
 	}
 	if _, err := os.Stat(filepath.Join(d.dir, "app.pid")); !os.IsNotExist(err) {

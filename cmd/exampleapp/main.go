@@ -4,9 +4,17 @@
 // hands its socket over (package restart/graceful), so a switch of release
 // fails no request.
 //
+// Usage: app.bin -c app.cfg [-pidfile app.pid] [-version]. The version is
+// baked in at build time (-ldflags "-X main.version=2.0"). It serves GET /
+// (version and message), GET /healthz and GET /slow?d=1s (an answer that
+// takes d, to watch an in-flight request cross a switch); logs go to stderr.
+//
 // Its config (JSON) can make a release bad on purpose, for tests and demos:
-// "healthy": false makes /healthz answer 500, "fail_start": true makes the
-// process exit 1 before it serves.
+//
+//	{"listen": "127.0.0.1:8080", "message": "hello", "healthy": true, "fail_start": false}
+//
+// "healthy": false makes /healthz answer 500; "fail_start": true makes the
+// process exit 1 before it serves (a release that does not come up).
 package main
 
 import (

@@ -85,7 +85,6 @@ func killApps(t *testing.T, dir string) {
 	})
 }
 
-
 // TestSyncSwitchesTheApp is the whole story with a real app: sync starts
 // it, a bump switches it under load with no failed request, a release that
 // does not come up healthy is switched back and recorded as failed (and not

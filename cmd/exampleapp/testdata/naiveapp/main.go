@@ -69,7 +69,7 @@ func run() error {
 	if err := upg.Ready(); err != nil {
 		return err
 	}
-	log.Info("serving")
+	log.Info("serving", "addr", ln.Addr().String())
 	<-upg.Exit()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
