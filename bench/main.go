@@ -22,6 +22,9 @@ type options struct {
 	oldMiB      int
 	polls, runs int
 	artifactMiB int
+	switches    int
+	bumps       int
+	agentPolls  int
 	only        string
 }
 
@@ -47,7 +50,10 @@ func run(args []string, out io.Writer) error {
 	fs.IntVar(&o.polls, "polls", 20, "no-change polls per run")
 	fs.IntVar(&o.runs, "runs", 5, "runs of each measurement (median, min, max)")
 	fs.IntVar(&o.artifactMiB, "artifact-mib", 256, "size of the downloaded artifact")
-	fs.StringVar(&o.only, "only", "", "run only rows whose group contains this (poll, first, download)")
+	fs.IntVar(&o.switches, "switches", 10, "switches under load")
+	fs.IntVar(&o.bumps, "bumps", 10, "commits for the commit-to-serving latency")
+	fs.IntVar(&o.agentPolls, "agent-polls", 100, "no-change polls for the agent's footprint (one a second)")
+	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, download, switch, agent")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -67,17 +73,31 @@ func run(args []string, out io.Writer) error {
 	t := &table{}
 	fmt.Fprintf(out, "machine: %s/%s, %d CPUs, %s; %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), gitVersion())
 	fmt.Fprintf(out, "run: %s, -runs %d -polls %d -old-mib %d -artifact-mib %d\n\n", time.Now().UTC().Format(time.RFC3339), o.runs, o.polls, o.oldMiB, o.artifactMiB)
-	for _, n := range o.commits {
-		if o.only == "" || strings.Contains("poll first", o.only) {
-			if err := gitRows(t, work, n, o); err != nil {
-				return err
+	groups := []struct {
+		name string
+		run  func() error
+	}{
+		{"git", func() error {
+			for _, n := range o.commits {
+				if err := gitRows(t, work, n, o); err != nil {
+					return err
+				}
 			}
-		}
+			return nil
+		}},
+		{"download", func() error { return downloadRows(t, work, o) }},
+		{"switch", func() error { return switchRows(t, work, o) }},
+		{"agent", func() error { return agentRows(t, work, o) }},
 	}
-	if o.only == "" || strings.Contains("download", o.only) {
-		if err := downloadRows(t, work, o); err != nil {
-			return err
+	for _, g := range groups {
+		if o.only != "" && o.only != g.name {
+			continue
 		}
+		start := time.Now()
+		if err := g.run(); err != nil {
+			return fmt.Errorf("%s rows: %w", g.name, err)
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s rows done in %s\n", g.name, time.Since(start).Round(time.Second))
 	}
 	t.print(out)
 	return nil

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// buildBinary builds a package of this module into out, with optional
+// ldflags, from the module root (bench runs from a clone: go run ./bench).
+func buildBinary(out, pkg, ldflags string) error {
+	args := []string{"build", "-o", out}
+	if ldflags != "" {
+		args = append(args, "-ldflags", ldflags)
+	}
+	cmd := exec.Command("go", append(args, pkg)...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+func fileSHA(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := sha256.Sum256(data)
+	return hex.EncodeToString(s[:]), nil
+}
+
+// appBuilds builds the example app as versions 1..n into dir.
+func appBuilds(dir string, n int) (map[int]string, error) {
+	out := map[int]string{}
+	for v := 1; v <= n; v++ {
+		p := filepath.Join(dir, fmt.Sprintf("app-%d", v))
+		if err := buildBinary(p, "./cmd/exampleapp", fmt.Sprintf("-X main.version=%d", v)); err != nil {
+			return nil, err
+		}
+		out[v] = p
+	}
+	return out, nil
+}
