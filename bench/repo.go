@@ -42,7 +42,6 @@ func makeRepo(dir string, n, oldMiB int, desired []byte) error {
 
 func writeHistory(w io.Writer, n, oldMiB int, desired []byte) error {
 	blob := make([]byte, 1<<20)
-	every := max(n/max(oldMiB, 1), 1)
 	added := 0
 	for i := 1; i <= n; i++ {
 		fmt.Fprintf(w, "commit refs/heads/main\ncommitter Bench <bench@example.invalid> %d +0000\n", 1_700_000_000+i)
@@ -53,8 +52,8 @@ func writeHistory(w io.Writer, n, oldMiB int, desired []byte) error {
 			conf = desired
 		}
 		fmt.Fprintf(w, "M 100644 inline web/current.conf\ndata %d\n%s\n", len(conf), conf)
-		// One MiB of incompressible bytes per old blob, while the budget lasts.
-		if added < oldMiB && (i%every == 0 || n-i < oldMiB-added) && i < n {
+		// Spread oldMiB one-MiB incompressible blobs over commits 1..n-1.
+		for i < n && added < oldMiB*i/max(n-1, 1) {
 			if _, err := rand.Read(blob); err != nil {
 				return err
 			}

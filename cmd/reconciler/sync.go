@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/spf13/cobra"
 )
@@ -73,6 +74,9 @@ func runSync(cmd *cobra.Command, c *Config, log *slog.Logger, stdout io.Writer) 
 	eng, err := newEngine(c, layout, layout.GitCache(), log)
 	if err != nil {
 		return err
+	}
+	if isTerminal(cmd.ErrOrStderr()) {
+		eng.Download.(*artifacts.Fetcher).Progress = newProgress(cmd.ErrOrStderr()).update
 	}
 	out, err := eng.Sync(cmd.Context())
 	if err != nil {

@@ -1,0 +1,88 @@
+package reconcile
+
+import (
+	"errors"
+	"path"
+	"strings"
+	"testing"
+)
+
+// FuzzParseDesired: any input either parses into a desired state that
+// satisfies every rule of SPEC.md, or is refused with ErrInvalidDesired
+// naming the file. It never panics.
+func FuzzParseDesired(f *testing.F) {
+	for _, s := range []string{
+		`{"version":"2.0","bin":{"url":"https://a.example/web","sha256":"` + goodSum + `"},"cfg":{"path":"web/cfg-2.0.json"}}`,
+		`{"version":"1","bin":{"path":"bin/app"}}`,
+		`{"version":"1","bin":{"url":"file:///srv/a","sha256":"` + goodSum + `"},"cfg":{"path":"../x"}}`,
+		`{"version":"1","version":"2"}`, `{"version":".1"}`, `[]`, `{`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := ParseDesired("web/current.conf", data)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidDesired) || !strings.HasPrefix(err.Error(), "web/current.conf: ") {
+				t.Fatalf("error %q does not wrap ErrInvalidDesired with the file name", err)
+			}
+			return
+		}
+		if !versionRE.MatchString(d.Version) || strings.HasPrefix(d.Version, ".") || strings.ContainsAny(d.Version, "/\\") {
+			t.Fatalf("accepted version %q", d.Version)
+		}
+		for _, a := range []*Artifact{d.Bin, d.Cfg} {
+			if a == nil {
+				continue
+			}
+			if (a.URL == "") == (a.Path == "") {
+				t.Fatalf("accepted artifact %+v with not exactly one source", a)
+			}
+			if a.Path != "" && CheckRepoPath(a.Path) != nil {
+				t.Fatalf("accepted path %q", a.Path)
+			}
+			if a.URL != "" && len(a.SHA256) != 64 {
+				t.Fatalf("accepted digest %q", a.SHA256)
+			}
+		}
+	})
+}
+
+// FuzzCheckRepoPath: an accepted path stays inside the repo whatever root
+// it is joined to.
+func FuzzCheckRepoPath(f *testing.F) {
+	for _, s := range []string{"web/current.conf", "../x", "a/../../b", "/etc/passwd", "a//b", "./a", "a\\..\\b", "..", "a/..", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if CheckRepoPath(p) != nil {
+			return
+		}
+		joined := path.Join("/repo", p)
+		if !strings.HasPrefix(joined, "/repo/") {
+			t.Fatalf("accepted %q, which resolves to %q outside the repo", p, joined)
+		}
+	})
+}
+
+// FuzzParseLocalConf: a hand-edited release/current.conf is either refused
+// or names regular files directly in release/.
+func FuzzParseLocalConf(f *testing.F) {
+	l := Layout{Dir: "/nonexistent-app-dir"}
+	for _, s := range []string{
+		`{"bin.file":"/nonexistent-app-dir/release/app.1","cfg.file":"/nonexistent-app-dir/release/cfg.1"}`,
+		`{"bin.file":"app.1"}`, `{"bin.file":"../app.1"}`, `{"bin.file":"/bin/sh"}`, `{"bin.file":`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := l.ParseLocalConf(data)
+		if err != nil {
+			if !errors.Is(err, ErrBadLocalConf) {
+				t.Fatalf("error %v does not wrap ErrBadLocalConf", err)
+			}
+			return
+		}
+		// The dir does not exist, so nothing can be accepted.
+		t.Fatalf("accepted %+v for a directory that does not exist", c)
+	})
+}
