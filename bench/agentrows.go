@@ -48,6 +48,7 @@ func agentRows(t *table, work string, o options) error {
 		hook = append(hook, ms(d))
 	}
 	s, h := summarize(sched), summarize(hook)
+	o.plots.bumpSched, o.plots.bumpHook = sched, hook
 	t.add(fmt.Sprintf("commit to serving, @every 1s (%d bumps)", o.bumps), s.String("ms"), "2500 ms", "target: one period + 1.5 s", s.med/2500)
 	t.add(fmt.Sprintf("commit to serving, POST /reconcile (%d bumps)", o.bumps), h.String("ms"), "2500 ms", "target: one period + 1.5 s", h.med/2500)
 

@@ -13,7 +13,7 @@ import (
 // childMain runs one measured operation of ours in a process of its own, so
 // its peak RSS can be compared with git's and curl's.
 func childMain(args []string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
 	switch args[0] {
 	case "first-contact": // URL CACHEDIR: what the agent does on its first poll
@@ -31,6 +31,14 @@ func childMain(args []string) error {
 		}
 		_, err = src.ReadFile(ctx, rev, "web/current.conf")
 		return err
+	case "git-server": // ROOT: serve until killed; print the URL first
+		srv, err := startGitServer(args[1])
+		if err != nil {
+			return err
+		}
+		fmt.Println(srv.URL)
+		<-ctx.Done()
+		return nil
 	case "download": // URL SHA256 DIR
 		_, err := (&artifacts.Fetcher{}).Fetch(ctx, args[1], args[2], args[3], "app.bench", 0o755)
 		return err

@@ -33,7 +33,7 @@ func gitRows(t *table, work string, n int, o options) error {
 	if err := firstContactRows(t, work, url, label, o); err != nil {
 		return err
 	}
-	return pollRows(t, work, url, label, srv, o)
+	return pollRows(t, work, url, label, n, srv, o)
 }
 
 func firstContactRows(t *table, work, url, label string, o options) error {
@@ -68,7 +68,7 @@ func firstContactRows(t *table, work, url, label string, o options) error {
 }
 
 // pollRows compares the cost of a poll that finds nothing new.
-func pollRows(t *table, work, url, label string, srv *gitServer, o options) error {
+func pollRows(t *table, work, url, label string, n int, srv *gitServer, o options) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	dir, _ := os.MkdirTemp(work, "poll-")
@@ -108,6 +108,9 @@ func pollRows(t *table, work, url, label string, srv *gitServer, o options) erro
 		fetchWall, fetchCPU = append(fetchWall, w), append(fetchCPU, c)
 	}
 	aw, ac := summarize(agentWall), summarize(agentCPU)
+	o.plots.pollCommits = append(o.plots.pollCommits, float64(n))
+	o.plots.pollOurs = append(o.plots.pollOurs, ac.med)
+	o.plots.pollLs = append(o.plots.pollLs, summarize(lsCPU).med)
 	what := fmt.Sprintf("no-change poll (%s; agent: %d ref listings, %d object transfers in %d polls)", label, listings, uploads, o.runs*o.polls)
 	for _, alt := range []struct {
 		name      string

@@ -25,6 +25,11 @@ type options struct {
 	switches    int
 	bumps       int
 	agentPolls  int
+	fleet       []int
+	fleetPeriod time.Duration
+	fleetFor    time.Duration
+	plotDir     string
+	plots       *plotData
 	only        string
 }
 
@@ -53,17 +58,22 @@ func run(args []string, out io.Writer) error {
 	fs.IntVar(&o.switches, "switches", 10, "switches under load")
 	fs.IntVar(&o.bumps, "bumps", 10, "commits for the commit-to-serving latency")
 	fs.IntVar(&o.agentPolls, "agent-polls", 100, "no-change polls for the agent's footprint (one a second)")
-	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, download, switch, agent")
+	fleet := fs.String("fleet", "100,500,1000", "fleet sizes (simulated agents)")
+	fs.DurationVar(&o.fleetPeriod, "fleet-period", 15*time.Second, "each simulated agent's poll period")
+	fs.DurationVar(&o.fleetFor, "fleet-for", 45*time.Second, "how long each fleet polls")
+	fs.StringVar(&o.plotDir, "plots", "", "write SVG charts into this directory (e.g. docs)")
+	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, download, switch, agent, fleet")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	for _, c := range strings.Split(*commits, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(c))
-		if err != nil || n < 1 {
-			return fmt.Errorf("-commits %q: want a list of positive numbers", *commits)
-		}
-		o.commits = append(o.commits, n)
+	var err error
+	if o.commits, err = intList("-commits", *commits); err != nil {
+		return err
 	}
+	if o.fleet, err = intList("-fleet", *fleet); err != nil {
+		return err
+	}
+	o.plots = &plotData{}
 	work, err := os.MkdirTemp("", "reconciler-bench-")
 	if err != nil {
 		return err
@@ -88,6 +98,7 @@ func run(args []string, out io.Writer) error {
 		{"download", func() error { return downloadRows(t, work, o) }},
 		{"switch", func() error { return switchRows(t, work, o) }},
 		{"agent", func() error { return agentRows(t, work, o) }},
+		{"fleet", func() error { return fleetRows(t, work, o) }},
 	}
 	for _, g := range groups {
 		if o.only != "" && o.only != g.name {
@@ -100,7 +111,19 @@ func run(args []string, out io.Writer) error {
 		fmt.Fprintf(os.Stderr, "bench: %s rows done in %s\n", g.name, time.Since(start).Round(time.Second))
 	}
 	t.print(out)
-	return nil
+	return writePlots(o.plotDir, o.plots)
+}
+
+func intList(flag, s string) ([]int, error) {
+	var out []int
+	for _, c := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s %q: want a list of positive numbers", flag, s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func gitVersion() string {
