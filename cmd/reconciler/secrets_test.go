@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestNoCredentialInAnyOutput runs failing syncs whose repo and artifact
+// URLs carry credentials (in userinfo and query strings) and greps
+// everything they leave behind, stdout, stderr (JSON and text logs),
+// status, the state file, for the secret, plain and URL-encoded.
+func TestNoCredentialInAnyOutput(t *testing.T) {
+	t.Parallel()
+	const secret = "hunter2-S3cr3t/+="
+	enc := url.QueryEscape(secret)
+	d := newDeployRepo(t)
+	d.release("1.0")
+	dir := t.TempDir()
+	mustSync(t, d.URL(), dir)
+
+	// An artifact URL with credentials in userinfo and the query; the store
+	// answers 404.
+	u, _ := url.Parse(d.art.URL + "/missing")
+	u.User = url.UserPassword("deploy", secret)
+	u.RawQuery = "token=" + enc + "&X-Amz-Signature=" + enc
+	d.commitDesired(fmt.Sprintf(`{"version":"2.0","bin":{"url":%q,"sha256":%q}}`, u.String(), sha([]byte("x"))))
+
+	repoWithCreds := strings.Replace(d.ServeHTTP(t).URL, "http://", "http://deploy:"+enc+"@", 1)
+	var all strings.Builder
+	for _, format := range []string{"json", "text"} {
+		for _, repo := range []string{d.URL(), repoWithCreds, "http://deploy:" + enc + "@" + closedAddr(t) + "/deploy.git"} {
+			out, errOut, code := runCLI(t, "sync", "--repo", repo, "--path", "web/current.conf", "--dir", dir,
+				"--restart", "none", "--log-format", format, "--git-timeout", "5s")
+			if code == 0 {
+				t.Errorf("sync with %s: got exit 0, want a failure", format)
+			}
+			all.WriteString(out + errOut)
+			out, errOut, _ = runCLI(t, "diff", "--repo", repo, "--path", "web/current.conf", "--dir", dir)
+			all.WriteString(out + errOut)
+		}
+	}
+	out, _, _ := runCLI(t, "status", "--dir", dir, "--json")
+	all.WriteString(out)
+	out, _, _ = runCLI(t, "status", "--dir", dir)
+	all.WriteString(out)
+	state, _ := os.ReadFile(filepath.Join(dir, ".reconciler", "state.json"))
+	all.WriteString(string(state))
+	gitConfig, _ := os.ReadFile(filepath.Join(dir, ".reconciler", "git", "config"))
+	all.WriteString(string(gitConfig))
+
+	text := all.String()
+	if !strings.Contains(text, "/missing") || !strings.Contains(text, "404") {
+		t.Fatalf("the failing runs did not report the artifact URL; the test proves nothing:\n%s", text)
+	}
+	for _, s := range []string{secret, enc, url.PathEscape(secret), "hunter2"} {
+		if strings.Contains(text, s) {
+			i := strings.Index(text, s)
+			t.Errorf("the secret %q appears in the output: ...%s...", s, text[max(0, i-120):min(len(text), i+40)])
+		}
+	}
+}
+
+// closedAddr is a loopback address nobody listens on.
+func closedAddr(t *testing.T) string { return freeAddr(t) }
+
+// TestRunsAsNonRootOwner: everything works under a non-root user that owns
+// the app dir (here nobody, uid 65534), and the files get deliberate modes.
+func TestRunsAsNonRootOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to switch to another user")
+	}
+	t.Parallel()
+	d := newDeployRepo(t)
+	d.release("1.0")
+	base, err := os.MkdirTemp("", "reconciler-nonroot-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	os.Chmod(base, 0o755)
+	self, _ := os.ReadFile(os.Args[0])
+	bin := filepath.Join(base, "reconciler.test")
+	os.WriteFile(bin, self, 0o755)
+	dir := filepath.Join(base, "app")
+	os.Mkdir(dir, 0o755)
+	os.Chown(dir, 65534, 65534)
+	// The deploy repo must be readable by nobody: serve it over HTTP.
+	url := d.ServeHTTP(t).URL
+
+	cmd := exec.Command(bin, syncArgs(url, dir)...)
+	cmd.Env = append(os.Environ(), "RECONCILER_TEST_MAIN=1", "HOME="+base)
+	cmd.SysProcAttr = nobody()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("sync as nobody: %v\n%s", err, out)
+	}
+	for p, want := range map[string]os.FileMode{
+		".reconciler":            0o700 | os.ModeDir,
+		".reconciler/state.json": 0o600,
+		"release/app.1.0":        0o755,
+		"release/cfg.1.0":        0o640,
+	} {
+		fi, err := os.Stat(filepath.Join(dir, p))
+		if err != nil || fi.Mode() != want {
+			t.Errorf("%s: got mode %v (%v), want %v", p, fi.Mode(), err, want)
+			continue
+		}
+	}
+	if v := readConf(t, dir)["version"]; v != "1.0" {
+		t.Errorf("got version %q, want 1.0", v)
+	}
+}
