@@ -73,6 +73,7 @@ func (s *Source) fetchInto(ctx context.Context, repo *git.Repository) (plumbing.
 		Tags:       git.NoTags,
 		Force:      true,
 		Auth:       s.auth,
+		CABundle:   s.caBundle,
 	})
 	s.fetches++
 	switch {

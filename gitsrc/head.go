@@ -64,7 +64,7 @@ func (s *Source) listRefs(ctx context.Context) (map[string]plumbing.Hash, error)
 		Name: git.DefaultRemoteName, URLs: []string{s.url},
 	})
 	list, err := remote.ListContext(callCtx, &git.ListOptions{
-		Auth: s.auth, PeelingOption: git.AppendPeeled,
+		Auth: s.auth, PeelingOption: git.AppendPeeled, CABundle: s.caBundle,
 	})
 	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
 		return nil, fmt.Errorf("find ref %s in %s: %w: the repository has no commits", s.ref, s.logURL, ErrRefNotFound)

@@ -40,21 +40,25 @@ type Options struct {
 	// MaxFileSize bounds the size of a file ReadFile returns; 0 means
 	// DefaultMaxFileSize.
 	MaxFileSize int64
+	// CABundle holds extra PEM CA certificates for an https deploy repo,
+	// used together with the system roots (--ca-file).
+	CABundle []byte
 }
 
 // Source reads a deploy repo through a depth-1 cache. It is not safe for
 // concurrent use: use a Source from one goroutine at a time, and a CacheDir
 // from one Source at a time.
 type Source struct {
-	url     string // normalised, as given to go-git; may carry credentials
-	logURL  string // RedactURL(url): the only form in errors
-	secrets []string
-	ref     string                 // as configured, e.g. "main" or "refs/tags/v1"
-	full    plumbing.ReferenceName // resolved full ref name, "" until known
-	dir     string                 // cache directory, "" for memory
-	timeout time.Duration
-	auth    transport.AuthMethod
-	maxSize int64
+	url      string // normalised, as given to go-git; may carry credentials
+	logURL   string // RedactURL(url): the only form in errors
+	secrets  []string
+	ref      string                 // as configured, e.g. "main" or "refs/tags/v1"
+	full     plumbing.ReferenceName // resolved full ref name, "" until known
+	dir      string                 // cache directory, "" for memory
+	timeout  time.Duration
+	auth     transport.AuthMethod
+	caBundle []byte
+	maxSize  int64
 
 	stats    counters
 	repo     *git.Repository // open cache, nil until opened or cloned
@@ -84,7 +88,7 @@ func New(opts Options) (*Source, error) {
 	}
 	s := &Source{
 		url: u, logURL: RedactURL(u), secrets: secrets(u, opts.Auth),
-		ref: ref, timeout: opts.Timeout, auth: opts.Auth, maxSize: opts.MaxFileSize,
+		ref: ref, timeout: opts.Timeout, auth: opts.Auth, caBundle: opts.CABundle, maxSize: opts.MaxFileSize,
 	}
 	if s.timeout == 0 {
 		s.timeout = DefaultTimeout

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net/url"
 	"os"
@@ -33,6 +34,8 @@ type Config struct {
 	SSHKey, KnownHosts, VerifyKeyring, VerifySSH, TokenFile, CAFile string
 
 	maxSizeBytes int64
+	caPEM        []byte      // --ca-file content, for go-git
+	tlsConf      *tls.Config // system roots plus --ca-file, for artifacts
 }
 
 // addSourceFlags registers the flags that say where the desired state is.
@@ -102,7 +105,7 @@ func (c *Config) ValidateSource() error {
 	c.Path = strings.TrimPrefix(c.Path, "./")
 	for flag, v := range map[string]string{"--ssh-key": c.SSHKey, "--known-hosts": c.KnownHosts,
 		"--verify-keyring": c.VerifyKeyring, "--verify-ssh-allowed-signers": c.VerifySSH,
-		"--git-token-file": c.TokenFile, "--ca-file": c.CAFile} {
+		"--git-token-file": c.TokenFile} {
 		if v != "" {
 			return &usageError{msg: flag + " is not supported by this build yet; refusing to run without it rather than ignoring it"}
 		}
@@ -110,7 +113,9 @@ func (c *Config) ValidateSource() error {
 	if c.GitTimeout <= 0 {
 		return &usageError{msg: "--git-timeout must be positive"}
 	}
-	return nil
+	var err error
+	c.caPEM, c.tlsConf, err = loadCA(c.CAFile)
+	return err
 }
 
 // ValidateDir checks --dir.

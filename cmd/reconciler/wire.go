@@ -12,7 +12,7 @@ import (
 // newEngine wires the concrete parts into a reconcile.Engine. cacheDir ""
 // keeps the git cache in memory (the dry run writes nothing in --dir).
 func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Logger) (*reconcile.Engine, error) {
-	src, err := gitsrc.New(gitsrc.Options{URL: c.Repo, Ref: c.Ref, CacheDir: cacheDir, Timeout: c.GitTimeout})
+	src, err := gitsrc.New(gitsrc.Options{URL: c.Repo, Ref: c.Ref, CacheDir: cacheDir, Timeout: c.GitTimeout, CABundle: c.caPEM})
 	if err != nil {
 		return nil, &usageError{msg: "--repo: " + err.Error()}
 	}
@@ -20,7 +20,7 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 		Layout:   layout,
 		Path:     c.Path,
 		Repo:     src,
-		Download: &artifacts.Fetcher{MaxSize: c.maxSizeBytes},
+		Download: &artifacts.Fetcher{MaxSize: c.maxSizeBytes, Client: artifacts.NewClient(c.tlsConf)},
 		Switcher: newSwitcher(c, layout, log),
 		Process:  processAction(c),
 		Log:      log.With("dir", layout.Dir),
