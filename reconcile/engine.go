@@ -33,11 +33,24 @@ type Engine struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 	Metrics  *Metrics // nil: none
+	// Verify, if set, must accept the commit before anything of it is
+	// read (--verify-keyring, --verify-ssh-allowed-signers).
+	Verify Verifier
 	Keep     int      // releases kept in release/ after a switch; 0: keep all
 
 	digests  digestCache
 	lastConf *LocalConf // what this engine last wrote or found applied
+	verified string     // the last commit whose signature was logged
 }
+
+// Verifier checks that a commit is signed by a trusted key.
+type Verifier interface {
+	VerifyCommit(ctx context.Context, rev string) (signer string, err error)
+}
+
+// ErrUntrusted marks a commit whose signature is missing or not trusted:
+// nothing of it is applied.
+var ErrUntrusted = errors.New("untrusted commit")
 
 // Outcome says what a Sync did.
 type Outcome struct {
@@ -105,11 +118,30 @@ func (e *Engine) observeSource(ctx context.Context) (Source, error) {
 	if err != nil {
 		return Source{}, err
 	}
-	rev, err := e.Repo.Fetch(ctx, head)
+	rev, err := e.fetchVerified(ctx, head)
 	if err != nil {
 		return Source{}, err
 	}
 	return readSource(ctx, e.Repo, rev, e.Path)
+}
+
+// fetchVerified fetches head and, with a Verifier, refuses a commit whose
+// signature is not trusted before anything of it is read.
+func (e *Engine) fetchVerified(ctx context.Context, head string) (string, error) {
+	rev, err := e.Repo.Fetch(ctx, head)
+	if err != nil || e.Verify == nil {
+		return rev, err
+	}
+	signer, err := e.Verify.VerifyCommit(ctx, rev)
+	if err != nil {
+		e.Metrics.untrusted()
+		return rev, fmt.Errorf("%w: %w", ErrUntrusted, err)
+	}
+	if e.verified != rev {
+		e.log().Info("commit signature verified", "rev", short(rev), "signer", signer)
+		e.verified = rev
+	}
+	return rev, nil
 }
 
 // Sync runs one pass: observe, plan, apply, and record the outcome in the
@@ -141,7 +173,7 @@ func (e *Engine) sync(ctx context.Context, st *State) (Outcome, error) {
 		return Outcome{Result: PollSkipped, Rev: head, Version: f.Version},
 			fmt.Errorf("revision %s (version %s): %w (it failed: %s)", short(head), f.Version, ErrFailedRevision, f.Reason)
 	}
-	rev, err := e.Repo.Fetch(ctx, head)
+	rev, err := e.fetchVerified(ctx, head)
 	if err != nil {
 		return Outcome{Result: PollError, Rev: head}, err
 	}

@@ -21,6 +21,7 @@ type Metrics struct {
 	suspended   prometheus.Gauge
 	failed      prometheus.Gauge
 	backoff     prometheus.Gauge
+	untrust     prometheus.Counter
 }
 
 // GitStats reports the deploy repo calls made so far.
@@ -52,9 +53,11 @@ func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 			Help: "Revisions recorded as failed (not applied until the repo moves on)."}),
 		backoff: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_backoff_seconds",
 			Help: "Current wait before the next poll after failures (0 when healthy)."}),
+		untrust: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_untrusted_commits_total",
+			Help: "Polls that refused a commit whose signature is missing or not trusted."}),
 	}
 	reg.MustRegister(m.polls, m.duration, m.downloaded, m.switches, m.rollbacks, m.drift,
-		m.applied, m.lastSuccess, m.suspended, m.failed, m.backoff)
+		m.applied, m.lastSuccess, m.suspended, m.failed, m.backoff, m.untrust)
 	if git != nil {
 		for kind, pick := range map[string]func(a, b int64) int64{
 			"ref_listing": func(a, _ int64) int64 { return a },
@@ -117,5 +120,11 @@ func (m *Metrics) switched(ok bool) {
 func (m *Metrics) SetBackoff(d time.Duration) {
 	if m != nil {
 		m.backoff.Set(d.Seconds())
+	}
+}
+
+func (m *Metrics) untrusted() {
+	if m != nil {
+		m.untrust.Inc()
 	}
 }
