@@ -83,5 +83,13 @@ func summarize(xs []float64) stat {
 }
 
 func (s stat) String(unit string) string {
-	return fmt.Sprintf("%.3g %s (%.3g–%.3g)", s.med, unit, s.min, s.max)
+	return fmt.Sprintf("%s %s (%s–%s)", num(s.med), unit, num(s.min), num(s.max))
+}
+
+// num prints 3 significant digits, without an exponent.
+func num(v float64) string {
+	if v >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.3g", v)
 }
