@@ -7,9 +7,14 @@
 // The reconciler polls: Head costs one ref listing and transfers no objects,
 // so an unchanged repo costs one small request per poll. Only when the hash
 // differs does the caller Fetch, and then read files at the hash Fetch
-// returned. The package knows nothing of the reconciler; it returns errors
+// returned. VerifyCommit checks, offline in the cache, that the commit is
+// signed by a trusted OpenPGP key (Trust.Keyring) or SSH key (git's
+// allowed-signers format, namespace "git"); a refusal wraps ErrUnsigned,
+// ErrUntrustedKey or ErrBadSignature. NewAuth builds the credentials: SSH
+// keys with strict host key checking (ErrHostKey names --known-hosts), an
+// HTTPS token, or a netrc entry. The package knows nothing of the reconciler; it returns errors
 // (never logs) sorted by sentinel: ErrUnreachable (retry later), ErrAuth,
-// ErrRepoNotFound, ErrRefNotFound (someone must fix the configuration or the
+// ErrHostKey, ErrRepoNotFound, ErrRefNotFound (someone must fix the configuration or the
 // repo), ErrFileNotFound, ErrPathEscapes, ErrFileTooLarge (bad input).
 //
 // # Invariants
@@ -28,6 +33,9 @@
 //     cache is cloned afresh rather than fetched into.
 //   - Every remote call runs under its own deadline (Options.Timeout); a
 //     silent server yields ErrUnreachable wrapping context.DeadlineExceeded.
+//     go-git's SSH handshake ignores the deadline, so the ref listing (the
+//     first call of every poll) is abandoned when it passes; a fetch is not,
+//     as it writes the cache.
 //   - Credentials appear in no error: URLs are shown through RedactURL, the
 //     transport's error text is scrubbed of the URL's and Auth's secrets, and
 //     the cache's stored remote URL is the redacted one.
@@ -37,6 +45,11 @@
 //
 // # Caveats
 //
+//   - Trust is in keys only: the SSH principal or OpenPGP user ID is not
+//     matched against the committer (as git verify-commit does not). SSH
+//     validity windows are compared with the committer time, which the
+//     signer sets. cert-authority and X.509 signatures are not supported.
+//     Like ReadFile, VerifyCommit works on commits already in the cache.
 //   - A Source is not safe for concurrent use, and one CacheDir must be used
 //     by one Source at a time; the caller's directory lock provides that.
 //   - A short Ref that names both a branch and a tag means the branch

@@ -88,6 +88,8 @@ func (s *Source) remoteErr(ctx, callCtx context.Context, op string, err error) e
 // it is none of them.
 func classify(err error) error {
 	switch {
+	case errors.Is(err, ErrHostKey):
+		return ErrHostKey
 	case errors.Is(err, transport.ErrRepositoryNotFound):
 		return ErrRepoNotFound
 	case errors.Is(err, transport.ErrAuthenticationRequired),

@@ -107,7 +107,7 @@ func (s *Source) forgetRef() {
 // isDecided reports an error that a fresh clone would not cure: the remote
 // answered clearly (or not at all), or the caller gave up.
 func isDecided(err error) bool {
-	for _, target := range []error{ErrRefNotFound, ErrUnreachable, ErrAuth, ErrRepoNotFound, context.Canceled, context.DeadlineExceeded} {
+	for _, target := range []error{ErrRefNotFound, ErrUnreachable, ErrAuth, ErrHostKey, ErrRepoNotFound, context.Canceled, context.DeadlineExceeded} {
 		if errors.Is(err, target) {
 			return true
 		}

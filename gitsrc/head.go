@@ -63,7 +63,7 @@ func (s *Source) listRefs(ctx context.Context) (map[string]plumbing.Hash, error)
 	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{
 		Name: git.DefaultRemoteName, URLs: []string{s.url},
 	})
-	list, err := remote.ListContext(callCtx, &git.ListOptions{
+	list, err := listWithin(callCtx, remote, &git.ListOptions{
 		Auth: s.auth, PeelingOption: git.AppendPeeled, CABundle: s.caBundle,
 	})
 	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
@@ -79,4 +79,29 @@ func (s *Source) listRefs(ctx context.Context) (map[string]plumbing.Hash, error)
 		}
 	}
 	return refs, nil
+}
+
+// listWithin runs the ref listing but returns when ctx ends even if go-git
+// does not: its SSH transport ignores the context during the handshake, so
+// a server that accepts and then says nothing would hang the agent. The
+// abandoned call holds only a throwaway in-memory remote; it ends when the
+// server closes the connection. (Fetch cannot be abandoned this way, as it
+// writes the cache; a poll always lists refs first, which catches a silent
+// server.)
+func listWithin(ctx context.Context, remote *git.Remote, o *git.ListOptions) ([]*plumbing.Reference, error) {
+	type result struct {
+		refs []*plumbing.Reference
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		refs, err := remote.ListContext(ctx, o)
+		done <- result{refs, err}
+	}()
+	select {
+	case r := <-done:
+		return r.refs, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

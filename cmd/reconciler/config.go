@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -28,14 +29,14 @@ type Config struct {
 	MaxSize       string
 	LogFormat     string
 
-	// Trust settings of SPEC.md that this build does not implement yet.
-	// They are refused when set rather than ignored: a deploy agent that
-	// silently skips signature checks would be worse than none.
+	// Trust settings: SSH and HTTPS credentials, extra CA, and the keys
+	// the deployed commit must be signed with.
 	SSHKey, KnownHosts, VerifyKeyring, VerifySSH, TokenFile, CAFile string
 
 	maxSizeBytes int64
 	caPEM        []byte      // --ca-file content, for go-git
 	tlsConf      *tls.Config // system roots plus --ca-file, for artifacts
+	trust        gitsrc.Trust
 }
 
 // addSourceFlags registers the flags that say where the desired state is.
@@ -103,17 +104,14 @@ func (c *Config) ValidateSource() error {
 		c.Path = strings.ReplaceAll(c.Path, "{hostname}", host)
 	}
 	c.Path = strings.TrimPrefix(c.Path, "./")
-	for flag, v := range map[string]string{"--ssh-key": c.SSHKey, "--known-hosts": c.KnownHosts,
-		"--verify-keyring": c.VerifyKeyring, "--verify-ssh-allowed-signers": c.VerifySSH,
-		"--git-token-file": c.TokenFile} {
-		if v != "" {
-			return &usageError{msg: flag + " is not supported by this build yet; refusing to run without it rather than ignoring it"}
-		}
+	trust, err := gitsrc.ParseTrust(c.VerifyKeyring, c.VerifySSH)
+	if err != nil {
+		return &usageError{msg: err.Error()}
 	}
+	c.trust = trust
 	if c.GitTimeout <= 0 {
 		return &usageError{msg: "--git-timeout must be positive"}
 	}
-	var err error
 	c.caPEM, c.tlsConf, err = loadCA(c.CAFile)
 	return err
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"log/slog"
+	"os"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/gitsrc"
@@ -12,11 +14,17 @@ import (
 // newEngine wires the concrete parts into a reconcile.Engine. cacheDir ""
 // keeps the git cache in memory (the dry run writes nothing in --dir).
 func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Logger) (*reconcile.Engine, error) {
-	src, err := gitsrc.New(gitsrc.Options{URL: c.Repo, Ref: c.Ref, CacheDir: cacheDir, Timeout: c.GitTimeout, CABundle: c.caPEM})
+	auth, err := gitsrc.NewAuth(c.Repo, gitsrc.AuthOptions{SSHKeyFile: c.SSHKey, KnownHostsFile: c.KnownHosts,
+		TokenFile: c.TokenFile, Token: os.Getenv("RECONCILER_GIT_TOKEN")})
+	if err != nil {
+		return nil, &usageError{msg: err.Error()}
+	}
+	src, err := gitsrc.New(gitsrc.Options{URL: c.Repo, Ref: c.Ref, CacheDir: cacheDir, Timeout: c.GitTimeout,
+		CABundle: c.caPEM, Auth: auth})
 	if err != nil {
 		return nil, &usageError{msg: "--repo: " + err.Error()}
 	}
-	return &reconcile.Engine{
+	eng := &reconcile.Engine{
 		Layout:   layout,
 		Path:     c.Path,
 		Repo:     src,
@@ -24,7 +32,21 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 		Switcher: newSwitcher(c, layout, log),
 		Process:  processAction(c),
 		Log:      log.With("dir", layout.Dir),
-	}, nil
+	}
+	if c.trust.Enabled() {
+		eng.Verify = commitVerifier{src: src, trust: c.trust}
+	}
+	return eng, nil
+}
+
+// commitVerifier binds the trust settings to the deploy repo.
+type commitVerifier struct {
+	src   *gitsrc.Source
+	trust gitsrc.Trust
+}
+
+func (v commitVerifier) VerifyCommit(ctx context.Context, rev string) (string, error) {
+	return v.src.VerifyCommit(ctx, rev, v.trust)
 }
 
 // processAction describes, for plans, what follows a switch.
