@@ -36,7 +36,7 @@ type Engine struct {
 	// Verify, if set, must accept the commit before anything of it is
 	// read (--verify-keyring, --verify-ssh-allowed-signers).
 	Verify Verifier
-	Keep     int      // releases kept in release/ after a switch; 0: keep all
+	Keep   int // releases kept in release/ after a switch; 0: keep all
 
 	digests  digestCache
 	lastConf *LocalConf // what this engine last wrote or found applied
