@@ -2,7 +2,9 @@ package reconcile
 
 import (
 	"errors"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -65,12 +67,25 @@ func FuzzCheckRepoPath(f *testing.F) {
 }
 
 // FuzzParseLocalConf: a hand-edited release/current.conf is either refused
-// or names regular files directly in release/.
+// or names regular files directly in release/, whatever the paths, dots and
+// symlinks (release/ holds a link to /bin/sh and one to a release file).
 func FuzzParseLocalConf(f *testing.F) {
-	l := Layout{Dir: "/nonexistent-app-dir"}
+	l, err := NewLayout(f.TempDir())
+	if err != nil {
+		f.Fatal(err)
+	}
+	rel := l.Release()
+	os.MkdirAll(rel, 0o755)
+	os.WriteFile(filepath.Join(rel, "app.1"), []byte("x"), 0o755)
+	os.WriteFile(filepath.Join(rel, "cfg.1"), []byte("x"), 0o640)
+	os.WriteFile(filepath.Join(l.Dir, "outside"), []byte("x"), 0o755)
+	os.Symlink("/bin/sh", filepath.Join(rel, "app.sh"))
+	os.Symlink("app.1", filepath.Join(rel, "app.alias"))
+	os.Symlink("..", filepath.Join(rel, "up"))
 	for _, s := range []string{
-		`{"bin.file":"/nonexistent-app-dir/release/app.1","cfg.file":"/nonexistent-app-dir/release/cfg.1"}`,
-		`{"bin.file":"app.1"}`, `{"bin.file":"../app.1"}`, `{"bin.file":"/bin/sh"}`, `{"bin.file":`, ``,
+		`{"bin.file":"` + rel + `/app.1","cfg.file":"` + rel + `/cfg.1"}`,
+		`{"bin.file":"app.1"}`, `{"bin.file":"../outside"}`, `{"bin.file":"/bin/sh"}`, `{"bin.file":"app.sh"}`,
+		`{"bin.file":"app.alias"}`, `{"bin.file":"up/outside"}`, `{"bin.file":"` + rel + `/./app.1"}`, `{"bin.file":`, ``,
 	} {
 		f.Add([]byte(s))
 	}
@@ -82,7 +97,14 @@ func FuzzParseLocalConf(f *testing.F) {
 			}
 			return
 		}
-		// The dir does not exist, so nothing can be accepted.
-		t.Fatalf("accepted %+v for a directory that does not exist", c)
+		for _, p := range []string{c.BinFile, c.CfgFile} {
+			if p == "" {
+				continue
+			}
+			fi, err := os.Lstat(p)
+			if filepath.Dir(p) != rel || err != nil || !fi.Mode().IsRegular() {
+				t.Fatalf("accepted %q: not a regular file directly in release/ (%v)", p, err)
+			}
+		}
 	})
 }
