@@ -118,14 +118,7 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 			return err
 		}
 	}
-	layout, err := reconcile.NewLayout(c.Dir)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(layout.Dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", layout.Dir, err)
-	}
-	lock, err := layout.Lock()
+	layout, lock, err := lockDir(c.Dir)
 	if err != nil {
 		return err
 	}

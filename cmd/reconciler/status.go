@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 
-	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/spf13/cobra"
 )
 
@@ -18,13 +17,7 @@ func newStatusCmd(stdout io.Writer) *cobra.Command {
 		Short: "Show the applied version, links, last poll and errors",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd); err != nil {
-				return err
-			}
-			if err := c.ValidateDir(); err != nil {
-				return err
-			}
-			layout, err := reconcile.NewLayout(c.Dir)
+			layout, err := openDir(cmd, &c)
 			if err != nil {
 				return err
 			}

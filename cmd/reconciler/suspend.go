@@ -5,7 +5,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/spf13/cobra"
 )
 
@@ -19,18 +18,12 @@ func newSuspendCmd(stdout io.Writer) *cobra.Command {
 		Short: "Take manual control: keep planning, apply nothing",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd); err != nil {
-				return err
-			}
-			if err := c.ValidateDir(); err != nil {
+			layout, err := openDir(cmd, &c)
+			if err != nil {
 				return err
 			}
 			if reason == "" {
 				return &usageError{msg: "--reason is required: say why, for whoever finds it suspended"}
-			}
-			layout, err := reconcile.NewLayout(c.Dir)
-			if err != nil {
-				return err
 			}
 			if err := layout.Suspend(reason, time.Now()); err != nil {
 				return err
@@ -51,13 +44,7 @@ func newResumeCmd(stdout io.Writer) *cobra.Command {
 		Short: "Give control back to the reconciler",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := bindEnv(cmd); err != nil {
-				return err
-			}
-			if err := c.ValidateDir(); err != nil {
-				return err
-			}
-			layout, err := reconcile.NewLayout(c.Dir)
+			layout, err := openDir(cmd, &c)
 			if err != nil {
 				return err
 			}

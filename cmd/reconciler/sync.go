@@ -4,10 +4,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
-	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/spf13/cobra"
 )
 
@@ -59,14 +57,7 @@ func setup(cmd *cobra.Command, c *Config, apply bool) error {
 }
 
 func runSync(cmd *cobra.Command, c *Config, log *slog.Logger, stdout io.Writer) error {
-	layout, err := reconcile.NewLayout(c.Dir)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(layout.Dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", layout.Dir, err)
-	}
-	lock, err := layout.Lock()
+	layout, lock, err := lockDir(c.Dir)
 	if err != nil {
 		return err
 	}

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/reconciler-dev/reconciler/reconcile"
@@ -53,14 +51,7 @@ changes. A release that does not come up healthy is switched back.`,
 }
 
 func runWatch(ctx context.Context, c *Config, resync time.Duration, log *slog.Logger) error {
-	layout, err := reconcile.NewLayout(c.Dir)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(layout.Dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", layout.Dir, err)
-	}
-	lock, err := layout.Lock()
+	layout, lock, err := lockDir(c.Dir)
 	if err != nil {
 		return err
 	}

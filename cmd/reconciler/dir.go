@@ -1,0 +1,35 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/reconciler-dev/reconciler/reconcile"
+	"github.com/spf13/cobra"
+)
+
+// openDir is the start of the commands that only need --dir: it binds the
+// environment, checks --dir and returns the directory's layout.
+func openDir(cmd *cobra.Command, c *Config) (reconcile.Layout, error) {
+	if err := bindEnv(cmd); err != nil {
+		return reconcile.Layout{}, err
+	}
+	if err := c.ValidateDir(); err != nil {
+		return reconcile.Layout{}, err
+	}
+	return reconcile.NewLayout(c.Dir)
+}
+
+// lockDir creates the app directory if needed and takes its lock: one
+// reconciler per directory. The caller unlocks.
+func lockDir(dir string) (reconcile.Layout, *reconcile.Lock, error) {
+	layout, err := reconcile.NewLayout(dir)
+	if err != nil {
+		return layout, nil, err
+	}
+	if err := os.MkdirAll(layout.Dir, 0o755); err != nil {
+		return layout, nil, fmt.Errorf("create %s: %w", layout.Dir, err)
+	}
+	lock, err := layout.Lock()
+	return layout, lock, err
+}
