@@ -2,8 +2,8 @@
 // otherwise use (git, curl + sha256sum), in the same run, on loopback only,
 // and prints one Markdown table. See docs/benchmarks.md.
 //
-//	go run ./bench                      # the default: a few minutes on 2 cores
-//	go run ./bench -commits 10,10000 -old-mib 40 -polls 20 -runs 5 -artifact-mib 256
+//	go run ./bench                      # the default: about 6 minutes on 2 cores
+//	go run ./bench -plots docs -agent-polls 100 -fleet-period 15s -fleet-for 45s   # docs/benchmarks.md
 package main
 
 import (
@@ -57,10 +57,10 @@ func run(args []string, out io.Writer) error {
 	fs.IntVar(&o.artifactMiB, "artifact-mib", 256, "size of the downloaded artifact")
 	fs.IntVar(&o.switches, "switches", 10, "switches under load")
 	fs.IntVar(&o.bumps, "bumps", 10, "commits for the commit-to-serving latency")
-	fs.IntVar(&o.agentPolls, "agent-polls", 100, "no-change polls for the agent's footprint (one a second)")
+	fs.IntVar(&o.agentPolls, "agent-polls", 60, "no-change polls for the agent's footprint (one a second)")
 	fleet := fs.String("fleet", "100,500,1000", "fleet sizes (simulated agents)")
-	fs.DurationVar(&o.fleetPeriod, "fleet-period", 15*time.Second, "each simulated agent's poll period")
-	fs.DurationVar(&o.fleetFor, "fleet-for", 45*time.Second, "how long each fleet polls")
+	fs.DurationVar(&o.fleetPeriod, "fleet-period", 10*time.Second, "each simulated agent's poll period")
+	fs.DurationVar(&o.fleetFor, "fleet-for", 30*time.Second, "how long each fleet polls")
 	fs.StringVar(&o.plotDir, "plots", "", "write SVG charts into this directory (e.g. docs)")
 	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, download, switch, agent, fleet")
 	if err := fs.Parse(args); err != nil {

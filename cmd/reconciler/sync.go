@@ -16,10 +16,13 @@ func newSyncCmd(stdout, stderr io.Writer) *cobra.Command {
 		Short: "Apply the deploy repo's desired state once, now",
 		Long: `sync runs one pass: it reads the desired state file at the followed ref,
 downloads and verifies every artifact into release/, writes
-release/current.conf and switches the app.bin/app.cfg links.
+release/current.conf, switches the app.bin/app.cfg links and SIGHUPs (or
+starts) the app, then checks that the new release came up healthy, or
+switches back.
 
-It exits 0 when the directory holds the desired version, non-zero otherwise
-(with a message naming the file, key or URL at fault).`,
+It exits 0 when the app runs the desired version, non-zero otherwise (with a
+message naming the file, key or URL at fault). On a terminal, downloads show
+their progress.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := setup(cmd, &c, true); err != nil {
