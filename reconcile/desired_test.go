@@ -54,6 +54,8 @@ func TestParseDesiredBad(t *testing.T) {
 		{"empty", ``, []string{"empty file"}},
 		{"invalid JSON", `{"version":"1",`, []string{"invalid JSON"}},
 		{"not an object", `["version"]`, []string{"want a"}},
+		{"unbalanced array (used to loop forever)", `[<`, []string{"invalid JSON"}},
+		{"unbalanced nested array", `{"version":[[<`, []string{"invalid JSON"}},
 		{"trailing data", `{"version":"1",` + bin + `} {}`, []string{"trailing data"}},
 		{"unknown key sha265", `{"version":"1","bin":{"url":"https://a/x","sha265":"` + goodSum + `"}}`, []string{`unknown key "sha265"`}},
 		{"unknown top key", `{"version":"1",` + bin + `,"extra":1}`, []string{`unknown key "extra"`}},

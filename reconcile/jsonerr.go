@@ -36,13 +36,21 @@ func describeJSONError(err error) string {
 func checkDuplicateKeys(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	return walkJSON(dec, "")
+	if err := walkJSON(dec, ""); err != nil && !errors.Is(err, errSyntax) {
+		return err
+	}
+	return nil // syntax errors are reported by the real decode
 }
+
+// errSyntax stops the walk at the first token that does not parse: the
+// decoder's More keeps answering true in front of a bad byte, so carrying
+// on would loop forever (found by FuzzParseDesired on "[<").
+var errSyntax = errors.New("syntax error")
 
 func walkJSON(dec *json.Decoder, where string) error {
 	tok, err := dec.Token()
 	if err != nil {
-		return nil // syntax errors are reported by the real decode
+		return errSyntax
 	}
 	delim, ok := tok.(json.Delim)
 	if !ok {
@@ -54,7 +62,7 @@ func walkJSON(dec *json.Decoder, where string) error {
 		for dec.More() {
 			kt, err := dec.Token()
 			if err != nil {
-				return nil
+				return errSyntax
 			}
 			k, _ := kt.(string)
 			key := strings.TrimPrefix(where+"."+k, ".")
@@ -73,6 +81,8 @@ func walkJSON(dec *json.Decoder, where string) error {
 			}
 		}
 	}
-	_, _ = dec.Token() // closing delimiter
+	if _, err := dec.Token(); err != nil { // closing delimiter
+		return errSyntax
+	}
 	return nil
 }

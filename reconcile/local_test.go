@@ -53,6 +53,7 @@ func TestParseLocalConf(t *testing.T) {
 		{"unknown key", `{"bin.file":"app.1.0","bin.fiel":"x"}`, `unknown key "bin.fiel"`},
 		{"torn write", `{"bin.file":"` + rel, "unexpected end"},
 		{"empty", ``, "empty file"},
+		{"unbalanced array", `[<`, "invalid JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
