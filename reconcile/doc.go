@@ -24,6 +24,10 @@
 // input (a broken desired file) are retried by the agent with backoff; only a
 // release that did not come up healthy is recorded as failed.
 //
-// The package consumes small interfaces (Repo, Downloader, Switcher);
-// cmd/reconciler wires the concrete gitsrc, artifacts and restart types.
+// The package consumes small interfaces (Repo, Downloader, Switcher,
+// Verifier); cmd/reconciler wires the concrete gitsrc, artifacts and restart
+// types. It uses artifacts' file primitives directly (atomic write, install,
+// digest), which have no behaviour worth a seam. The Agent runs the loop of
+// `reconciler run` around an Engine: one goroutine owns it, and schedule,
+// webhook and watcher only poke it.
 package reconcile
