@@ -17,7 +17,8 @@ import (
 type fleetResult struct {
 	agents                 int
 	serverCPU              time.Duration // git http-backend processes, per minute
-	listings, uploads      float64       // requests per minute
+	listings, uploads      float64       // GET info/refs and POST git-upload-pack, per minute
+	uploadsTotal           int64
 	bumpReachAll           time.Duration // from the commit to the last agent having it
 	reached, expectedReach int
 }
@@ -50,7 +51,7 @@ func fleetRows(t *table, work string, o options) error {
 		ours = append(ours, r)
 		what := fmt.Sprintf("fleet of %d agents polling every %s for %s", n, o.fleetPeriod, o.fleetFor)
 		t.add(what+": git server CPU per minute", r.serverCPU.Round(time.Millisecond).String(), "–", "–", 0)
-		t.add(what+": ref listings per minute; object fetches in all", fmt.Sprintf("%.0f; %.0f", r.listings, r.uploads), "–", "–", 0)
+		t.add(what+": ref listings per minute; upload-pack requests in all", fmt.Sprintf("%.0f; %d", r.listings, r.uploadsTotal), "–", "–", 0)
 		t.add(what+": commit reaches all agents", fmt.Sprintf("%s (%d of %d)", r.bumpReachAll.Round(time.Millisecond), r.reached, r.expectedReach), "–", "–", 0)
 	}
 	n := o.fleet[0]
@@ -62,8 +63,11 @@ func fleetRows(t *table, work string, o options) error {
 	what := fmt.Sprintf("fleet of %d, git server CPU per minute", n)
 	t.add(what, r.serverCPU.Round(time.Millisecond).String(), cli.serverCPU.Round(time.Millisecond).String(),
 		"the same fleet running `git fetch` per poll", float64(r.serverCPU)/float64(cli.serverCPU))
-	t.add(fmt.Sprintf("fleet of %d, git requests per minute", n), fmt.Sprintf("%.0f", r.listings),
-		fmt.Sprintf("%.0f", cli.listings), "the same fleet running `git fetch` per poll", r.listings/cli.listings)
+	// git's protocol v2 costs an up-to-date fetch two requests (info/refs,
+	// then an ls-refs POST), each a backend process.
+	t.add(fmt.Sprintf("fleet of %d, git requests per minute (GET info/refs + POST upload-pack)", n),
+		fmt.Sprintf("%.0f + %.1f", r.listings, r.uploads), fmt.Sprintf("%.0f + %.1f", cli.listings, cli.uploads),
+		"the same fleet running `git fetch` per poll", (r.listings+r.uploads)/(cli.listings+cli.uploads))
 	for _, r := range ours {
 		o.plots.fleetN = append(o.plots.fleetN, float64(r.agents))
 		o.plots.fleetCPU = append(o.plots.fleetCPU, ms(r.serverCPU))
@@ -173,7 +177,8 @@ func runFleet(srv *remoteGitServer, bare, url string, n int, o options, poll pol
 	l1, u1 := srv.stats()
 	res.serverCPU = time.Duration(float64(srv.cpu()-cpu0) / minutes)
 	res.listings = float64(l1-l0) / minutes
-	res.uploads = float64(u1 - u0)
+	res.uploads = float64(u1-u0) / minutes
+	res.uploadsTotal = u1 - u0
 	res.expectedReach = n
 	for _, at := range seen {
 		res.reached++
