@@ -143,3 +143,14 @@ type scrubbedError struct {
 
 func (e *scrubbedError) Error() string { return e.msg }
 func (e *scrubbedError) Unwrap() error { return e.err }
+
+// RedactURL returns an artifact URL fit for logs and plans: userinfo and
+// query values hidden, also when the text does not parse as a URL.
+func RedactURL(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		s, _ := redactURL(u)
+		return s
+	}
+	s, _ := redactRaw(raw)
+	return s
+}

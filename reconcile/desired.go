@@ -11,6 +11,8 @@ import (
 	"path"
 	"regexp"
 	"strings"
+
+	"github.com/reconciler-dev/reconciler/artifacts"
 )
 
 // ErrInvalidDesired marks a desired state file that cannot be deployed as is:
@@ -125,19 +127,19 @@ func (a *Artifact) validate(key string) error {
 func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("cannot parse URL %q", redactURL(raw))
+		return fmt.Errorf("cannot parse URL %q", artifacts.RedactURL(raw))
 	}
 	switch u.Scheme {
 	case "http", "https":
 		if u.Host == "" {
-			return fmt.Errorf("%s has no host", redactURL(raw))
+			return fmt.Errorf("%s has no host", artifacts.RedactURL(raw))
 		}
 	case "file":
 		if u.Path == "" || !path.IsAbs(u.Path) {
-			return fmt.Errorf("%s: a file URL needs an absolute path", redactURL(raw))
+			return fmt.Errorf("%s: a file URL needs an absolute path", artifacts.RedactURL(raw))
 		}
 	default:
-		return fmt.Errorf("%s: unsupported URL scheme %q (use http, https or file)", redactURL(raw), u.Scheme)
+		return fmt.Errorf("%s: unsupported URL scheme %q (use http, https or file)", artifacts.RedactURL(raw), u.Scheme)
 	}
 	return nil
 }

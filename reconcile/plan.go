@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/reconciler-dev/reconciler/artifacts"
 )
 
 // ErrConflict marks a desired state that contradicts what is on disk in a
@@ -127,7 +129,7 @@ func planStep(l Layout, act Actual, kind string, a *Artifact, data []byte, name 
 		sum := sha256.Sum256(data)
 		s.SHA256, s.Action, s.Data = hex.EncodeToString(sum[:]), Install, data
 	} else {
-		s.Source, s.Action = redactURL(a.URL), Download
+		s.Source, s.Action = artifacts.RedactURL(a.URL), Download
 	}
 	fs := act.Files[name]
 	switch {
