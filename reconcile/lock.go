@@ -54,11 +54,22 @@ func readHolder(f *os.File) string {
 }
 
 // Unlock releases the lock.
+//
+// It unlocks explicitly before closing. An flock belongs to the open file
+// description, and a child forked by any goroutine of this process shares
+// that description until it execs (O_CLOEXEC acts at exec, not at fork): a
+// Close alone would leave the lock held by such a child for a moment, and
+// a reconciler taking the lock right after would be refused. LOCK_UN
+// releases it for every descriptor that shares it.
 func (k *Lock) Unlock() error {
 	if k == nil || k.f == nil {
 		return nil
 	}
-	err := k.f.Close() // closing the descriptor drops the flock
+	uerr := unix.Flock(int(k.f.Fd()), unix.LOCK_UN)
+	err := k.f.Close()
 	k.f = nil
+	if uerr != nil {
+		return fmt.Errorf("unlock: %w", uerr)
+	}
 	return err
 }
