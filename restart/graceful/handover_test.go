@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -195,8 +196,10 @@ func TestDrainClosesConnectionIdleForTheWholeGrace(t *testing.T) {
 // "Connection: close" (its handler ran before); the drain then waits for
 // the client's next request on that connection and closes it after that.
 func TestDrainLetsInFlightRequestFinish(t *testing.T) {
-	release := make(chan struct{})
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
 	s := startServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(started) })
 		<-release
 		io.WriteString(w, "late")
 	}))
@@ -204,7 +207,15 @@ func TestDrainLetsInFlightRequestFinish(t *testing.T) {
 	if _, err := io.WriteString(c, request); err != nil {
 		t.Fatal(err)
 	}
-	waitState(t, s, 1, http.StateActive)
+	// Not waitState(StateActive): net/http marks the connection active
+	// before the handler runs, and a handler that read the draining flag
+	// after the drain began would answer with "Connection: close". Only
+	// our handler running proves the request is in flight.
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("handler did not start within 10s")
+	}
 	start := time.Now()
 	res := startDrain(t, s, 10*time.Second, 10*time.Second)
 	close(release)
@@ -212,6 +223,9 @@ func TestDrainLetsInFlightRequestFinish(t *testing.T) {
 	resp, err := http.ReadResponse(r, nil)
 	if err != nil {
 		t.Fatalf("in-flight request: got %v, want its answer", err)
+	}
+	if resp.Close {
+		t.Errorf("in-flight response: got Connection %q, want keep-alive: its handler began before the drain", resp.Header.Get("Connection"))
 	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil || string(body) != "late" {
