@@ -7,13 +7,17 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -41,14 +45,93 @@ func main() {
 		}
 		return
 	}
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string, out io.Writer) error {
+// group is one group of rows (-only NAME).
+type group struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+func run(ctx context.Context, args []string, out, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	work, err := os.MkdirTemp("", "reconciler-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	t := &table{}
+	fmt.Fprintf(out, "machine: %s/%s, %d CPUs, %s; %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), gitVersion())
+	fmt.Fprintf(out, "run: %s, -runs %d -polls %d -old-mib %d -artifact-mib %d -fleet %s -fleet-period %s -fleet-for %s\n\n",
+		time.Now().UTC().Format(time.RFC3339), o.runs, o.polls, o.oldMiB, o.artifactMiB, intsString(o.fleet), o.fleetPeriod, o.fleetFor)
+	failed := runGroups(ctx, t, stderr, o.only, groups(t, work, o))
+	t.print(out)
+	if err := writePlots(o.plotDir, o.plots); err != nil {
+		failed = append(failed, fmt.Sprintf("plots: %v", err))
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("failed (see the table and the lines above): %s", strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+func groups(t *table, work string, o options) []group {
+	return []group{
+		{"git", func(context.Context) error {
+			for _, n := range o.commits {
+				if err := gitRows(t, work, n, o); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"download", func(context.Context) error { return downloadRows(t, work, o) }},
+		{"switch", func(context.Context) error { return switchRows(t, work, o) }},
+		{"agent", func(context.Context) error { return agentRows(t, work, o) }},
+		{"fleet", func(ctx context.Context) error { return fleetRows(ctx, t, work, o) }},
+	}
+}
+
+// runGroups runs the groups in order (or only the one named), keeping the
+// rows of every group: a group that fails gets a row saying so, and the
+// next group still runs. It returns the names of the groups that failed.
+func runGroups(ctx context.Context, t *table, stderr io.Writer, only string, gs []group) []string {
+	var failed []string
+	for _, g := range gs {
+		if only != "" && only != g.name {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			t.add(g.name+" rows: not run", "interrupted", "–", "–", 0)
+			failed = append(failed, g.name+" (not run)")
+			continue
+		}
+		start := time.Now()
+		if err := g.run(ctx); err != nil {
+			t.add(g.name+" rows: FAILED", err.Error(), "–", "–", 0)
+			fmt.Fprintf(stderr, "bench: %s rows failed after %s: %v\n", g.name, time.Since(start).Round(time.Second), err)
+			failed = append(failed, g.name)
+			continue
+		}
+		fmt.Fprintf(stderr, "bench: %s rows done in %s\n", g.name, time.Since(start).Round(time.Second))
+	}
+	return failed
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	commits := fs.String("commits", "10,10000", "deploy repo sizes, in commits")
 	var o options
 	fs.IntVar(&o.oldMiB, "old-mib", 40, "MiB of blobs that only old commits hold")
@@ -64,54 +147,20 @@ func run(args []string, out io.Writer) error {
 	fs.StringVar(&o.plotDir, "plots", "", "write SVG charts into this directory (e.g. docs)")
 	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, download, switch, agent, fleet")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return o, err
 	}
 	var err error
 	if o.commits, err = intList("-commits", *commits); err != nil {
-		return err
+		return o, err
 	}
 	if o.fleet, err = intList("-fleet", *fleet); err != nil {
-		return err
+		return o, err
+	}
+	if o.fleetFor <= o.fleetPeriod {
+		return o, fmt.Errorf("-fleet-for %s: want more than -fleet-period %s (the first period is the fleet's first contact)", o.fleetFor, o.fleetPeriod)
 	}
 	o.plots = &plotData{}
-	work, err := os.MkdirTemp("", "reconciler-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
-
-	t := &table{}
-	fmt.Fprintf(out, "machine: %s/%s, %d CPUs, %s; %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), gitVersion())
-	fmt.Fprintf(out, "run: %s, -runs %d -polls %d -old-mib %d -artifact-mib %d\n\n", time.Now().UTC().Format(time.RFC3339), o.runs, o.polls, o.oldMiB, o.artifactMiB)
-	groups := []struct {
-		name string
-		run  func() error
-	}{
-		{"git", func() error {
-			for _, n := range o.commits {
-				if err := gitRows(t, work, n, o); err != nil {
-					return err
-				}
-			}
-			return nil
-		}},
-		{"download", func() error { return downloadRows(t, work, o) }},
-		{"switch", func() error { return switchRows(t, work, o) }},
-		{"agent", func() error { return agentRows(t, work, o) }},
-		{"fleet", func() error { return fleetRows(t, work, o) }},
-	}
-	for _, g := range groups {
-		if o.only != "" && o.only != g.name {
-			continue
-		}
-		start := time.Now()
-		if err := g.run(); err != nil {
-			return fmt.Errorf("%s rows: %w", g.name, err)
-		}
-		fmt.Fprintf(os.Stderr, "bench: %s rows done in %s\n", g.name, time.Since(start).Round(time.Second))
-	}
-	t.print(out)
-	return writePlots(o.plotDir, o.plots)
+	return o, nil
 }
 
 func intList(flag, s string) ([]int, error) {
@@ -124,6 +173,14 @@ func intList(flag, s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+func intsString(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
 }
 
 func gitVersion() string {

@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 )
 
 // makeRepo creates a bare deploy repo of n commits with about oldMiB of
@@ -72,8 +74,15 @@ func writeHistory(w io.Writer, n, oldMiB int, desired []byte) error {
 }
 
 func runCmd(dir string, name string, args ...string) error {
-	cmd := exec.Command(name, args...)
+	return runCmdContext(context.Background(), dir, name, args...)
+}
+
+// runCmdContext runs a command in dir, killed when ctx ends; its error
+// carries the command's output.
+func runCmdContext(ctx context.Context, dir string, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
+	cmd.WaitDelay = time.Second // git's own children may hold the output pipe open
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("%s %v: %w\n%s", name, args, err, out)

@@ -21,7 +21,12 @@ func (t *table) print(w io.Writer) {
 	head := [5]string{"measure", "reconciler", "alternative", "alternative's figure", "ours / alternative"}
 	fmt.Fprintln(w, "| "+strings.Join(head[:], " | ")+" |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
+	// A cell may hold an error's text: keep it on one line, its pipes escaped.
+	cell := strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ")
 	for _, r := range t.rows {
+		for i := range r {
+			r[i] = strings.TrimSpace(cell.Replace(r[i]))
+		}
 		fmt.Fprintln(w, "| "+strings.Join(r[:], " | ")+" |")
 	}
 }
