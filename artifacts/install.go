@@ -1,10 +1,12 @@
 package artifacts
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -32,29 +34,52 @@ func Install(dir, name string, data []byte, mode os.FileMode) (Result, error) {
 }
 
 func install(dir, name string, data []byte, mode os.FileMode) (Result, error) {
+	sum := sha256.Sum256(data)
+	return installFrom(dir, name, bytes.NewReader(data), hex.EncodeToString(sum[:]), mode)
+}
+
+// InstallReader makes dir/name hold the bytes r yields, which must have the
+// sha256 want (a file of the deploy repo too large to hold in memory, read
+// as it streams), with the rules of Install. r is not read when dir/name
+// already holds those bytes.
+func InstallReader(dir, name string, r io.Reader, want string, mode os.FileMode) (Result, error) {
+	dest := filepath.Join(dir, name)
+	want, err := parseDigest(want)
+	if err != nil {
+		return Result{}, fmt.Errorf("install %s: %w", dest, err)
+	}
+	res, err := installFrom(dir, name, r, want, mode)
+	if err != nil {
+		return Result{}, fmt.Errorf("install %s: %w", dest, err)
+	}
+	return res, nil
+}
+
+func installFrom(dir, name string, r io.Reader, want string, mode os.FileMode) (Result, error) {
 	if err := checkName(name); err != nil {
 		return Result{}, err
 	}
 	dest := filepath.Join(dir, name)
-	sum := sha256.Sum256(data)
-	want := hex.EncodeToString(sum[:])
-	res := Result{Path: dest, SHA256: want, Size: int64(len(data))}
-	if found, _, err := checkExisting(dest, want); err != nil || found {
-		res.Reused = found
-		return res, err
+	if found, size, err := checkExisting(dest, want); err != nil || found {
+		return Result{Path: dest, SHA256: want, Size: size, Reused: found}, err
 	}
 	p, err := createTemp(dir, name)
 	if err != nil {
 		return Result{}, err
 	}
 	defer p.discard()
-	if _, err := p.f.Write(data); err != nil {
+	h := sha256.New()
+	n, err := io.CopyBuffer(io.MultiWriter(p.f, h), struct{ io.Reader }{r}, make([]byte, bufSize))
+	if err != nil {
 		return Result{}, diskErr(err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return Result{}, fmt.Errorf("%w: got %s, want %s", ErrDigestMismatch, got, want)
 	}
 	if err := place(p, dest, want, mode); err != nil {
 		return Result{}, err
 	}
-	return res, nil
+	return Result{Path: dest, SHA256: want, Size: n}, nil
 }
 
 // checkExisting reports whether dest already holds the digest want. A file

@@ -9,8 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/memory"
 )
 
@@ -21,7 +24,7 @@ func (s *Source) openCache() *git.Repository {
 	if s.repo != nil || s.dir == "" {
 		return s.repo
 	}
-	repo, err := git.PlainOpen(s.dir)
+	repo, err := openBare(s.dir)
 	if err != nil {
 		return nil
 	}
@@ -31,6 +34,29 @@ func (s *Source) openCache() *git.Repository {
 	}
 	s.repo, s.fetches = repo, 0
 	return repo
+}
+
+// openBare opens the on-disk cache, reading blobs above largeObject from
+// their pack as they are decompressed.
+func openBare(dir string) (*git.Repository, error) {
+	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
+		return nil, err
+	}
+	return git.Open(bareStorage(dir), nil)
+}
+
+// initBare creates an empty bare repository in dir, with the storage
+// options of openBare.
+func initBare(dir string) (*git.Repository, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return git.Init(bareStorage(dir), nil)
+}
+
+func bareStorage(dir string) *filesystem.Storage {
+	return filesystem.NewStorageWithOptions(osfs.New(dir), cache.NewObjectLRUDefault(),
+		filesystem.Options{LargeObjectThreshold: largeObject})
 }
 
 // tooManyPacks reports that the cache has seen enough fetches to be cloned
@@ -95,7 +121,7 @@ func (s *Source) initCache() (*git.Repository, string, error) {
 	if err := os.MkdirAll(filepath.Dir(tmp), 0o755); err != nil {
 		return nil, "", fmt.Errorf("create git cache %s: %w", tmp, err)
 	}
-	repo, err := git.PlainInit(tmp, true)
+	repo, err := initBare(tmp)
 	if err == nil {
 		_, err = repo.CreateRemote(remote)
 	}
@@ -129,7 +155,7 @@ func (s *Source) install(tmp string) (*git.Repository, error) {
 	}
 	_ = syncDir(filepath.Dir(s.dir))
 	removeAll(old)
-	repo, err := git.PlainOpen(s.dir)
+	repo, err := openBare(s.dir)
 	if err != nil {
 		return nil, fmt.Errorf("open git cache %s: %w", s.dir, err)
 	}

@@ -32,37 +32,8 @@ const maxLinkTarget = 4096
 // error (the last wraps ErrFileTooLarge); a missing file wraps
 // ErrFileNotFound.
 func (s *Source) ReadFile(ctx context.Context, rev, path string) ([]byte, error) {
-	if err := CheckPath(path); err != nil {
-		return nil, err
-	}
-	if !isFullHash(rev) {
-		return nil, fmt.Errorf("read %q at %q: not a 40-hex commit hash", path, rev)
-	}
-	op := fmt.Sprintf("read %q at %s of %s", path, rev[:12], s.logURL)
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	repo := s.openCache()
-	if repo == nil {
-		return nil, fmt.Errorf("%s: no git cache yet (Fetch first)", op)
-	}
-	commit, err := repo.CommitObject(plumbing.NewHash(rev))
-	if errors.Is(err, plumbing.ErrObjectNotFound) {
-		return nil, fmt.Errorf("%s: commit not in the git cache (Fetch it first): %w", op, err)
-	}
+	blob, op, err := s.findBlob(ctx, rev, path)
 	if err != nil {
-		s.distrust = true
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	root, err := commit.Tree()
-	if err != nil {
-		s.distrust = true
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	w := &walk{ctx: ctx, repo: repo, op: op, dirs: []*object.Tree{root}}
-	blob, err := w.find(splitPath(path))
-	if err != nil {
-		s.distrust = s.distrust || w.storeFailed
 		return nil, err
 	}
 	data, err := readBlob(blob, s.maxSize)
@@ -71,6 +42,94 @@ func (s *Source) ReadFile(ctx context.Context, rev, path string) ([]byte, error)
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
 	return data, nil
+}
+
+// OpenFile opens the repo-relative path at commit rev for streaming, with
+// the rules of ReadFile, and returns its size. It is for files too large to
+// hold in memory (a binary committed to the deploy repo): a blob larger
+// than Options.MaxStreamSize is refused (ErrFileTooLarge), and a large blob
+// is read from the pack as it is decompressed, never whole.
+func (s *Source) OpenFile(ctx context.Context, rev, path string) (io.ReadCloser, int64, error) {
+	blob, op, err := s.findBlob(ctx, rev, path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if blob.Size > s.maxStream {
+		return nil, 0, fmt.Errorf("%s: %d bytes, more than %d: %w", op, blob.Size, s.maxStream, ErrFileTooLarge)
+	}
+	r, err := blob.Reader()
+	if err != nil {
+		s.distrust = true
+		return nil, 0, fmt.Errorf("%s: %w", op, err)
+	}
+	return &blobReader{r: r, op: op, left: blob.Size}, blob.Size, nil
+}
+
+// blobReader reads exactly a blob's announced size and names the file in
+// its errors.
+type blobReader struct {
+	r    io.ReadCloser
+	op   string
+	left int64
+}
+
+func (b *blobReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	if errors.Is(err, io.EOF) && b.left > 0 {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("%s: %w", b.op, err)
+	}
+	return n, err
+}
+
+func (b *blobReader) Close() error { return b.r.Close() }
+
+// findBlob resolves a checked path at a fetched commit to its blob, and
+// returns the description of the read for errors.
+func (s *Source) findBlob(ctx context.Context, rev, path string) (*object.Blob, string, error) {
+	if err := CheckPath(path); err != nil {
+		return nil, "", err
+	}
+	if !isFullHash(rev) {
+		return nil, "", fmt.Errorf("read %q at %q: not a 40-hex commit hash", path, rev)
+	}
+	op := fmt.Sprintf("read %q at %s of %s", path, rev[:12], s.logURL)
+	if err := ctx.Err(); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", op, err)
+	}
+	repo := s.openCache()
+	if repo == nil {
+		return nil, "", fmt.Errorf("%s: no git cache yet (Fetch first)", op)
+	}
+	commit, err := repo.CommitObject(plumbing.NewHash(rev))
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		return nil, "", fmt.Errorf("%s: commit not in the git cache (Fetch it first): %w", op, err)
+	}
+	if err != nil {
+		s.distrust = true
+		return nil, "", fmt.Errorf("%s: %w", op, err)
+	}
+	root, err := commit.Tree()
+	if err != nil {
+		s.distrust = true
+		return nil, "", fmt.Errorf("%s: %w", op, err)
+	}
+	w := &walk{ctx: ctx, repo: repo, op: op, dirs: []*object.Tree{root}}
+	blob, err := w.find(splitPath(path))
+	if err != nil {
+		s.distrust = s.distrust || w.storeFailed
+		return nil, "", err
+	}
+	return blob, op, nil
 }
 
 // walk resolves a path in a commit's tree the way the kernel resolves one in

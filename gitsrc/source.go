@@ -19,6 +19,16 @@ const DefaultTimeout = 60 * time.Second
 // DefaultMaxFileSize bounds what ReadFile returns when Options.MaxFileSize is 0.
 const DefaultMaxFileSize = 64 << 20
 
+// DefaultMaxStreamSize bounds what OpenFile streams when
+// Options.MaxStreamSize is 0 (as --max-artifact-size does by default).
+const DefaultMaxStreamSize = 2 << 30
+
+// largeObject is the size above which a blob of the on-disk cache is read
+// from its pack as it is decompressed instead of whole into memory (go-git's
+// LargeObjectThreshold), so a large binary committed to the deploy repo is
+// never held in memory.
+const largeObject = 1 << 20
+
 // Options configures a Source.
 type Options struct {
 	// URL of the deploy repo: https://, http://, ssh://, git://, git@host:path,
@@ -40,6 +50,9 @@ type Options struct {
 	// MaxFileSize bounds the size of a file ReadFile returns; 0 means
 	// DefaultMaxFileSize.
 	MaxFileSize int64
+	// MaxStreamSize bounds the size of a file OpenFile streams; 0 means
+	// DefaultMaxStreamSize.
+	MaxStreamSize int64
 	// CABundle holds extra PEM CA certificates for an https deploy repo,
 	// used together with the system roots (--ca-file).
 	CABundle []byte
@@ -49,16 +62,17 @@ type Options struct {
 // concurrent use: use a Source from one goroutine at a time, and a CacheDir
 // from one Source at a time.
 type Source struct {
-	url      string // normalised, as given to go-git; may carry credentials
-	logURL   string // RedactURL(url): the only form in errors
-	secrets  []string
-	ref      string                 // as configured, e.g. "main" or "refs/tags/v1"
-	full     plumbing.ReferenceName // resolved full ref name, "" until known
-	dir      string                 // cache directory, "" for memory
-	timeout  time.Duration
-	auth     transport.AuthMethod
-	caBundle []byte
-	maxSize  int64
+	url       string // normalised, as given to go-git; may carry credentials
+	logURL    string // RedactURL(url): the only form in errors
+	secrets   []string
+	ref       string                 // as configured, e.g. "main" or "refs/tags/v1"
+	full      plumbing.ReferenceName // resolved full ref name, "" until known
+	dir       string                 // cache directory, "" for memory
+	timeout   time.Duration
+	auth      transport.AuthMethod
+	caBundle  []byte
+	maxSize   int64
+	maxStream int64
 
 	stats    counters
 	repo     *git.Repository // open cache, nil until opened or cloned
@@ -83,18 +97,22 @@ func New(opts Options) (*Source, error) {
 	if opts.Timeout < 0 {
 		return nil, fmt.Errorf("git timeout %s: must not be negative", opts.Timeout)
 	}
-	if opts.MaxFileSize < 0 {
+	if opts.MaxFileSize < 0 || opts.MaxStreamSize < 0 {
 		return nil, fmt.Errorf("max file size %d: must not be negative", opts.MaxFileSize)
 	}
 	s := &Source{
 		url: u, logURL: RedactURL(u), secrets: secrets(u, opts.Auth),
 		ref: ref, timeout: opts.Timeout, auth: opts.Auth, caBundle: opts.CABundle, maxSize: opts.MaxFileSize,
+		maxStream: opts.MaxStreamSize,
 	}
 	if s.timeout == 0 {
 		s.timeout = DefaultTimeout
 	}
 	if s.maxSize == 0 {
 		s.maxSize = DefaultMaxFileSize
+	}
+	if s.maxStream == 0 {
+		s.maxStream = DefaultMaxStreamSize
 	}
 	if strings.HasPrefix(ref, "refs/") {
 		s.full = plumbing.ReferenceName(ref)

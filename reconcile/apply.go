@@ -76,7 +76,7 @@ func (e *Engine) applyStep(ctx context.Context, s Step) error {
 		return e.repair(ctx, s)
 	}
 	if s.Action == Install {
-		res, err = artifacts.Install(dir, name, s.Data, s.Mode)
+		res, err = e.install(ctx, s, dir, name)
 	} else {
 		res, err = e.Download.Fetch(ctx, s.URL, s.SHA256, dir, name, s.Mode)
 	}
@@ -91,6 +91,20 @@ func (e *Engine) applyStep(ctx context.Context, s Step) error {
 	return nil
 }
 
+// install writes a file of the deploy repo: from the plan's bytes, or
+// streamed from the repo and verified against the planned digest.
+func (e *Engine) install(ctx context.Context, s Step, dir, name string) (artifacts.Result, error) {
+	if !s.Stream {
+		return artifacts.Install(dir, name, s.Data, s.Mode)
+	}
+	r, _, err := e.Repo.OpenFile(ctx, s.Rev, s.RepoPath)
+	if err != nil {
+		return artifacts.Result{}, err
+	}
+	defer r.Close()
+	return artifacts.InstallReader(dir, name, r, s.SHA256, s.Mode)
+}
+
 // repairSuffix names the side file a drifted release file is rebuilt in.
 const repairSuffix = ".repair"
 
@@ -103,7 +117,7 @@ func (e *Engine) repair(ctx context.Context, s Step) error {
 	dir, name := filepath.Split(side)
 	var err error
 	if s.Action == Install {
-		_, err = artifacts.Install(dir, name, s.Data, s.Mode)
+		_, err = e.install(ctx, s, dir, name)
 	} else {
 		var res artifacts.Result
 		res, err = e.Download.Fetch(ctx, s.URL, s.SHA256, dir, name, s.Mode)

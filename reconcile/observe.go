@@ -2,8 +2,11 @@ package reconcile
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -19,6 +22,9 @@ type Repo interface {
 	Fetch(ctx context.Context, want string) (string, error)
 	// ReadFile reads a repo file at a commit; paths never leave the repo.
 	ReadFile(ctx context.Context, rev, path string) ([]byte, error)
+	// OpenFile streams a repo file at a commit (one too large to hold in
+	// memory: a binary given by path) and returns its size.
+	OpenFile(ctx context.Context, rev, path string) (io.ReadCloser, int64, error)
 }
 
 // Source is the desired state as read from the deploy repo at one commit.
@@ -27,6 +33,10 @@ type Source struct {
 	Path    string // the desired file in the repo
 	Desired Desired
 	CfgData []byte // the config when it comes from the repo (cfg.path)
+	// BinSHA256 is the digest of a binary that comes from the repo
+	// (bin.path), computed while streaming it: the binary itself is read
+	// again, streamed, when it is installed, and never held in memory.
+	BinSHA256 string
 }
 
 // Actual is what is on disk now.
@@ -64,6 +74,12 @@ func readSource(ctx context.Context, repo Repo, rev, path string) (Source, error
 		return Source{}, err
 	}
 	src := Source{Rev: rev, Path: path, Desired: d}
+	if d.Bin.FromRepo() {
+		src.BinSHA256, err = hashRepoFile(ctx, repo, rev, d.Bin.Path)
+		if err != nil {
+			return Source{}, fmt.Errorf("%s: key \"bin.path\": %w", path, err)
+		}
+	}
 	if d.Cfg != nil && d.Cfg.FromRepo() {
 		src.CfgData, err = repo.ReadFile(ctx, rev, d.Cfg.Path)
 		if err != nil {
@@ -71,6 +87,20 @@ func readSource(ctx context.Context, repo Repo, rev, path string) (Source, error
 		}
 	}
 	return src, nil
+}
+
+// hashRepoFile returns the sha256 of a repo file, streamed.
+func hashRepoFile(ctx context.Context, repo Repo, rev, path string) (string, error) {
+	r, _, err := repo.OpenFile(ctx, rev, path)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	h := sha256.New()
+	if _, err := io.CopyBuffer(h, r, make([]byte, 1<<20)); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // observeActual reads the app directory. It writes nothing.

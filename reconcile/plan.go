@@ -34,7 +34,12 @@ type Step struct {
 	SHA256 string
 	Target string // absolute path in release/
 	Mode   os.FileMode
-	Data   []byte // for Install
+	Data   []byte // for Install, unless Stream
+	// Stream: an Install whose bytes are streamed from the deploy repo at
+	// Rev (RepoPath) when applied, too large to hold (a binary by path).
+	Stream   bool
+	Rev      string
+	RepoPath string
 	// Repair: the file on disk was altered after the reconciler installed
 	// it (drift); it is rebuilt from the same verified source.
 	Repair bool
@@ -98,18 +103,28 @@ const (
 func MakePlan(l Layout, src Source, act Actual, process string) (Plan, error) {
 	d := src.Desired
 	p := Plan{Layout: l, From: act.Conf, To: l.LocalConfFor(d, src.Rev)}
-	bin, err := planStep(l, act, "bin", d.Bin, nil, BinName(d.Version), BinMode)
+	bin, err := planStep(l, act, "bin", d.Bin, BinName(d.Version), BinMode)
 	if err != nil {
 		return Plan{}, err
 	}
+	if d.Bin.FromRepo() {
+		bin.SHA256, bin.Stream, bin.Rev, bin.Source = src.BinSHA256, true, src.Rev, repoSource(d.Bin, src.Rev)
+		if err := checkOnDisk(act, &bin, BinName(d.Version)); err != nil {
+			return Plan{}, err
+		}
+	}
 	p.Steps = append(p.Steps, bin)
 	if d.Cfg != nil {
-		cfg, err := planStep(l, act, "cfg", d.Cfg, src.CfgData, CfgName(d.Version), CfgMode)
+		cfg, err := planStep(l, act, "cfg", d.Cfg, CfgName(d.Version), CfgMode)
 		if err != nil {
 			return Plan{}, err
 		}
 		if d.Cfg.FromRepo() {
-			cfg.Source = fmt.Sprintf("%s@%s", d.Cfg.Path, short(src.Rev))
+			sum := sha256.Sum256(src.CfgData)
+			cfg.SHA256, cfg.Data, cfg.Rev, cfg.Source = hex.EncodeToString(sum[:]), src.CfgData, src.Rev, repoSource(d.Cfg, src.Rev)
+			if err := checkOnDisk(act, &cfg, CfgName(d.Version)); err != nil {
+				return Plan{}, err
+			}
 		}
 		p.Steps = append(p.Steps, cfg)
 		p.CfgDiff = configDiff(l, act, cfg)
@@ -123,28 +138,43 @@ func MakePlan(l Layout, src Source, act Actual, process string) (Plan, error) {
 	return p, nil
 }
 
-func planStep(l Layout, act Actual, kind string, a *Artifact, data []byte, name string, mode os.FileMode) (Step, error) {
+// planStep plans one release file. A file of the deploy repo gets its
+// digest (and content) from the caller, which then checks it against the
+// disk again with checkOnDisk.
+func planStep(l Layout, act Actual, kind string, a *Artifact, name string, mode os.FileMode) (Step, error) {
 	s := Step{Kind: kind, Target: filepath.Join(l.Release(), name), Mode: mode, URL: a.URL, SHA256: a.SHA256}
 	if a.FromRepo() {
-		sum := sha256.Sum256(data)
-		s.SHA256, s.Action, s.Data = hex.EncodeToString(sum[:]), Install, data
-	} else {
-		s.Source, s.Action = artifacts.RedactURL(a.URL), Download
+		s.Action, s.RepoPath = Install, a.Path
+		return s, nil
 	}
+	s.Source, s.Action = artifacts.RedactURL(a.URL), Download
+	return s, checkOnDisk(act, &s, name)
+}
+
+// checkOnDisk compares the step's digest with the release file on disk:
+// present with these bytes is a Reuse, altered after we installed it is a
+// Repair (drift), any other bytes are a conflict (a released version is
+// immutable).
+func checkOnDisk(act Actual, s *Step, name string) error {
 	fs := act.Files[name]
 	switch {
 	case fs.Err != nil:
-		return Step{}, fmt.Errorf("release/%s: %w: %v", name, ErrConflict, fs.Err)
+		return fmt.Errorf("release/%s: %w: %v", name, ErrConflict, fs.Err)
 	case fs.Exists && fs.SHA256 != s.SHA256 && act.State.Releases[name] == s.SHA256:
 		// We installed these very bytes, and they changed on disk: drift.
 		s.Repair = true
 	case fs.Exists && fs.SHA256 != s.SHA256:
-		return Step{}, fmt.Errorf("release/%s: %w: it holds sha256 %s, the desired %s is %s; a released version is immutable, bump the version",
-			name, ErrConflict, fs.SHA256, kind, s.SHA256)
+		return fmt.Errorf("release/%s: %w: it holds sha256 %s, the desired %s is %s; a released version is immutable, bump the version",
+			name, ErrConflict, fs.SHA256, s.Kind, s.SHA256)
 	case fs.Exists:
 		s.Action = Reuse
 	}
-	return s, nil
+	return nil
+}
+
+// repoSource names a file of the deploy repo for people: path@rev.
+func repoSource(a *Artifact, rev string) string {
+	return fmt.Sprintf("%s@%s", a.Path, short(rev))
 }
 
 func linkChanges(l Layout, act Actual, to LocalConf) []LinkChange {

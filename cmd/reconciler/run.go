@@ -132,7 +132,6 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	src := eng.Repo.(*gitsrc.Source)
 	eng.Metrics = reconcile.NewMetrics(reg, func() (int64, int64) { s := src.Stats(); return s.RefListings, s.Fetches })
-	eng.Keep = c.Keep
 	agent := reconcile.NewAgent(eng, sched, log.With("dir", layout.Dir))
 	agent.Metrics, agent.Jitter, agent.MaxBackoff = eng.Metrics, a.Jitter, a.MaxBackoff
 	if err := restart.CleanLinks(layout.Dir); err != nil {

@@ -237,3 +237,27 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestSyncHonoursKeep: sync prunes release/ to --keep as run does, and
+// keeps the running and the previous release.
+func TestSyncHonoursKeep(t *testing.T) {
+	t.Parallel()
+	d := newDeployRepo(t)
+	dir := t.TempDir()
+	for _, v := range []string{"1.0", "2.0", "3.0", "4.0"} {
+		d.release(v)
+		mustSync(t, d.URL(), dir, "--keep", "2")
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "release"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	want := []string{"app.3.0", "app.4.0", "cfg.3.0", "cfg.4.0", "current.conf"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("release/ after four syncs with --keep 2: got %v, want %v", got, want)
+	}
+}

@@ -20,7 +20,7 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 		return nil, &usageError{msg: err.Error()}
 	}
 	src, err := gitsrc.New(gitsrc.Options{URL: c.Repo, Ref: c.Ref, CacheDir: cacheDir, Timeout: c.GitTimeout,
-		CABundle: c.caPEM, Auth: auth})
+		CABundle: c.caPEM, Auth: auth, MaxStreamSize: c.maxSizeBytes})
 	if err != nil {
 		return nil, &usageError{msg: "--repo: " + err.Error()}
 	}
@@ -32,6 +32,7 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 		Switcher: newSwitcher(c, layout, log),
 		Process:  processAction(c),
 		Log:      log.With("dir", layout.Dir),
+		Keep:     c.Keep, // every command that switches prunes
 	}
 	if c.trust.Enabled() {
 		eng.Verify = commitVerifier{src: src, trust: c.trust}
