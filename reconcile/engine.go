@@ -94,7 +94,21 @@ func (e *Engine) Diff(ctx context.Context) (Plan, Source, error) {
 		return Plan{}, src, err
 	}
 	p, err := e.makePlan(src, act)
+	p.Blocked = blockedBy(act.State, src.Rev)
 	return p, src, err
+}
+
+// blockedBy says why Sync would apply nothing at rev, nil when it would:
+// the revision failed before, or a person suspended the directory. Sync
+// checks the same two facts in the same order.
+func blockedBy(st State, rev string) *Blocked {
+	if f, ok := st.IsFailed(rev); ok {
+		return &Blocked{Rev: rev, Failed: &f}
+	}
+	if st.Suspended != nil {
+		return &Blocked{Rev: rev, Suspended: st.Suspended}
+	}
+	return nil
 }
 
 // makePlan plans; without a switcher, links and process are not this

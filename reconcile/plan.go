@@ -62,6 +62,17 @@ type Plan struct {
 	AppStale  bool   // the app does not run the desired binary
 	AppPID    int    // the app's pid, 0 when none runs (or not managed)
 	CfgDiff   string // unified diff of the config text, if both are text
+	// Blocked, set by Diff, says why Sync would apply nothing although
+	// the plan has changes; nil when Sync would apply it.
+	Blocked *Blocked
+}
+
+// Blocked is why a sync applies nothing: exactly one of Failed and
+// Suspended is set.
+type Blocked struct {
+	Rev       string
+	Failed    *Failed    // the revision failed before
+	Suspended *Suspended // a person took manual control
 }
 
 // Repairs reports whether a release file altered on disk is to be rebuilt.

@@ -14,6 +14,11 @@ func (p Plan) Render(w io.Writer) error {
 	if p.From != nil {
 		from = *p.From
 	}
+	if k := p.Blocked; k != nil && k.Failed != nil {
+		fmt.Fprintf(&b, "blocked   revision %s failed before: %s (sync applies nothing until the deploy repo moves on)\n", short(k.Rev), k.Failed.Reason)
+	} else if k != nil && k.Suspended != nil {
+		fmt.Fprintf(&b, "blocked   suspended: %s (sync applies nothing until `reconciler resume`)\n", k.Suspended.Reason)
+	}
 	fmt.Fprintf(&b, "dir       %s\n", p.Layout.Dir)
 	fmt.Fprintf(&b, "version   %s -> %s\n", orNone(from.Version), p.To.Version)
 	fmt.Fprintf(&b, "revision  %s -> %s\n", orNone(short(from.Revision)), short(p.To.Revision))

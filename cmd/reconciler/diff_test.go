@@ -69,3 +69,39 @@ func TestDiff(t *testing.T) {
 		t.Errorf("diff of a missing ref: got exit %d, want 2", code)
 	}
 }
+
+// TestDiffSaysWhenSyncIsBlocked: when sync would apply nothing (the
+// revision failed before, or the directory is suspended), diff still
+// prints the plan, led by a line that says why.
+func TestDiffSaysWhenSyncIsBlocked(t *testing.T) {
+	t.Parallel()
+	d := newDeployRepo(t)
+	d.release("1.0")
+	dir := t.TempDir()
+	mustSync(t, d.URL(), dir)
+	diffArgs := []string{"diff", "--repo", d.URL(), "--path", "web/current.conf", "--dir", dir, "--restart", "none"}
+
+	rev2 := d.release("2.0")
+	if _, errOut, code := runCLI(t, "suspend", "--dir", dir, "--reason", "db maintenance"); code != 0 {
+		t.Fatalf("suspend: exit %d %s", code, errOut)
+	}
+	out, _, code := runCLI(t, diffArgs...)
+	if code != 1 || !strings.HasPrefix(out, "blocked   suspended: db maintenance") || !strings.Contains(out, "version   1.0 -> 2.0") {
+		t.Errorf("diff while suspended: exit %d\n%s\nwant exit 1, a first line `blocked   suspended: db maintenance` and the plan", code, out)
+	}
+	if _, errOut, code := runCLI(t, "resume", "--dir", dir); code != 0 {
+		t.Fatalf("resume: exit %d %s", code, errOut)
+	}
+
+	// A release whose binary exits at once is rolled back and recorded failed.
+	if _, errOut, code := runCLI(t, syncArgs(d.URL(), dir, "--restart", "restart", "--health-timeout", "3s")...); code == 0 {
+		t.Fatalf("sync of a binary that exits at once: exit 0, want a failure\n%s", errOut)
+	}
+	out, _, code = runCLI(t, diffArgs...)
+	if want := "blocked   revision " + rev2[:12] + " failed before: "; code != 1 || !strings.HasPrefix(out, want) {
+		t.Errorf("diff of a failed revision: exit %d\n%s\nwant exit 1 and a first line %q", code, out, want)
+	}
+	if !strings.Contains(out, "version   ") {
+		t.Errorf("diff of a failed revision prints no plan:\n%s", out)
+	}
+}
