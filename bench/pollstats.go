@@ -39,6 +39,7 @@ type pollRecord struct {
 	head    string        // the revision the agent has after it (if pollOK)
 	outcome pollOutcome
 	err     error // nil unless the outcome is pollFailed
+	skipped int   // the agent's slots that passed while this poll ran
 }
 
 // pollStats summarizes every poll a fleet made, first contacts and the
@@ -46,6 +47,7 @@ type pollRecord struct {
 // timed out and failed ones too, so a saturated server shows in its tail.
 type pollStats struct {
 	polls, timedOut, failed int
+	skipped                 int // slots that passed while a poll ran: no poll was made in them
 	p50, p90, p99, max      time.Duration
 	firstErr                error // the first failed poll's error, for stderr
 }
@@ -55,6 +57,7 @@ func summarizePolls(recs []pollRecord) pollStats {
 	took := make([]time.Duration, 0, len(recs))
 	for _, r := range recs {
 		s.polls++
+		s.skipped += r.skipped
 		took = append(took, r.took)
 		switch r.outcome {
 		case pollTimedOut:
@@ -83,9 +86,9 @@ func percentile(sorted []time.Duration, p int) time.Duration {
 	return sorted[max(rank, 1)-1]
 }
 
-// counts is the "polls; timed out; failed" cell.
+// counts is the "polls (slots skipped); timed out; failed" cell.
 func (s pollStats) counts() string {
-	return fmt.Sprintf("%d; %d; %d", s.polls, s.timedOut, s.failed)
+	return fmt.Sprintf("%d (%d); %d; %d", s.polls, s.skipped, s.timedOut, s.failed)
 }
 
 // latencies is the "p50 / p90 / p99 / max" cell, in ms.

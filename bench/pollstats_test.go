@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -57,12 +59,12 @@ func TestSummarizePolls(t *testing.T) {
 	reset := errors.New("connection reset by peer")
 	recs := []pollRecord{
 		{took: 3 * time.Millisecond, outcome: pollOK},
-		{took: 30 * time.Second, outcome: pollTimedOut},
+		{took: 30 * time.Second, outcome: pollTimedOut, skipped: 2},
 		{took: 5 * time.Millisecond, outcome: pollFailed, err: reset},
 		{took: 4 * time.Millisecond, outcome: pollOK},
 	}
 	s := summarizePolls(recs)
-	if got, want := s.counts(), "4; 1; 1"; got != want {
+	if got, want := s.counts(), "4 (2); 1; 1"; got != want {
 		t.Errorf("counts: got %q, want %q", got, want)
 	}
 	if s.p50 != 4*time.Millisecond || s.max != 30*time.Second {
@@ -70,5 +72,23 @@ func TestSummarizePolls(t *testing.T) {
 	}
 	if !errors.Is(s.firstErr, reset) {
 		t.Errorf("first error: got %v, want %v", s.firstErr, reset)
+	}
+}
+
+// A git server that accepts and never answers (a saturated one, at worst)
+// gives the agent's poll a timed-out outcome, not a failure.
+func TestSilentServerPollTimesOut(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := agentPoll(srv.URL+"/deploy.git")(ctx, 0, "")
+	if err == nil {
+		t.Fatal("poll of a silent server: got no error")
+	}
+	if got := outcomeOf(ctx, err); got != pollTimedOut {
+		t.Errorf("poll of a silent server: got outcome %d (%v), want pollTimedOut", got, err)
 	}
 }
