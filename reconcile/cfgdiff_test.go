@@ -1,0 +1,181 @@
+package reconcile
+
+import (
+	"errors"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// diffU runs the real `diff -u` on old and new and returns its output.
+func diffU(t *testing.T, old, new string) string {
+	t.Helper()
+	dir := t.TempDir()
+	o, n := filepath.Join(dir, "old"), filepath.Join(dir, "new")
+	for name, data := range map[string]string{o: old, n: new} {
+		if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := exec.Command("diff", "-u", o, n).Output()
+	var exit *exec.ExitError
+	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 1) {
+		t.Fatalf("diff -u: %v", err)
+	}
+	return string(out)
+}
+
+// hunks drops a unified diff's two header lines, which name the files (and
+// for diff, their times).
+func hunks(diff string) string {
+	for range 2 {
+		_, diff, _ = strings.Cut(diff, "\n")
+	}
+	return diff
+}
+
+func TestConfigDiffMatchesDiffU(t *testing.T) {
+	if _, err := exec.LookPath("diff"); err != nil {
+		t.Skip("diff is not installed")
+	}
+	lines := func(s ...string) string { return strings.Join(s, "\n") + "\n" }
+	ten := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
+	with := func(i int, s string) []string { l := append([]string(nil), ten...); l[i] = s; return l }
+	tests := []struct{ name, old, new string }{
+		{"one line", "level = info\n", "level = debug\n"},
+		{"several lines, one changed", lines(ten...), lines(with(5, "F")...)},
+		{"first line changed", lines(ten...), lines(with(0, "A")...)},
+		{"last line changed", lines(ten...), lines(with(9, "J")...)},
+		{"added file", "", "port = 8080\nlevel = debug\n"},
+		{"emptied file", "port = 8080\nlevel = debug\n", ""},
+		{"removed lines", lines(ten...), lines("a", "b", "c", "g", "h", "i", "j")},
+		{"added lines", lines("a", "b"), lines("a", "x", "y", "b")},
+		{"no newline at end in either", "a\nb\nc", "a\nb\nC"},
+		{"no newline at end, unchanged last line", "a\nb\nc", "A\nb\nc"},
+		{"newline added at end", "a\nb", "a\nb\n"},
+		{"newline removed at end", "a\nb\n", "a\nb"},
+		{"changes 6 lines apart share a hunk", lines(ten...), lines(append(with(1, "B")[:8], "I", "j")...)},
+		{"changes 7 lines apart get two hunks", lines(ten...), lines(append(with(1, "B")[:9], "J")...)},
+		{"swapped lines", lines("x", "y"), lines("y", "x")},
+		{"block inserted next to a blank line", lines("k1", "k2", "", "k3"), lines("k1", "k2", "", "new", "", "k3")},
+		{"replaced blank line", lines("k1", "", "k2", "k3", "", "k4"), lines("k1", "changed", "k2", "new", "", "k4")},
+		{"equal", "a\n", "a\n"},
+	}
+	l := Layout{Dir: "/srv/web"}
+	act := Actual{Conf: &LocalConf{CfgFile: "/srv/web/release/cfg.1.0"}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			act.CfgOld = []byte(tt.old)
+			got := configDiff(l, act, Step{Target: "/srv/web/release/cfg.2.0", Data: []byte(tt.new)})
+			want := diffU(t, tt.old, tt.new)
+			if hunks(got) != hunks(want) {
+				t.Errorf("hunks: got\n%s\nwant (diff -u)\n%s", hunks(got), hunks(want))
+			}
+			if wantHead := "--- release/cfg.1.0\n+++ release/cfg.2.0\n"; want != "" && !strings.HasPrefix(got, wantHead) {
+				t.Errorf("header: got\n%s\nwant it to start with\n%s", got, wantHead)
+			}
+		})
+	}
+}
+
+func TestConfigDiffOfFirstConfig(t *testing.T) {
+	if _, err := exec.LookPath("diff"); err != nil {
+		t.Skip("diff is not installed")
+	}
+	cfg := "port = 8080\nlevel = debug\n"
+	got := configDiff(Layout{Dir: "/srv/web"}, Actual{}, Step{Target: "/srv/web/release/cfg.2.0", Data: []byte(cfg)})
+	want := "--- /dev/null\n+++ release/cfg.2.0\n" + hunks(diffU(t, "", cfg))
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if !strings.Contains(got, "@@ -0,0 +1,2 @@\n") {
+		t.Errorf("got\n%s\nwant the hunk @@ -0,0 +1,2 @@", got)
+	}
+}
+
+// lcs is the length of a longest common subsequence of a and b.
+func lcs(a, b []string) int {
+	next, cur := make([]int, len(b)+1), make([]int, len(b)+1)
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				cur[j] = next[j+1] + 1
+			} else {
+				cur[j] = max(next[j], cur[j+1])
+			}
+		}
+		next, cur = cur, next
+	}
+	return next[0]
+}
+
+// apply applies cs to a.
+func apply(a, b []string, cs []change) []string {
+	var out []string
+	at := 0
+	for _, c := range cs {
+		out = append(append(out, a[at:c.a0]...), b[c.b0:c.b1]...)
+		at = c.a1
+	}
+	return append(out, a[at:]...)
+}
+
+func edits(cs []change) int {
+	n := 0
+	for _, c := range cs {
+		n += c.a1 - c.a0 + c.b1 - c.b0
+	}
+	return n
+}
+
+// randomLines draws texts from small alphabets: many equal lines, the
+// hard case for a diff.
+func randomLines(r *rand.Rand) []string {
+	s := make([]string, r.IntN(1+r.IntN(40)))
+	k := 1 + r.IntN(4)
+	for i := range s {
+		s[i] = string(rune('a' + r.IntN(k)))
+	}
+	return s
+}
+
+// TestLineChangesIsShortest checks that the changes turn a into b and that
+// no shorter edit exists.
+func TestLineChangesIsShortest(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 5000 {
+		a, b := randomLines(r), randomLines(r)
+		cs := lineChanges(a, b)
+		if got := apply(a, b, cs); !slices.Equal(got, b) {
+			t.Fatalf("a=%q b=%q: changes give %q, want b", a, b, got)
+		}
+		if got, want := edits(cs), len(a)+len(b)-2*lcs(a, b); got != want {
+			t.Fatalf("a=%q b=%q: got %d lines changed, want %d (shortest)", a, b, got, want)
+		}
+	}
+}
+
+// TestEditScriptCutShortIsStillAnEdit: when maxSplitCost cuts a search
+// short, the edit is longer but must still turn a into b.
+func TestEditScriptCutShortIsStillAnEdit(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	longer := 0
+	for range 5000 {
+		a, b := randomLines(r), randomLines(r)
+		s := newEditScript(a, b, 1)
+		cs := runs(s.del, s.ins)
+		if got := apply(a, b, cs); !slices.Equal(got, b) {
+			t.Fatalf("a=%q b=%q: changes give %q, want b", a, b, got)
+		}
+		if edits(cs) > len(a)+len(b)-2*lcs(a, b) {
+			longer++
+		}
+	}
+	if longer == 0 {
+		t.Error("no edit was longer than the shortest: the cost bound was never reached, so this tested nothing")
+	}
+}
