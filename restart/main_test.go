@@ -109,9 +109,10 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// get returns the first line the app answers on path.
+// get returns the first line the app answers on path, on a new connection
+// (a kept-alive one may lead to an old process still draining).
 func (d *appDir) get(path string) (string, error) {
-	c := http.Client{Timeout: 2 * time.Second}
+	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := c.Get("http://" + d.addr + path)
 	if err != nil {
 		return "", err

@@ -15,6 +15,9 @@ const hupRetry = time.Second
 // runBinary gets a process of this directory onto bin within the health
 // timeout, and healthy.
 func (s *Switcher) runBinary(ctx context.Context, bin string) error {
+	if err := s.waitDrain(ctx); err != nil { // before the health timeout starts
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout())
 	defer cancel()
 	procs, err := s.finder().Find()
@@ -80,13 +83,10 @@ func (s *Switcher) hup(ctx context.Context, old Proc, bin string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("no process runs %s after SIGHUP: %w", s.rel(bin), err)
 	}
-	// Until the old process has drained and exited, it may still answer
-	// (a health check it passes says nothing of the new release), and
-	// tableflip refuses the next upgrade. Wait for it.
-	err = poll(ctx, 10*time.Millisecond, func() (bool, error) { return !Alive(old.PID), nil })
-	if err != nil {
-		return 0, fmt.Errorf("pid %d did not exit after handing over to pid %d: %w", old.PID, found, err)
-	}
+	// The old process may drain long requests for as long as the app
+	// allows: that is no reason to judge the new release. The next switch
+	// waits for the drain (waitDrain); healthy lets the new process settle
+	// first, so that the old one has stopped accepting when it is asked.
 	return found, nil
 }
 
@@ -153,18 +153,27 @@ func (s *Switcher) start(ctx context.Context, bin string) (int, error) {
 	return pid, err
 }
 
-// healthy waits until pid still runs bin and the health URL answers 2xx.
+// healthy waits until pid (or a successor on bin) has run bin for the
+// settle time and the health URL answers 2xx.
 func (s *Switcher) healthy(ctx context.Context, pid int, bin string) error {
 	client := s.HTTP
 	if client == nil {
-		client = &http.Client{Timeout: 2 * time.Second}
+		// A new connection per check: a kept-alive one may lead to the old
+		// process, still draining, whose answer says nothing of the new.
+		client = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	}
 	var last error
+	settled := time.Now().Add(s.settle())
 	err := poll(ctx, 50*time.Millisecond, func() (bool, error) {
 		if p, ok := s.finder().inspect(pid); !ok || p.Exe != bin {
-			if _, more := s.successor(pid, bin); !more {
+			next, more := s.successor(pid, bin)
+			if !more {
 				return false, fmt.Errorf("%w (pid %d)", errGone, pid)
 			}
+			pid = next
+		}
+		if time.Now().Before(settled) {
+			return false, nil
 		}
 		if s.HealthURL == "" {
 			return true, nil

@@ -30,6 +30,15 @@ type Switcher struct {
 	HealthURL     string // optional: must answer 2xx
 	HealthTimeout time.Duration
 	StopGrace     time.Duration // restart mode: SIGKILL after this; default 10s
+	// DrainTimeout bounds the wait for a previous handover to finish
+	// draining before the next SIGHUP (default 5m); it is not part of
+	// HealthTimeout, and running out of it is a DrainError, not a failure
+	// of the release.
+	DrainTimeout time.Duration
+	// Settle is how long a new process must stay up before it counts as
+	// running the release (default 500ms): a binary that exits at once is
+	// not a successful switch, with or without a health URL.
+	Settle time.Duration
 	// Signal sends a signal; default syscall.Kill. Tests may wrap it.
 	Signal func(pid int, sig syscall.Signal) error
 	HTTP   *http.Client
@@ -70,6 +79,11 @@ func (s *Switcher) Switch(ctx context.Context, bin, cfg string) error {
 		return fmt.Errorf("clean temporary links: %w", err)
 	}
 	prevBin, prevCfg := s.linkTarget("app.bin"), s.linkTarget("app.cfg")
+	// A previous handover still draining refuses the next one: wait before
+	// any link moves, so links and process keep agreeing meanwhile.
+	if err := s.waitDrain(ctx); err != nil {
+		return err
+	}
 	if err := s.point(bin, cfg); err != nil {
 		return err
 	}
@@ -141,6 +155,20 @@ func (s *Switcher) signal(pid int, sig syscall.Signal) error {
 }
 
 func (s *Switcher) finder() Finder { return Finder{Dir: s.Dir} }
+
+func (s *Switcher) settle() time.Duration {
+	if s.Settle <= 0 {
+		return 500 * time.Millisecond
+	}
+	return s.Settle
+}
+
+func (s *Switcher) drainTimeout() time.Duration {
+	if s.DrainTimeout <= 0 {
+		return 5 * time.Minute
+	}
+	return s.DrainTimeout
+}
 
 func (s *Switcher) timeout() time.Duration {
 	if s.HealthTimeout <= 0 {

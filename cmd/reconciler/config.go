@@ -24,6 +24,7 @@ type Config struct {
 	Restart       string
 	HealthURL     string
 	HealthTimeout time.Duration
+	DrainTimeout  time.Duration
 	Keep          int
 	GitTimeout    time.Duration
 	MaxSize       string
@@ -37,6 +38,19 @@ type Config struct {
 	caPEM        []byte      // --ca-file content, for go-git
 	tlsConf      *tls.Config // system roots plus --ca-file, for artifacts
 	trust        gitsrc.Trust
+}
+
+// defaultConfig is the Config that the flags' defaults give, for callers
+// that build one without a command line (the demo): a new flag gets its
+// default there too.
+func defaultConfig() *Config {
+	var c Config
+	fs := pflag.NewFlagSet("defaults", pflag.ContinueOnError)
+	c.addSourceFlags(fs)
+	c.addDirFlag(fs)
+	c.addApplyFlags(fs)
+	c.addLogFlag(fs)
+	return &c
 }
 
 // addSourceFlags registers the flags that say where the desired state is.
@@ -64,6 +78,7 @@ func (c *Config) addApplyFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Restart, "restart", "hup", "after a switch: hup (graceful re-exec), restart (SIGTERM, start anew) or none")
 	fs.StringVar(&c.HealthURL, "health-url", "", "after a switch, the new release must answer 2xx here")
 	fs.DurationVar(&c.HealthTimeout, "health-timeout", 30*time.Second, "how long a new release has to come up and be healthy")
+	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 5*time.Minute, "how long the next switch waits for the previous handover to drain (not part of --health-timeout)")
 	fs.IntVar(&c.Keep, "keep", 5, "releases kept in release/")
 	fs.StringVar(&c.MaxSize, "max-artifact-size", "2GiB", "largest artifact accepted, enforced while streaming")
 }
@@ -138,6 +153,9 @@ func (c *Config) ValidateApply() error {
 	}
 	if c.HealthTimeout <= 0 {
 		return &usageError{msg: "--health-timeout must be positive"}
+	}
+	if c.DrainTimeout <= 0 {
+		return &usageError{msg: "--drain-timeout must be positive"}
 	}
 	if c.Keep < 2 {
 		return &usageError{msg: fmt.Sprintf("--keep %d: at least 2 (the running and the previous release)", c.Keep)}

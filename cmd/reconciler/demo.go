@@ -53,6 +53,9 @@ type demo struct {
 	appDir   string
 	failures int
 	start    time.Time
+
+	agentDone chan struct{} // closed when the agent has stopped
+	agentErr  error         // why, once agentDone is closed
 }
 
 func runDemo(ctx context.Context, stdout, stderr io.Writer, workdir string, verbose bool) error {
@@ -75,9 +78,12 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, workdir string, verb
 		return d.fail("prepare", err)
 	}
 	agentCtx, stopAgent := context.WithCancel(ctx)
-	agentDone := make(chan error, 1)
-	go func() { agentDone <- d.runAgent(agentCtx, slog.New(slog.NewTextHandler(logw, nil))) }()
-	defer func() { stopAgent(); <-agentDone }()
+	d.agentDone = make(chan struct{})
+	go func() {
+		d.agentErr = d.runAgent(agentCtx, slog.New(slog.NewTextHandler(logw, nil)))
+		close(d.agentDone)
+	}()
+	defer func() { stopAgent(); <-d.agentDone }()
 
 	if err := d.step(ctx, "first deploy of 1.0", "1.0", nil); err != nil {
 		return d.fail("deploy", err)
@@ -116,6 +122,8 @@ func (d *demo) step(ctx context.Context, name, v string, change func() (string, 
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%s: the app did not serve %s within 60s (see %s)", name, v, filepath.Join(d.ws, "agent.log"))
+		case <-d.agentDone:
+			return fmt.Errorf("%s: the agent stopped: %v", name, d.agentErr)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -180,9 +188,11 @@ func demoWorkspace(workdir string) (string, error) {
 
 func demoMessage(v string) string { return "hello from " + v }
 
-// answer returns what the app answers on / (or the error), trimmed.
+// answer returns what the app answers on / (or the error), trimmed, on a
+// new connection: a kept-alive one may lead to an old process still
+// draining after a switch.
 func answer(addr string) string {
-	c := http.Client{Timeout: 2 * time.Second}
+	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := c.Get("http://" + addr + "/")
 	if err != nil {
 		return err.Error()

@@ -103,9 +103,9 @@ func serveDir(ctx context.Context, dir string) (string, error) {
 
 // runAgent runs the real agent of `reconciler run`, in process.
 func (d *demo) runAgent(ctx context.Context, log *slog.Logger) error {
-	c := &Config{Repo: "file://" + d.repo.dir, Ref: "main", Path: "web/current.conf", Dir: d.appDir,
-		Exec: "./app.bin -c app.cfg", Restart: "hup", HealthURL: "http://" + d.appAddr + "/healthz",
-		HealthTimeout: 20 * time.Second, Keep: 5, GitTimeout: 30 * time.Second, MaxSize: "2GiB"}
+	c := defaultConfig()
+	c.Repo, c.Path, c.Dir = "file://"+d.repo.dir, "web/current.conf", d.appDir
+	c.HealthURL, c.HealthTimeout = "http://"+d.appAddr+"/healthz", 20*time.Second
 	if err := c.ValidateSource(); err != nil {
 		return err
 	}

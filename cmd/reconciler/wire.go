@@ -68,6 +68,7 @@ func newSwitcher(c *Config, layout reconcile.Layout, log *slog.Logger) *restart.
 		Exec:          c.Exec,
 		HealthURL:     c.HealthURL,
 		HealthTimeout: c.HealthTimeout,
+		DrainTimeout:  c.DrainTimeout,
 		Log:           log.With("dir", layout.Dir),
 	}
 }
