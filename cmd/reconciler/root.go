@@ -34,7 +34,9 @@ release/ atomically; the app switches with no dropped request.
 Every flag can also be set as RECONCILER_<FLAG>, e.g. RECONCILER_REPO.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildVersion(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n") // the same line as `reconciler version`
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(
@@ -46,6 +48,7 @@ Every flag can also be set as RECONCILER_<FLAG>, e.g. RECONCILER_REPO.`,
 		newResumeCmd(stdout),
 		newWatchCmd(stderr),
 		newDemoCmd(stdout, stderr),
+		newVersionCmd(stdout),
 	)
 	return root
 }
