@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"syscall"
@@ -74,7 +75,11 @@ func (s *Source) remoteErr(ctx, callCtx context.Context, op string, err error) e
 	default:
 		e.kind = classify(err)
 	}
-	e.detail = strings.Join(strings.Fields(s.redactText(err.Error())), " ")
+	detail := err.Error()
+	if d, ok := s.httpDetail(err); ok {
+		detail = d
+	}
+	e.detail = strings.Join(strings.Fields(s.redactText(detail)), " ")
 	if e.kind != nil { // not "repository not found: repository not found"
 		e.detail = strings.TrimLeft(strings.TrimPrefix(e.detail, e.kind.Error()), ": ")
 	}
@@ -110,18 +115,13 @@ func classify(err error) error {
 // some of these in Unexpected/PermanentError, which do not unwrap.
 func isConnectionError(err error) bool {
 	var (
-		unexpected *plumbing.UnexpectedError
-		permanent  *plumbing.PermanentError
-		opErr      *net.OpError
-		dnsErr     *net.DNSError
-		urlErr     *url.Error
-		httpErr    *githttp.Err
+		opErr   *net.OpError
+		dnsErr  *net.DNSError
+		urlErr  *url.Error
+		httpErr *githttp.Err
 	)
+	err = unwrapGoGit(err)
 	switch {
-	case errors.As(err, &unexpected):
-		return isConnectionError(unexpected.Err)
-	case errors.As(err, &permanent):
-		return isConnectionError(permanent.Err)
 	case errors.As(err, &httpErr):
 		code := httpErr.StatusCode()
 		return code >= 500 || code == 429 || code == 408
@@ -133,4 +133,86 @@ func isConnectionError(err error) bool {
 		return true
 	}
 	return false
+}
+
+// unwrapGoGit returns the error inside go-git's UnexpectedError and
+// PermanentError, which do not unwrap.
+func unwrapGoGit(err error) error {
+	for {
+		var (
+			unexpected *plumbing.UnexpectedError
+			permanent  *plumbing.PermanentError
+		)
+		switch {
+		case errors.As(err, &unexpected):
+			err = unexpected.Err
+		case errors.As(err, &permanent):
+			err = permanent.Err
+		default:
+			return err
+		}
+	}
+}
+
+// httpDetail describes a failed HTTP request as "HTTP 404 Not Found",
+// followed by the server's words only if they are a line of plain text:
+// go-git pastes the whole response body into its error, and most servers
+// answer with an HTML page.
+func (s *Source) httpDetail(err error) (string, bool) {
+	code, body, ok := s.httpStatus(err)
+	if !ok {
+		return "", false
+	}
+	d := fmt.Sprintf("HTTP %d %s", code, http.StatusText(code))
+	if r := plainReason(body); r != "" {
+		d += ": " + r
+	}
+	return d, true
+}
+
+// httpStatus finds the status and body of a failed HTTP request in err.
+// go-git reports 401, 403 and 404 as its transport's sentinels followed by
+// ": " and the body (over HTTP, only these statuses produce them), and any
+// other status as a *githttp.Err.
+func (s *Source) httpStatus(err error) (code int, body string, ok bool) {
+	var httpErr *githttp.Err
+	if errors.As(unwrapGoGit(err), &httpErr) {
+		return httpErr.StatusCode(), httpErr.Reason, true
+	}
+	if !strings.HasPrefix(s.url, "http://") && !strings.HasPrefix(s.url, "https://") {
+		return 0, "", false
+	}
+	sentinels := []struct {
+		code int
+		err  error
+	}{
+		{http.StatusUnauthorized, transport.ErrAuthenticationRequired},
+		{http.StatusForbidden, transport.ErrAuthorizationFailed},
+		{http.StatusNotFound, transport.ErrRepositoryNotFound},
+	}
+	for _, hs := range sentinels {
+		if errors.Is(err, hs.err) {
+			_, body, _ = strings.Cut(err.Error(), hs.err.Error()+": ")
+			return hs.code, body, true
+		}
+	}
+	return 0, "", false
+}
+
+// maxReason bounds the server's words kept in an error.
+const maxReason = 200
+
+// plainReason returns the first line of a response body that is plain
+// text, cut to maxReason bytes, or "" for markup (HTML, XML).
+func plainReason(body string) string {
+	body = strings.TrimSpace(body)
+	if strings.HasPrefix(body, "<") {
+		return ""
+	}
+	line, _, _ := strings.Cut(body, "\n")
+	line = strings.TrimSpace(line)
+	if len(line) > maxReason {
+		line = strings.ToValidUTF8(line[:maxReason], "") + "..."
+	}
+	return line
 }
