@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	git "github.com/go-git/go-git/v5"
@@ -42,7 +43,40 @@ func (s *Source) resolve(ctx context.Context) (plumbing.Hash, plumbing.Reference
 			return h, name, nil
 		}
 	}
-	return plumbing.ZeroHash, "", fmt.Errorf("find ref %s in %s: %w", s.ref, s.logURL, ErrRefNotFound)
+	return plumbing.ZeroHash, "", fmt.Errorf("find ref %s in %s: %w; %s", s.ref, s.logURL, ErrRefNotFound, refHint(refs))
+}
+
+// maxListedRefs is how many names refHint lists before "and N more".
+const maxListedRefs = 10
+
+// refHint says which branches the remote has (its tags when it has no
+// branch), from the listing already in hand: a repo whose branch is master
+// while --ref defaults to main should not need a second look.
+func refHint(refs map[string]plumbing.Hash) string {
+	kind, names := "branches", refNames(refs, "refs/heads/")
+	if len(names) == 0 {
+		kind, names = "tags", refNames(refs, "refs/tags/")
+	}
+	if len(names) == 0 {
+		return "the repository has no branches or tags"
+	}
+	list := strings.Join(names[:min(len(names), maxListedRefs)], ", ")
+	if len(names) > maxListedRefs {
+		list += fmt.Sprintf(" and %d more", len(names)-maxListedRefs)
+	}
+	return fmt.Sprintf("the repository's %s are: %s; set --ref to one of them", kind, list)
+}
+
+// refNames returns the short names of the refs under prefix, sorted.
+func refNames(refs map[string]plumbing.Hash, prefix string) []string {
+	var names []string
+	for full := range refs {
+		if name, ok := strings.CutPrefix(full, prefix); ok && !strings.HasSuffix(name, "^{}") {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // candidates returns the full names the configured ref may stand for, in
