@@ -11,8 +11,35 @@ import (
 	"testing"
 )
 
-// diffU runs the real `diff -u` on old and new and returns its output.
-func diffU(t *testing.T, old, new string) string {
+// A reference is a real diff program: `diff -u`, and git's, which CI
+// (Go and git only) always has. Git's indent heuristic, on by default,
+// places some ambiguous hunks by indentation, which diff does not.
+type reference struct {
+	name string
+	args []string // the two file names are appended
+}
+
+var references = []reference{
+	{"diff -u", []string{"diff", "-u"}},
+	{"git diff", []string{"git", "diff", "--no-index", "--no-color", "--no-ext-diff", "--no-indent-heuristic", "-U3"}},
+}
+
+// installed returns the references on this machine, and skips t if none is.
+func installed(t *testing.T) []reference {
+	var refs []reference
+	for _, r := range references {
+		if _, err := exec.LookPath(r.args[0]); err == nil {
+			refs = append(refs, r)
+		}
+	}
+	if len(refs) == 0 {
+		t.Skip("neither diff nor git is installed")
+	}
+	return refs
+}
+
+// run runs the reference on old and new and returns its output.
+func (r reference) run(t *testing.T, old, new string) string {
 	t.Helper()
 	dir := t.TempDir()
 	o, n := filepath.Join(dir, "old"), filepath.Join(dir, "new")
@@ -21,27 +48,36 @@ func diffU(t *testing.T, old, new string) string {
 			t.Fatal(err)
 		}
 	}
-	out, err := exec.Command("diff", "-u", o, n).Output()
+	out, err := exec.Command(r.args[0], append(r.args[1:], o, n)...).Output()
 	var exit *exec.ExitError
 	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 1) {
-		t.Fatalf("diff -u: %v", err)
+		t.Fatalf("%s: %v", r.name, err)
 	}
 	return string(out)
 }
 
-// hunks drops a unified diff's two header lines, which name the files (and
-// for diff, their times).
+// hunks drops what comes before the first hunk (the lines naming the
+// files, their times, git's "diff --git" and "index" lines), and git's
+// section heading after a hunk's "@@".
 func hunks(diff string) string {
-	for range 2 {
-		_, diff, _ = strings.Cut(diff, "\n")
+	if i := strings.Index(diff, "\n@@ "); i >= 0 {
+		diff = diff[i+1:]
+	} else if !strings.HasPrefix(diff, "@@ ") {
+		return ""
 	}
-	return diff
+	lines := strings.SplitAfter(diff, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "@@ ") {
+			if end := strings.Index(l[3:], " @@"); end >= 0 {
+				lines[i] = l[:3+end+3] + "\n"
+			}
+		}
+	}
+	return strings.Join(lines, "")
 }
 
 func TestConfigDiffMatchesDiffU(t *testing.T) {
-	if _, err := exec.LookPath("diff"); err != nil {
-		t.Skip("diff is not installed")
-	}
+	refs := installed(t)
 	lines := func(s ...string) string { return strings.Join(s, "\n") + "\n" }
 	ten := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
 	with := func(i int, s string) []string { l := append([]string(nil), ten...); l[i] = s; return l }
@@ -71,26 +107,32 @@ func TestConfigDiffMatchesDiffU(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			act.CfgOld = []byte(tt.old)
 			got := configDiff(l, act, Step{Target: "/srv/web/release/cfg.2.0", Data: []byte(tt.new)})
-			want := diffU(t, tt.old, tt.new)
-			if hunks(got) != hunks(want) {
-				t.Errorf("hunks: got\n%s\nwant (diff -u)\n%s", hunks(got), hunks(want))
+			for _, r := range refs {
+				want := hunks(r.run(t, tt.old, tt.new))
+				if want == "" && tt.old != tt.new {
+					t.Fatalf("%s printed no hunk: the comparison would prove nothing", r.name)
+				}
+				if hunks(got) != want {
+					t.Errorf("hunks: got\n%s\nwant (%s)\n%s", hunks(got), r.name, want)
+				}
 			}
-			if wantHead := "--- release/cfg.1.0\n+++ release/cfg.2.0\n"; want != "" && !strings.HasPrefix(got, wantHead) {
+			if wantHead := "--- release/cfg.1.0\n+++ release/cfg.2.0\n@@ "; tt.old != tt.new && !strings.HasPrefix(got, wantHead) {
 				t.Errorf("header: got\n%s\nwant it to start with\n%s", got, wantHead)
+			}
+			if tt.old == tt.new && got != "" {
+				t.Errorf("equal files: got\n%s\nwant no diff", got)
 			}
 		})
 	}
 }
 
 func TestConfigDiffOfFirstConfig(t *testing.T) {
-	if _, err := exec.LookPath("diff"); err != nil {
-		t.Skip("diff is not installed")
-	}
+	r := installed(t)[0]
 	cfg := "port = 8080\nlevel = debug\n"
 	got := configDiff(Layout{Dir: "/srv/web"}, Actual{}, Step{Target: "/srv/web/release/cfg.2.0", Data: []byte(cfg)})
-	want := "--- /dev/null\n+++ release/cfg.2.0\n" + hunks(diffU(t, "", cfg))
+	want := "--- /dev/null\n+++ release/cfg.2.0\n" + hunks(r.run(t, "", cfg))
 	if got != want {
-		t.Errorf("got\n%s\nwant\n%s", got, want)
+		t.Errorf("got\n%s\nwant (%s)\n%s", got, r.name, want)
 	}
 	if !strings.Contains(got, "@@ -0,0 +1,2 @@\n") {
 		t.Errorf("got\n%s\nwant the hunk @@ -0,0 +1,2 @@", got)
