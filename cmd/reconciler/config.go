@@ -2,9 +2,11 @@ package main
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,25 +87,137 @@ func (c *Config) addApplyFlags(fs *pflag.FlagSet) {
 
 // addLogFlag registers --log-format.
 func (c *Config) addLogFlag(fs *pflag.FlagSet) {
-	fs.StringVar(&c.LogFormat, "log-format", "", "text or json (default: text on a terminal, json otherwise)")
+	fs.Var((*logFormat)(&c.LogFormat), "log-format", "text or json (default: text on a terminal, json otherwise)")
 }
 
 // bindEnv gives every flag not set on the command line the value of
-// RECONCILER_<FLAG> (dashes become underscores), as SPEC.md promises.
+// RECONCILER_<FLAG> (dashes become underscores), as SPEC.md promises; a bad
+// value is reported as the variable it came from. It first warns about every
+// RECONCILER_* variable that nothing reads, which a typo would otherwise be.
 func bindEnv(cmd *cobra.Command) error {
+	warnUnknownEnv(cmd, os.Environ())
 	var err error
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
 		if err != nil || f.Changed || f.Name == "help" {
 			return
 		}
-		name := "RECONCILER_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		name := envName(f.Name)
 		if v, ok := os.LookupEnv(name); ok {
 			if serr := cmd.Flags().Set(f.Name, v); serr != nil {
-				err = &usageError{msg: fmt.Sprintf("%s: %v", name, serr)}
+				err = &usageError{msg: fmt.Sprintf("%s=%s: %v", name, v, envCause(serr))}
 			}
 		}
 	})
 	return err
+}
+
+// envName is the variable that sets flag.
+func envName(flag string) string {
+	return "RECONCILER_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// envCause is why pflag refused a value, without its wording, which names
+// the flag (--keep) the value did not come from.
+func envCause(err error) error {
+	var bad *pflag.InvalidValueError
+	if errors.As(err, &bad) && bad.Unwrap() != nil {
+		return bad.Unwrap()
+	}
+	return err
+}
+
+// envOnly are the RECONCILER_* variables read other than through a flag:
+// the HTTPS token (newEngine; a secret has no flag, only --git-token-file)
+// and the tests' marker for a re-executed test binary. A new os.Getenv of a
+// RECONCILER_* name belongs here, or it is warned about as a typo.
+var envOnly = []string{"RECONCILER_GIT_TOKEN", "RECONCILER_TEST_MAIN"}
+
+// warnUnknownEnv writes one line to the command's stderr for each
+// RECONCILER_* variable of environ that is no flag of any command and not in
+// envOnly, naming the closest known variable when one is close. A flag of
+// another command is no typo: one systemd env file serves them all.
+func warnUnknownEnv(cmd *cobra.Command, environ []string) {
+	known := knownEnv(cmd.Root())
+	var typos []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "RECONCILER_") && !slices.Contains(known, name) {
+			typos = append(typos, name)
+		}
+	}
+	slices.Sort(typos)
+	for _, name := range typos {
+		line := "reconciler: warning: ignoring " + name + ": no such setting"
+		if near := closestEnv(name, known); near != "" {
+			line += " (did you mean " + near + "?)"
+		}
+		fmt.Fprintln(cmd.ErrOrStderr(), line)
+	}
+}
+
+// knownEnv returns, sorted, the variables of every flag of root and its
+// subcommands, and envOnly.
+func knownEnv(root *cobra.Command) []string {
+	known := slices.Clone(envOnly)
+	add := func(f *pflag.Flag) {
+		if f.Name != "help" && f.Name != "version" { // cobra's, never bound
+			known = append(known, envName(f.Name))
+		}
+	}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(add)
+		c.PersistentFlags().VisitAll(add)
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	slices.Sort(known)
+	return slices.Compact(known)
+}
+
+// closestEnv returns the known variable nearest to name: at most two edits
+// away (RECONCILER_LOGFORMAT), or holding or held by it (RECONCILER_DIRECTORY
+// for RECONCILER_DIR); "" when none is. known is sorted, so ties go to the
+// first name.
+func closestEnv(name string, known []string) string {
+	word := strings.TrimPrefix(name, "RECONCILER_")
+	best, bestDist := "", -1
+	for _, k := range known {
+		kw := strings.TrimPrefix(k, "RECONCILER_")
+		d := editDistance(word, kw)
+		shorter, longer := kw, word
+		if len(shorter) > len(longer) {
+			shorter, longer = longer, shorter
+		}
+		near := d <= 2 || (len(shorter) >= 3 && strings.Contains(longer, shorter))
+		if near && (bestDist < 0 || d < bestDist) {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			sub := prev[j-1]
+			if a[i-1] != b[j-1] {
+				sub++
+			}
+			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // ValidateSource checks the settings that say where the desired state is.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,7 +26,31 @@ func newLogger(format string, w io.Writer, level slog.Level) (*slog.Logger, erro
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return nil, &usageError{msg: fmt.Sprintf("--log-format %q: want text or json", format)}
+	return nil, &usageError{msg: fmt.Sprintf("--log-format %q: %v", format, checkLogFormat(format))}
+}
+
+// logFormat is the value of --log-format. It is checked when set, so a bad
+// value is reported as where it came from: the flag or RECONCILER_LOG_FORMAT.
+type logFormat string
+
+func (f *logFormat) String() string { return string(*f) }
+func (f *logFormat) Type() string   { return "string" }
+
+func (f *logFormat) Set(s string) error {
+	if err := checkLogFormat(s); err != nil {
+		return err
+	}
+	*f = logFormat(s)
+	return nil
+}
+
+// checkLogFormat accepts the values of --log-format; "" picks by the output.
+func checkLogFormat(s string) error {
+	switch s {
+	case "", "text", "json":
+		return nil
+	}
+	return errors.New("want text or json")
 }
 
 func isTerminal(w io.Writer) bool {
