@@ -31,6 +31,7 @@ type Agent struct {
 	trigger chan struct{}
 	local   chan struct{}
 	backoff Backoff
+	noticed string // the last skipped or suspended pass logged above debug
 }
 
 // Reconciler is what the agent drives (*Engine).
@@ -107,13 +108,38 @@ func (a *Agent) poll(ctx context.Context) time.Time {
 	a.Metrics.SetBackoff(0)
 	switch {
 	case err != nil:
-		a.log().Warn("poll", "result", out.Result, "rev", short(out.Rev), "version", out.Version, "reason", err)
+		a.notice(out, err)
 	case out.Result == PollApplied:
 		a.log().Info("applied", "rev", short(out.Rev), "version", out.Version, "drift", out.Drift)
 	default:
 		a.log().Debug("poll", "result", out.Result, "rev", short(out.Rev))
 	}
 	return a.Schedule.Next(now).Add(a.jitter())
+}
+
+// notice logs a pass that applied nothing on purpose (a failed revision, a
+// suspension) once per revision, not every poll: it is a state, shown in
+// status and metrics, not news.
+func (a *Agent) notice(out Outcome, err error) {
+	key := out.Result + " " + out.Rev
+	if key == a.noticed {
+		a.log().Debug("poll", "result", out.Result, "rev", short(out.Rev))
+		return
+	}
+	a.noticed = key
+	switch {
+	case out.Result != PollSuspended:
+		a.log().Warn("not applying a revision that failed before", "rev", short(out.Rev), "version", out.Version, "reason", err)
+	case out.Plan.Changes():
+		from := "(none)"
+		if out.Plan.From != nil {
+			from = out.Plan.From.Version
+		}
+		a.log().Info("suspended: would apply", "rev", short(out.Rev), "from", from, "version", out.Version,
+			"downloads", out.Plan.downloads(), "reason", err)
+	default:
+		a.log().Info("suspended; the deploy repo has nothing new", "rev", short(out.Rev))
+	}
 }
 
 // onLocalChange handles a change of release/current.conf. When suspended,

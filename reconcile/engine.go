@@ -172,6 +172,7 @@ func (e *Engine) Sync(ctx context.Context) (Outcome, error) {
 		err = serr
 	}
 	e.Metrics.pass(out, &st, time.Since(start), err, e.now())
+	e.Metrics.setAppUp(e.appUp())
 	return out, err
 }
 
@@ -183,9 +184,11 @@ func (e *Engine) sync(ctx context.Context, st *State) (Outcome, error) {
 	if err != nil {
 		return Outcome{Result: PollError}, err
 	}
+	if rev := e.Layout.takeRetry(st); rev != "" {
+		e.log().Info("retrying a failed revision, as `reconciler retry` asked", "rev", short(rev))
+	}
 	if f, ok := st.IsFailed(head); ok {
-		return Outcome{Result: PollSkipped, Rev: head, Version: f.Version},
-			fmt.Errorf("revision %s (version %s): %w (it failed: %s)", short(head), f.Version, ErrFailedRevision, f.Reason)
+		return e.skipFailed(ctx, st, head, f)
 	}
 	rev, err := e.fetchVerified(ctx, head)
 	if err != nil {
@@ -238,10 +241,33 @@ func (e *Engine) sync(ctx context.Context, st *State) (Outcome, error) {
 	return out, nil
 }
 
+// skipFailed is a pass whose head failed before: nothing of it is applied,
+// but the release that runs is still looked after (links, current.conf, a
+// dead app started again), unless a person has taken manual control.
+func (e *Engine) skipFailed(ctx context.Context, st *State, head string, f Failed) (Outcome, error) {
+	out := Outcome{Result: PollSkipped, Rev: head, Version: f.Version}
+	if st.Suspended == nil && e.Switcher != nil {
+		if err := e.applyLocal(ctx, st); err != nil {
+			out.Result = PollError
+			return out, fmt.Errorf("keep the running release up while revision %s is failed: %w", short(head), err)
+		}
+	}
+	return out, fmt.Errorf("revision %s (version %s): %w (it failed: %s); once the cause is fixed outside the release, `reconciler retry --dir %s` tries it again",
+		short(head), f.Version, ErrFailedRevision, f.Reason, e.Layout.Dir)
+}
+
 // record keeps the outcome of a pass in the state.
 func (e *Engine) record(st *State, out Outcome, err error) {
 	now := e.now()
-	st.LastPoll = &Poll{Time: now, Result: out.Result, Revision: out.Rev}
+	rev := out.Rev
+	if rev == "" && st.LastPoll != nil { // the head is unknown: keep the last one seen
+		rev = st.LastPoll.Revision
+	}
+	st.LastPoll = &Poll{Time: now, Result: out.Result, Revision: rev}
+	if errors.Is(err, ErrFailedRevision) || errors.Is(err, ErrSuspended) {
+		st.LastError = nil // states shown on their own in status, not errors
+		return
+	}
 	if err != nil {
 		st.LastError = &ErrorInfo{Time: now, Message: err.Error(), Revision: out.Rev}
 		return
@@ -251,6 +277,20 @@ func (e *Engine) record(st *State, out Outcome, err error) {
 		(st.Applied != nil && st.Applied.Revision != out.Rev) {
 		st.Applied = &Applied{Revision: out.Rev, Version: out.Version, Time: now}
 	}
+}
+
+// appUp reports whether the app process of the applied release runs (as
+// release/current.conf names it); always false without a switcher.
+func (e *Engine) appUp() bool {
+	if e.Switcher == nil {
+		return false
+	}
+	conf, err := e.Layout.ReadLocalConf()
+	if err != nil {
+		return false
+	}
+	pid, ok := e.Switcher.Running(conf.BinFile)
+	return pid > 0 && ok
 }
 
 func isUnhealthy(err error) bool {

@@ -23,6 +23,23 @@ func (e *Engine) ApplyLocal(ctx context.Context) error {
 	if e.Switcher == nil {
 		return errors.New("apply release/current.conf: no switcher configured")
 	}
+	st, err := e.Layout.LoadState()
+	if err != nil {
+		return err
+	}
+	before := len(st.Failed)
+	err = e.applyLocal(ctx, &st)
+	if len(st.Failed) != before {
+		st.LastError = &ErrorInfo{Time: e.now(), Message: err.Error(), Revision: st.Failed[len(st.Failed)-1].Revision}
+		if serr := e.Layout.SaveState(st); serr != nil {
+			e.log().Error("save state", "err", serr)
+		}
+	}
+	return err
+}
+
+// applyLocal is ApplyLocal on a state the caller loaded and saves.
+func (e *Engine) applyLocal(ctx context.Context, st *State) error {
 	conf, err := e.Layout.ReadLocalConf()
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -32,23 +49,26 @@ func (e *Engine) ApplyLocal(ctx context.Context) error {
 	}
 	_, running := e.Switcher.Running(conf.BinFile)
 	if e.linksAgree(conf) && running {
+		e.lastConf = &conf // in sync: a watcher event for it is no change
 		return nil
 	}
 	if err := e.Switcher.Check(conf.BinFile); err != nil {
 		return fmt.Errorf("refusing %s: %w", e.Layout.CurrentConf(), err)
 	}
 	prev := e.confFromLinks()
+	if !running {
+		e.log().Warn("the app does not run the applied release: starting it", "version", conf.Version)
+	}
 	err = e.Switcher.Switch(ctx, conf.BinFile, conf.CfgFile)
-	if err == nil || !isUnhealthy(err) {
+	if err == nil {
+		e.lastConf = &conf
+		return nil
+	}
+	if !isUnhealthy(err) {
 		return err
 	}
 	e.restoreConf(prev)
-	st, lerr := e.Layout.LoadState()
-	if lerr == nil {
-		st.MarkFailed(Failed{Revision: conf.Revision, Version: conf.Version, Reason: err.Error(), Time: e.now()})
-		st.LastError = &ErrorInfo{Time: e.now(), Message: err.Error(), Revision: conf.Revision}
-		_ = e.Layout.SaveState(st)
-	}
+	st.MarkFailed(Failed{Revision: conf.Revision, Version: conf.Version, Reason: err.Error(), Time: e.now()})
 	return err
 }
 

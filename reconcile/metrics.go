@@ -20,6 +20,7 @@ type Metrics struct {
 	lastSuccess prometheus.Gauge
 	suspended   prometheus.Gauge
 	failed      prometheus.Gauge
+	appUp       prometheus.Gauge
 	backoff     prometheus.Gauge
 	untrust     prometheus.Counter
 }
@@ -50,14 +51,16 @@ func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 		suspended: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_suspended",
 			Help: "1 while a person has suspended reconciliation."}),
 		failed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_failed_revisions",
-			Help: "Revisions recorded as failed (not applied until the repo moves on)."}),
+			Help: "1 while the followed revision is one that failed (not applied until the repo moves on or `reconciler retry`), else 0."}),
+		appUp: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_app_up",
+			Help: "1 when the app process of the applied release runs, else 0."}),
 		backoff: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_backoff_seconds",
 			Help: "Current wait before the next poll after failures (0 when healthy)."}),
 		untrust: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_untrusted_commits_total",
 			Help: "Polls that refused a commit whose signature is missing or not trusted."}),
 	}
 	reg.MustRegister(m.polls, m.duration, m.downloaded, m.switches, m.rollbacks, m.drift,
-		m.applied, m.lastSuccess, m.suspended, m.failed, m.backoff, m.untrust)
+		m.applied, m.lastSuccess, m.suspended, m.failed, m.appUp, m.backoff, m.untrust)
 	if git != nil {
 		for kind, pick := range map[string]func(a, b int64) int64{
 			"ref_listing": func(a, _ int64) int64 { return a },
@@ -88,7 +91,11 @@ func (m *Metrics) pass(out Outcome, st *State, took time.Duration, err error, no
 		m.applied.Reset()
 		m.applied.WithLabelValues(st.Applied.Version, st.Applied.Revision).Set(1)
 	}
-	m.failed.Set(float64(len(st.Failed)))
+	if _, ok := st.HeadFailure(); ok {
+		m.failed.Set(1)
+	} else {
+		m.failed.Set(0)
+	}
 	if st.Suspended != nil {
 		m.suspended.Set(1)
 	} else {
@@ -96,6 +103,17 @@ func (m *Metrics) pass(out Outcome, st *State, took time.Duration, err error, no
 	}
 	if out.Drift {
 		m.drift.Inc()
+	}
+}
+
+func (m *Metrics) setAppUp(up bool) {
+	if m == nil {
+		return
+	}
+	if up {
+		m.appUp.Set(1)
+	} else {
+		m.appUp.Set(0)
 	}
 }
 

@@ -75,6 +75,17 @@ type Blocked struct {
 	Suspended *Suspended // a person took manual control
 }
 
+// downloads counts the release files the plan fetches.
+func (p Plan) downloads() int {
+	n := 0
+	for _, s := range p.Steps {
+		if s.Action == Download {
+			n++
+		}
+	}
+	return n
+}
+
 // Repairs reports whether a release file altered on disk is to be rebuilt.
 func (p Plan) Repairs() bool {
 	for _, s := range p.Steps {

@@ -10,8 +10,8 @@ import (
 
 // prune removes old releases beyond Keep after a successful switch. The
 // running release (p.To) and the previous one (p.From) are never removed,
-// whatever Keep says. Releases are ordered by install time (the binary's
-// modification time, set when it was written).
+// whatever Keep says. Failed releases go first; the others by install time
+// (the binary's modification time, set when it was written), oldest first.
 func (e *Engine) prune(p Plan, st *State) {
 	rel := e.Layout.Release()
 	entries, err := os.ReadDir(rel)
@@ -32,7 +32,19 @@ func (e *Engine) prune(p Plan, st *State) {
 	for v := range newest {
 		versions = append(versions, v)
 	}
-	sort.Slice(versions, func(i, j int) bool { return newest[versions[i]].After(newest[versions[j]]) })
+	// Good releases first, newest first, then failed ones: a failed
+	// release goes before any good one (a revert to a good one must not
+	// download it again).
+	failed := map[string]bool{}
+	for _, f := range st.Failed {
+		failed[f.Version] = true
+	}
+	sort.Slice(versions, func(i, j int) bool {
+		if failed[versions[i]] != failed[versions[j]] {
+			return !failed[versions[i]]
+		}
+		return newest[versions[i]].After(newest[versions[j]])
+	})
 	protect := map[string]bool{p.To.Version: true}
 	if p.From != nil {
 		protect[p.From.Version] = true

@@ -21,9 +21,12 @@ type Status struct {
 	Attempted *Attempted        `json:"attempted,omitempty"`
 	LastPoll  *Poll             `json:"last_poll,omitempty"`
 	LastError *ErrorInfo        `json:"last_error,omitempty"`
-	Failed    []Failed          `json:"failed,omitempty"`
-	Suspended *Suspended        `json:"suspended,omitempty"`
-	App       *AppStatus        `json:"app,omitempty"`
+	Failed    []Failed          `json:"failed,omitempty"` // every failure kept, oldest first
+	// HeadFailed is the failure that still matters: the revision the
+	// followed ref pointed at in the last poll failed.
+	HeadFailed *Failed    `json:"head_failed,omitempty"`
+	Suspended  *Suspended `json:"suspended,omitempty"`
+	App        *AppStatus `json:"app,omitempty"`
 }
 
 // AppStatus is the app process as found in /proc.
@@ -31,6 +34,13 @@ type AppStatus struct {
 	PID     int    `json:"pid"`
 	Exe     string `json:"exe"`
 	Current bool   `json:"current"` // runs the binary release/current.conf names
+	Up      bool   `json:"up"`      // runs, and runs that binary (reconciler_app_up)
+}
+
+// Healthy reports what `reconciler status` exits 0 for: the app runs the
+// applied release and the last poll did not fail.
+func (s Status) Healthy() bool {
+	return s.App != nil && s.App.Up && (s.LastPoll == nil || s.LastPoll.Result != PollError)
 }
 
 // SetApp records the app's process; pid 0 means none runs.
@@ -39,7 +49,8 @@ func (s *Status) SetApp(pid int, exe, binFile string) {
 		s.App = &AppStatus{}
 		return
 	}
-	s.App = &AppStatus{PID: pid, Exe: exe, Current: exe != "" && exe == binFile}
+	cur := exe != "" && exe == binFile
+	s.App = &AppStatus{PID: pid, Exe: exe, Current: cur, Up: cur}
 }
 
 // ReadStatus gathers the status of the directory without writing anything.
@@ -53,6 +64,9 @@ func (l Layout) ReadStatus() (Status, error) {
 	}
 	s := Status{Dir: l.Dir, Links: map[string]string{}, Applied: st.Applied, Attempted: st.Attempted,
 		LastPoll: st.LastPoll, LastError: st.LastError, Failed: st.Failed, Suspended: st.Suspended}
+	if f, ok := st.HeadFailure(); ok {
+		s.HeadFailed = &f
+	}
 	if c, err := l.ReadLocalConf(); err == nil {
 		s.Version, s.Revision, s.BinFile = c.Version, c.Revision, c.BinFile
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -108,8 +122,14 @@ func (s Status) Render(w io.Writer) error {
 	if s.LastError != nil {
 		line("last error", "%s (%s)", s.LastError.Message, ago(s.LastError.Time))
 	}
+	if f := s.HeadFailed; f != nil {
+		line("failing", "%s version %s: %s (%s); not applied until the deploy repo moves on, or `reconciler retry --dir %s`",
+			short(f.Revision), f.Version, f.Reason, ago(f.Time), s.Dir)
+	}
 	for _, f := range s.Failed {
-		line("failed", "%s version %s: %s (%s)", short(f.Revision), f.Version, f.Reason, ago(f.Time))
+		if s.HeadFailed == nil || f.Revision != s.HeadFailed.Revision {
+			line("failed before", "%s version %s: %s (%s)", short(f.Revision), f.Version, f.Reason, ago(f.Time))
+		}
 	}
 	if s.Suspended != nil {
 		line("suspended", "%s (%s)", s.Suspended.Reason, ago(s.Suspended.Time))

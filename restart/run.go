@@ -56,7 +56,8 @@ func (s *Switcher) explain(ctx context.Context, err error) error {
 func (s *Switcher) hup(ctx context.Context, old Proc, bin string) (int, error) {
 	var lastHUP time.Time
 	var found int
-	err := poll(ctx, 20*time.Millisecond, func() (bool, error) {
+	watch := newUpgradeWatch(old.PID)
+	err := poll(ctx, 10*time.Millisecond, func() (bool, error) {
 		procs, err := s.finder().Find()
 		if err != nil {
 			return false, err
@@ -68,7 +69,12 @@ func (s *Switcher) hup(ctx context.Context, old Proc, bin string) (int, error) {
 			}
 		}
 		if len(procs) == 0 {
-			return false, fmt.Errorf("%w (pid %d) without a successor", errGone, old.PID)
+			return false, fmt.Errorf("%w (pid %d) without a successor: does it handle SIGHUP? An app that does not re-exec itself on SIGHUP needs --restart restart (or restart/graceful in the app)%s",
+				errGone, old.PID, logTail(s.Dir))
+		}
+		if pid, failed := watch.failed(); failed {
+			return false, fmt.Errorf("the new process (pid %d) exited during the upgrade; pid %d goes on serving the previous release%s",
+				pid, old.PID, logTail(s.Dir))
 		}
 		if time.Since(lastHUP) >= hupRetry {
 			target := procs[0] // the youngest: the one that serves
@@ -77,6 +83,10 @@ func (s *Switcher) hup(ctx context.Context, old Proc, bin string) (int, error) {
 			}
 			s.log().Info("sent SIGHUP", "pid", target.PID, "retry", !lastHUP.IsZero())
 			lastHUP = time.Now()
+			if pid, failed := watch.follow(ctx); failed {
+				return false, fmt.Errorf("the new process (pid %d) exited during the upgrade; pid %d goes on serving the previous release%s",
+					pid, old.PID, logTail(s.Dir))
+			}
 		}
 		return false, nil
 	})
@@ -145,7 +155,7 @@ func (s *Switcher) start(ctx context.Context, bin string) (int, error) {
 		select {
 		case werr := <-exited:
 			exited <- werr
-			return false, fmt.Errorf("%w at start (%v); see %s", errGone, werr, LogFile)
+			return false, fmt.Errorf("%w at start (%v)%s", errGone, werr, logTail(s.Dir))
 		default:
 		}
 		return false, nil
@@ -168,7 +178,7 @@ func (s *Switcher) healthy(ctx context.Context, pid int, bin string) error {
 		if p, ok := s.finder().inspect(pid); !ok || p.Exe != bin {
 			next, more := s.successor(pid, bin)
 			if !more {
-				return false, fmt.Errorf("%w (pid %d)", errGone, pid)
+				return false, fmt.Errorf("%w (pid %d)%s", errGone, pid, logTail(s.Dir))
 			}
 			pid = next
 		}

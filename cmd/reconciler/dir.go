@@ -8,8 +8,10 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// openDir is the start of the commands that only need --dir: it binds the
-// environment, checks --dir and returns the directory's layout.
+// openDir is the start of the commands that act on an existing app
+// directory (status, suspend, resume, retry): it binds the environment,
+// checks --dir and refuses a directory that is not an app directory, so a
+// mistyped --dir creates nothing.
 func openDir(cmd *cobra.Command, c *Config) (reconcile.Layout, error) {
 	if err := bindEnv(cmd); err != nil {
 		return reconcile.Layout{}, err
@@ -17,7 +19,11 @@ func openDir(cmd *cobra.Command, c *Config) (reconcile.Layout, error) {
 	if err := c.ValidateDir(); err != nil {
 		return reconcile.Layout{}, err
 	}
-	return reconcile.NewLayout(c.Dir)
+	layout, err := reconcile.NewLayout(c.Dir)
+	if err != nil {
+		return layout, err
+	}
+	return layout, layout.CheckAppDir()
 }
 
 // lockDir creates the app directory if needed and takes its lock: one

@@ -128,6 +128,7 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 	if err != nil {
 		return err
 	}
+	warnNoHealthCheck(c, log)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	src := eng.Repo.(*gitsrc.Source)

@@ -15,22 +15,39 @@ func newStatusCmd(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status --dir DIR [--json]",
 		Short: "Show the applied version, links, last poll and errors",
-		Args:  cobra.NoArgs,
+		Long: `status shows the applied version and revision, the links, the app's
+process, the last poll and error, the failure that still matters (the
+revision the branch points at failed) apart from earlier ones, and a
+suspension.
+
+Exit status: 0 when the app runs the applied release and the last poll did
+not fail; 1 when the app is down, runs another release, or the last poll
+failed; 2 when the status cannot be read (e.g. --dir is not an app
+directory).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			layout, err := openDir(cmd, &c)
 			if err != nil {
-				return err
+				return &exitError{code: 2, err: err}
 			}
 			st, err := readStatus(layout)
 			if err != nil {
-				return err
+				return &exitError{code: 2, err: err}
 			}
 			if asJSON {
 				enc := json.NewEncoder(stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(st)
+				err = enc.Encode(st)
+			} else {
+				err = st.Render(stdout)
 			}
-			return st.Render(stdout)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			if !st.Healthy() {
+				return &exitError{code: 1} // said above; for scripts and monitoring
+			}
+			return nil
 		},
 	}
 	c.addDirFlag(cmd.Flags())

@@ -37,6 +37,41 @@ func newSuspendCmd(stdout io.Writer) *cobra.Command {
 	return cmd
 }
 
+func newRetryCmd(stdout io.Writer) *cobra.Command {
+	var c Config
+	cmd := &cobra.Command{
+		Use:   "retry --dir DIR",
+		Short: "Try the failed revision the branch points at again",
+		Long: `retry forgets that the revision the branch pointed at in the last poll
+failed, so the next sync or poll applies it again. Use it when the failure
+came from the agent's own flags or the machine (the app did not handle
+SIGHUP, a port was taken), not from the release: a broken release fails
+again. The agent takes the request at its next poll.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			layout, err := openDir(cmd, &c)
+			if err != nil {
+				return err
+			}
+			st, err := layout.LoadState()
+			if err != nil {
+				return err
+			}
+			f, ok := st.HeadFailure()
+			if !ok {
+				return &exitError{code: 1, err: fmt.Errorf("%s: the revision the branch points at (as of the last poll) has not failed: nothing to retry", layout.Dir)}
+			}
+			if err := layout.RequestRetry(f.Revision); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%s: revision %s (version %s) will be tried again at the next sync or poll\n", layout.Dir, shortRev(f.Revision), f.Version)
+			return nil
+		},
+	}
+	c.addDirFlag(cmd.Flags())
+	return cmd
+}
+
 func newResumeCmd(stdout io.Writer) *cobra.Command {
 	var c Config
 	cmd := &cobra.Command{

@@ -69,6 +69,7 @@ func runSync(cmd *cobra.Command, c *Config, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
+	warnNoHealthCheck(c, log)
 	if isTerminal(cmd.ErrOrStderr()) {
 		eng.Download.(*artifacts.Fetcher).Progress = newProgress(cmd.ErrOrStderr()).update
 	}

@@ -51,6 +51,15 @@ changes. A release that does not come up healthy is switched back.`,
 }
 
 func runWatch(ctx context.Context, c *Config, resync time.Duration, log *slog.Logger) error {
+	// watch serves people who fill release/ by hand: release/ is enough,
+	// but a directory that is not an app directory is refused.
+	if layout, err := reconcile.NewLayout(c.Dir); err != nil || layout.CheckAppDir() != nil {
+		if err == nil {
+			err = layout.CheckAppDir()
+		}
+		return err
+	}
+	warnNoHealthCheck(c, log)
 	layout, lock, err := lockDir(c.Dir)
 	if err != nil {
 		return err

@@ -72,3 +72,12 @@ func newSwitcher(c *Config, layout reconcile.Layout, log *slog.Logger) *restart.
 		Log:           log.With("dir", layout.Dir),
 	}
 }
+
+// warnNoHealthCheck says at start what a switch is judged by when no
+// health check is configured: a release that starts and serves nothing
+// passes.
+func warnNoHealthCheck(c *Config, log *slog.Logger) {
+	if c.HealthURL == "" && c.Restart != restart.ModeNone {
+		log.Warn("no --health-url: a switch counts as done once the new process runs the new binary and stays up for half a second; give --health-url to check that it serves")
+	}
+}
