@@ -61,7 +61,7 @@ func ParseDesired(name string, data []byte) (Desired, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&d); err != nil {
-		return fail("%s", describeJSONError(err))
+		return fail("%s", describeJSONError(err, data, &d))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return fail("trailing data after the JSON object")

@@ -56,7 +56,7 @@ func (l Layout) ParseLocalConf(data []byte) (LocalConf, error) {
 	dec.DisallowUnknownFields()
 	err := dec.Decode(&c)
 	if err != nil {
-		return fail("%s", describeJSONError(err))
+		return fail("%s", describeJSONError(err, data, &c))
 	}
 	if c.BinFile == "" {
 		return fail(`key "bin.file" is required`)

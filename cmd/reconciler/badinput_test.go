@@ -49,7 +49,7 @@ func TestSyncBadInput(t *testing.T) {
 		{"unknown key", func(d *deployRepo) ([]string, []string) {
 			url, sum := d.art.put("/web-2.0", binary("2.0"))
 			d.commitDesired(fmt.Sprintf(`{"version":"2.0","bin":{"url":%q,"sha265":%q}}`, url, sum))
-			return nil, []string{"web/current.conf", `unknown key "sha265"`}
+			return nil, []string{"web/current.conf", `unknown key "bin.sha265"`}
 		}},
 		{"bad version", func(d *deployRepo) ([]string, []string) {
 			url, sum := d.art.put("/web-2.0", binary("2.0"))
