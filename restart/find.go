@@ -120,6 +120,9 @@ type procStat struct {
 	state byte
 	ppid  int
 	start uint64
+	// cminflt counts the minor page faults of the children this process
+	// has waited for: it jumps when the process reaps a child that ran.
+	cminflt uint64
 }
 
 // readStat parses /proc/PID/stat. The command name is in parentheses and
@@ -140,7 +143,8 @@ func readStat(pid int) (procStat, error) {
 	}
 	ppid, _ := strconv.Atoi(fields[1])
 	start, _ := strconv.ParseUint(fields[19], 10, 64)
-	return procStat{state: fields[0][0], ppid: ppid, start: start}, nil
+	cminflt, _ := strconv.ParseUint(fields[8], 10, 64)
+	return procStat{state: fields[0][0], ppid: ppid, start: start, cminflt: cminflt}, nil
 }
 
 // Alive reports whether pid exists and is not a zombie.

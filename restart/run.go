@@ -56,7 +56,7 @@ func (s *Switcher) explain(ctx context.Context, err error) error {
 func (s *Switcher) hup(ctx context.Context, old Proc, bin string) (int, error) {
 	var lastHUP time.Time
 	var found int
-	watch := newUpgradeWatch(old.PID)
+	watch := newUpgradeWatch(s.finder(), old.PID)
 	err := poll(ctx, 10*time.Millisecond, func() (bool, error) {
 		procs, err := s.finder().Find()
 		if err != nil {
@@ -73,8 +73,7 @@ func (s *Switcher) hup(ctx context.Context, old Proc, bin string) (int, error) {
 				errGone, old.PID, logTail(s.Dir))
 		}
 		if pid, failed := watch.failed(); failed {
-			return false, fmt.Errorf("the new process (pid %d) exited during the upgrade; pid %d goes on serving the previous release%s",
-				pid, old.PID, logTail(s.Dir))
+			return false, watch.errUpgrade(pid, s.Dir)
 		}
 		if time.Since(lastHUP) >= hupRetry {
 			target := procs[0] // the youngest: the one that serves
@@ -83,10 +82,6 @@ func (s *Switcher) hup(ctx context.Context, old Proc, bin string) (int, error) {
 			}
 			s.log().Info("sent SIGHUP", "pid", target.PID, "retry", !lastHUP.IsZero())
 			lastHUP = time.Now()
-			if pid, failed := watch.follow(ctx); failed {
-				return false, fmt.Errorf("the new process (pid %d) exited during the upgrade; pid %d goes on serving the previous release%s",
-					pid, old.PID, logTail(s.Dir))
-			}
 		}
 		return false, nil
 	})

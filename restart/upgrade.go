@@ -2,50 +2,64 @@ package restart
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 )
 
-// upgradeWatch follows the children of the old process during a SIGHUP
-// handover, to see a failed upgrade as soon as it happens: a graceful app
-// (tableflip) re-execs itself as its own child and goes on serving when that
-// child exits before it is ready. A child that exec'd another binary
-// (usually the new release) and exited while no successor was found is a
-// failed upgrade, and sending SIGHUP again would only start the broken
-// binary again. Children that never exec (Go forks one once per process to
-// probe clone(CLONE_PIDFD)) are not upgrades.
+// upgradeWatch follows the old process during a SIGHUP handover, to see a
+// failed upgrade as soon as it happens: a graceful app (tableflip) re-execs
+// itself as its own child and goes on serving when that child exits before
+// it is ready. Sending SIGHUP again would only start the broken binary
+// again.
+//
+// Two signs, either enough: a child seen running a binary of release/ has
+// exited; or the old process has reaped a child that ran a program (its
+// cminflt, the page faults of children it waited for, jumped: a Go binary
+// that starts and exits makes hundreds), the sign that still shows when the
+// child lived too briefly to be seen. Go's own one-off probe child (for
+// clone(CLONE_PIDFD)) makes a handful, below the bar. Neither sign counts
+// once a child running something outside release/ was seen (a helper the
+// app runs).
 type upgradeWatch struct {
-	old   int
-	exe   string       // the old process's binary
-	execd map[int]bool // children seen running another binary
+	old     int
+	exe     string // the old process's binary
+	f       Finder
+	cminflt uint64       // the old process's cminflt when the watch began
+	seen    map[int]bool // children of the old process seen alive
+	execd   map[int]bool // those seen running a release binary
+	other   bool         // a child ran something outside release/
 }
 
-func newUpgradeWatch(old int) *upgradeWatch {
+// reapedFaults is the rise of cminflt taken for a child that ran a program.
+const reapedFaults = 100
+
+func newUpgradeWatch(f Finder, old int) *upgradeWatch {
 	exe, _ := procExe(old)
-	return &upgradeWatch{old: old, exe: exe, execd: map[int]bool{}}
+	st, _ := readStat(old)
+	return &upgradeWatch{old: old, exe: exe, f: f, cminflt: st.cminflt, seen: map[int]bool{}, execd: map[int]bool{}}
 }
 
-// failed returns the pid of an exec'd child that has exited.
+// failed returns the pid of a re-exec'd child that has exited (0 when it
+// was never seen).
 func (w *upgradeWatch) failed() (int, bool) {
 	if w.exe == "" {
 		return 0, false
 	}
 	now := map[int]bool{}
 	for _, pid := range procChildren(w.old) {
-		now[pid] = true
+		if st, err := readStat(pid); err != nil || st.state == 'Z' || st.state == 'X' {
+			continue // gone: dealt with below
+		}
+		now[pid], w.seen[pid] = true, true
 		if exe, err := procExe(pid); err == nil && exe != w.exe {
-			w.execd[pid] = true
-		}
-		if !w.execd[pid] {
-			continue
-		}
-		if st, err := readStat(pid); err == nil && (st.state == 'Z' || st.state == 'X') {
-			return pid, true
+			if w.f.owns(exe) {
+				w.execd[pid] = true
+			} else {
+				w.other = true
+			}
 		}
 	}
 	for pid := range w.execd {
@@ -55,45 +69,19 @@ func (w *upgradeWatch) failed() (int, bool) {
 			return pid, true
 		}
 	}
+	if st, err := readStat(w.old); err == nil && !w.other && st.cminflt >= w.cminflt+reapedFaults {
+		return 0, true
+	}
 	return 0, false
 }
 
-// Following a handover right after a SIGHUP: the re-exec'd child appears
-// at fork and, when its binary is broken, is gone a few milliseconds
-// later, too fast for the switch's 10 ms poll.
-const (
-	followTick = time.Millisecond
-	followFor  = 500 * time.Millisecond
-	followUp   = 50 * time.Millisecond // a child up this long is starting well
-)
-
-// follow watches the children closely for a while after a SIGHUP, until a
-// child has been up for followUp, one has exited (a failed upgrade: its pid
-// is returned), or followFor has passed.
-func (w *upgradeWatch) follow(ctx context.Context) (int, bool) {
-	t := time.NewTicker(followTick)
-	defer t.Stop()
-	start := time.Now()
-	first := map[int]time.Time{}
-	for time.Since(start) < followFor {
-		if pid, failed := w.failed(); failed {
-			return pid, true
-		}
-		for pid := range w.execd {
-			if _, ok := first[pid]; !ok {
-				first[pid] = time.Now()
-			}
-			if time.Since(first[pid]) >= followUp {
-				return 0, false
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return 0, false
-		case <-t.C:
-		}
+// errUpgrade says a re-exec'd child exited (pid 0: it was not seen).
+func (w *upgradeWatch) errUpgrade(pid int, dir string) error {
+	who := "the new process"
+	if pid > 0 {
+		who = fmt.Sprintf("the new process (pid %d)", pid)
 	}
-	return 0, false
+	return fmt.Errorf("%s exited during the upgrade; pid %d goes on serving the previous release%s", who, w.old, logTail(dir))
 }
 
 // procChildren lists the children of pid, from every thread's children
