@@ -12,7 +12,7 @@ import (
 
 // ErrBadLocalConf marks a release/current.conf that the watcher must refuse:
 // unparsable, or pointing outside release/ or at missing files.
-var ErrBadLocalConf = errors.New("bad release/current.conf")
+var ErrBadLocalConf = errors.New("invalid")
 
 // LocalConf is release/current.conf: the seed's keys, absolute paths, plus
 // the version and the deploy repo revision it came from.

@@ -91,3 +91,13 @@ func TestLocalConfRoundTrip(t *testing.T) {
 		t.Errorf("got %s, want the seed's bin.file key with an absolute path", c.Marshal())
 	}
 }
+
+// TestLocalConfErrorNamesFileOnce: the refusal of a hand edit names the
+// file once, then the reason.
+func TestLocalConfErrorNamesFileOnce(t *testing.T) {
+	l := Layout{Dir: t.TempDir()}
+	_, err := l.ParseLocalConf([]byte(`{"bin.file": "/etc/passwd"}`))
+	if err == nil || strings.Count(err.Error(), "current.conf") != 1 || !strings.Contains(err.Error(), `"bin.file"`) {
+		t.Errorf("got %v, want the file named once and the key", err)
+	}
+}

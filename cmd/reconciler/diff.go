@@ -36,6 +36,10 @@ Exit status, as diff(1) and git diff --exit-code: 0 in sync, 1 differences,
 	c.addDirFlag(cmd.Flags())
 	c.addApplyFlags(cmd.Flags())
 	c.addLogFlag(cmd.Flags())
+	// diff switches nothing: of the switch flags only --restart and --exec
+	// (the process action it prints) matter; the others are accepted, so
+	// one environment file serves every command, and left out of --help.
+	hideFlags(cmd, "health-url", "health-timeout", "drain-timeout", "keep")
 	return cmd
 }
 

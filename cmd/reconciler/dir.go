@@ -39,3 +39,11 @@ func lockDir(dir string) (reconcile.Layout, *reconcile.Lock, error) {
 	lock, err := layout.Lock()
 	return layout, lock, err
 }
+
+// hideFlags leaves flags out of a command's --help: they are accepted (an
+// environment file shared by every command sets them) but do nothing there.
+func hideFlags(cmd *cobra.Command, names ...string) {
+	for _, n := range names {
+		_ = cmd.Flags().MarkHidden(n) // only fails for a name not defined
+	}
+}

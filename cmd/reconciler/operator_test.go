@@ -177,3 +177,28 @@ func TestAgentLooksAfterAppWhileHeadFailed(t *testing.T) {
 	waitFor(t, "release 3", answers("3"))
 	waitFor(t, "the failure gauge to clear", func() bool { return a.metric(t, "reconciler_failed_revisions") == 0 })
 }
+
+// TestHelpAndCompletion: --help lists only the flags that act in a
+// command (the others are still accepted, for shared environment files),
+// and fixed flag values complete.
+func TestHelpAndCompletion(t *testing.T) {
+	t.Parallel()
+	out, _, _ := runCLI(t, "diff", "--help")
+	if strings.Contains(out, "--health-url") || !strings.Contains(out, "--restart") {
+		t.Errorf("diff --help: want --restart listed and --health-url not:\n%s", out)
+	}
+	out, _, _ = runCLI(t, "watch", "--help")
+	if strings.Contains(out, "--max-artifact-size") {
+		t.Errorf("watch --help lists --max-artifact-size, which watch does not use:\n%s", out)
+	}
+	_, errOut, code := runCLI(t, "diff", "--health-url", "http://127.0.0.1:1/", "--dir", t.TempDir())
+	if strings.Contains(errOut, "unknown flag") || code != 2 {
+		t.Errorf("diff with a hidden switch flag: exit %d %q, want it accepted (and --repo missing)", code, errOut)
+	}
+	for flag, want := range map[string]string{"--restart": "hup\nrestart\nnone", "--log-format": "text\njson"} {
+		out, _, _ := runCLI(t, "__complete", "sync", flag, "")
+		if !strings.HasPrefix(out, want+"\n") {
+			t.Errorf("completion of sync %s: got %q, want %q", flag, out, want)
+		}
+	}
+}

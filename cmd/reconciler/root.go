@@ -51,5 +51,22 @@ Every flag can also be set as RECONCILER_<FLAG>, e.g. RECONCILER_REPO.`,
 		newDemoCmd(stdout, stderr),
 		newVersionCmd(stdout),
 	)
+	completeValues(root, map[string][]string{
+		"restart":    {"hup", "restart", "none"},
+		"log-format": {"text", "json"},
+	})
 	return root
+}
+
+// completeValues gives shell completion of the fixed values of a flag, in
+// every command that has it.
+func completeValues(root *cobra.Command, values map[string][]string) {
+	for _, cmd := range root.Commands() {
+		for name, vals := range values {
+			if cmd.Flags().Lookup(name) == nil {
+				continue
+			}
+			_ = cmd.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(vals, cobra.ShellCompDirectiveNoFileComp))
+		}
+	}
 }

@@ -20,11 +20,14 @@ func newWatchCmd(stderr io.Writer) *cobra.Command {
 		Use:   "watch --dir DIR [flags]",
 		Short: "Act on release/current.conf alone: switch links, restart the app",
 		Long: `watch runs the watcher alone, for people who still push releases by hand as
-in the seed design: scp release/app.<version> in, edit release/current.conf
-(atomic rename or in place, vim, sed -i), and the links are switched and the
-app is signalled. A file pointing outside release/, at a missing file or at a
-binary this machine cannot run is refused with a log line and nothing
-changes. A release that does not come up healthy is switched back.`,
+in the seed design (the hand-run layout this tool grew from: app.bin and
+app.cfg links into release/, switched by editing release/current.conf): scp
+release/app.<version> in, edit release/current.conf (atomic rename or in
+place, vim, sed -i), and the links are switched and the app is signalled. A
+relative bin.file or cfg.file is taken relative to release/. A file pointing
+outside release/, at a missing file or at a binary this machine cannot run is
+refused with a log line and nothing changes. A release that does not come up
+healthy is switched back. --dir must already hold release/.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := bindEnv(cmd); err != nil {
@@ -47,6 +50,7 @@ changes. A release that does not come up healthy is switched back.`,
 	c.addApplyFlags(cmd.Flags())
 	c.addLogFlag(cmd.Flags())
 	cmd.Flags().DurationVar(&resync, "resync", 30*time.Second, "also re-check this often, in case an event was missed")
+	hideFlags(cmd, "max-artifact-size") // watch downloads nothing; accepted for shared env files
 	return cmd
 }
 
