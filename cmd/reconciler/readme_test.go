@@ -42,10 +42,7 @@ func TestREADMECommands(t *testing.T) {
 	}
 }
 
-var (
-	inlineCode = regexp.MustCompile("`(reconciler [^`]+)`")
-	fence      = regexp.MustCompile("(?s)```(?:sh)?\n(.*?)```")
-)
+var inlineCode = regexp.MustCompile("`(reconciler [^`]+)`")
 
 // readmeCommandLines returns the reconciler command lines of a markdown
 // text: inline code spans and lines of code blocks (joined across
@@ -61,12 +58,17 @@ func readmeCommandLines(md string) []string {
 			out = append(out, s)
 		}
 	}
-	for _, m := range inlineCode.FindAllStringSubmatch(md, -1) {
-		add(m[1])
-	}
-	for _, m := range fence.FindAllStringSubmatch(md, -1) {
-		for _, l := range strings.Split(strings.ReplaceAll(m[1], "\\\n", " "), "\n") {
+	inFence := false
+	for _, l := range strings.Split(strings.ReplaceAll(md, "\\\n", " "), "\n") {
+		switch {
+		case strings.HasPrefix(l, "```"):
+			inFence = !inFence
+		case inFence:
 			add(l)
+		default:
+			for _, m := range inlineCode.FindAllStringSubmatch(l, -1) {
+				add(m[1])
+			}
 		}
 	}
 	return out
