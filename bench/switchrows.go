@@ -23,8 +23,8 @@ func switchRows(t *table, work string, o options) error {
 		return err
 	}
 	for _, keepAlive := range []bool{false, true} {
-		res := map[string]loadgen.Result{}
-		for _, mode := range []string{restart.ModeHUP, restart.ModeRestart} {
+		res := map[restart.Mode]loadgen.Result{}
+		for _, mode := range []restart.Mode{restart.ModeHUP, restart.ModeRestart} {
 			r, err := switchUnderLoad(work, apps, mode, keepAlive, o.switches)
 			if err != nil {
 				return err
@@ -45,7 +45,7 @@ func switchRows(t *table, work string, o options) error {
 	return nil
 }
 
-func switchUnderLoad(work string, apps map[int]string, mode string, keepAlive bool, n int) (loadgen.Result, error) {
+func switchUnderLoad(work string, apps map[int]string, mode restart.Mode, keepAlive bool, n int) (loadgen.Result, error) {
 	dir, err := os.MkdirTemp(work, "switch-")
 	if err != nil {
 		return loadgen.Result{}, err

@@ -29,6 +29,8 @@ type Switcher interface {
 	// Running reports the app's pid and whether it runs bin (always true
 	// when the switcher does not manage the process).
 	Running(bin string) (pid int, ok bool)
+	// Describe says, in words for a plan, what happens to the process.
+	Describe() string
 }
 
 // apply carries out a plan: release files first (each complete and verified
@@ -56,7 +58,7 @@ func (e *Engine) apply(ctx context.Context, p Plan, st *State) (bool, error) {
 		}
 		e.log().Info("wrote current.conf", "version", p.To.Version, "rev", short(p.To.Revision))
 	}
-	if e.Switcher == nil || p.Process == "" {
+	if e.Switcher == nil || !p.Switch {
 		return false, nil
 	}
 	return true, e.Switcher.Switch(ctx, p.To.BinFile, p.To.CfgFile)

@@ -20,7 +20,7 @@ const diffContext = 3
 func configDiff(l Layout, act Actual, cfg Step) string {
 	newData := cfg.Data
 	if newData == nil {
-		newData = readSmall(cfg.Target, maxDiffSize)
+		newData = act.CfgNew
 	}
 	oldName := "/dev/null"
 	if act.Conf != nil && act.Conf.CfgFile != "" {

@@ -23,7 +23,7 @@ var ErrInvalidDesired = errors.New("invalid desired state")
 // bytes.
 const MaxDesiredSize = 1 << 20
 
-// Desired is the desired state file of the deploy repo (SPEC.md).
+// Desired is the desired state file of the deploy repo (docs/reference.md, "The desired state file").
 type Desired struct {
 	Version string    `json:"version"`
 	Bin     *Artifact `json:"bin"`
@@ -72,7 +72,7 @@ func ParseDesired(name string, data []byte) (Desired, error) {
 	return d, nil
 }
 
-// Validate checks the semantic rules of SPEC.md and normalises digests to
+// Validate checks the semantic rules of docs/reference.md and normalises digests to
 // lower case.
 func (d *Desired) Validate() error {
 	if d.Version == "" {

@@ -43,7 +43,7 @@ func TestParseDesiredGood(t *testing.T) {
 	}
 }
 
-// TestParseDesiredBad covers every bad desired file of SPEC.md: each must be
+// TestParseDesiredBad covers every bad desired file of docs/reference.md: each must be
 // refused with a message naming the file and the key at fault.
 func TestParseDesiredBad(t *testing.T) {
 	bin := `"bin":{"url":"https://a.example/web","sha256":"` + goodSum + `"}`

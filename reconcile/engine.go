@@ -29,7 +29,6 @@ type Engine struct {
 	Repo     Repo
 	Download Downloader
 	Switcher Switcher // nil: stop once release/current.conf is written
-	Process  string   // describes the process action of a switch, for plans
 	Log      *slog.Logger
 	Now      func() time.Time
 	Metrics  *Metrics // nil: none
@@ -120,9 +119,12 @@ func (e *Engine) makePlan(src Source, act Actual) (Plan, error) {
 		pid, ok := e.Switcher.Running(e.Layout.BinFile(src.Desired.Version))
 		act.AppPID, act.AppStale = pid, !ok
 	}
-	p, err := MakePlan(e.Layout, src, act, e.Process)
-	if e.Switcher == nil {
-		p.Links, p.Process = nil, ""
+	p, err := MakePlan(e.Layout, src, act)
+	switch {
+	case e.Switcher == nil:
+		p.Links, p.Switch = nil, false
+	case p.Switch:
+		p.Process = e.Switcher.Describe()
 	}
 	return p, err
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // FuzzParseDesired: any input either parses into a desired state that
-// satisfies every rule of SPEC.md, or is refused with ErrInvalidDesired
+// satisfies every rule of docs/reference.md, or is refused with ErrInvalidDesired
 // naming the file. It never panics.
 func FuzzParseDesired(f *testing.F) {
 	for _, s := range []string{

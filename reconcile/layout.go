@@ -2,7 +2,7 @@ package reconcile
 
 import "path/filepath"
 
-// Layout names the files of an app directory (SPEC.md, "The app directory").
+// Layout names the files of an app directory (docs/reference.md, "The app directory").
 type Layout struct {
 	Dir string // absolute
 }

@@ -13,7 +13,7 @@ import (
 
 // ApplyLocal makes the links and the app agree with release/current.conf,
 // whoever wrote it: the reconciler, or a person (scp a release in, edit the
-// file, as in the seed design). The watcher calls it on every change and at
+// file, as in the seed design: the hand-run layout this tool grew from). The watcher calls it on every change and at
 // start-up. A file that points outside release/, at missing files or at a
 // binary this machine cannot run is refused and nothing changes. A release
 // that does not come up is switched back, release/current.conf is put back

@@ -49,6 +49,10 @@ type Actual struct {
 	Links  map[string]string // "app.bin"/"app.cfg" -> link target, "" when absent
 	State  State
 	CfgOld []byte // content of the current config, when small enough to diff
+	// CfgNew is the desired config's release file, when it is already on
+	// disk and small enough to diff (a config from a URL is not
+	// downloaded by a dry run).
+	CfgNew []byte
 	// AppStale: the app process does not run the desired binary (it is
 	// down, or still on another release).
 	AppStale bool
@@ -129,6 +133,9 @@ func (e *Engine) observeActual(src Source) (Actual, error) {
 	}
 	if act.Conf != nil && act.Conf.CfgFile != "" {
 		act.CfgOld = readSmall(act.Conf.CfgFile, maxDiffSize)
+	}
+	if src.Desired.Cfg != nil && !src.Desired.Cfg.FromRepo() {
+		act.CfgNew = readSmall(l.CfgFile(src.Desired.Version), maxDiffSize)
 	}
 	return act, nil
 }

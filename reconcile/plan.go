@@ -58,7 +58,8 @@ type Plan struct {
 	Steps     []Step
 	WriteConf bool // release/current.conf changes
 	Links     []LinkChange
-	Process   string // what happens to the app process
+	Switch    bool   // the links switch and the app is brought onto the release
+	Process   string // in words, what happens to the app process (for diff only)
 	AppStale  bool   // the app does not run the desired binary
 	AppPID    int    // the app's pid, 0 when none runs (or not managed)
 	CfgDiff   string // unified diff of the config text, if both are text
@@ -120,9 +121,9 @@ const (
 )
 
 // MakePlan computes the plan from the desired and the actual state. It is a
-// pure function: it reads nothing and writes nothing. process describes the
-// process action that follows a switch.
-func MakePlan(l Layout, src Source, act Actual, process string) (Plan, error) {
+// pure function: it reads nothing and writes nothing (observeActual read
+// what it needs); Plan.Process is left for the engine to describe.
+func MakePlan(l Layout, src Source, act Actual) (Plan, error) {
 	d := src.Desired
 	p := Plan{Layout: l, From: act.Conf, To: l.LocalConfFor(d, src.Rev)}
 	bin, err := planStep(l, act, "bin", d.Bin, BinName(d.Version), BinMode)
@@ -154,9 +155,7 @@ func MakePlan(l Layout, src Source, act Actual, process string) (Plan, error) {
 	p.WriteConf = act.Conf == nil || *act.Conf != p.To
 	p.Links = linkChanges(l, act, p.To)
 	p.AppStale, p.AppPID = act.AppStale, act.AppPID
-	if len(p.Links) > 0 || p.Changes() {
-		p.Process = process
-	}
+	p.Switch = len(p.Links) > 0 || p.Changes()
 	return p, nil
 }
 

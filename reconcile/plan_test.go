@@ -25,7 +25,7 @@ func TestMakePlan(t *testing.T) {
 
 	t.Run("upgrade downloads, installs, switches", func(t *testing.T) {
 		act := Actual{Conf: &v1, Links: links1, Files: map[string]FileState{}, CfgOld: []byte("port = 8080\nlevel = info\n")}
-		p, err := MakePlan(l, src, act, "hup")
+		p, err := MakePlan(l, src, act)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,8 +38,8 @@ func TestMakePlan(t *testing.T) {
 		if p.Steps[1].SHA256 != sum(cfgV2) {
 			t.Errorf("got cfg digest %s, want %s", p.Steps[1].SHA256, sum(cfgV2))
 		}
-		if !p.Changes() || !p.WriteConf || len(p.Links) != 2 || p.Process != "hup" {
-			t.Errorf("got changes=%v write=%v links=%v process=%q, want a full switch", p.Changes(), p.WriteConf, p.Links, p.Process)
+		if !p.Changes() || !p.WriteConf || len(p.Links) != 2 || !p.Switch {
+			t.Errorf("got changes=%v write=%v links=%v switch=%v, want a full switch", p.Changes(), p.WriteConf, p.Links, p.Switch)
 		}
 		if !strings.Contains(p.CfgDiff, "-level = info") || !strings.Contains(p.CfgDiff, "+level = debug") {
 			t.Errorf("got config diff %q, want the changed line", p.CfgDiff)
@@ -48,7 +48,7 @@ func TestMakePlan(t *testing.T) {
 	t.Run("rollback to a kept version downloads nothing", func(t *testing.T) {
 		act := Actual{Conf: &v1, Links: links1, Files: map[string]FileState{
 			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum(cfgV2)}}}
-		p, err := MakePlan(l, src, act, "hup")
+		p, err := MakePlan(l, src, act)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,12 +64,12 @@ func TestMakePlan(t *testing.T) {
 	t.Run("in sync", func(t *testing.T) {
 		act := Actual{Conf: &v2, Links: links2, Files: map[string]FileState{
 			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum(cfgV2)}}}
-		p, err := MakePlan(l, src, act, "hup")
+		p, err := MakePlan(l, src, act)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Changes() || p.WriteConf || p.Process != "" {
-			t.Errorf("got changes=%v write=%v process=%q, want nothing to do", p.Changes(), p.WriteConf, p.Process)
+		if p.Changes() || p.WriteConf || p.Switch {
+			t.Errorf("got changes=%v write=%v switch=%v, want nothing to do", p.Changes(), p.WriteConf, p.Switch)
 		}
 	})
 	t.Run("revision-only change is in sync but rewrites current.conf", func(t *testing.T) {
@@ -77,14 +77,14 @@ func TestMakePlan(t *testing.T) {
 		old.Revision = "cccc"
 		act := Actual{Conf: &old, Links: links2, Files: map[string]FileState{
 			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum(cfgV2)}}}
-		p, _ := MakePlan(l, src, act, "hup")
-		if p.Changes() || !p.WriteConf || p.Process != "" {
-			t.Errorf("got changes=%v write=%v process=%q, want only the conf rewritten", p.Changes(), p.WriteConf, p.Process)
+		p, _ := MakePlan(l, src, act)
+		if p.Changes() || !p.WriteConf || p.Switch {
+			t.Errorf("got changes=%v write=%v switch=%v, want only the conf rewritten", p.Changes(), p.WriteConf, p.Switch)
 		}
 	})
 	t.Run("changed artifact under an existing version", func(t *testing.T) {
 		act := Actual{Conf: &v1, Links: links1, Files: map[string]FileState{"app.2.0": {Exists: true, SHA256: sum([]byte("other"))}}}
-		_, err := MakePlan(l, src, act, "hup")
+		_, err := MakePlan(l, src, act)
 		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "release/app.2.0") || !strings.Contains(err.Error(), "immutable") {
 			t.Fatalf("got %v, want ErrConflict naming release/app.2.0", err)
 		}
@@ -92,13 +92,13 @@ func TestMakePlan(t *testing.T) {
 	t.Run("changed config under an existing version", func(t *testing.T) {
 		act := Actual{Conf: &v1, Links: links1, Files: map[string]FileState{
 			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum([]byte("old"))}}}
-		_, err := MakePlan(l, src, act, "hup")
+		_, err := MakePlan(l, src, act)
 		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "release/cfg.2.0") {
 			t.Fatalf("got %v, want ErrConflict naming release/cfg.2.0", err)
 		}
 	})
 	t.Run("first deploy", func(t *testing.T) {
-		p, err := MakePlan(l, src, Actual{Files: map[string]FileState{}, Links: map[string]string{}}, "hup")
+		p, err := MakePlan(l, src, Actual{Files: map[string]FileState{}, Links: map[string]string{}})
 		if err != nil || !p.Changes() || p.From != nil {
 			t.Fatalf("got %+v, %v; want a first deploy", p, err)
 		}

@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// appDir is an app directory laid out as SPEC.md describes, with releases
+// appDir is an app directory laid out as docs/reference.md describes, with releases
 // of the example app.
 type appDir struct {
 	dir, addr string
@@ -90,7 +90,7 @@ func (d *appDir) release(t *testing.T, v, name string, cfg map[string]any) (bin,
 	return bin, cfgFile
 }
 
-func (d *appDir) switcher(t *testing.T, mode string) *Switcher {
+func (d *appDir) switcher(t *testing.T, mode Mode) *Switcher {
 	return &Switcher{
 		Dir: d.dir, Mode: mode, Exec: "./app.bin -c app.cfg",
 		HealthURL: "http://" + d.addr + "/healthz", HealthTimeout: 10 * time.Second,

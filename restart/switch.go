@@ -13,19 +13,43 @@ import (
 	"time"
 )
 
+// Mode is how the switcher gets the app onto a new binary.
+type Mode string
+
 // Modes of Switcher.
 const (
-	ModeHUP     = "hup"     // SIGHUP: the app re-execs ./app.bin and hands over its sockets
-	ModeRestart = "restart" // SIGTERM, wait, SIGKILL after StopGrace, start anew
-	ModeNone    = "none"    // links only
+	ModeHUP     Mode = "hup"     // SIGHUP: the app re-execs ./app.bin and hands over its sockets
+	ModeRestart Mode = "restart" // SIGTERM, wait, SIGKILL after StopGrace, start anew
+	ModeNone    Mode = "none"    // links only
 )
+
+// ParseMode reads a mode as --restart spells it.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case ModeHUP, ModeRestart, ModeNone:
+		return m, nil
+	}
+	return "", fmt.Errorf("%q: want hup, restart or none", s)
+}
+
+// Describe says, for plans, what happens to the app process after the
+// links switch.
+func (s *Switcher) Describe() string {
+	switch s.Mode {
+	case ModeNone:
+		return "none (--restart none): the links change, the app is not signalled"
+	case ModeRestart:
+		return "restart: SIGTERM the app, wait, start " + s.Exec
+	}
+	return "hup: SIGHUP the app to re-exec ./app.bin (start " + s.Exec + " if none runs)"
+}
 
 // Switcher makes an app directory run a release: it checks the binary,
 // swaps the links, gets the process onto the new binary and verifies it,
 // and switches back by itself when the new release does not come up.
 type Switcher struct {
 	Dir           string // the app directory, absolute
-	Mode          string // ModeHUP (default), ModeRestart or ModeNone
+	Mode          Mode // ModeHUP (default), ModeRestart or ModeNone
 	Exec          string // how to start the app when none runs
 	HealthURL     string // optional: must answer 2xx
 	HealthTimeout time.Duration

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// TestSyncBadInput runs every bad input of SPEC.md against a directory that
+// TestSyncBadInput runs every bad input of docs/reference.md against a directory that
 // runs 1.0: sync must exit non-zero with a message naming the file, key or
 // URL, leave the directory exactly as it was, and recover once the repo is
 // fixed.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -36,6 +37,7 @@ type Config struct {
 	// the deployed commit must be signed with.
 	SSHKey, KnownHosts, VerifyKeyring, VerifySSH, TokenFile, CAFile string
 
+	mode         restart.Mode // --restart, parsed
 	maxSizeBytes int64
 	caPEM        []byte      // --ca-file content, for go-git
 	tlsConf      *tls.Config // system roots plus --ca-file, for artifacts
@@ -91,7 +93,7 @@ func (c *Config) addLogFlag(fs *pflag.FlagSet) {
 }
 
 // bindEnv gives every flag not set on the command line the value of
-// RECONCILER_<FLAG> (dashes become underscores), as SPEC.md promises; a bad
+// RECONCILER_<FLAG> (dashes become underscores), as docs/reference.md promises; a bad
 // value is reported as the variable it came from. It first warns about every
 // RECONCILER_* variable that nothing reads, which a typo would otherwise be.
 func bindEnv(cmd *cobra.Command) error {
@@ -255,11 +257,11 @@ func (c *Config) ValidateDir() error {
 
 // ValidateApply checks the settings of commands that change the directory.
 func (c *Config) ValidateApply() error {
-	switch c.Restart {
-	case "hup", "restart", "none":
-	default:
-		return &usageError{msg: fmt.Sprintf("--restart %q: want hup, restart or none", c.Restart)}
+	mode, err := restart.ParseMode(c.Restart)
+	if err != nil {
+		return &usageError{msg: "--restart " + err.Error()}
 	}
+	c.mode = mode
 	if c.HealthURL != "" {
 		if u, err := url.Parse(c.HealthURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return &usageError{msg: fmt.Sprintf("--health-url %q: want an http(s) URL", c.HealthURL)}

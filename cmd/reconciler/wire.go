@@ -30,7 +30,6 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 		Repo:     src,
 		Download: &artifacts.Fetcher{MaxSize: c.maxSizeBytes, Client: artifacts.NewClient(c.tlsConf)},
 		Switcher: newSwitcher(c, layout, log),
-		Process:  processAction(c),
 		Log:      log.With("dir", layout.Dir),
 		Keep:     c.Keep, // every command that switches prunes
 	}
@@ -50,21 +49,10 @@ func (v commitVerifier) VerifyCommit(ctx context.Context, rev string) (string, e
 	return v.src.VerifyCommit(ctx, rev, v.trust)
 }
 
-// processAction describes, for plans, what follows a switch.
-func processAction(c *Config) string {
-	switch c.Restart {
-	case "none":
-		return "none (--restart none): the links change, the app is not signalled"
-	case "restart":
-		return "restart: SIGTERM the app, wait, start " + c.Exec
-	}
-	return "hup: SIGHUP the app to re-exec ./app.bin (start " + c.Exec + " if none runs)"
-}
-
 func newSwitcher(c *Config, layout reconcile.Layout, log *slog.Logger) *restart.Switcher {
 	return &restart.Switcher{
 		Dir:           layout.Dir,
-		Mode:          c.Restart,
+		Mode:          c.mode,
 		Exec:          c.Exec,
 		HealthURL:     c.HealthURL,
 		HealthTimeout: c.HealthTimeout,
@@ -77,7 +65,7 @@ func newSwitcher(c *Config, layout reconcile.Layout, log *slog.Logger) *restart.
 // health check is configured: a release that starts and serves nothing
 // passes.
 func warnNoHealthCheck(c *Config, log *slog.Logger) {
-	if c.HealthURL == "" && c.Restart != restart.ModeNone {
+	if c.HealthURL == "" && c.mode != restart.ModeNone {
 		log.Warn("no --health-url: a switch counts as done once the new process runs the new binary and stays up for half a second; give --health-url to check that it serves")
 	}
 }
