@@ -98,10 +98,18 @@ func (a *Agent) poll(ctx context.Context) time.Time {
 	if ctx.Err() != nil {
 		return now
 	}
+	if err != nil && out.Class == ClassNeedsPerson {
+		// No wait fixes it; the fix is a commit or a person on this host:
+		// look again on the schedule (one cheap ref listing), no backoff.
+		a.backoff.Reset()
+		a.Metrics.SetBackoff(0)
+		a.log().Error("poll failed; needs a person", "err", err, "rev", short(out.Rev), "class", out.Class)
+		return a.Schedule.Next(now).Add(a.jitter())
+	}
 	if err != nil && !errors.Is(err, ErrFailedRevision) && !errors.Is(err, ErrSuspended) {
 		wait := a.backoff.Fail()
 		a.Metrics.SetBackoff(wait)
-		a.log().Error("poll failed", "err", err, "rev", short(out.Rev), "failures", a.backoff.Failures(), "retry_in", wait)
+		a.log().Error("poll failed", "err", err, "rev", short(out.Rev), "class", ClassRetry, "failures", a.backoff.Failures(), "retry_in", wait)
 		return now.Add(wait)
 	}
 	a.backoff.Reset()

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -31,7 +32,7 @@ func (f *fakeReconciler) Sync(ctx context.Context) (Outcome, error) {
 		err, f.errs = f.errs[0], f.errs[1:]
 	}
 	if err != nil {
-		return Outcome{Result: PollError}, err
+		return Outcome{Result: PollError, Class: Classify(err)}, err
 	}
 	return Outcome{Result: PollUnchanged}, nil
 }
@@ -178,4 +179,37 @@ func equalDurations(a, b []time.Duration) bool {
 		}
 	}
 	return true
+}
+
+// TestAgentNeedsPersonPollsOnSchedule: an error no wait fixes (a broken
+// desired file) is not backed off: the fix, a commit, deploys within one
+// period.
+func TestAgentNeedsPersonPollsOnSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bad := fmt.Errorf("web/current.conf: %w: key \"bin\" is required", ErrInvalidDesired)
+		f := &fakeReconciler{errs: []error{bad, bad, bad, nil}}
+		a := NewAgent(f, every(t, "@every 10s"), nil)
+		start := time.Now()
+		runAgent(a, 35*time.Second)
+		want := []time.Duration{0, 10 * time.Second, 10 * time.Second, 10 * time.Second}
+		if got := f.gaps(start); !equalDurations(got, want) {
+			t.Errorf("got gaps %v, want %v: polled on the schedule, no backoff", got, want)
+		}
+	})
+}
+
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want ErrorClass
+	}{
+		{fmt.Errorf("x: %w", ErrInvalidDesired), ClassNeedsPerson},
+		{fmt.Errorf("x: %w", ErrConflict), ClassNeedsPerson},
+		{fmt.Errorf("%w: bad signature", ErrUntrusted), ClassNeedsPerson},
+		{errors.New("dial tcp: connection refused"), ClassRetry},
+	} {
+		if got := Classify(tc.err); got != tc.want {
+			t.Errorf("Classify(%v) = %s, want %s", tc.err, got, tc.want)
+		}
+	}
 }

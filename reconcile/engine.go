@@ -36,6 +36,8 @@ type Engine struct {
 	// read (--verify-keyring, --verify-ssh-allowed-signers).
 	Verify Verifier
 	Keep   int // releases kept in release/ after a switch; 0: keep all
+	// Classify sorts errors into retry and needs-a-person; nil: Classify.
+	Classify Classifier
 
 	digests  digestCache
 	lastConf *LocalConf // what this engine last wrote or found applied
@@ -58,6 +60,9 @@ type Outcome struct {
 	Version string
 	Plan    Plan
 	Drift   bool // the repo had not moved, the directory had: put back
+	// Class sorts the pass's error (empty without one, and for a failed
+	// revision or a suspension, which are states).
+	Class ErrorClass
 }
 
 var discardLog = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -169,6 +174,9 @@ func (e *Engine) Sync(ctx context.Context) (Outcome, error) {
 		return Outcome{Result: PollError}, err
 	}
 	out, err := e.sync(ctx, &st)
+	if err != nil && !errors.Is(err, ErrFailedRevision) && !errors.Is(err, ErrSuspended) {
+		out.Class = e.classify(err)
+	}
 	e.record(&st, out, err)
 	if serr := e.Layout.SaveState(st); serr != nil && err == nil {
 		err = serr
@@ -225,8 +233,11 @@ func (e *Engine) sync(ctx context.Context, st *State) (Outcome, error) {
 	}
 	st.Attempted = &Attempted{Revision: rev, Version: src.Desired.Version, Time: e.now()}
 	switched, err := e.apply(ctx, p, st)
-	if switched {
-		e.Metrics.switched(err == nil || !isUnhealthy(err))
+	switch {
+	case switched && err == nil:
+		e.Metrics.switched(true)
+	case switched && isUnhealthy(err):
+		e.Metrics.switched(false)
 	}
 	if err != nil {
 		if isUnhealthy(err) {
@@ -271,7 +282,7 @@ func (e *Engine) record(st *State, out Outcome, err error) {
 		return
 	}
 	if err != nil {
-		st.LastError = &ErrorInfo{Time: now, Message: err.Error(), Revision: out.Rev}
+		st.LastError = &ErrorInfo{Time: now, Message: err.Error(), Revision: out.Rev, Class: out.Class}
 		return
 	}
 	st.LastError = nil

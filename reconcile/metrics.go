@@ -11,6 +11,7 @@ import (
 // nothing, so one-shot commands need none.
 type Metrics struct {
 	polls       *prometheus.CounterVec
+	pollErrors  *prometheus.CounterVec
 	duration    prometheus.Histogram
 	downloaded  prometheus.Counter
 	switches    prometheus.Counter
@@ -34,6 +35,8 @@ func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 	m := &Metrics{
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "reconciler_polls_total",
 			Help: "Polls of the deploy repo by result (unchanged, applied, error, skipped, suspended)."}, []string{"result"}),
+		pollErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "reconciler_poll_errors_total",
+			Help: "Failed passes by class: retry (the surroundings; retried with backoff) or needs_person (bad input, auth, host key, untrusted commit)."}, []string{"class"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "reconciler_reconcile_duration_seconds",
 			Help: "Duration of one reconcile pass.", Buckets: prometheus.ExponentialBuckets(0.005, 3, 10)}),
 		downloaded: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_downloaded_bytes_total",
@@ -59,7 +62,7 @@ func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 		untrust: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_untrusted_commits_total",
 			Help: "Polls that refused a commit whose signature is missing or not trusted."}),
 	}
-	reg.MustRegister(m.polls, m.duration, m.downloaded, m.switches, m.rollbacks, m.drift,
+	reg.MustRegister(m.polls, m.pollErrors, m.duration, m.downloaded, m.switches, m.rollbacks, m.drift,
 		m.applied, m.lastSuccess, m.suspended, m.failed, m.appUp, m.backoff, m.untrust)
 	if git != nil {
 		for kind, pick := range map[string]func(a, b int64) int64{
@@ -75,6 +78,9 @@ func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 	for _, r := range []string{PollUnchanged, PollApplied, PollError, PollSkipped, PollSuspended} {
 		m.polls.WithLabelValues(r) // export zeros, so rate() works from the start
 	}
+	for _, c := range []ErrorClass{ClassRetry, ClassNeedsPerson} {
+		m.pollErrors.WithLabelValues(string(c))
+	}
 	return m
 }
 
@@ -83,9 +89,12 @@ func (m *Metrics) pass(out Outcome, st *State, took time.Duration, err error, no
 		return
 	}
 	m.polls.WithLabelValues(out.Result).Inc()
+	if out.Class != "" {
+		m.pollErrors.WithLabelValues(string(out.Class)).Inc()
+	}
 	m.duration.Observe(took.Seconds())
-	if err == nil {
-		m.lastSuccess.Set(float64(now.Unix()))
+	if err == nil || out.Result == PollSkipped || out.Result == PollSuspended {
+		m.lastSuccess.Set(float64(now.Unix())) // a failed head or a suspension is a state
 	}
 	if st.Applied != nil {
 		m.applied.Reset()

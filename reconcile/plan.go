@@ -202,6 +202,9 @@ func linkChanges(l Layout, act Actual, to LocalConf) []LinkChange {
 	var out []LinkChange
 	want := map[string]string{"app.bin": relTarget(l, to.BinFile), "app.cfg": relTarget(l, to.CfgFile)}
 	for _, name := range []string{"app.bin", "app.cfg"} {
+		if name == "app.cfg" && to.CfgFile == "" {
+			continue // no config desired: the switch leaves app.cfg alone
+		}
 		if act.Links[name] != want[name] && !sameTarget(l, act.Links[name], want[name]) {
 			out = append(out, LinkChange{Link: name, From: act.Links[name], To: want[name]})
 		}

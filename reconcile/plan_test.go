@@ -104,3 +104,22 @@ func TestMakePlan(t *testing.T) {
 		}
 	})
 }
+
+// TestMakePlanWithoutCfgLeavesAppCfg: a desired state without cfg does not
+// plan to move app.cfg (the switch leaves it alone), so a release without
+// a config is in sync once applied instead of switching at every poll.
+func TestMakePlanWithoutCfgLeavesAppCfg(t *testing.T) {
+	l := Layout{Dir: "/srv/web"}
+	desired := Desired{Version: "2.0", Bin: &Artifact{URL: "https://a.example/web-2.0", SHA256: goodSum}}
+	src := Source{Rev: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", Desired: desired}
+	to := l.LocalConfFor(desired, src.Rev)
+	act := Actual{Conf: &to, Links: map[string]string{"app.bin": "release/app.2.0", "app.cfg": "release/cfg.1.0"},
+		Files: map[string]FileState{"app.2.0": {Exists: true, SHA256: goodSum}}}
+	p, err := MakePlan(l, src, act)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Changes() || len(p.Links) != 0 || p.Switch {
+		t.Errorf("got links %v, switch %v, want nothing to do", p.Links, p.Switch)
+	}
+}

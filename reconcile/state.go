@@ -61,9 +61,10 @@ type Poll struct {
 
 // ErrorInfo is the last error, kept until a poll succeeds.
 type ErrorInfo struct {
-	Time     time.Time `json:"time"`
-	Message  string    `json:"message"`
-	Revision string    `json:"revision,omitempty"`
+	Time     time.Time  `json:"time"`
+	Message  string     `json:"message"`
+	Revision string     `json:"revision,omitempty"`
+	Class    ErrorClass `json:"class,omitempty"` // retry or needs_person
 }
 
 // Failed is a revision whose release was rolled back.

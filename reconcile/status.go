@@ -121,6 +121,9 @@ func (s Status) Render(w io.Writer) error {
 	}
 	if s.LastError != nil {
 		line("last error", "%s (%s)", s.LastError.Message, ago(s.LastError.Time))
+		if s.LastError.Class == ClassNeedsPerson {
+			line("needs", "a person: no wait fixes this (bad input, credentials or trust); polled again on the schedule")
+		}
 	}
 	if f := s.HeadFailed; f != nil {
 		line("failing", "%s version %s: %s (%s); not applied until the deploy repo moves on, or `reconciler retry --dir %s`",

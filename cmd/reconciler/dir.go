@@ -23,7 +23,10 @@ func openDir(cmd *cobra.Command, c *Config) (reconcile.Layout, error) {
 	if err != nil {
 		return layout, err
 	}
-	return layout, layout.CheckAppDir()
+	if err := layout.CheckAppDir(); err != nil {
+		return layout, &exitError{code: 2, err: err}
+	}
+	return layout, nil
 }
 
 // lockDir creates the app directory if needed and takes its lock: one

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
 // TestCommandsRefuseNonAppDir: commands that act on an existing app
@@ -200,5 +205,35 @@ func TestHelpAndCompletion(t *testing.T) {
 		if !strings.HasPrefix(out, want+"\n") {
 			t.Errorf("completion of sync %s: got %q, want %q", flag, out, want)
 		}
+	}
+}
+
+// TestErrorClassInStatus: a broken desired file is an error that needs a
+// person, an unreachable artifact store one to retry; status says which.
+func TestErrorClassInStatus(t *testing.T) {
+	t.Parallel()
+	d := newDeployRepo(t)
+	dir := t.TempDir()
+	d.release("1.0")
+	mustSync(t, d.URL(), dir)
+	for _, tc := range []struct {
+		desired string
+		want    reconcile.ErrorClass
+	}{
+		{`{"version": "2.0"}`, reconcile.ClassNeedsPerson},
+		{`{"version": "2.0", "bin": {"url": "http://127.0.0.1:1/x", "sha256": "` + strings.Repeat("a", 64) + `"}}`, reconcile.ClassRetry},
+	} {
+		d.commitDesired(tc.desired)
+		if _, _, code := runCLI(t, syncArgs(d.URL(), dir)...); code == 0 {
+			t.Fatalf("sync of %s: exit 0", tc.desired)
+		}
+		out, _, _ := runCLI(t, "status", "--dir", dir, "--json")
+		var st reconcile.Status
+		if err := json.Unmarshal([]byte(out), &st); err != nil || st.LastError == nil || st.LastError.Class != tc.want {
+			t.Errorf("status after %s: %+v (%v), want last error of class %s", tc.desired, st.LastError, err, tc.want)
+		}
+	}
+	if got := classify(fmt.Errorf("ls: %w", gitsrc.ErrAuth)); got != reconcile.ClassNeedsPerson {
+		t.Errorf("auth failure: class %s, want needs_person", got)
 	}
 }

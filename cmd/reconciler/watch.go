@@ -27,7 +27,8 @@ place, vim, sed -i), and the links are switched and the app is signalled. A
 relative bin.file or cfg.file is taken relative to release/. A file pointing
 outside release/, at a missing file or at a binary this machine cannot run is
 refused with a log line and nothing changes. A release that does not come up
-healthy is switched back. --dir must already hold release/.`,
+healthy is switched back. --dir must be an app directory already (holding
+release/ or .reconciler/).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := bindEnv(cmd); err != nil {
@@ -50,7 +51,7 @@ healthy is switched back. --dir must already hold release/.`,
 	c.addApplyFlags(cmd.Flags())
 	c.addLogFlag(cmd.Flags())
 	cmd.Flags().DurationVar(&resync, "resync", 30*time.Second, "also re-check this often, in case an event was missed")
-	hideFlags(cmd, "max-artifact-size") // watch downloads nothing; accepted for shared env files
+	hideFlags(cmd, "max-artifact-size", "keep") // watch downloads and prunes nothing; accepted for shared env files
 	return cmd
 }
 

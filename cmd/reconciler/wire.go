@@ -32,6 +32,7 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 		Switcher: newSwitcher(c, layout, log),
 		Log:      log.With("dir", layout.Dir),
 		Keep:     c.Keep, // every command that switches prunes
+		Classify: classify,
 	}
 	if c.trust.Enabled() {
 		eng.Verify = commitVerifier{src: src, trust: c.trust}
