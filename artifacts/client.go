@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/redact"
 )
 
 // Doer is the one-method HTTP seam (an *http.Client satisfies it).
@@ -53,7 +55,7 @@ func RefuseDowngrade(req *http.Request, via []*http.Request) error {
 	}
 	for _, prev := range via {
 		if prev.URL.Scheme == "https" {
-			to, _ := redactURL(req.URL)
+			to := redact.URL(req.URL.String())
 			return fmt.Errorf("%w: to %s", ErrInsecureRedirect, to)
 		}
 	}

@@ -60,7 +60,7 @@ func TestHTTPErrorStatus(t *testing.T) {
 			}
 			for name, call := range calls {
 				err := call(t.Context())
-				want := "list refs of " + srv.URL + "/x.git: " + tc.wantDetail
+				want := "list refs of " + gitsrc.RedactURL(url) + ": " + tc.wantDetail
 				if err == nil || err.Error() != want {
 					t.Errorf("%s: got %v, want %s", name, err, want)
 				}
