@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
+	"github.com/reconciler-dev/reconciler/internal/repopath"
 )
 
 // ErrInvalidDesired marks a desired state file that cannot be deployed as is:
@@ -144,26 +145,7 @@ func checkURL(raw string) error {
 	return nil
 }
 
-// CheckRepoPath refuses a path from the deploy repo that could leave it:
-// absolute, "..", backslashes, NUL, or not in clean form.
-func CheckRepoPath(p string) error {
-	switch {
-	case p == "":
-		return errors.New("empty path")
-	case strings.ContainsRune(p, 0):
-		return fmt.Errorf("path %q contains a NUL byte", p)
-	case strings.Contains(p, `\`):
-		return fmt.Errorf("path %q contains a backslash", p)
-	case path.IsAbs(p):
-		return fmt.Errorf("path %q is absolute; it must be relative to the repo root", p)
-	}
-	for _, el := range strings.Split(p, "/") {
-		if el == ".." {
-			return fmt.Errorf("path %q leaves the deploy repo", p)
-		}
-	}
-	if path.Clean(p) != p || p == "." {
-		return fmt.Errorf("path %q is not in clean form (use %q)", p, path.Clean(p))
-	}
-	return nil
-}
+// CheckRepoPath refuses a path from the deploy repo that could leave it, or
+// that is not in clean form (package internal/repopath: the one rule, also
+// applied by gitsrc at read time).
+func CheckRepoPath(p string) error { return repopath.CheckClean(p) }
