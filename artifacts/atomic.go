@@ -1,11 +1,11 @@
 package artifacts
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
+
+	"github.com/reconciler-dev/reconciler/internal/fsx"
 )
 
 // pending is a temp file next to its final name, removed unless committed.
@@ -53,25 +53,7 @@ func (p *pending) commit(dest string, mode os.FileMode, replace bool) error {
 		return diskErr(err)
 	}
 	p.committed = true
-	return SyncDir(p.dir)
-}
-
-// SyncDir fsyncs a directory, making renames and creations in it durable.
-// Filesystems that cannot fsync a directory (EINVAL, unsupported) are not an
-// error: there is nothing more to be done on them.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if errors.Is(err, syscall.EINVAL) || errors.Is(err, errors.ErrUnsupported) {
-		return nil
-	}
-	return err
+	return fsx.SyncDir(p.dir)
 }
 
 // WriteFileAtomic writes data to path via a temp file in the same dir,

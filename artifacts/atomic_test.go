@@ -66,12 +66,3 @@ func TestRenameNoReplace(t *testing.T) {
 	assertFile(t, to+"2", []byte(from), 0o644)
 }
 
-func TestSyncDir(t *testing.T) {
-	t.Parallel()
-	if err := SyncDir(t.TempDir()); err != nil {
-		t.Error(err)
-	}
-	if err := SyncDir(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("missing dir: got %v, want ErrNotExist", err)
-	}
-}

@@ -7,7 +7,8 @@
 // The reconciler names each artifact of a release by URL and digest in the
 // desired-state file. [Fetcher.Fetch] makes release/<name> hold exactly those
 // bytes; [Install] does the same for bytes the caller already holds (config
-// files from the deploy repo). [WriteFileAtomic] and [SyncDir] serve the
+// files from the deploy repo) and [InstallReader] for bytes it streams (a
+// binary committed to the deploy repo). [WriteFileAtomic] serves the
 // caller's own state files, and [CleanTemp] removes what a killed run left.
 //
 // # Invariants

@@ -15,6 +15,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/reconciler-dev/reconciler/internal/fsx"
 )
 
 // openCache returns the cache repository, opening CacheDir if needed, or nil
@@ -153,7 +155,7 @@ func (s *Source) install(tmp string) (*git.Repository, error) {
 	if err := os.Rename(tmp, s.dir); err != nil {
 		return nil, fmt.Errorf("replace git cache %s: %w", s.dir, err)
 	}
-	_ = syncDir(filepath.Dir(s.dir))
+	_ = fsx.SyncDir(filepath.Dir(s.dir))
 	removeAll(old)
 	repo, err := openBare(s.dir)
 	if err != nil {
@@ -192,7 +194,7 @@ func syncTree(root string) error {
 			return nil
 		}
 		if d.IsDir() {
-			return syncDir(path)
+			return fsx.SyncDir(path)
 		}
 		f, err := os.Open(path)
 		if err != nil {
@@ -201,15 +203,6 @@ func syncTree(root string) error {
 		defer f.Close()
 		return f.Sync()
 	})
-}
-
-func syncDir(path string) error {
-	d, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // removeAll removes a temporary directory of ours; "" is the in-memory cache.

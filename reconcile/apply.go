@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
+
+	"github.com/reconciler-dev/reconciler/internal/fsx"
 )
 
 // Downloader fetches a URL into dir/name, verified against sha256
@@ -129,7 +131,7 @@ func (e *Engine) repair(ctx context.Context, s Step) error {
 		err = os.Rename(side, s.Target)
 	}
 	if err == nil {
-		err = artifacts.SyncDir(dir)
+		err = fsx.SyncDir(dir)
 	}
 	if err != nil {
 		_ = os.Remove(side)

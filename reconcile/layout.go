@@ -1,6 +1,10 @@
 package reconcile
 
-import "path/filepath"
+import (
+	"path/filepath"
+
+	"github.com/reconciler-dev/reconciler/internal/appdir"
+)
 
 // Layout names the files of an app directory (docs/reference.md, "The app directory").
 type Layout struct {
@@ -17,10 +21,10 @@ func NewLayout(dir string) (Layout, error) {
 }
 
 // Release is the directory that holds every kept release.
-func (l Layout) Release() string { return filepath.Join(l.Dir, "release") }
+func (l Layout) Release() string { return appdir.Release(l.Dir) }
 
 // CurrentConf is the local, applied state that the watcher acts on.
-func (l Layout) CurrentConf() string { return filepath.Join(l.Release(), "current.conf") }
+func (l Layout) CurrentConf() string { return filepath.Join(l.Release(), appdir.CurrentConf) }
 
 // BinName and CfgName name the release files of a version.
 func BinName(version string) string { return "app." + version }
@@ -35,7 +39,7 @@ func (l Layout) BinFile(version string) string { return filepath.Join(l.Release(
 func (l Layout) CfgFile(version string) string { return filepath.Join(l.Release(), CfgName(version)) }
 
 // StateDir is the reconciler's own directory (mode 0700).
-func (l Layout) StateDir() string { return filepath.Join(l.Dir, ".reconciler") }
+func (l Layout) StateDir() string { return filepath.Join(l.Dir, appdir.StateDir) }
 
 // StateFile holds the reconciler's state (State).
 func (l Layout) StateFile() string { return filepath.Join(l.StateDir(), "state.json") }
@@ -47,15 +51,10 @@ func (l Layout) LockFile() string { return filepath.Join(l.StateDir(), "lock") }
 func (l Layout) GitCache() string { return filepath.Join(l.StateDir(), "git") }
 
 // BinLink and CfgLink are the stable names the app is started with.
-func (l Layout) BinLink() string { return filepath.Join(l.Dir, "app.bin") }
+func (l Layout) BinLink() string { return filepath.Join(l.Dir, appdir.BinLink) }
 
 // CfgLink is the stable name of the app's config.
-func (l Layout) CfgLink() string { return filepath.Join(l.Dir, "app.cfg") }
+func (l Layout) CfgLink() string { return filepath.Join(l.Dir, appdir.CfgLink) }
 
 // Rel returns p relative to the app dir when it is inside it, for messages.
-func (l Layout) Rel(p string) string {
-	if r, err := filepath.Rel(l.Dir, p); err == nil && filepath.IsLocal(r) {
-		return r
-	}
-	return p
-}
+func (l Layout) Rel(p string) string { return appdir.Rel(l.Dir, p) }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
 // ApplyLocal makes the links and the app agree with release/current.conf,
@@ -73,32 +74,17 @@ func (e *Engine) applyLocal(ctx context.Context, st *State) error {
 }
 
 func (e *Engine) linksAgree(c LocalConf) bool {
-	l := e.Layout
-	bin, _ := os.Readlink(l.BinLink())
-	if !sameTarget(l, bin, c.BinFile) {
+	dir := e.Layout.Dir
+	if appdir.LinkTarget(dir, appdir.BinLink) != c.BinFile {
 		return false
 	}
-	if c.CfgFile == "" {
-		return true
-	}
-	cfg, _ := os.Readlink(l.CfgLink())
-	return sameTarget(l, cfg, c.CfgFile)
+	return c.CfgFile == "" || appdir.LinkTarget(dir, appdir.CfgLink) == c.CfgFile
 }
 
 // confFromLinks describes what the links point at, as a current.conf.
 func (e *Engine) confFromLinks() *LocalConf {
 	l := e.Layout
-	abs := func(link string) string {
-		t, err := os.Readlink(link)
-		if err != nil || t == "" {
-			return ""
-		}
-		if !filepath.IsAbs(t) {
-			t = filepath.Join(l.Dir, t)
-		}
-		return filepath.Clean(t)
-	}
-	c := LocalConf{BinFile: abs(l.BinLink()), CfgFile: abs(l.CfgLink())}
+	c := LocalConf{BinFile: appdir.LinkTarget(l.Dir, appdir.BinLink), CfgFile: appdir.LinkTarget(l.Dir, appdir.CfgLink)}
 	if c.BinFile == "" {
 		return nil
 	}

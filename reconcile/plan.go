@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
 // ErrConflict marks a desired state that contradicts what is on disk in a
@@ -200,35 +201,16 @@ func repoSource(a *Artifact, rev string) string {
 
 func linkChanges(l Layout, act Actual, to LocalConf) []LinkChange {
 	var out []LinkChange
-	want := map[string]string{"app.bin": relTarget(l, to.BinFile), "app.cfg": relTarget(l, to.CfgFile)}
-	for _, name := range []string{"app.bin", "app.cfg"} {
-		if name == "app.cfg" && to.CfgFile == "" {
+	want := map[string]string{appdir.BinLink: appdir.Rel(l.Dir, to.BinFile), appdir.CfgLink: appdir.Rel(l.Dir, to.CfgFile)}
+	for _, name := range []string{appdir.BinLink, appdir.CfgLink} {
+		if name == appdir.CfgLink && to.CfgFile == "" {
 			continue // no config desired: the switch leaves app.cfg alone
 		}
-		if act.Links[name] != want[name] && !sameTarget(l, act.Links[name], want[name]) {
+		if act.Links[name] != want[name] && !appdir.SameTarget(l.Dir, act.Links[name], want[name]) {
 			out = append(out, LinkChange{Link: name, From: act.Links[name], To: want[name]})
 		}
 	}
 	return out
-}
-
-// relTarget is the link target as the switch writes it: relative to the app
-// dir, so the directory can be moved or bind-mounted.
-func relTarget(l Layout, abs string) string {
-	if abs == "" {
-		return ""
-	}
-	return l.Rel(abs)
-}
-
-func sameTarget(l Layout, a, b string) bool {
-	abs := func(t string) string {
-		if t == "" || filepath.IsAbs(t) {
-			return t
-		}
-		return filepath.Join(l.Dir, t)
-	}
-	return abs(a) == abs(b)
 }
 
 func short(rev string) string {

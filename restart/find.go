@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	ps "github.com/mitchellh/go-ps"
+
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
 // Proc is a process that belongs to an app directory.
@@ -82,7 +84,7 @@ func (f Finder) inspect(pid int) (Proc, bool) {
 
 // owns reports whether exe is a file directly in Dir/release.
 func (f Finder) owns(exe string) bool {
-	return filepath.Dir(exe) == filepath.Join(f.Dir, "release")
+	return filepath.Dir(exe) == appdir.Release(f.Dir)
 }
 
 func (f Finder) pidFile() (int, bool) {

@@ -8,13 +8,15 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
 // PIDFile and LogFile are written in the app directory when the reconciler
 // starts the app itself.
 const (
-	PIDFile = "app.pid"
-	LogFile = "app.log"
+	PIDFile = appdir.PIDFile
+	LogFile = appdir.LogFile
 )
 
 // Starter starts the app when none runs.

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/reconciler-dev/reconciler/internal/fsx"
 )
 
 // TempLinkPrefix starts the names of temporary links; CleanLinks removes
@@ -33,7 +35,7 @@ func Swap(dir, name, target string) error {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("swap %s: %w", link, err)
 	}
-	return syncDir(dir)
+	return fsx.SyncDir(dir)
 }
 
 // CleanLinks removes temporary links left in dir by a killed process.
@@ -49,18 +51,6 @@ func CleanLinks(dir string) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
-	}
-	return nil
 }
 
 func randomHex() string {

@@ -7,10 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
 // Mode is how the switcher gets the app onto a new binary.
@@ -49,7 +50,7 @@ func (s *Switcher) Describe() string {
 // and switches back by itself when the new release does not come up.
 type Switcher struct {
 	Dir           string // the app directory, absolute
-	Mode          Mode // ModeHUP (default), ModeRestart or ModeNone
+	Mode          Mode   // ModeHUP (default), ModeRestart or ModeNone
 	Exec          string // how to start the app when none runs
 	HealthURL     string // optional: must answer 2xx
 	HealthTimeout time.Duration
@@ -102,7 +103,7 @@ func (s *Switcher) Switch(ctx context.Context, bin, cfg string) error {
 	if err := CleanLinks(s.Dir); err != nil {
 		return fmt.Errorf("clean temporary links: %w", err)
 	}
-	prevBin, prevCfg := s.linkTarget("app.bin"), s.linkTarget("app.cfg")
+	prevBin, prevCfg := appdir.LinkTarget(s.Dir, appdir.BinLink), appdir.LinkTarget(s.Dir, appdir.CfgLink)
 	// A previous handover still draining refuses the next one: wait before
 	// any link moves, so links and process keep agreeing meanwhile.
 	if err := s.waitDrain(ctx); err != nil {
@@ -136,33 +137,16 @@ func (s *Switcher) Switch(ctx context.Context, bin, cfg string) error {
 // between the two renames never pairs the new binary with an old config.
 func (s *Switcher) point(bin, cfg string) error {
 	if cfg != "" {
-		if err := Swap(s.Dir, "app.cfg", s.rel(cfg)); err != nil {
+		if err := Swap(s.Dir, appdir.CfgLink, s.rel(cfg)); err != nil {
 			return err
 		}
 	}
-	return Swap(s.Dir, "app.bin", s.rel(bin))
-}
-
-// linkTarget returns the absolute target of a link, "" when absent.
-func (s *Switcher) linkTarget(name string) string {
-	t, err := os.Readlink(filepath.Join(s.Dir, name))
-	if err != nil {
-		return ""
-	}
-	if !filepath.IsAbs(t) {
-		t = filepath.Join(s.Dir, t)
-	}
-	return filepath.Clean(t)
+	return Swap(s.Dir, appdir.BinLink, s.rel(bin))
 }
 
 // rel makes a link target relative to the app dir, so the directory can be
 // moved or bind-mounted elsewhere.
-func (s *Switcher) rel(p string) string {
-	if r, err := filepath.Rel(s.Dir, p); err == nil && filepath.IsLocal(r) {
-		return r
-	}
-	return p
-}
+func (s *Switcher) rel(p string) string { return appdir.Rel(s.Dir, p) }
 
 func (s *Switcher) log() *slog.Logger {
 	if s.Log == nil {

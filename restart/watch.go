@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
 // Watcher pokes a channel when release/current.conf may have changed.
@@ -29,7 +31,7 @@ type Watcher struct {
 // Run watches until ctx ends. It pokes once at the start, so the owner
 // reconciles what happened while nobody watched.
 func (w Watcher) Run(ctx context.Context, poke chan<- struct{}) error {
-	dir := filepath.Join(w.Dir, "release")
+	dir := appdir.Release(w.Dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("watch %s: %w", dir, err)
 	}
@@ -43,7 +45,7 @@ func (w Watcher) Run(ctx context.Context, poke chan<- struct{}) error {
 	}
 	name, debounce := w.Name, w.Debounce
 	if name == "" {
-		name = "current.conf"
+		name = appdir.CurrentConf
 	}
 	if debounce <= 0 {
 		debounce = 100 * time.Millisecond
