@@ -65,4 +65,3 @@ func TestRenameNoReplace(t *testing.T) {
 	}
 	assertFile(t, to+"2", []byte(from), 0o644)
 }
-
