@@ -18,7 +18,7 @@ type Schedule interface {
 // watcher only poke it through buffered channels of one, so bursts of
 // triggers coalesce into one poll and nothing runs concurrently.
 type Agent struct {
-	Engine     Reconciler
+	Engine     Driven
 	Metrics    *Metrics
 	Schedule   Schedule
 	Jitter     time.Duration // random extra delay per poll, up to this
@@ -34,8 +34,8 @@ type Agent struct {
 	noticed string // the last skipped or suspended pass logged above debug
 }
 
-// Reconciler is what the agent drives (*Engine).
-type Reconciler interface {
+// Driven is what the agent drives (*Engine).
+type Driven interface {
 	Sync(ctx context.Context) (Outcome, error)
 	ApplyLocal(ctx context.Context) error
 	LocalInSync() bool
@@ -43,7 +43,7 @@ type Reconciler interface {
 }
 
 // NewAgent returns an agent ready to Run.
-func NewAgent(e Reconciler, s Schedule, log *slog.Logger) *Agent {
+func NewAgent(e Driven, s Schedule, log *slog.Logger) *Agent {
 	return &Agent{Engine: e, Schedule: s, Log: log, trigger: make(chan struct{}, 1), local: make(chan struct{}, 1)}
 }
 

@@ -90,7 +90,7 @@ func (e *Engine) applyStep(ctx context.Context, s Step) error {
 	if !res.Reused && s.Action == Download {
 		e.Metrics.downloadedBytes(res.Size)
 	}
-	e.log().Info("release file ready", "file", e.Layout.Rel(s.Target), "source", s.Source,
+	e.log().Info("release file ready", "file", e.Layout.Rel(s.Target), "source", s.Origin,
 		"sha256", res.SHA256, "bytes", res.Size, "reused", res.Reused)
 	return nil
 }

@@ -88,15 +88,16 @@ func (e *Engine) now() time.Time {
 }
 
 // Diff observes and plans without writing anything in the app directory.
-func (e *Engine) Diff(ctx context.Context) (Plan, Source, error) {
-	src, err := e.observeSource(ctx)
+func (e *Engine) Diff(ctx context.Context) (Plan, DesiredAt, error) {
+	src, err := e.observeDesired(ctx)
 	if err != nil {
-		return Plan{}, Source{}, err
+		return Plan{}, DesiredAt{}, err
 	}
-	act, err := e.observeActual(src)
+	st, err := e.Layout.LoadState()
 	if err != nil {
 		return Plan{}, src, err
 	}
+	act := e.observeActual(src, st)
 	p, err := e.makePlan(src, act)
 	p.Blocked = blockedBy(act.State, src.Rev)
 	return p, src, err
@@ -117,7 +118,7 @@ func blockedBy(st State, rev string) *Blocked {
 
 // makePlan plans; without a switcher, links and process are not this
 // engine's business and are left out.
-func (e *Engine) makePlan(src Source, act Actual) (Plan, error) {
+func (e *Engine) makePlan(src DesiredAt, act Actual) (Plan, error) {
 	if e.Switcher == nil {
 		act.Links, act.AppStale = nil, false
 	} else {
@@ -134,16 +135,16 @@ func (e *Engine) makePlan(src Source, act Actual) (Plan, error) {
 	return p, err
 }
 
-func (e *Engine) observeSource(ctx context.Context) (Source, error) {
+func (e *Engine) observeDesired(ctx context.Context) (DesiredAt, error) {
 	head, err := e.Repo.Head(ctx)
 	if err != nil {
-		return Source{}, err
+		return DesiredAt{}, err
 	}
 	rev, err := e.fetchVerified(ctx, head)
 	if err != nil {
-		return Source{}, err
+		return DesiredAt{}, err
 	}
-	return readSource(ctx, e.Repo, rev, e.Path)
+	return readDesiredAt(ctx, e.Repo, rev, e.Path)
 }
 
 // fetchVerified fetches head and, with a Verifier, refuses a commit whose
@@ -204,14 +205,11 @@ func (e *Engine) sync(ctx context.Context, st *State) (Outcome, error) {
 	if err != nil {
 		return Outcome{Result: PollError, Rev: head}, err
 	}
-	src, err := readSource(ctx, e.Repo, rev, e.Path)
+	src, err := readDesiredAt(ctx, e.Repo, rev, e.Path)
 	if err != nil {
 		return Outcome{Result: PollError, Rev: rev}, err
 	}
-	act, err := e.observeActual(src)
-	if err != nil {
-		return Outcome{Result: PollError, Rev: rev}, err
-	}
+	act := e.observeActual(src, *st) // the state Sync loaded: read once per pass
 	p, err := e.makePlan(src, act)
 	out := Outcome{Result: PollError, Rev: rev, Version: src.Desired.Version, Plan: p}
 	if err != nil {

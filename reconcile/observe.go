@@ -27,8 +27,8 @@ type Repo interface {
 	OpenFile(ctx context.Context, rev, path string) (io.ReadCloser, int64, error)
 }
 
-// Source is the desired state as read from the deploy repo at one commit.
-type Source struct {
+// DesiredAt is the desired state as read from the deploy repo at one commit.
+type DesiredAt struct {
 	Rev     string
 	Path    string // the desired file in the repo
 	Desired Desired
@@ -66,28 +66,28 @@ type FileState struct {
 	Err    error // the file exists but could not be read
 }
 
-// readSource reads and validates the desired state at rev, including a
+// readDesiredAt reads and validates the desired state at rev, including a
 // config that comes from the repo: nothing touches disk before this passed.
-func readSource(ctx context.Context, repo Repo, rev, path string) (Source, error) {
+func readDesiredAt(ctx context.Context, repo Repo, rev, path string) (DesiredAt, error) {
 	data, err := repo.ReadFile(ctx, rev, path)
 	if err != nil {
-		return Source{}, fmt.Errorf("read desired state: %w", err)
+		return DesiredAt{}, fmt.Errorf("read desired state: %w", err)
 	}
 	d, err := ParseDesired(path, data)
 	if err != nil {
-		return Source{}, err
+		return DesiredAt{}, err
 	}
-	src := Source{Rev: rev, Path: path, Desired: d}
+	src := DesiredAt{Rev: rev, Path: path, Desired: d}
 	if d.Bin.FromRepo() {
 		src.BinSHA256, err = hashRepoFile(ctx, repo, rev, d.Bin.Path)
 		if err != nil {
-			return Source{}, fmt.Errorf("%s: key \"bin.path\": %w", path, err)
+			return DesiredAt{}, fmt.Errorf("%s: key \"bin.path\": %w", path, err)
 		}
 	}
 	if d.Cfg != nil && d.Cfg.FromRepo() {
 		src.CfgData, err = repo.ReadFile(ctx, rev, d.Cfg.Path)
 		if err != nil {
-			return Source{}, fmt.Errorf("%s: key \"cfg.path\": %w", path, err)
+			return DesiredAt{}, fmt.Errorf("%s: key \"cfg.path\": %w", path, err)
 		}
 	}
 	return src, nil
@@ -107,13 +107,10 @@ func hashRepoFile(ctx context.Context, repo Repo, rev, path string) (string, err
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// observeActual reads the app directory. It writes nothing.
-func (e *Engine) observeActual(src Source) (Actual, error) {
+// observeActual reads the app directory, with the state the caller loaded.
+// It writes nothing.
+func (e *Engine) observeActual(src DesiredAt, st State) Actual {
 	l := e.Layout
-	st, err := l.LoadState()
-	if err != nil {
-		return Actual{}, err
-	}
 	act := Actual{State: st, Files: map[string]FileState{}, Links: map[string]string{}}
 	if c, err := l.ReadLocalConf(); err == nil {
 		act.Conf = &c
@@ -137,7 +134,7 @@ func (e *Engine) observeActual(src Source) (Actual, error) {
 	if src.Desired.Cfg != nil && !src.Desired.Cfg.FromRepo() {
 		act.CfgNew = readSmall(l.CfgFile(src.Desired.Version), maxDiffSize)
 	}
-	return act, nil
+	return act
 }
 
 // readSmall returns a file's content, or nil when it is missing or larger

@@ -30,7 +30,7 @@ const (
 type Step struct {
 	Kind   string // "bin" or "cfg"
 	Action Action
-	Source string // the (redacted) URL, or path@rev in the deploy repo
+	Origin string // the (redacted) URL, or path@rev in the deploy repo
 	URL    string // the real URL (may hold credentials: never print)
 	SHA256 string
 	Target string // absolute path in release/
@@ -124,7 +124,7 @@ const (
 // MakePlan computes the plan from the desired and the actual state. It is a
 // pure function: it reads nothing and writes nothing (observeActual read
 // what it needs); Plan.Process is left for the engine to describe.
-func MakePlan(l Layout, src Source, act Actual) (Plan, error) {
+func MakePlan(l Layout, src DesiredAt, act Actual) (Plan, error) {
 	d := src.Desired
 	p := Plan{Layout: l, From: act.Conf, To: l.LocalConfFor(d, src.Rev)}
 	bin, err := planStep(l, act, "bin", d.Bin, BinName(d.Version), BinMode)
@@ -132,7 +132,7 @@ func MakePlan(l Layout, src Source, act Actual) (Plan, error) {
 		return Plan{}, err
 	}
 	if d.Bin.FromRepo() {
-		bin.SHA256, bin.Stream, bin.Rev, bin.Source = src.BinSHA256, true, src.Rev, repoSource(d.Bin, src.Rev)
+		bin.SHA256, bin.Stream, bin.Rev, bin.Origin = src.BinSHA256, true, src.Rev, repoSource(d.Bin, src.Rev)
 		if err := checkOnDisk(act, &bin, BinName(d.Version)); err != nil {
 			return Plan{}, err
 		}
@@ -145,7 +145,7 @@ func MakePlan(l Layout, src Source, act Actual) (Plan, error) {
 		}
 		if d.Cfg.FromRepo() {
 			sum := sha256.Sum256(src.CfgData)
-			cfg.SHA256, cfg.Data, cfg.Rev, cfg.Source = hex.EncodeToString(sum[:]), src.CfgData, src.Rev, repoSource(d.Cfg, src.Rev)
+			cfg.SHA256, cfg.Data, cfg.Rev, cfg.Origin = hex.EncodeToString(sum[:]), src.CfgData, src.Rev, repoSource(d.Cfg, src.Rev)
 			if err := checkOnDisk(act, &cfg, CfgName(d.Version)); err != nil {
 				return Plan{}, err
 			}
@@ -169,7 +169,7 @@ func planStep(l Layout, act Actual, kind string, a *Artifact, name string, mode 
 		s.Action, s.RepoPath = Install, a.Path
 		return s, nil
 	}
-	s.Source, s.Action = artifacts.RedactURL(a.URL), Download
+	s.Origin, s.Action = artifacts.RedactURL(a.URL), Download
 	return s, checkOnDisk(act, &s, name)
 }
 

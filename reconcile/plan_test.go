@@ -17,7 +17,7 @@ func TestMakePlan(t *testing.T) {
 	l := Layout{Dir: "/srv/web"}
 	cfgV2 := []byte("port = 8080\nlevel = debug\n")
 	desired := Desired{Version: "2.0", Bin: &Artifact{URL: "https://user:tok@a.example/web-2.0", SHA256: goodSum}, Cfg: &Artifact{Path: "web/cfg-2.0"}}
-	src := Source{Rev: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", Desired: desired, CfgData: cfgV2}
+	src := DesiredAt{Rev: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", Desired: desired, CfgData: cfgV2}
 	v1 := LocalConf{BinFile: "/srv/web/release/app.1.0", CfgFile: "/srv/web/release/cfg.1.0", Version: "1.0", Revision: "aaaa"}
 	links1 := map[string]string{"app.bin": "release/app.1.0", "app.cfg": "release/cfg.1.0"}
 	links2 := map[string]string{"app.bin": "release/app.2.0", "app.cfg": "release/cfg.2.0"}
@@ -32,8 +32,8 @@ func TestMakePlan(t *testing.T) {
 		if got := []Action{p.Steps[0].Action, p.Steps[1].Action}; got[0] != Download || got[1] != Install {
 			t.Errorf("got actions %v, want fetch, install", got)
 		}
-		if strings.Contains(p.Steps[0].Source, "tok") {
-			t.Errorf("got source %q, want the token redacted", p.Steps[0].Source)
+		if strings.Contains(p.Steps[0].Origin, "tok") {
+			t.Errorf("got source %q, want the token redacted", p.Steps[0].Origin)
 		}
 		if p.Steps[1].SHA256 != sum(cfgV2) {
 			t.Errorf("got cfg digest %s, want %s", p.Steps[1].SHA256, sum(cfgV2))
@@ -111,7 +111,7 @@ func TestMakePlan(t *testing.T) {
 func TestMakePlanWithoutCfgLeavesAppCfg(t *testing.T) {
 	l := Layout{Dir: "/srv/web"}
 	desired := Desired{Version: "2.0", Bin: &Artifact{URL: "https://a.example/web-2.0", SHA256: goodSum}}
-	src := Source{Rev: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", Desired: desired}
+	src := DesiredAt{Rev: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", Desired: desired}
 	to := l.LocalConfFor(desired, src.Rev)
 	act := Actual{Conf: &to, Links: map[string]string{"app.bin": "release/app.2.0", "app.cfg": "release/cfg.1.0"},
 		Files: map[string]FileState{"app.2.0": {Exists: true, SHA256: goodSum}}}

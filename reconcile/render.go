@@ -27,7 +27,7 @@ func (p Plan) Render(w io.Writer) error {
 		if s.Repair {
 			action = "repair" // altered on disk: rebuilt from its verified source
 		}
-		fmt.Fprintf(&b, "%-9s %s %s sha256:%s -> %s\n", action, s.Kind, s.Source, s.SHA256, p.Layout.Rel(s.Target))
+		fmt.Fprintf(&b, "%-9s %s %s sha256:%s -> %s\n", action, s.Kind, s.Origin, s.SHA256, p.Layout.Rel(s.Target))
 	}
 	if p.WriteConf {
 		fmt.Fprintf(&b, "write     %s\n", p.Layout.Rel(p.Layout.CurrentConf()))

@@ -95,11 +95,10 @@ func (e *UnhealthyError) Unwrap() error { return e.Err }
 func (s *Switcher) Check(bin string) error { return CheckExecutable(bin) }
 
 // Switch makes the directory run bin with cfg (absolute paths inside
-// Dir/release; cfg may be empty: app.cfg is then left alone).
+// Dir/release; cfg may be empty: app.cfg is then left alone). The caller
+// has checked bin with Check before anything pointed at it (reconcile does,
+// before it writes release/current.conf); Switch does not check again.
 func (s *Switcher) Switch(ctx context.Context, bin, cfg string) error {
-	if err := CheckExecutable(bin); err != nil {
-		return err
-	}
 	if err := CleanLinks(s.Dir); err != nil {
 		return fmt.Errorf("clean temporary links: %w", err)
 	}
