@@ -74,10 +74,12 @@ type Source struct {
 	maxSize   int64
 	maxStream int64
 
-	stats    counters
-	repo     *git.Repository // open cache, nil until opened or cloned
-	fetches  int             // fetches into repo since it was cloned
-	distrust bool            // a read failed oddly: re-clone on the next Fetch
+	stats       counters
+	http        *httpV2         // protocol v2 over HTTP(S); nil if not (yet) made
+	httpChecked bool            // newHTTPV2 ran: a nil http is final
+	repo        *git.Repository // open cache, nil until opened or cloned
+	fetches     int             // fetches into repo since it was cloned
+	distrust    bool            // a read failed oddly: re-clone on the next Fetch
 }
 
 // New validates opts and returns a Source. It does no network I/O and does
