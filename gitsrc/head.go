@@ -120,34 +120,38 @@ func (s *Source) listRefs(ctx, callCtx context.Context, prefixes []string) (refs
 
 // listV2 lists refs in protocol v2 over HTTP(S), SSH or a local path;
 // errDoubt for other transports and for what only go-git handles.
-func (s *Source) listV2(ctx context.Context, prefixes []string) (map[string]plumbing.Hash, bool, error) {
-	if s.http == nil && !s.httpChecked {
-		var err error
-		if s.http, err = newHTTPV2(s.url, s.auth, s.caBundle); err != nil {
-			return nil, false, err
-		}
-		s.httpChecked = true
+func (s *Source) listV2(ctx context.Context, prefixes []string) (refs map[string]plumbing.Hash, partial bool, err error) {
+	defer func() { s.v0 = err == nil && !partial }()
+	if err := s.initHTTP(); err != nil {
+		return nil, false, err
 	}
 	if s.http != nil {
 		return s.http.listRefs(ctx, prefixes)
 	}
-	ep, err := transport.NewEndpoint(s.url)
-	if err != nil {
-		return nil, false, errDoubt
-	}
-	var u *upload
-	switch ep.Protocol {
-	case "file":
-		u, err = startFile(ctx, ep.Path)
-	case "ssh":
-		u, err = startSSH(ctx, ep, s.auth)
-	default:
-		return nil, false, errDoubt
-	}
+	u, err := s.startUpload(ctx)
 	if err != nil {
 		return nil, false, err
 	}
-	return listOver(u, prefixes)
+	c, v0, err := openStream(u)
+	if c == nil {
+		return v0, false, err
+	}
+	defer c.close()
+	refs, err = c.lsRefs(ctx, prefixes)
+	return refs, err == nil, err
+}
+
+// initHTTP makes the v2 HTTP client once, if the Source is over HTTP.
+func (s *Source) initHTTP() error {
+	if s.httpChecked {
+		return nil
+	}
+	h, err := newHTTPV2(s.url, s.auth, s.caBundle)
+	if err != nil {
+		return err
+	}
+	s.http, s.httpChecked = h, true
+	return nil
 }
 
 // listGoGit does one v0 ref advertisement with go-git.

@@ -110,6 +110,13 @@ type advertisement struct {
 	v0 map[string]plumbing.Hash // name -> hash, peeled tags as "name^{}"
 }
 
+func (a *advertisement) v0OrNil() map[string]plumbing.Hash {
+	if a == nil {
+		return nil
+	}
+	return a.v0
+}
+
 // readAdvertisement reads a server's first message. A v2 server answers
 // "version 2" and its capabilities; any other answer is decoded as a v0
 // advertisement (over HTTP after the "# service=" line, which go-git's

@@ -1,6 +1,8 @@
 package gitsrc_test
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -123,20 +125,43 @@ func TestResolveV2(t *testing.T) {
 	}
 }
 
-// TestFetchAfterV2Poll: a change seen by a v2 poll is fetched and read.
+// TestFetchAfterV2Poll: a change seen by a v2 poll is fetched in v2 too:
+// ls-refs for the followed ref and the fetch command, two POSTs of a few
+// kilobytes among 10,000 refs (go-git's v0 fetch would receive every ref
+// first), into an on-disk cache and into memory, change after change.
 func TestFetchAfterV2Poll(t *testing.T) {
 	t.Parallel()
-	r, _ := seedRepo(t)
-	srv := r.ServeHTTP(t)
-	s := newSource(t, gitsrc.Options{URL: srv.URL, CacheDir: filepath.Join(t.TempDir(), "cache")})
-	fetch(t, s, head(t, s))
-	r.WriteFile("current.conf", []byte("version 2\n"))
-	c2 := r.Commit("version 2")
-	if got := fetch(t, s, head(t, s)); got != c2 {
-		t.Fatalf("Fetch = %.12s, want %.12s", got, c2)
-	}
-	if got := readFile(t, s, c2, "current.conf"); got != "version 2\n" {
-		t.Fatalf("ReadFile = %q", got)
+	for _, onDisk := range []bool{true, false} {
+		r, _ := bigRepo(t)
+		srv := r.ServeHTTP(t)
+		opts := gitsrc.Options{URL: srv.URL}
+		if onDisk {
+			opts.CacheDir = cacheDir(t)
+		}
+		s := newSource(t, opts)
+		fetch(t, s, head(t, s))
+		for i := 2; i <= 4; i++ {
+			r.WriteFile("current.conf", fmt.Appendf(nil, "version %d\n", i))
+			r.WriteFile(fmt.Sprintf("blob-%d", i), bytes.Repeat([]byte{byte(i)}, 1000))
+			c := r.Commit(fmt.Sprintf("version %d", i))
+			if got := head(t, s); got != c {
+				t.Fatalf("Head = %.12s, want %.12s", got, c)
+			}
+			before := srv.Stats()
+			if got := fetch(t, s, c); got != c {
+				t.Fatalf("Fetch = %.12s, want %.12s", got, c)
+			}
+			st := srv.Stats()
+			if st.Requests-before.Requests != 2 || st.UploadPacks-before.UploadPacks != 1 || st.Adverts != 1 {
+				t.Errorf("fetch: stats %+v -> %+v, want 2 requests (ls-refs, fetch), no advertisement since the first", before, st)
+			}
+			if n := st.BytesIn + st.BytesOut - before.BytesIn - before.BytesOut; n > 10_000 {
+				t.Errorf("fetch of one change cost %d bytes, want a few kilobytes", n)
+			}
+			if got, want := readFile(t, s, c, "current.conf"), fmt.Sprintf("version %d\n", i); got != want {
+				t.Fatalf("ReadFile = %q, want %q", got, want)
+			}
+		}
 	}
 }
 
@@ -181,9 +206,16 @@ func TestPollOpenSSH(t *testing.T) {
 				t.Errorf("%d connections, %d bytes per poll: not what %s costs", after.Conns-before.Conns, perPoll, tc.name)
 			}
 			t.Logf("%s: %d bytes per poll", tc.name, perPoll)
+			before = srv.Stats()
 			if got := fetch(t, s, c1); got != c1 {
 				t.Errorf("Fetch = %.12s, want %.12s", got, c1)
 			}
+			after = srv.Stats()
+			n := after.BytesIn + after.BytesOut - before.BytesIn - before.BytesOut
+			if !tc.wantBytes(n - 2_000) { // the first fetch: a clone of one small commit
+				t.Errorf("first Fetch cost %d bytes: not what %s costs", n, tc.name)
+			}
+			t.Logf("%s: %d bytes for the first fetch", tc.name, n)
 		})
 	}
 }

@@ -142,13 +142,7 @@ func (h *httpV2) advertise(ctx context.Context) (*advertisement, error) {
 
 // lsRefs POSTs the ls-refs command.
 func (h *httpV2) lsRefs(ctx context.Context, prefixes []string) (map[string]plumbing.Hash, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.base+"/git-upload-pack", bytes.NewReader(lsRefsRequest(h.caps, prefixes)))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-git-upload-pack-request")
-	req.Header.Set("Accept", "application/x-git-upload-pack-result")
-	body, err := h.do(req, "application/x-git-upload-pack-result")
+	body, err := h.post(ctx, lsRefsRequest(h.caps, prefixes))
 	if err != nil {
 		return nil, err
 	}
@@ -158,6 +152,50 @@ func (h *httpV2) lsRefs(ctx context.Context, prefixes []string) (map[string]plum
 		return nil, fmt.Errorf("%w: %w: %w", errDoubt, errNotV2, err)
 	}
 	return refs, nil
+}
+
+// post POSTs a v2 command to git-upload-pack and returns the answer's body.
+func (h *httpV2) post(ctx context.Context, command []byte) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.base+"/git-upload-pack", bytes.NewReader(command))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-git-upload-pack-request")
+	req.Header.Set("Accept", "application/x-git-upload-pack-result")
+	return h.do(req, "application/x-git-upload-pack-result")
+}
+
+// httpConn is a v2conn over HTTP: each command one POST.
+type httpConn struct {
+	h    *httpV2
+	body io.ReadCloser // of the last command
+}
+
+func (c *httpConn) lsRefs(ctx context.Context, prefixes []string) (map[string]plumbing.Hash, error) {
+	refs, partial, err := c.h.listRefs(ctx, prefixes)
+	if err == nil && !partial {
+		return nil, errV0
+	}
+	return refs, err
+}
+
+func (c *httpConn) command(ctx context.Context, req []byte) (io.Reader, error) {
+	c.close()
+	body, err := c.h.post(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	c.body = body
+	return body, nil
+}
+
+func (c *httpConn) serverCaps() caps { return c.h.caps }
+
+func (c *httpConn) close() {
+	if c.body != nil {
+		c.body.Close()
+		c.body = nil
+	}
 }
 
 // do sends req with the credentials and v2 header and returns the body of

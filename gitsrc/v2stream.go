@@ -37,29 +37,71 @@ type upload struct {
 	close func()
 }
 
-// listOver lists the refs under prefixes through a running upload-pack.
-// partial is true when the answer holds only refs under prefixes (v2).
-func listOver(u *upload, prefixes []string) (map[string]plumbing.Hash, bool, error) {
-	defer u.close()
+// streamConn is a v2 session on a running upload-pack: its commands
+// follow one another on the one connection.
+type streamConn struct {
+	u    *upload
+	caps caps
+}
+
+// openStream reads the advertisement of a started upload-pack. A v0
+// server's advertisement is returned as v0 (conn is nil), and the upload
+// is ended; otherwise the caller closes conn.
+func openStream(u *upload) (conn *streamConn, v0 map[string]plumbing.Hash, err error) {
 	adv, err := readAdvertisement(u.out)
 	switch {
-	case errors.Is(err, errEmptyRepo):
-		return nil, false, err
-	case err != nil:
-		return nil, false, fmt.Errorf("%w: %w", errDoubt, err)
-	case adv.v2 == nil:
+	case err == nil && adv.v2 != nil:
+		return &streamConn{u: u, caps: adv.v2}, nil, nil
+	case err == nil:
 		_, _ = io.WriteString(u.in, "0000") // v0: we want nothing
-		return adv.v0, false, nil
+	case !errors.Is(err, errEmptyRepo):
+		err = fmt.Errorf("%w: %w", errDoubt, err)
 	}
-	if _, err := u.in.Write(lsRefsRequest(adv.v2, prefixes)); err != nil {
-		return nil, false, fmt.Errorf("%w: send ls-refs: %w", errDoubt, err)
-	}
-	refs, err := readLsRefs(u.out)
+	u.close()
+	return nil, adv.v0OrNil(), err
+}
+
+func (c *streamConn) lsRefs(ctx context.Context, prefixes []string) (map[string]plumbing.Hash, error) {
+	r, err := c.command(ctx, lsRefsRequest(c.caps, prefixes))
 	if err != nil {
-		return nil, false, fmt.Errorf("%w: %w", errDoubt, err)
+		return nil, err
 	}
-	_, _ = io.WriteString(u.in, "0000") // no further command
-	return refs, true, nil
+	refs, err := readLsRefs(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errDoubt, err)
+	}
+	return refs, nil
+}
+
+func (c *streamConn) command(_ context.Context, req []byte) (io.Reader, error) {
+	if _, err := c.u.in.Write(req); err != nil {
+		return nil, fmt.Errorf("%w: send command: %w", errDoubt, err)
+	}
+	return c.u.out, nil
+}
+
+func (c *streamConn) serverCaps() caps { return c.caps }
+
+// close ends the session: a flush instead of a further command.
+func (c *streamConn) close() {
+	_, _ = io.WriteString(c.u.in, "0000")
+	c.u.close()
+}
+
+// startUpload starts git-upload-pack for a file:// or ssh:// Source
+// (errDoubt for other transports).
+func (s *Source) startUpload(ctx context.Context) (*upload, error) {
+	ep, err := transport.NewEndpoint(s.url)
+	if err != nil {
+		return nil, errDoubt
+	}
+	switch ep.Protocol {
+	case "file":
+		return startFile(ctx, ep.Path)
+	case "ssh":
+		return startSSH(ctx, ep, s.auth)
+	}
+	return nil, errDoubt
 }
 
 // startFile runs git-upload-pack on a local repository (file:// or a
