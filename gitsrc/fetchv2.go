@@ -66,7 +66,9 @@ func (s *Source) fetchV2(ctx context.Context, repo *git.Repository, name plumbin
 	}
 	if repo.Storer.HasEncodedObject(want) != nil { // not here yet
 		if err := fetchPack(ctx, c, repo.Storer, want); err != nil {
-			s.v2Failed = ctx.Err() == nil
+			// Only a failure not of the network (an answer not understood)
+			// hands the fetches to go-git for good.
+			s.v2Failed = ctx.Err() == nil && classify(err) == nil
 			return err
 		}
 	}

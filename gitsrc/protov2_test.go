@@ -90,6 +90,22 @@ func TestPollLonePOSTRefused(t *testing.T) {
 	}
 }
 
+// TestPollAfterIdleClose: a poll after the server closed the kept-alive
+// connection still succeeds (net/http does not resend a POST that may
+// have been written to a closed connection: the full exchange follows).
+func TestPollAfterIdleClose(t *testing.T) {
+	t.Parallel()
+	r, c1 := seedRepo(t)
+	srv := r.ServeHTTP(t)
+	s := newSource(t, gitsrc.Options{URL: srv.URL})
+	for i := range 5 {
+		if got := head(t, s); got != c1 {
+			t.Fatalf("Head %d = %s, want %s", i, got, c1)
+		}
+		srv.DropConnections()
+	}
+}
+
 // TestResolveV2: a short ref means the branch before the tag, an annotated
 // tag peels to its commit, and a ref-prefix match of a longer name is not
 // taken for the ref, over every transport and protocol.

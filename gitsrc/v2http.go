@@ -91,10 +91,12 @@ func (h *httpV2) listRefs(ctx context.Context, prefixes []string) (refs map[stri
 			return refs, true, nil
 		}
 		h.caps = nil
-		if ctx.Err() != nil || isTransportError(err) {
+		if ctx.Err() != nil {
 			return nil, false, err
 		}
-		// Any other doubt about the lone POST: the full exchange.
+		// Any other failure of the lone POST, even of the connection (a
+		// kept-alive one the server closed while idle: net/http does not
+		// resend a POST), is a doubt: the full exchange follows.
 	}
 	adv, err := h.advertise(ctx)
 	switch {
@@ -109,13 +111,6 @@ func (h *httpV2) listRefs(ctx context.Context, prefixes []string) (refs map[stri
 		return nil, false, err
 	}
 	return refs, true, nil
-}
-
-// isTransportError reports an error of the HTTP client itself (no answer
-// at all), which a second request would meet too.
-func isTransportError(err error) bool {
-	var urlErr *url.Error
-	return errors.As(err, &urlErr)
 }
 
 // advertise GETs info/refs asking for protocol v2.

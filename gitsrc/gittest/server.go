@@ -21,6 +21,7 @@ type HTTPServer struct {
 	// URL is the http:// URL of the repository, without credentials.
 	URL string
 
+	hs                                          *httptest.Server
 	refListings, adverts, uploadPacks, requests atomic.Int64
 	bytesIn, bytesOut                           atomic.Int64
 	advertised                                  atomic.Bool // a v2 GET came since the last ls-refs
@@ -124,10 +125,15 @@ func (r *Repo) ServeHTTP(t testing.TB, opts ...ServeOption) *HTTPServer {
 	}))
 	hs.Listener = &countingListener{Listener: hs.Listener, in: &srv.bytesIn, out: &srv.bytesOut}
 	hs.Start()
+	srv.hs = hs
 	t.Cleanup(hs.Close)
 	srv.URL = hs.URL + "/" + filepath.Base(r.Dir)
 	return srv
 }
+
+// DropConnections closes every client connection, the idle kept-alive
+// ones included, as a server whose keep-alive timeout passed does.
+func (s *HTTPServer) DropConnections() { s.hs.CloseClientConnections() }
 
 // count sorts the request into Stats; false when it was refused
 // (RefuseLonePOST).
