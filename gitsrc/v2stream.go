@@ -1,6 +1,7 @@
 package gitsrc
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -122,7 +123,7 @@ func startFile(ctx context.Context, path string) (*upload, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	return &upload{out: out, in: in, close: func() {
+	return &upload{out: bufio.NewReaderSize(out, 64<<10), in: in, close: func() {
 		in.Close()
 		_, _ = io.Copy(io.Discard, out)
 		_ = cmd.Wait()
@@ -188,7 +189,9 @@ func startSession(client *ssh.Client, path string) (*upload, error) {
 	if err := sess.Start("git-upload-pack " + shellQuote(path)); err != nil {
 		return nil, err
 	}
-	return &upload{out: out, in: in}, nil
+	// Buffered: x/crypto/ssh sends a window adjustment for every read, and
+	// the answer is read a pkt-line header at a time.
+	return &upload{out: bufio.NewReaderSize(out, 64<<10), in: in}, nil
 }
 
 // dialSSH dials addr through the proxy of the environment (ALL_PROXY), as
