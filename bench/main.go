@@ -23,6 +23,8 @@ import (
 
 type options struct {
 	commits     []int
+	refs        []int // ref counts of the refs rows
+	refPolls    int
 	oldMiB      int
 	polls, runs int
 	artifactMiB int
@@ -96,6 +98,7 @@ func groups(t *table, work string, o options) []group {
 			}
 			return nil
 		}},
+		{"refs", func(ctx context.Context) error { return refsRows(ctx, t, work, o) }},
 		{"download", func(context.Context) error { return downloadRows(t, work, o) }},
 		{"switch", func(context.Context) error { return switchRows(t, work, o) }},
 		{"agent", func(context.Context) error { return agentRows(t, work, o) }},
@@ -136,6 +139,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs.IntVar(&o.oldMiB, "old-mib", 40, "MiB of blobs that only old commits hold")
 	fs.IntVar(&o.polls, "polls", 20, "no-change polls per run")
+	refs := fs.String("refs", "10,10000,100000", "deploy repo ref counts of the refs rows")
+	fs.IntVar(&o.refPolls, "ref-polls", 20, "no-change polls per run of the refs rows")
 	fs.IntVar(&o.runs, "runs", 5, "runs of each measurement (median, min, max)")
 	fs.IntVar(&o.artifactMiB, "artifact-mib", 256, "size of the downloaded artifact")
 	fs.IntVar(&o.switches, "switches", 10, "switches under load")
@@ -147,12 +152,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.fleetPeriod, "fleet-period", 10*time.Second, "each simulated agent's poll period")
 	fs.DurationVar(&o.fleetFor, "fleet-for", 30*time.Second, "how long each fleet polls")
 	fs.StringVar(&o.plotDir, "plots", "", "write SVG charts into this directory (e.g. docs)")
-	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, download, switch, agent, fleet")
+	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, refs, download, switch, agent, fleet")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	var err error
 	if o.commits, err = intList("-commits", *commits); err != nil {
+		return o, err
+	}
+	if o.refs, err = intList("-refs", *refs); err != nil {
 		return o, err
 	}
 	if o.fleet, err = intList("-fleet", *fleet); err != nil {

@@ -7,7 +7,23 @@
 // The reconciler polls: Head costs one ref listing and transfers no objects,
 // so an unchanged repo costs one small request per poll. Only when the hash
 // differs does the caller Fetch, and then read files at the hash Fetch
-// returned. VerifyCommit checks, offline in the cache, that the commit is
+// returned.
+//
+// Both speak git's protocol v2 (protov2.go) where the server does, so that
+// what a poll costs the git host does not grow with the repo's refs (tags,
+// pull-request refs): ls-refs asks for the followed ref alone (ref-prefix),
+// and the depth-1 fetch asks for its commit alone (fetchv2.go). Over HTTP
+// (v2http.go) the server's capabilities are remembered from the first
+// contact and a poll is one POST of a few hundred bytes (git itself spends
+// a GET and a POST); over SSH and file:// (v2stream.go) git-upload-pack
+// is started with GIT_PROTOCOL=version=2 (OpenSSH passes it only with
+// "AcceptEnv GIT_PROTOCOL"). A server that answers in v0 is listed from
+// its v0 advertisement, at the cost go-git's listing had; anything else
+// not understood (a redirect, a refused lone POST, an unknown answer) falls
+// back to the full exchange, then to go-git v5, which still clones and
+// serves git:// and the v0 fetch. go-git v5 speaks only v0; its v6
+// pre-release has a v2 client, but a v6 listing still costs two requests
+// and adds 2.7 MB to the binary, where this one adds 0.1 MB. VerifyCommit checks, offline in the cache, that the commit is
 // signed by a trusted OpenPGP key (Trust.Keyring) or SSH key (git's
 // allowed-signers format, namespace "git"); a refusal wraps ErrUnsigned,
 // ErrUntrustedKey or ErrBadSignature. NewAuth builds the credentials: SSH
@@ -33,9 +49,13 @@
 //     cache is cloned afresh rather than fetched into.
 //   - Every remote call runs under its own deadline (Options.Timeout); a
 //     silent server yields ErrUnreachable wrapping context.DeadlineExceeded.
-//     go-git's SSH handshake ignores the deadline, so the ref listing (the
-//     first call of every poll) is abandoned when it passes; a fetch is not,
-//     as it writes the cache.
+//     The v2 SSH connection is closed when the deadline passes; go-git's
+//     SSH handshake ignores it, so a listing through go-git is abandoned
+//     when it passes; a go-git fetch is not, as it writes the cache.
+//   - The v2 clients send what go-git's transports send (the same Auth or
+//     URL credentials, CA bundle, proxy, User-Agent, host key check, dial
+//     timeout), and an HTTP error status becomes go-git's own error for it,
+//     so errors read as before.
 //   - Credentials appear in no error: URLs are shown through RedactURL, the
 //     transport's error text is scrubbed of the URL's and Auth's secrets, and
 //     the cache's stored remote URL is the redacted one.
@@ -54,8 +74,12 @@
 //     by one Source at a time; the caller's directory lock provides that.
 //   - A short Ref that names both a branch and a tag means the branch
 //     (git itself would pick the tag).
-//   - file:// and local paths run the git binary (git-upload-pack); http(s)
+//   - file:// and local paths run the git binary (git upload-pack); http(s)
 //     and ssh do not need it.
+//   - The lone ls-refs POST relies on the server running each POST on its
+//     own (stateless-rpc, as git http-backend does and gitprotocol-http
+//     describes); a server that refuses it costs one refused request more
+//     per poll, then the full exchange.
 //   - Packs fetched into an existing cache are not fsynced (a fresh clone
 //     is). A power loss may damage them: Fetch re-clones when the commit or
 //     its tree is unreadable, and after a ReadFile failed to read an object

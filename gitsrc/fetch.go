@@ -56,7 +56,8 @@ func (s *Source) Fetch(ctx context.Context, want string) (string, error) {
 }
 
 // fetchInto fetches the followed ref at depth 1 into repo and returns the
-// commit it now points to locally, checked readable.
+// commit it now points to locally, checked readable. It speaks protocol v2
+// where the polls do (fetchV2), and lets go-git fetch otherwise.
 func (s *Source) fetchInto(ctx context.Context, repo *git.Repository) (plumbing.Hash, error) {
 	name, err := s.fullRef(ctx)
 	if err != nil {
@@ -65,19 +66,22 @@ func (s *Source) fetchInto(ctx context.Context, repo *git.Repository) (plumbing.
 	s.stats.fetches.Add(1)
 	callCtx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	err = repo.FetchContext(callCtx, &git.FetchOptions{
-		RemoteName: git.DefaultRemoteName,
-		RemoteURL:  s.url, // the stored remote holds the redacted URL only
-		RefSpecs:   []config.RefSpec{config.RefSpec("+" + name + ":" + name)},
-		Depth:      1, // never omit: without it, go-git #1443 can leave the ref at a missing commit
-		Tags:       git.NoTags,
-		Force:      true,
-		Auth:       s.auth,
-		CABundle:   s.caBundle,
-	})
+	err = s.fetchV2(callCtx, repo, name)
+	if errors.Is(err, errV0) || (errors.Is(err, errDoubt) && callCtx.Err() == nil) {
+		err = repo.FetchContext(callCtx, &git.FetchOptions{
+			RemoteName: git.DefaultRemoteName,
+			RemoteURL:  s.url, // the stored remote holds the redacted URL only
+			RefSpecs:   []config.RefSpec{config.RefSpec("+" + name + ":" + name)},
+			Depth:      1, // never omit: without it, go-git #1443 can leave the ref at a missing commit
+			Tags:       git.NoTags,
+			Force:      true,
+			Auth:       s.auth,
+			CABundle:   s.caBundle,
+		})
+	}
 	s.fetches++
 	switch {
-	case errors.Is(err, git.NoMatchingRefSpecError{}):
+	case errors.Is(err, git.NoMatchingRefSpecError{}), errors.Is(err, ErrRefNotFound):
 		s.forgetRef()
 		return plumbing.ZeroHash, fmt.Errorf("fetch %s from %s: %w", name, s.logURL, ErrRefNotFound)
 	case err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate):

@@ -80,7 +80,8 @@ func TestFollowBranch(t *testing.T) {
 	}
 }
 
-// TestHeadNoObjects: a poll of an unchanged repo is one ref listing.
+// TestHeadNoObjects: a poll of an unchanged repo is one ref listing, in
+// one request once the server's v2 capabilities are known.
 func TestHeadNoObjects(t *testing.T) {
 	t.Parallel()
 	r, c1 := seedRepo(t)
@@ -91,8 +92,8 @@ func TestHeadNoObjects(t *testing.T) {
 			t.Fatalf("Head = %s, want %s", got, c1)
 		}
 	}
-	if got, want := srv.Stats(), (gittest.Stats{RefListings: 3}); got != want {
-		t.Fatalf("stats after 3 Heads = %+v, want %+v", got, want)
+	if got := srv.Stats(); got.RefListings != 3 || got.Adverts != 1 || got.UploadPacks != 0 || got.Requests != 4 {
+		t.Fatalf("stats after 3 Heads = %+v, want 3 ref listings, 1 advertisement, 0 upload-packs in 4 requests", got)
 	}
 }
 

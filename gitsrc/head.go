@@ -28,8 +28,13 @@ func (s *Source) Head(ctx context.Context) (string, error) {
 
 // resolve lists the remote's refs and returns the hash the followed ref
 // points to (peeled) and its full name, which it also remembers for Fetch.
+// Over protocol v2 the listing asks for the followed ref only; when it is
+// missing, a second request asks for the branches and tags, for the hint.
 func (s *Source) resolve(ctx context.Context) (plumbing.Hash, plumbing.ReferenceName, error) {
-	refs, err := s.listRefs(ctx)
+	s.stats.refListings.Add(1)
+	callCtx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	refs, partial, err := s.listRefs(ctx, callCtx, s.refPrefixes())
 	if err != nil {
 		return plumbing.ZeroHash, "", err
 	}
@@ -41,6 +46,11 @@ func (s *Source) resolve(ctx context.Context) (plumbing.Hash, plumbing.Reference
 		if h, ok := refs[name.String()]; ok {
 			s.full = name
 			return h, name, nil
+		}
+	}
+	if partial {
+		if refs, _, err = s.listRefs(ctx, callCtx, hintPrefixes); err != nil {
+			return plumbing.ZeroHash, "", err
 		}
 	}
 	return plumbing.ZeroHash, "", fmt.Errorf("find ref %s in %s: %w; %s", s.ref, s.logURL, ErrRefNotFound, refHint(refs))
@@ -88,23 +98,72 @@ func (s *Source) candidates() []plumbing.ReferenceName {
 	return []plumbing.ReferenceName{plumbing.NewBranchReferenceName(s.ref), plumbing.NewTagReferenceName(s.ref)}
 }
 
-// listRefs does one ref advertisement under the Source's timeout and returns
-// name -> hash, peeled tags under "name^{}".
-func (s *Source) listRefs(ctx context.Context) (map[string]plumbing.Hash, error) {
-	s.stats.refListings.Add(1)
-	callCtx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
+// listRefs lists the remote's refs under callCtx (derived from ctx with
+// the Source's timeout) and returns name -> hash, peeled tags under
+// "name^{}". It speaks protocol v2 where it can, asking only for refs under
+// prefixes (then partial is true); a v0 server's answer, and go-git's
+// listing, hold every ref. On any doubt about a v2 exchange that is not a
+// timeout or a failure to connect, it lists with go-git, as before.
+func (s *Source) listRefs(ctx, callCtx context.Context, prefixes []string) (refs map[string]plumbing.Hash, partial bool, err error) {
+	refs, partial, err = s.listV2(callCtx, prefixes)
+	if errors.Is(err, errDoubt) && callCtx.Err() == nil {
+		refs, partial, err = s.listGoGit(callCtx)
+	}
+	switch {
+	case errors.Is(err, transport.ErrEmptyRemoteRepository):
+		return nil, false, fmt.Errorf("find ref %s in %s: %w: the repository has no commits", s.ref, s.logURL, ErrRefNotFound)
+	case err != nil:
+		return nil, false, s.remoteErr(ctx, callCtx, "list refs of "+s.logURL, err)
+	}
+	return refs, partial, nil
+}
+
+// listV2 lists refs in protocol v2 over HTTP(S), SSH or a local path;
+// errDoubt for other transports and for what only go-git handles.
+func (s *Source) listV2(ctx context.Context, prefixes []string) (refs map[string]plumbing.Hash, partial bool, err error) {
+	defer func() { s.v0 = err == nil && !partial }()
+	if err := s.initHTTP(); err != nil {
+		return nil, false, err
+	}
+	if s.http != nil {
+		return s.http.listRefs(ctx, prefixes)
+	}
+	u, err := s.startUpload(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	c, v0, err := openStream(u)
+	if c == nil {
+		return v0, false, err
+	}
+	defer c.close()
+	refs, err = c.lsRefs(ctx, prefixes)
+	return refs, err == nil, err
+}
+
+// initHTTP makes the v2 HTTP client once, if the Source is over HTTP.
+func (s *Source) initHTTP() error {
+	if s.httpChecked {
+		return nil
+	}
+	h, err := newHTTPV2(s.url, s.auth, s.caBundle)
+	if err != nil {
+		return err
+	}
+	s.http, s.httpChecked = h, true
+	return nil
+}
+
+// listGoGit does one v0 ref advertisement with go-git.
+func (s *Source) listGoGit(ctx context.Context) (map[string]plumbing.Hash, bool, error) {
 	remote := git.NewRemote(memory.NewStorage(), &config.RemoteConfig{
 		Name: git.DefaultRemoteName, URLs: []string{s.url},
 	})
-	list, err := listWithin(callCtx, remote, &git.ListOptions{
+	list, err := listWithin(ctx, remote, &git.ListOptions{
 		Auth: s.auth, PeelingOption: git.AppendPeeled, CABundle: s.caBundle,
 	})
-	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
-		return nil, fmt.Errorf("find ref %s in %s: %w: the repository has no commits", s.ref, s.logURL, ErrRefNotFound)
-	}
 	if err != nil {
-		return nil, s.remoteErr(ctx, callCtx, "list refs of "+s.logURL, err)
+		return nil, false, err
 	}
 	refs := make(map[string]plumbing.Hash, len(list))
 	for _, r := range list {
@@ -112,7 +171,7 @@ func (s *Source) listRefs(ctx context.Context) (map[string]plumbing.Hash, error)
 			refs[r.Name().String()] = r.Hash()
 		}
 	}
-	return refs, nil
+	return refs, false, nil
 }
 
 // listWithin runs the ref listing but returns when ctx ends even if go-git

@@ -74,10 +74,14 @@ type Source struct {
 	maxSize   int64
 	maxStream int64
 
-	stats    counters
-	repo     *git.Repository // open cache, nil until opened or cloned
-	fetches  int             // fetches into repo since it was cloned
-	distrust bool            // a read failed oddly: re-clone on the next Fetch
+	stats       counters
+	http        *httpV2         // protocol v2 over HTTP(S); nil if not (yet) made
+	httpChecked bool            // newHTTPV2 ran: a nil http is final
+	v0          bool            // the last listing was a v0 server\'s: go-git fetches
+	v2Failed    bool            // a v2 fetch failed once objects were coming: go-git fetches
+	repo        *git.Repository // open cache, nil until opened or cloned
+	fetches     int             // fetches into repo since it was cloned
+	distrust    bool            // a read failed oddly: re-clone on the next Fetch
 }
 
 // New validates opts and returns a Source. It does no network I/O and does
