@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
-
-	"github.com/reconciler-dev/reconciler/artifacts"
 )
 
 // ErrFailedRevision means the followed ref points at a revision whose
@@ -185,71 +182,6 @@ func (e *Engine) Sync(ctx context.Context) (Outcome, error) {
 	e.Metrics.pass(out, &st, time.Since(start), err, e.now())
 	e.Metrics.setAppUp(e.appUp())
 	return out, err
-}
-
-func (e *Engine) sync(ctx context.Context, st *State) (Outcome, error) {
-	if _, err := artifacts.CleanTemp(e.Layout.Release()); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return Outcome{Result: PollError}, fmt.Errorf("clean temporary files: %w", err)
-	}
-	head, err := e.Repo.Head(ctx)
-	if err != nil {
-		return Outcome{Result: PollError}, err
-	}
-	if rev := e.Layout.takeRetry(st); rev != "" {
-		e.log().Info("retrying a failed revision, as `reconciler retry` asked", "rev", short(rev))
-	}
-	if f, ok := st.IsFailed(head); ok {
-		return e.skipFailed(ctx, st, head, f)
-	}
-	rev, err := e.fetchVerified(ctx, head)
-	if err != nil {
-		return Outcome{Result: PollError, Rev: head}, err
-	}
-	src, err := readDesiredAt(ctx, e.Repo, rev, e.Path)
-	if err != nil {
-		return Outcome{Result: PollError, Rev: rev}, err
-	}
-	act := e.observeActual(src, *st) // the state Sync loaded: read once per pass
-	p, err := e.makePlan(src, act)
-	out := Outcome{Result: PollError, Rev: rev, Version: src.Desired.Version, Plan: p}
-	if err != nil {
-		return out, err
-	}
-	if st.Suspended != nil {
-		out.Result = PollSuspended
-		return out, fmt.Errorf("%w (%s): not applying revision %s", ErrSuspended, st.Suspended.Reason, short(rev))
-	}
-	e.lastConf = &p.To
-	if !p.Changes() && !p.WriteConf && !p.Repairs() {
-		out.Result = PollUnchanged
-		return out, nil
-	}
-	if st.Applied != nil && st.Applied.Revision == rev {
-		out.Drift = true
-		e.log().Warn("drift: the directory changed by hand; putting it back", "rev", short(rev), "version", src.Desired.Version,
-			"links", len(p.Links), "write_conf", p.WriteConf, "repairs", p.Repairs(), "app_stale", p.AppStale)
-	}
-	st.Attempted = &Attempted{Revision: rev, Version: src.Desired.Version, Time: e.now()}
-	switched, err := e.apply(ctx, p, st)
-	switch {
-	case switched && err == nil:
-		e.Metrics.switched(true)
-	case switched && isUnhealthy(err):
-		e.Metrics.switched(false)
-	}
-	if err != nil {
-		if isUnhealthy(err) {
-			st.MarkFailed(Failed{Revision: rev, Version: src.Desired.Version, Reason: err.Error(), Time: e.now()})
-			e.restoreConf(p.From)
-			e.lastConf = p.From
-		}
-		return out, err
-	}
-	if switched && e.Keep > 0 {
-		e.prune(p, st)
-	}
-	out.Result = PollApplied
-	return out, nil
 }
 
 // skipFailed is a pass whose head failed before: nothing of it is applied,

@@ -1,0 +1,156 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/reconciler-dev/reconciler/artifacts"
+)
+
+// pass is one Sync on its way through the steps. Each step reads what the
+// earlier ones filled in and adds its own; the first step that returns an
+// error, or marks the pass done (nothing left to do), ends it. After
+// Flux's source-controller: a reconcile is a short list of small steps,
+// each tested on its own.
+type pass struct {
+	ctx  context.Context
+	st   *State // loaded by Sync, saved by Sync whatever happens
+	out  Outcome
+	head string
+	src  DesiredAt
+	plan Plan
+	done bool
+}
+
+type step func(e *Engine, p *pass) error
+
+// steps of a pass, in order.
+var steps = []step{
+	(*Engine).cleanTemp,
+	(*Engine).findHead,
+	(*Engine).skipFailedHead,
+	(*Engine).readDesired,
+	(*Engine).planPass,
+	(*Engine).holdIfSuspended,
+	(*Engine).stopIfInSync,
+	(*Engine).applyPass,
+}
+
+func (e *Engine) sync(ctx context.Context, st *State) (Outcome, error) {
+	p := &pass{ctx: ctx, st: st, out: Outcome{Result: PollError}}
+	for _, s := range steps {
+		if err := s(e, p); err != nil || p.done {
+			return p.out, err
+		}
+	}
+	return p.out, nil
+}
+
+// cleanTemp removes what a killed run left in release/.
+func (e *Engine) cleanTemp(*pass) error {
+	if _, err := artifacts.CleanTemp(e.Layout.Release()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("clean temporary files: %w", err)
+	}
+	return nil
+}
+
+// findHead asks where the followed ref points (one small request), and
+// takes a person's request to retry a failed revision.
+func (e *Engine) findHead(p *pass) error {
+	head, err := e.Repo.Head(p.ctx)
+	if err != nil {
+		return err
+	}
+	p.head = head
+	if rev := e.Layout.takeRetry(p.st); rev != "" {
+		e.log().Info("retrying a failed revision, as `reconciler retry` asked", "rev", short(rev))
+	}
+	return nil
+}
+
+// skipFailedHead ends the pass when the head failed before.
+func (e *Engine) skipFailedHead(p *pass) error {
+	f, ok := p.st.IsFailed(p.head)
+	if !ok {
+		return nil
+	}
+	var err error
+	p.out, err = e.skipFailed(p.ctx, p.st, p.head, f)
+	p.done = true
+	return err
+}
+
+// readDesired fetches the head (verifying its signature first, if asked)
+// and reads and validates the desired state at it.
+func (e *Engine) readDesired(p *pass) error {
+	p.out.Rev = p.head
+	rev, err := e.fetchVerified(p.ctx, p.head)
+	if err != nil {
+		return err
+	}
+	p.out.Rev = rev
+	p.src, err = readDesiredAt(p.ctx, e.Repo, rev, e.Path)
+	return err
+}
+
+// planPass observes the directory and plans.
+func (e *Engine) planPass(p *pass) error {
+	act := e.observeActual(p.src, *p.st) // the state Sync loaded: read once per pass
+	plan, err := e.makePlan(p.src, act)
+	p.plan = plan
+	p.out.Version, p.out.Plan = p.src.Desired.Version, plan
+	return err
+}
+
+// holdIfSuspended ends the pass, planned but not applied, while a person
+// has taken manual control.
+func (e *Engine) holdIfSuspended(p *pass) error {
+	if p.st.Suspended == nil {
+		return nil
+	}
+	p.out.Result = PollSuspended
+	return fmt.Errorf("%w (%s): not applying revision %s", ErrSuspended, p.st.Suspended.Reason, short(p.out.Rev))
+}
+
+// stopIfInSync ends the pass when the directory already is what the
+// revision says.
+func (e *Engine) stopIfInSync(p *pass) error {
+	e.lastConf = &p.plan.To
+	if p.plan.Changes() || p.plan.WriteConf || p.plan.Repairs() {
+		return nil
+	}
+	p.out.Result, p.done = PollUnchanged, true
+	return nil
+}
+
+// applyPass applies the plan; a release that does not come up is recorded
+// failed and release/current.conf put back; a good switch prunes.
+func (e *Engine) applyPass(p *pass) error {
+	rev, plan, st := p.out.Rev, p.plan, p.st
+	if st.Applied != nil && st.Applied.Revision == rev {
+		p.out.Drift = true
+		e.log().Warn("drift: the directory changed by hand; putting it back", "rev", short(rev), "version", p.out.Version,
+			"links", len(plan.Links), "write_conf", plan.WriteConf, "repairs", plan.Repairs(), "app_stale", plan.AppStale)
+	}
+	st.Attempted = &Attempted{Revision: rev, Version: p.out.Version, Time: e.now()}
+	switched, err := e.apply(p.ctx, plan, st)
+	switch {
+	case switched && err == nil:
+		e.Metrics.switched(true)
+	case switched && isUnhealthy(err):
+		e.Metrics.switched(false)
+		st.MarkFailed(Failed{Revision: rev, Version: p.out.Version, Reason: err.Error(), Time: e.now()})
+		e.restoreConf(plan.From)
+		e.lastConf = plan.From
+	}
+	if err != nil {
+		return err
+	}
+	if switched && e.Keep > 0 {
+		e.prune(plan, st)
+	}
+	p.out.Result = PollApplied
+	return nil
+}
