@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/reconciler-dev/reconciler/gitsrc/gittest"
+
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
 // runCLI runs the command in-process and returns stdout, stderr and the
@@ -192,20 +194,5 @@ func syncArgs(repo, dir string, extra ...string) []string {
 		"--restart", "none", "--log-format", "json"}, extra...)
 }
 
-// syncBuffer is a bytes.Buffer safe for a child's output and a test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a log sink a child process and a test share.
+type syncBuffer = testkit.SyncBuffer

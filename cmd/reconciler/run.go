@@ -118,20 +118,15 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 			return err
 		}
 	}
-	layout, lock, err := lockDir(c.Dir)
+	eng, lock, err := openEngine(c, log)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
-
-	eng, err := newEngine(c, layout, layout.GitCache(), log)
-	if err != nil {
-		return err
-	}
-	warnNoHealthCheck(c, log)
+	layout := eng.Layout
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	src := eng.Repo.(*gitsrc.Source)
+	src := eng.src
 	eng.Metrics = reconcile.NewMetrics(reg, func() (int64, int64) { s := src.Stats(); return s.RefListings, s.Fetches })
 	agent := reconcile.NewAgent(eng, sched, log.With("dir", layout.Dir))
 	agent.Metrics, agent.Jitter, agent.MaxBackoff = eng.Metrics, a.Jitter, a.MaxBackoff

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 
-	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/spf13/cobra"
 )
 
@@ -60,24 +59,19 @@ func setup(cmd *cobra.Command, c *Config, apply bool) error {
 }
 
 func runSync(cmd *cobra.Command, c *Config, log *slog.Logger, stdout io.Writer) error {
-	layout, lock, err := lockDir(c.Dir)
+	eng, lock, err := openEngine(c, log)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
-	eng, err := newEngine(c, layout, layout.GitCache(), log)
-	if err != nil {
-		return err
-	}
-	warnNoHealthCheck(c, log)
 	if isTerminal(cmd.ErrOrStderr()) {
-		eng.Download.(*artifacts.Fetcher).Progress = newProgress(cmd.ErrOrStderr()).update
+		eng.fetcher.Progress = newProgress(cmd.ErrOrStderr()).update
 	}
 	out, err := eng.Sync(cmd.Context())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: version %s at %s (%s)\n", layout.Dir, out.Version, shortRev(out.Rev), out.Result)
+	fmt.Fprintf(stdout, "%s: version %s at %s (%s)\n", eng.Layout.Dir, out.Version, shortRev(out.Rev), out.Result)
 	return nil
 }
 

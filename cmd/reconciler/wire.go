@@ -11,24 +11,35 @@ import (
 	"github.com/reconciler-dev/reconciler/restart"
 )
 
-// newEngine wires the concrete parts into a reconcile.Engine. cacheDir ""
-// keeps the git cache in memory (the dry run writes nothing in --dir).
-func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Logger) (*reconcile.Engine, error) {
+// wired is an engine with the concrete parts it was built from, so a
+// caller that needs one (metrics read the git source's counters, sync shows
+// download progress) holds it without asserting an interface back.
+type wired struct {
+	*reconcile.Engine
+	src     *gitsrc.Source
+	fetcher *artifacts.Fetcher
+}
+
+// newEngine wires the concrete parts into a reconcile.Engine: the one
+// constructor of every command. cacheDir "" keeps the git cache in memory
+// (the dry run writes nothing in --dir).
+func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Logger) (wired, error) {
 	auth, err := gitsrc.NewAuth(c.Repo, gitsrc.AuthOptions{SSHKeyFile: c.SSHKey, KnownHostsFile: c.KnownHosts,
 		TokenFile: c.TokenFile, Token: os.Getenv("RECONCILER_GIT_TOKEN")})
 	if err != nil {
-		return nil, &usageError{msg: err.Error()}
+		return wired{}, &usageError{msg: err.Error()}
 	}
 	src, err := gitsrc.New(gitsrc.Options{URL: c.Repo, Ref: c.Ref, CacheDir: cacheDir, Timeout: c.GitTimeout,
 		CABundle: c.caPEM, Auth: auth, MaxStreamSize: c.maxSizeBytes})
 	if err != nil {
-		return nil, &usageError{msg: "--repo: " + err.Error()}
+		return wired{}, &usageError{msg: "--repo: " + err.Error()}
 	}
+	fetcher := &artifacts.Fetcher{MaxSize: c.maxSizeBytes, Client: artifacts.NewClient(c.tlsConf)}
 	eng := &reconcile.Engine{
 		Layout:   layout,
 		Path:     c.Path,
 		Repo:     src,
-		Download: &artifacts.Fetcher{MaxSize: c.maxSizeBytes, Client: artifacts.NewClient(c.tlsConf)},
+		Download: fetcher,
 		Switcher: newSwitcher(c, layout, log),
 		Log:      log.With("dir", layout.Dir),
 		Keep:     c.Keep, // every command that switches prunes
@@ -37,7 +48,23 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 	if c.trust.Enabled() {
 		eng.Verify = commitVerifier{src: src, trust: c.trust}
 	}
-	return eng, nil
+	return wired{Engine: eng, src: src, fetcher: fetcher}, nil
+}
+
+// openEngine locks the app directory and builds the engine of a command
+// that switches (sync, run). The caller unlocks.
+func openEngine(c *Config, log *slog.Logger) (wired, *reconcile.Lock, error) {
+	layout, lock, err := lockDir(c.Dir)
+	if err != nil {
+		return wired{}, nil, err
+	}
+	w, err := newEngine(c, layout, layout.GitCache(), log)
+	if err != nil {
+		lock.Unlock()
+		return wired{}, nil, err
+	}
+	warnNoHealthCheck(c, log)
+	return w, lock, nil
 }
 
 // commitVerifier binds the trust settings to the deploy repo.

@@ -1,7 +1,6 @@
 package graceful
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -12,6 +11,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
 // fakeUpgrader answers Upgrade with errs in turn; its parent exits at
@@ -53,22 +54,7 @@ func (f *fakeUpgrader) callCount() int {
 }
 
 // syncBuffer is a log sink the loop goroutine and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testkit.SyncBuffer
 
 var errParent = errors.New(errParentAlive)
 
