@@ -30,7 +30,7 @@ type Agent struct {
 
 	trigger chan struct{}
 	local   chan struct{}
-	backoff Backoff
+	backoff backoffState
 	noticed string // the last skipped or suspended pass logged above debug
 }
 
@@ -66,7 +66,7 @@ func poke(c chan struct{}) {
 // when the last poll failed, until ctx ends. In-flight work is cancelled
 // through ctx; Run returns when it has stopped.
 func (a *Agent) Run(ctx context.Context) error {
-	a.backoff = Backoff{Min: a.MinBackoff, Max: a.MaxBackoff}
+	a.backoff = backoffState{Min: a.MinBackoff, Max: a.MaxBackoff}
 	if a.backoff.Max <= 0 {
 		a.backoff.Max = 15 * time.Minute
 	}

@@ -2,15 +2,15 @@ package reconcile
 
 import "time"
 
-// Backoff computes the wait after consecutive failures: Min, doubling,
+// backoffState computes the wait after consecutive failures: Min, doubling,
 // capped at Max. One success resets it (Reset).
-type Backoff struct {
+type backoffState struct {
 	Min, Max time.Duration
 	failures int
 }
 
 // Fail records a failure and returns the wait before the next try.
-func (b *Backoff) Fail() time.Duration {
+func (b *backoffState) Fail() time.Duration {
 	b.failures++
 	d := b.Min
 	if d <= 0 {
@@ -26,7 +26,7 @@ func (b *Backoff) Fail() time.Duration {
 }
 
 // Reset forgets the failures.
-func (b *Backoff) Reset() { b.failures = 0 }
+func (b *backoffState) Reset() { b.failures = 0 }
 
 // Failures is the number of consecutive failures.
-func (b *Backoff) Failures() int { return b.failures }
+func (b *backoffState) Failures() int { return b.failures }

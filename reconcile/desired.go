@@ -20,9 +20,9 @@ import (
 // the deploy repo must be fixed.
 var ErrInvalidDesired = errors.New("invalid desired state")
 
-// MaxDesiredSize bounds the desired state file; a real one is a few hundred
+// maxDesiredSize bounds the desired state file; a real one is a few hundred
 // bytes.
-const MaxDesiredSize = 1 << 20
+const maxDesiredSize = 1 << 20
 
 // Desired is the desired state file of the deploy repo (docs/reference.md, "The desired state file").
 type Desired struct {
@@ -53,8 +53,8 @@ func ParseDesired(name string, data []byte) (Desired, error) {
 	fail := func(format string, args ...any) (Desired, error) {
 		return Desired{}, fmt.Errorf("%s: %w: %s", name, ErrInvalidDesired, fmt.Sprintf(format, args...))
 	}
-	if len(data) > MaxDesiredSize {
-		return fail("file is %d bytes, more than the %d allowed", len(data), MaxDesiredSize)
+	if len(data) > maxDesiredSize {
+		return fail("file is %d bytes, more than the %d allowed", len(data), maxDesiredSize)
 	}
 	if err := checkDuplicateKeys(data); err != nil {
 		return fail("%v", err)
@@ -106,7 +106,7 @@ func (a *Artifact) validate(key string) error {
 		if a.SHA256 != "" {
 			return fmt.Errorf(`key "%s.sha256": only allowed with "url" (a "path" is verified by git)`, key)
 		}
-		if err := CheckRepoPath(a.Path); err != nil {
+		if err := checkRepoPath(a.Path); err != nil {
 			return fmt.Errorf(`key "%s.path": %w`, key, err)
 		}
 		return nil
@@ -145,7 +145,7 @@ func checkURL(raw string) error {
 	return nil
 }
 
-// CheckRepoPath refuses a path from the deploy repo that could leave it, or
+// checkRepoPath refuses a path from the deploy repo that could leave it, or
 // that is not in clean form (package internal/repopath: the one rule, also
 // applied by gitsrc at read time).
-func CheckRepoPath(p string) error { return repopath.CheckClean(p) }
+func checkRepoPath(p string) error { return repopath.CheckClean(p) }

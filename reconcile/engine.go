@@ -122,7 +122,7 @@ func (e *Engine) makePlan(src DesiredAt, act Actual) (Plan, error) {
 		pid, ok := e.Switcher.Running(e.Layout.BinFile(src.Desired.Version))
 		act.AppPID, act.AppStale = pid, !ok
 	}
-	p, err := MakePlan(e.Layout, src, act)
+	p, err := planFrom(e.Layout, src, act)
 	switch {
 	case e.Switcher == nil:
 		p.Links, p.Switch = nil, false

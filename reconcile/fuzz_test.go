@@ -39,7 +39,7 @@ func FuzzParseDesired(f *testing.F) {
 			if (a.URL == "") == (a.Path == "") {
 				t.Fatalf("accepted artifact %+v with not exactly one source", a)
 			}
-			if a.Path != "" && CheckRepoPath(a.Path) != nil {
+			if a.Path != "" && checkRepoPath(a.Path) != nil {
 				t.Fatalf("accepted path %q", a.Path)
 			}
 			if a.URL != "" && len(a.SHA256) != 64 {
@@ -56,7 +56,7 @@ func FuzzCheckRepoPath(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
-		if CheckRepoPath(p) != nil {
+		if checkRepoPath(p) != nil {
 			return
 		}
 		joined := path.Join("/repo", p)

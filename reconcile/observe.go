@@ -117,9 +117,9 @@ func (e *Engine) observeActual(src DesiredAt, st State) Actual {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		act.ConfErr = err
 	}
-	names := []string{BinName(src.Desired.Version)}
+	names := []string{binName(src.Desired.Version)}
 	if src.Desired.Cfg != nil {
-		names = append(names, CfgName(src.Desired.Version))
+		names = append(names, cfgName(src.Desired.Version))
 	}
 	for _, n := range names {
 		act.Files[n] = e.digests.state(filepath.Join(l.Release(), n))

@@ -121,32 +121,32 @@ const (
 	CfgMode os.FileMode = 0o640
 )
 
-// MakePlan computes the plan from the desired and the actual state. It is a
+// planFrom computes the plan from the desired and the actual state. It is a
 // pure function: it reads nothing and writes nothing (observeActual read
 // what it needs); Plan.Process is left for the engine to describe.
-func MakePlan(l Layout, src DesiredAt, act Actual) (Plan, error) {
+func planFrom(l Layout, src DesiredAt, act Actual) (Plan, error) {
 	d := src.Desired
 	p := Plan{Layout: l, From: act.Conf, To: l.LocalConfFor(d, src.Rev)}
-	bin, err := planStep(l, act, "bin", d.Bin, BinName(d.Version), BinMode)
+	bin, err := planStep(l, act, "bin", d.Bin, binName(d.Version), BinMode)
 	if err != nil {
 		return Plan{}, err
 	}
 	if d.Bin.FromRepo() {
 		bin.SHA256, bin.Stream, bin.Rev, bin.Origin = src.BinSHA256, true, src.Rev, repoSource(d.Bin, src.Rev)
-		if err := checkOnDisk(act, &bin, BinName(d.Version)); err != nil {
+		if err := checkOnDisk(act, &bin, binName(d.Version)); err != nil {
 			return Plan{}, err
 		}
 	}
 	p.Steps = append(p.Steps, bin)
 	if d.Cfg != nil {
-		cfg, err := planStep(l, act, "cfg", d.Cfg, CfgName(d.Version), CfgMode)
+		cfg, err := planStep(l, act, "cfg", d.Cfg, cfgName(d.Version), CfgMode)
 		if err != nil {
 			return Plan{}, err
 		}
 		if d.Cfg.FromRepo() {
 			sum := sha256.Sum256(src.CfgData)
 			cfg.SHA256, cfg.Data, cfg.Rev, cfg.Origin = hex.EncodeToString(sum[:]), src.CfgData, src.Rev, repoSource(d.Cfg, src.Rev)
-			if err := checkOnDisk(act, &cfg, CfgName(d.Version)); err != nil {
+			if err := checkOnDisk(act, &cfg, cfgName(d.Version)); err != nil {
 				return Plan{}, err
 			}
 		}

@@ -25,7 +25,7 @@ func TestMakePlan(t *testing.T) {
 
 	t.Run("upgrade downloads, installs, switches", func(t *testing.T) {
 		act := Actual{Conf: &v1, Links: links1, Files: map[string]FileState{}, CfgOld: []byte("port = 8080\nlevel = info\n")}
-		p, err := MakePlan(l, src, act)
+		p, err := planFrom(l, src, act)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +48,7 @@ func TestMakePlan(t *testing.T) {
 	t.Run("rollback to a kept version downloads nothing", func(t *testing.T) {
 		act := Actual{Conf: &v1, Links: links1, Files: map[string]FileState{
 			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum(cfgV2)}}}
-		p, err := MakePlan(l, src, act)
+		p, err := planFrom(l, src, act)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,7 +64,7 @@ func TestMakePlan(t *testing.T) {
 	t.Run("in sync", func(t *testing.T) {
 		act := Actual{Conf: &v2, Links: links2, Files: map[string]FileState{
 			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum(cfgV2)}}}
-		p, err := MakePlan(l, src, act)
+		p, err := planFrom(l, src, act)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,14 +77,14 @@ func TestMakePlan(t *testing.T) {
 		old.Revision = "cccc"
 		act := Actual{Conf: &old, Links: links2, Files: map[string]FileState{
 			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum(cfgV2)}}}
-		p, _ := MakePlan(l, src, act)
+		p, _ := planFrom(l, src, act)
 		if p.Changes() || !p.WriteConf || p.Switch {
 			t.Errorf("got changes=%v write=%v switch=%v, want only the conf rewritten", p.Changes(), p.WriteConf, p.Switch)
 		}
 	})
 	t.Run("changed artifact under an existing version", func(t *testing.T) {
 		act := Actual{Conf: &v1, Links: links1, Files: map[string]FileState{"app.2.0": {Exists: true, SHA256: sum([]byte("other"))}}}
-		_, err := MakePlan(l, src, act)
+		_, err := planFrom(l, src, act)
 		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "release/app.2.0") || !strings.Contains(err.Error(), "immutable") {
 			t.Fatalf("got %v, want ErrConflict naming release/app.2.0", err)
 		}
@@ -92,13 +92,13 @@ func TestMakePlan(t *testing.T) {
 	t.Run("changed config under an existing version", func(t *testing.T) {
 		act := Actual{Conf: &v1, Links: links1, Files: map[string]FileState{
 			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum([]byte("old"))}}}
-		_, err := MakePlan(l, src, act)
+		_, err := planFrom(l, src, act)
 		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "release/cfg.2.0") {
 			t.Fatalf("got %v, want ErrConflict naming release/cfg.2.0", err)
 		}
 	})
 	t.Run("first deploy", func(t *testing.T) {
-		p, err := MakePlan(l, src, Actual{Files: map[string]FileState{}, Links: map[string]string{}})
+		p, err := planFrom(l, src, Actual{Files: map[string]FileState{}, Links: map[string]string{}})
 		if err != nil || !p.Changes() || p.From != nil {
 			t.Fatalf("got %+v, %v; want a first deploy", p, err)
 		}
@@ -115,7 +115,7 @@ func TestMakePlanWithoutCfgLeavesAppCfg(t *testing.T) {
 	to := l.LocalConfFor(desired, src.Rev)
 	act := Actual{Conf: &to, Links: map[string]string{"app.bin": "release/app.2.0", "app.cfg": "release/cfg.1.0"},
 		Files: map[string]FileState{"app.2.0": {Exists: true, SHA256: goodSum}}}
-	p, err := MakePlan(l, src, act)
+	p, err := planFrom(l, src, act)
 	if err != nil {
 		t.Fatal(err)
 	}

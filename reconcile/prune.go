@@ -57,7 +57,7 @@ func (e *Engine) prune(p Plan, st *State) {
 			}
 			continue
 		}
-		for _, name := range []string{BinName(v), CfgName(v)} {
+		for _, name := range []string{binName(v), cfgName(v)} {
 			if err := os.Remove(filepath.Join(rel, name)); err == nil {
 				delete(st.Releases, name)
 			}

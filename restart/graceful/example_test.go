@@ -16,6 +16,7 @@ import (
 // too. Here the context ends after one request.
 func ExampleRun() {
 	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "hello from the new release")
