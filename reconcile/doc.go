@@ -1,12 +1,20 @@
 // Package reconcile turns a desired state read from the deploy repo into a
 // verified release in an app directory.
 //
-// A reconcile is a short list of steps, after the fashion of Flux's
-// source-controller: observe (the desired state at a commit, the actual state
-// on disk), plan (a pure function of the two), apply (download, verify, write
-// release/current.conf, hand over to the switcher). `reconciler diff` prints
-// the plan and `reconciler sync` applies it: one code path, so the dry run
-// never lies.
+// A reconcile is a short list of steps (pass.go), after the fashion of
+// Flux's source-controller: observe (the desired state at a commit, the
+// actual state on disk), plan (a pure function of the two), apply (download,
+// verify, write release/current.conf, hand over to the switcher).
+// `reconciler diff` prints the plan and `reconciler sync` applies it: one
+// code path, so what diff prints is what sync sets out to do, and diff says
+// when sync would apply nothing (a failed revision, a suspension). What only
+// doing can find out, diff cannot: a download that fails or does not match
+// its digest, a downloaded binary this machine cannot run, a release that
+// does not come up.
+//
+// Errors are sorted by what happens next (class.go): faults of the
+// surroundings are retried with backoff; errors that need a person (bad
+// input, auth, trust) are reported and polled again on the schedule.
 //
 // Invariants:
 //   - The whole desired state is parsed and validated, and every conflict with
@@ -19,15 +27,14 @@
 //   - One reconciler per directory: Lock takes an flock on .reconciler/lock,
 //     which the kernel drops when the process dies, so no stale lock survives.
 //
-// Errors are sorted the way an operator acts on them: Retryable faults of the
-// surroundings (git host or artifact store unreachable, disk full) and bad
-// input (a broken desired file) are retried by the agent with backoff; only a
-// release that did not come up healthy is recorded as failed.
+// Only a release that did not come up healthy is recorded as failed (and
+// not tried again until the repo moves on, or `reconciler retry`); every
+// other error is retried, by class.
 //
 // The package consumes small interfaces (Repo, Downloader, Switcher,
 // Verifier); cmd/reconciler wires the concrete gitsrc, artifacts and restart
 // types. It uses artifacts' file primitives directly (atomic write, install,
 // digest), which have no behaviour worth a seam. The Agent runs the loop of
-// `reconciler run` around an Engine: one goroutine owns it, and schedule,
-// webhook and watcher only poke it.
+// `reconciler run` around an Engine (the Driven interface): one goroutine
+// owns it, and schedule, webhook and watcher only poke it.
 package reconcile
