@@ -38,13 +38,24 @@ type fleetResult struct {
 // of its own, with its http-backend children), requests per minute, every
 // poll's latency and outcome, and how long the commit takes to reach every
 // agent. The same fleet doing a `git fetch` per poll (the
-// git CLI, as a cron job would) is measured at the smallest N. Polls that
+// git CLI, as a cron job would) is measured at the smallest N. The deploy
+// repo has main and o.fleetRefs tags (-fleet-refs), and the rows say how
+// many refs it had. Polls that
 // time out or fail are figures of the rows (a saturated server is a
 // result); only a broken setup is an error.
 func fleetRows(ctx context.Context, t *table, work string, o options) error {
 	root := filepath.Join(work, "fleet")
 	bare := filepath.Join(root, "deploy.git")
 	if err := makeRepo(bare, 10, 0, []byte(`{"version":"1.0","bin":{"path":"web/app"}}`)); err != nil {
+		return err
+	}
+	if o.fleetRefs > 0 {
+		if err := addTags(bare, o.fleetRefs); err != nil {
+			return err
+		}
+	}
+	refs, err := countRefs(bare)
+	if err != nil {
 		return err
 	}
 	srv, err := startRemoteGitServer(root)
@@ -61,7 +72,7 @@ func fleetRows(ctx context.Context, t *table, work string, o options) error {
 		}
 		ours = append(ours, r)
 		noteFailures(fmt.Sprintf("fleet of %d", n), r.polls)
-		addFleetRows(t, fmt.Sprintf("fleet of %d agents polling every %s for %s", n, o.fleetPeriod, o.fleetFor), r)
+		addFleetRows(t, fmt.Sprintf("fleet of %d agents polling every %s for %s, deploy repo of %s", n, o.fleetPeriod, o.fleetFor, refsString(refs)), r)
 	}
 	n := o.fleet[0]
 	cli, err := runFleet(ctx, srv, bare, n, o, cliPoll(url, work))
@@ -69,7 +80,7 @@ func fleetRows(ctx context.Context, t *table, work string, o options) error {
 		return fmt.Errorf("fleet of %d running git fetch: %w", n, err)
 	}
 	noteFailures(fmt.Sprintf("fleet of %d running git fetch", n), cli.polls)
-	addFleetComparison(t, ours[0], cli)
+	addFleetComparison(t, fmt.Sprintf("fleet of %d (%s)", n, refsString(refs)), ours[0], cli)
 	for _, r := range ours {
 		o.plots.fleetN = append(o.plots.fleetN, float64(r.agents))
 		o.plots.fleetCPU = append(o.plots.fleetCPU, ms(r.serverCPU))
@@ -80,29 +91,45 @@ func fleetRows(ctx context.Context, t *table, work string, o options) error {
 
 func addFleetRows(t *table, what string, r fleetResult) {
 	t.add(what+": git server CPU per minute", r.serverCPU.Round(time.Millisecond).String(), "–", "–", 0)
-	t.add(what+": ref listings per minute; upload-pack requests in all", fmt.Sprintf("%.0f; %d", r.listings, r.uploadsTotal), "–", "–", 0)
+	t.add(what+": ref listings per minute (GET info/refs or ls-refs POST); object transfers (POST upload-pack) in all", fmt.Sprintf("%.0f; %d", r.listings, r.uploadsTotal), "–", "–", 0)
 	t.add(fmt.Sprintf("%s: polls (slots skipped while a poll overran); timed out (no answer in %s); failed", what, fleetPollTimeout),
 		r.polls.counts(), "–", "–", 0)
 	t.add(what+": poll latency p50 / p90 / p99 / max", r.polls.latencies(), "–", "–", 0)
 	t.add(what+": commit reaches all agents", fmt.Sprintf("%s (%d of %d)", r.bumpReachAll.Round(time.Millisecond), r.reached, r.expectedReach), "–", "–", 0)
 }
 
-func addFleetComparison(t *table, r, cli fleetResult) {
+func addFleetComparison(t *table, what string, r, cli fleetResult) {
 	const alt = "the same fleet running `git fetch` per poll"
-	n := r.agents
-	t.add(fmt.Sprintf("fleet of %d, git server CPU per minute", n), r.serverCPU.Round(time.Millisecond).String(),
+	t.add(what+", git server CPU per minute", r.serverCPU.Round(time.Millisecond).String(),
 		cli.serverCPU.Round(time.Millisecond).String(), alt, float64(r.serverCPU)/float64(cli.serverCPU))
-	// git's protocol v2 costs an up-to-date fetch two requests (info/refs,
-	// then an ls-refs POST), each a backend process.
-	t.add(fmt.Sprintf("fleet of %d, git requests per minute (GET info/refs + POST upload-pack)", n),
+	// git's protocol v2 costs an up-to-date fetch two ref-listing requests
+	// (GET info/refs, then an ls-refs POST), each a backend process; the
+	// agent, once it knows the server's capabilities, the ls-refs POST alone.
+	t.add(what+", git requests per minute (ref listings + object transfers)",
 		fmt.Sprintf("%.0f + %.1f", r.listings, r.uploads), fmt.Sprintf("%.0f + %.1f", cli.listings, cli.uploads),
 		alt, (r.listings+r.uploads)/(cli.listings+cli.uploads))
-	t.add(fmt.Sprintf("fleet of %d, polls (slots skipped); timed out; failed", n), r.polls.counts(), cli.polls.counts(), alt, 0)
+	t.add(what+", polls (slots skipped); timed out; failed", r.polls.counts(), cli.polls.counts(), alt, 0)
 	p50 := 0.0 // no ratio if the CLI fleet made no poll
 	if cli.polls.p50 > 0 {
 		p50 = float64(r.polls.p50) / float64(cli.polls.p50)
 	}
-	t.add(fmt.Sprintf("fleet of %d, poll latency p50 / p90 / p99 / max", n), r.polls.latencies(), cli.polls.latencies(), alt, p50)
+	t.add(what+", poll latency p50 / p90 / p99 / max", r.polls.latencies(), cli.polls.latencies(), alt, p50)
+}
+
+// countRefs is the number of refs in a repo (HEAD, a symbolic ref, aside).
+func countRefs(bare string) (int, error) {
+	out, err := runOut("git", "--git-dir", bare, "for-each-ref", "--format=x")
+	if err != nil {
+		return 0, fmt.Errorf("git for-each-ref: %w", err)
+	}
+	return strings.Count(out, "x"), nil
+}
+
+func refsString(n int) string {
+	if n == 1 {
+		return "1 ref"
+	}
+	return fmt.Sprintf("%d refs", n)
 }
 
 // noteFailures says on stderr why polls failed: the table has only counts.

@@ -32,6 +32,7 @@ type options struct {
 	bumps       int
 	agentPolls  int
 	fleet       []int
+	fleetRefs   int // tags added to the fleet's deploy repo
 	fleetPeriod time.Duration
 	fleetFor    time.Duration
 	plotDir     string
@@ -75,8 +76,8 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 
 	t := &table{}
 	fmt.Fprintf(out, "machine: %s/%s, %d CPUs, %s; %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), gitVersion())
-	fmt.Fprintf(out, "run: %s, -runs %d -polls %d -old-mib %d -artifact-mib %d -fleet %s -fleet-period %s -fleet-for %s\n\n",
-		time.Now().UTC().Format(time.RFC3339), o.runs, o.polls, o.oldMiB, o.artifactMiB, intsString(o.fleet), o.fleetPeriod, o.fleetFor)
+	fmt.Fprintf(out, "run: %s, -runs %d -polls %d -old-mib %d -artifact-mib %d -fleet %s -fleet-refs %d -fleet-period %s -fleet-for %s\n\n",
+		time.Now().UTC().Format(time.RFC3339), o.runs, o.polls, o.oldMiB, o.artifactMiB, intsString(o.fleet), o.fleetRefs, o.fleetPeriod, o.fleetFor)
 	failed := runGroups(ctx, t, stderr, o.only, groups(t, work, o))
 	t.print(out)
 	if err := writePlots(o.plotDir, o.plots); err != nil {
@@ -149,6 +150,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	// Two sizes, one at ease and one that saturates 2 cores, keep the default
 	// run within about 6 minutes; docs/benchmarks.md's run adds 500.
 	fleet := fs.String("fleet", "100,1000", "fleet sizes (simulated agents)")
+	fs.IntVar(&o.fleetRefs, "fleet-refs", 0, "tags added to the fleet's deploy repo (0: main is its only ref)")
 	fs.DurationVar(&o.fleetPeriod, "fleet-period", 10*time.Second, "each simulated agent's poll period")
 	fs.DurationVar(&o.fleetFor, "fleet-for", 30*time.Second, "how long each fleet polls")
 	fs.StringVar(&o.plotDir, "plots", "", "write SVG charts into this directory (e.g. docs)")
@@ -165,6 +167,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.fleet, err = intList("-fleet", *fleet); err != nil {
 		return o, err
+	}
+	if o.fleetRefs < 0 {
+		return o, fmt.Errorf("-fleet-refs %d: want 0 or more", o.fleetRefs)
 	}
 	if o.fleetFor <= o.fleetPeriod {
 		return o, fmt.Errorf("-fleet-for %s: want more than -fleet-period %s (the first period is the fleet's first contact)", o.fleetFor, o.fleetPeriod)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cgi"
@@ -18,8 +19,8 @@ import (
 // http-backend behind net/http/cgi) on 127.0.0.1 and counts requests by kind.
 type gitServer struct {
 	URL         string
-	refListings atomic.Int64 // GET info/refs
-	uploadPacks atomic.Int64 // POST git-upload-pack: object transfer
+	refListings atomic.Int64 // GET info/refs, or a POST of protocol v2's ls-refs
+	uploadPacks atomic.Int64 // any other POST git-upload-pack: object transfer
 	srv         *http.Server
 }
 
@@ -43,7 +44,11 @@ func startGitServer(root string) (*gitServer, error) {
 		case strings.HasSuffix(r.URL.Path, "/info/refs"):
 			s.refListings.Add(1)
 		case strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
-			s.uploadPacks.Add(1)
+			if isLsRefs(r) {
+				s.refListings.Add(1)
+			} else {
+				s.uploadPacks.Add(1)
+			}
 		case r.URL.Path == "/_stats":
 			fmt.Fprintf(w, "%d %d\n", s.refListings.Load(), s.uploadPacks.Load())
 			return
@@ -56,6 +61,22 @@ func startGitServer(root string) (*gitServer, error) {
 }
 
 func (s *gitServer) Close() { s.srv.Close() }
+
+// isLsRefs reports whether a POST to git-upload-pack is protocol v2's
+// ls-refs command (a ref listing, not an object transfer): its body starts
+// with the pkt-line "command=ls-refs". The body is peeked, not consumed.
+// A gzipped body is never an ls-refs one (git gzips only requests too
+// large for one buffer).
+func isLsRefs(r *http.Request) bool {
+	br := bufio.NewReaderSize(r.Body, 64)
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{br, r.Body}
+	const cmd = "command=ls-refs"
+	head, _ := br.Peek(4 + len(cmd)) // after the pkt-line's 4-digit length
+	return len(head) == 4+len(cmd) && string(head[4:]) == cmd
+}
 
 // remoteGitServer is a gitServer in a process of its own (bench -child
 // git-server ROOT), so its CPU, CGI children included, can be read from
@@ -87,7 +108,8 @@ func startRemoteGitServer(root string) (*remoteGitServer, error) {
 	return &remoteGitServer{URL: strings.TrimSpace(line), cmd: cmd}, nil
 }
 
-// stats returns ref listings and upload-packs so far.
+// stats returns ref listings (GET info/refs, ls-refs POSTs) and the other
+// upload-pack POSTs (object transfers) so far.
 func (s *remoteGitServer) stats() (listings, uploads int64) {
 	resp, err := http.Get(s.URL + "/_stats")
 	if err != nil {
