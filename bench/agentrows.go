@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
 // agentRows measures the real agent process: commit-to-serving latency with
@@ -134,10 +136,10 @@ func newAgentBench(work string, versions int) (*agentBench, error) {
 	b.art = &http.Server{Handler: http.FileServer(http.Dir(filepath.Join(work, "agent-builds")))}
 	go b.art.Serve(ln)
 	b.artURL = "http://" + ln.Addr().String()
-	if b.addr, err = freePort(); err != nil {
+	if b.addr, err = testkit.FreeAddr(); err != nil {
 		return nil, err
 	}
-	if b.listen, err = freePort(); err != nil {
+	if b.listen, err = testkit.FreeAddr(); err != nil {
 		return nil, err
 	}
 	if err := b.initRepo(); err != nil {

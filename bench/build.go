@@ -34,10 +34,15 @@ func fileSHA(path string) (string, error) {
 
 // appBuilds builds the example app as versions 1..n into dir.
 func appBuilds(dir string, n int) (map[int]string, error) {
+	return appBuildsOf(dir, "./cmd/exampleapp", n)
+}
+
+// appBuildsOf builds versions 1..n of the app package pkg.
+func appBuildsOf(dir, pkg string, n int) (map[int]string, error) {
 	out := map[int]string{}
 	for v := 1; v <= n; v++ {
 		p := filepath.Join(dir, fmt.Sprintf("app-%d", v))
-		if err := buildBinary(p, "./cmd/exampleapp", fmt.Sprintf("-X main.version=%d", v)); err != nil {
+		if err := buildBinary(p, pkg, fmt.Sprintf("-X main.version=%d", v)); err != nil {
 			return nil, err
 		}
 		out[v] = p

@@ -4,21 +4,26 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/reconciler-dev/reconciler/restart/loadgen"
 )
 
 // switchRows: failed requests and p99 over N switches under a saturating
 // load loop, SIGHUP handover (the agent's way) vs stop-then-start of the
-// same app (the naive way), in the same run.
+// same app, and vs a SIGHUP handover done the naive way (tableflip's own
+// example: http.Server.Shutdown as soon as Exit fires), in the same run.
 func switchRows(t *table, work string, o options) error {
-	apps, err := appBuilds(filepath.Join(work, "apps"), 2)
+	apps, err := appBuildsOf(filepath.Join(work, "apps"), "./cmd/exampleapp", 2)
+	if err != nil {
+		return err
+	}
+	naive, err := appBuildsOf(filepath.Join(work, "naive"), "./cmd/exampleapp/testdata/naiveapp", 2)
 	if err != nil {
 		return err
 	}
@@ -39,6 +44,12 @@ func switchRows(t *table, work string, o options) error {
 		what := fmt.Sprintf("%d switches under load (%s)", o.switches, conn)
 		t.add(what+", failed requests", fmt.Sprintf("%d of %d", h.Failed, h.OK+h.Failed),
 			fmt.Sprintf("%d of %d", n.Failed, n.OK+n.Failed), "stop, then start (--restart restart)", 0)
+		nv, err := switchUnderLoad(work, naive, restart.ModeHUP, keepAlive, o.switches)
+		if err != nil {
+			return err
+		}
+		t.add(what+", failed requests", fmt.Sprintf("%d of %d", h.Failed, h.OK+h.Failed),
+			fmt.Sprintf("%d of %d", nv.Failed, nv.OK+nv.Failed), "naive handover (Shutdown when tableflip's Exit fires)", 0)
 		t.add(what+", p99 latency", h.P99().Round(time.Microsecond).String(), n.P99().Round(time.Microsecond).String(),
 			"stop, then start (--restart restart)", float64(h.P99())/float64(n.P99()))
 	}
@@ -50,7 +61,7 @@ func switchUnderLoad(work string, apps map[int]string, mode restart.Mode, keepAl
 	if err != nil {
 		return loadgen.Result{}, err
 	}
-	addr, err := freePort()
+	addr, err := testkit.FreeAddr()
 	if err != nil {
 		return loadgen.Result{}, err
 	}
@@ -89,13 +100,4 @@ func killDir(dir string) {
 	for _, p := range procs {
 		syscall.Kill(p.PID, syscall.SIGKILL)
 	}
-}
-
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }

@@ -12,10 +12,7 @@ import (
 	"time"
 )
 
-const (
-	okPerSwitch  = 50 // successful requests before each switch and after the last
-	naiveEnvSkip = "EXAMPLEAPP_SKIP_NAIVE"
-)
+const okPerSwitch = 50 // successful requests before each switch and after the last
 
 // switches per run, alternating versions 2 and 1: 6, or EXAMPLEAPP_SWITCHES
 // for a longer measurement.
@@ -65,23 +62,6 @@ func TestSwitchUnderLoadFailsNoRequest(t *testing.T) {
 			if min := int64(n * okPerSwitch); res.ok < min || res.versions["1"] == 0 || res.versions["2"] == 0 {
 				t.Errorf("successful requests: got %d (%v), want at least %d, from both versions", res.ok, res.versions, min)
 			}
-		})
-	}
-}
-
-// TestNaiveSwitchControl measures the same switches with an app that calls
-// http.Server.Shutdown as soon as tableflip's Exit fires: the requests
-// package graceful saves. It only logs; set EXAMPLEAPP_SKIP_NAIVE=1 or -short
-// to skip it.
-func TestNaiveSwitchControl(t *testing.T) {
-	if testing.Short() || os.Getenv(naiveEnvSkip) != "" {
-		t.Skip("control measurement only")
-	}
-	for _, m := range connModes {
-		t.Run(m.name, func(t *testing.T) {
-			n := switches(t)
-			res := switchUnderLoad(t, "naive", m.keepAlive, n)
-			t.Logf("naive app, %d switches: %v; first errors: %q", n, res, res.errs)
 		})
 	}
 }
