@@ -32,7 +32,7 @@ func decryptCfg(dec Decrypter, name string, data []byte) ([]byte, error) {
 	}
 	plain, err := dec.Decrypt(data)
 	if err != nil {
-		return nil, fmt.Errorf("decrypt %s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return plain, nil
 }

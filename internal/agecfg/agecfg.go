@@ -33,11 +33,12 @@ func (d Decrypter) Decrypt(data []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decrypt(data, ids)
+	return decrypt(data, ids, d.IdentityFile)
 }
 
-// decrypt is Decrypt with the identities loaded: the part fuzzed.
-func decrypt(data []byte, ids []age.Identity) ([]byte, error) {
+// decrypt is Decrypt with the identities of idFile loaded: the part
+// fuzzed.
+func decrypt(data []byte, ids []age.Identity, idFile string) ([]byte, error) {
 	var src io.Reader = bytes.NewReader(data)
 	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte(armor.Header)) {
 		src = armor.NewReader(src)
@@ -48,7 +49,7 @@ func decrypt(data []byte, ids []age.Identity) ([]byte, error) {
 		var bad *armor.Error
 		switch {
 		case errors.As(err, &noMatch):
-			return nil, fmt.Errorf("%w: not encrypted to any identity of this host (the file's recipients lack its public key)", ErrDecrypt)
+			return nil, fmt.Errorf("%w: not encrypted to any identity in %s (add its public key to the recipients and encrypt again)", ErrDecrypt, idFile)
 		case errors.As(err, &bad):
 			return nil, fmt.Errorf("%w: bad ASCII armor (damaged or truncated)", ErrDecrypt)
 		}

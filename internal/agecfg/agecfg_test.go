@@ -156,7 +156,7 @@ func FuzzDecrypt(f *testing.F) {
 	f.Add([]byte("age-encryption.org/v1\n-> X25519 abc\n\n--- AAAA\n"))
 	f.Add([]byte(armor.Header + "\n\n" + armor.Footer + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		plain, err := decrypt(data, []age.Identity{id})
+		plain, err := decrypt(data, []age.Identity{id}, "fuzz.key")
 		if err != nil && plain != nil {
 			t.Fatalf("got plaintext %q with error %v", plain, err)
 		}
