@@ -17,7 +17,7 @@ const (
 )
 
 // needsPerson are this package's errors that no wait fixes.
-var needsPerson = []error{ErrInvalidDesired, ErrConflict, ErrUntrusted, ErrBadLocalConf}
+var needsPerson = []error{ErrInvalidDesired, ErrConflict, ErrUntrusted, ErrBadLocalConf, ErrNoDecrypter}
 
 // Classifier sorts an error; the caller that wires the concrete git and
 // artifact clients knows their errors (Engine.Classify).

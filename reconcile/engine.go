@@ -33,6 +33,9 @@ type Engine struct {
 	// read (--verify-keyring, --verify-ssh-allowed-signers).
 	Verify Verifier
 	Keep   int // releases kept in release/ after a switch; 0: keep all
+	// Decrypter opens a config whose cfg.path ends in .age; nil: such a
+	// config is an error (ErrNoDecrypter).
+	Decrypter Decrypter
 	// Classify sorts errors into retry and needs-a-person; nil: Classify.
 	Classify Classifier
 
@@ -141,7 +144,7 @@ func (e *Engine) observeDesired(ctx context.Context) (DesiredAt, error) {
 	if err != nil {
 		return DesiredAt{}, err
 	}
-	return readDesiredAt(ctx, e.Repo, rev, e.Path)
+	return readDesiredAt(ctx, e.Repo, e.Decrypter, rev, e.Path)
 }
 
 // fetchVerified fetches head and, with a Verifier, refuses a commit whose

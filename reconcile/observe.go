@@ -32,7 +32,10 @@ type DesiredAt struct {
 	Rev     string
 	Path    string // the desired file in the repo
 	Desired Desired
-	CfgData []byte // the config when it comes from the repo (cfg.path)
+	CfgData []byte // the config when it comes from the repo (cfg.path), decrypted
+	// CfgSecret: CfgData was decrypted (cfg.path ends in .age); it is
+	// never printed, and diff shows digests instead of its text.
+	CfgSecret bool
 	// BinSHA256 is the digest of a binary that comes from the repo
 	// (bin.path), computed while streaming it: the binary itself is read
 	// again, streamed, when it is installed, and never held in memory.
@@ -49,6 +52,9 @@ type Actual struct {
 	Links  map[string]string // "app.bin"/"app.cfg" -> link target, "" when absent
 	State  State
 	CfgOld []byte // content of the current config, when small enough to diff
+	// CfgOldSHA256 is the digest of the current config, "" when none: diff
+	// shows it for an encrypted config instead of the text.
+	CfgOldSHA256 string
 	// CfgNew is the desired config's release file, when it is already on
 	// disk and small enough to diff (a config from a URL is not
 	// downloaded by a dry run).
@@ -67,8 +73,9 @@ type FileState struct {
 }
 
 // readDesiredAt reads and validates the desired state at rev, including a
-// config that comes from the repo: nothing touches disk before this passed.
-func readDesiredAt(ctx context.Context, repo Repo, rev, path string) (DesiredAt, error) {
+// config that comes from the repo, decrypted with dec when it is encrypted:
+// nothing touches disk before this passed.
+func readDesiredAt(ctx context.Context, repo Repo, dec Decrypter, rev, path string) (DesiredAt, error) {
 	data, err := repo.ReadFile(ctx, rev, path)
 	if err != nil {
 		return DesiredAt{}, fmt.Errorf("read desired state: %w", err)
@@ -88,6 +95,13 @@ func readDesiredAt(ctx context.Context, repo Repo, rev, path string) (DesiredAt,
 		src.CfgData, err = repo.ReadFile(ctx, rev, d.Cfg.Path)
 		if err != nil {
 			return DesiredAt{}, fmt.Errorf("%s: key \"cfg.path\": %w", path, err)
+		}
+		if isEncrypted(d.Cfg.Path) {
+			src.CfgSecret = true
+			src.CfgData, err = decryptCfg(dec, d.Cfg.Path, src.CfgData)
+			if err != nil {
+				return DesiredAt{}, fmt.Errorf("%s: key \"cfg.path\": %w", path, err)
+			}
 		}
 	}
 	return src, nil
@@ -130,6 +144,7 @@ func (e *Engine) observeActual(src DesiredAt, st State) Actual {
 	}
 	if act.Conf != nil && act.Conf.CfgFile != "" {
 		act.CfgOld = readSmall(act.Conf.CfgFile, maxDiffSize)
+		act.CfgOldSHA256 = e.digests.state(act.Conf.CfgFile).SHA256
 	}
 	if src.Desired.Cfg != nil && !src.Desired.Cfg.FromRepo() {
 		act.CfgNew = readSmall(l.CfgFile(src.Desired.Version), maxDiffSize)

@@ -91,7 +91,7 @@ func (e *Engine) readDesired(p *pass) error {
 		return err
 	}
 	p.out.Rev = rev
-	p.src, err = readDesiredAt(p.ctx, e.Repo, rev, e.Path)
+	p.src, err = readDesiredAt(p.ctx, e.Repo, e.Decrypter, rev, e.Path)
 	return err
 }
 

@@ -44,6 +44,9 @@ type Step struct {
 	// Repair: the file on disk was altered after the reconciler installed
 	// it (drift); it is rebuilt from the same verified source.
 	Repair bool
+	// Secret: the file was decrypted from the deploy repo (cfg.path ending
+	// in .age); its bytes and text are never printed.
+	Secret bool
 }
 
 // LinkChange is a link the switch will point elsewhere.
@@ -64,6 +67,13 @@ type Plan struct {
 	AppStale  bool   // the app does not run the desired binary
 	AppPID    int    // the app's pid, 0 when none runs (or not managed)
 	CfgDiff   string // unified diff of the config text, if both are text
+	// CfgSecret is set when the desired config is encrypted in the deploy
+	// repo and differs from the one in use: Render prints the digests, and
+	// the text diff only with ShowSecrets.
+	CfgSecret *SecretChange
+	// ShowSecrets makes Render print the text diff of an encrypted config
+	// (diff --show-secrets).
+	ShowSecrets bool
 	// Blocked, set by Diff, says why Sync would apply nothing although
 	// the plan has changes; nil when Sync would apply it.
 	Blocked *Blocked
@@ -150,14 +160,42 @@ func planFrom(l Layout, src DesiredAt, act Actual) (Plan, error) {
 				return Plan{}, err
 			}
 		}
+		cfg.Secret = src.CfgSecret
 		p.Steps = append(p.Steps, cfg)
 		p.CfgDiff = configDiff(l, act, cfg)
+		if cfg.Secret {
+			p.CfgSecret = secretChange(act, cfg, p.CfgDiff)
+			p.CfgDiff = "" // the plaintext's text is shown only on request
+		}
 	}
 	p.WriteConf = act.Conf == nil || *act.Conf != p.To
 	p.Links = linkChanges(l, act, p.To)
 	p.AppStale, p.AppPID = act.AppStale, act.AppPID
 	p.Switch = len(p.Links) > 0 || p.Changes()
 	return p, nil
+}
+
+// SecretChange is an encrypted config that changes: the digests of the
+// plaintexts, and their text diff for diff --show-secrets.
+type SecretChange struct {
+	OldSHA256, NewSHA256 string // OldSHA256 is "" when no config is in use
+	textDiff             string
+}
+
+// secretChange describes the change of an encrypted config, nil when the
+// config in use is already the desired one.
+func secretChange(act Actual, cfg Step, text string) *SecretChange {
+	old := ""
+	if act.Conf != nil && act.Conf.CfgFile != "" {
+		if act.Conf.CfgFile == cfg.Target && cfg.Action == Reuse {
+			return nil
+		}
+		old = act.CfgOldSHA256
+	}
+	if old == cfg.SHA256 {
+		return nil
+	}
+	return &SecretChange{OldSHA256: old, NewSHA256: cfg.SHA256, textDiff: text}
 }
 
 // planStep plans one release file. A file of the deploy repo gets its

@@ -27,7 +27,11 @@ func (p Plan) Render(w io.Writer) error {
 		if s.Repair {
 			action = "repair" // altered on disk: rebuilt from its verified source
 		}
-		fmt.Fprintf(&b, "%-9s %s %s sha256:%s -> %s\n", action, s.Kind, s.Origin, s.SHA256, p.Layout.Rel(s.Target))
+		origin := s.Origin
+		if s.Secret {
+			origin += " (encrypted)"
+		}
+		fmt.Fprintf(&b, "%-9s %s %s sha256:%s -> %s\n", action, s.Kind, origin, s.SHA256, p.Layout.Rel(s.Target))
 	}
 	if p.WriteConf {
 		fmt.Fprintf(&b, "write     %s\n", p.Layout.Rel(p.Layout.CurrentConf()))
@@ -47,6 +51,11 @@ func (p Plan) Render(w io.Writer) error {
 	}
 	if p.CfgDiff != "" {
 		b.WriteString(p.CfgDiff)
+	}
+	if c := p.CfgSecret; c != nil && p.ShowSecrets && c.textDiff != "" {
+		b.WriteString(c.textDiff)
+	} else if c != nil {
+		fmt.Fprintf(&b, "config    encrypted: sha256 %s -> %s (--show-secrets to see the diff)\n", orNone(c.OldSHA256), c.NewSHA256)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -5,6 +5,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/agecfg"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
@@ -17,6 +18,7 @@ var needsPerson = []error{
 	gitsrc.ErrRepoNotFound, gitsrc.ErrFileTooLarge, gitsrc.ErrHostKey,
 	artifacts.ErrDigestMismatch, artifacts.ErrImmutable, artifacts.ErrTooLarge,
 	artifacts.ErrUnsupportedScheme, artifacts.ErrInsecureRedirect,
+	agecfg.ErrDecrypt,
 }
 
 // classify sorts an error for the engine: reconcile's own rules, then the

@@ -36,6 +36,8 @@ type Config struct {
 	// Trust settings: SSH and HTTPS credentials, extra CA, and the keys
 	// the deployed commit must be signed with.
 	SSHKey, KnownHosts, VerifyKeyring, VerifySSH, TokenFile, CAFile string
+	// AgeIdentity decrypts configs whose cfg.path ends in .age.
+	AgeIdentity string
 
 	mode         restart.Mode // --restart, parsed
 	maxSizeBytes int64
@@ -69,6 +71,7 @@ func (c *Config) addSourceFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.VerifySSH, "verify-ssh-allowed-signers", "", "git allowed-signers file for SSH-signed commits")
 	fs.StringVar(&c.TokenFile, "git-token-file", "", "file holding an HTTPS token for the deploy repo")
 	fs.StringVar(&c.CAFile, "ca-file", "", "extra CA certificates (PEM) for HTTPS artifacts and git")
+	fs.StringVar(&c.AgeIdentity, "age-identity", "", "age identity file (age-keygen, or an SSH ed25519/RSA private key) that decrypts a cfg.path ending in .age")
 }
 
 // addDirFlag registers --dir.

@@ -10,13 +10,16 @@ import (
 
 func newDiffCmd(stdout, stderr io.Writer) *cobra.Command {
 	var c Config
+	var showSecrets bool
 	cmd := &cobra.Command{
 		Use:   "diff --repo URL --dir DIR [flags]",
 		Short: "Show what sync would do, changing nothing",
 		Long: `diff is the dry run of sync: versions and revisions from and to, each
 artifact to fetch (URL, digest, target file), a unified diff of a text config
 that changes, the link switch and the process action. It writes nothing in
---dir (the deploy repo is fetched into memory).
+--dir (the deploy repo is fetched into memory). Of an age-encrypted config it
+prints the sha256 of the old and new plaintext, and the text diff only with
+--show-secrets.
 
 Exit status, as diff(1) and git diff --exit-code: 0 in sync, 1 differences,
 2 error.`,
@@ -29,13 +32,14 @@ Exit status, as diff(1) and git diff --exit-code: 0 in sync, 1 differences,
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
-			return runDiff(cmd, &c, log, stdout)
+			return runDiff(cmd, &c, showSecrets, log, stdout)
 		},
 	}
 	c.addSourceFlags(cmd.Flags())
 	c.addDirFlag(cmd.Flags())
 	c.addApplyFlags(cmd.Flags())
 	c.addLogFlag(cmd.Flags())
+	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print the text diff of an age-encrypted config (its plaintext) too")
 	// diff switches nothing: of the switch flags only --restart and --exec
 	// (the process action it prints) matter; the others are accepted, so
 	// one environment file serves every command, and left out of --help.
@@ -43,7 +47,7 @@ Exit status, as diff(1) and git diff --exit-code: 0 in sync, 1 differences,
 	return cmd
 }
 
-func runDiff(cmd *cobra.Command, c *Config, log *slog.Logger, stdout io.Writer) error {
+func runDiff(cmd *cobra.Command, c *Config, showSecrets bool, log *slog.Logger, stdout io.Writer) error {
 	layout, err := reconcile.NewLayout(c.Dir)
 	if err != nil {
 		return &exitError{code: 2, err: err}
@@ -56,6 +60,7 @@ func runDiff(cmd *cobra.Command, c *Config, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	plan.ShowSecrets = showSecrets
 	if err := plan.Render(stdout); err != nil {
 		return &exitError{code: 2, err: err}
 	}

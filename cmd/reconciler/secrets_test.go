@@ -115,3 +115,59 @@ func TestRunsAsNonRootOwner(t *testing.T) {
 		t.Errorf("got version %q, want 1.0", v)
 	}
 }
+
+// TestNoPlaintextInAnyOutput: the plaintext of an age-encrypted config
+// appears nowhere: not in failing syncs (a conflict, an artifact 404, a wrong
+// identity), not in diff without --show-secrets, status or the state file.
+func TestNoPlaintextInAnyOutput(t *testing.T) {
+	t.Parallel()
+	const secret2 = "n3xt-S3cret-db-password"
+	key, rcpt := newAgeKey(t)
+	wrongKey, _ := newAgeKey(t)
+	keyData, _ := os.ReadFile(key)
+	d := newDeployRepo(t)
+	d.releaseEncrypted("2.0", ageEncrypt(t, secretCfg("2.0", ageSecret), false, rcpt))
+	dir := t.TempDir()
+	mustSync(t, d.URL(), dir, "--age-identity", key)
+
+	var all strings.Builder
+	runs := func(what string) {
+		for _, k := range []string{key, wrongKey} {
+			for _, format := range []string{"json", "text"} {
+				out, errOut, code := runCLI(t, syncArgs(d.URL(), dir, "--age-identity", k, "--log-format", format)...)
+				if code == 0 {
+					t.Errorf("%s, sync with %s: got exit 0, want a failure", what, k)
+				}
+				all.WriteString(out + errOut)
+			}
+			out, errOut, _ := runCLI(t, "diff", "--repo", d.URL(), "--path", "web/current.conf", "--dir", dir, "--age-identity", k)
+			all.WriteString(out + errOut)
+		}
+	}
+	// Another plaintext under the released version: a conflict.
+	d.releaseEncrypted("2.0", ageEncrypt(t, secretCfg("2.0", secret2), true, rcpt))
+	runs("conflict")
+	// A new version whose binary is missing: the plan holds the plaintext
+	// when the download fails.
+	d.releaseEncrypted("3.0", ageEncrypt(t, secretCfg("3.0", secret2), false, rcpt))
+	d.art.setFault("/web-3.0", "404")
+	runs("404")
+	for _, args := range [][]string{{"status", "--dir", dir, "--json"}, {"status", "--dir", dir}} {
+		out, errOut, _ := runCLI(t, args...)
+		all.WriteString(out + errOut)
+	}
+	state, _ := os.ReadFile(filepath.Join(dir, ".reconciler", "state.json"))
+	all.WriteString(string(state))
+
+	text := all.String()
+	for _, want := range []string{"immutable", "404", "(encrypted) sha256:", "config    encrypted: sha256", "not encrypted to any identity"} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("the runs never said %q; the test proves nothing:\n%s", want, text)
+		}
+	}
+	for _, s := range []string{ageSecret, secret2, "db_password", "AGE-SECRET-KEY", strings.TrimSpace(string(keyData))} {
+		if i := strings.Index(text, s); i >= 0 {
+			t.Errorf("%q appears in the output: ...%s...", s, text[max(0, i-120):min(len(text), i+40)])
+		}
+	}
+}

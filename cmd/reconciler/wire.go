@@ -7,6 +7,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/agecfg"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 )
@@ -47,6 +48,12 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 	}
 	if c.trust.Enabled() {
 		eng.Verify = commitVerifier{src: src, trust: c.trust}
+	}
+	if c.AgeIdentity != "" {
+		eng.Decrypter = agecfg.Decrypter{IdentityFile: c.AgeIdentity}
+		if w := agecfg.Check(c.AgeIdentity); w != "" {
+			log.Warn(w)
+		}
 	}
 	return wired{Engine: eng, src: src, fetcher: fetcher}, nil
 }
