@@ -32,8 +32,10 @@
 // other error is retried, by class.
 //
 // The package consumes small interfaces (Repo, Downloader, Switcher,
-// Verifier); cmd/reconciler wires the concrete gitsrc, artifacts and restart
-// types. It uses artifacts' file primitives directly (atomic write, install,
+// Verifier, Decrypter); cmd/reconciler wires the concrete gitsrc, artifacts,
+// restart and internal/agecfg types. A config whose repo path ends in .age
+// is decrypted right after it is read, so everything after sees plaintext
+// (digests, immutability) and only Render decides what of it is shown. It uses artifacts' file primitives directly (atomic write, install,
 // digest), which have no behaviour worth a seam. The Agent runs the loop of
 // `reconciler run` around an Engine (the Driven interface): one goroutine
 // owns it, and schedule, webhook and watcher only poke it.
