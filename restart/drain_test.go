@@ -37,21 +37,34 @@ func (d *appDir) slowRequest(t *testing.T, dur time.Duration) <-chan string {
 	return ch
 }
 
+// twoReleases are the example app's versions 1 and 2 in an app dir.
+type twoReleases struct{ bin1, cfg1, bin2, cfg2 string }
+
+// startOn1 makes an app dir with releases 1 and 2, a hup switcher (tuned by
+// tune) and the app running release 1.
+func startOn1(t *testing.T, tune func(*Switcher)) (*appDir, *Switcher, twoReleases) {
+	t.Helper()
+	d := newAppDir(t)
+	var r twoReleases
+	r.bin1, r.cfg1 = d.release(t, "1", "1", nil)
+	r.bin2, r.cfg2 = d.release(t, "2", "2", nil)
+	sw := d.switcher(t, ModeHUP)
+	tune(sw)
+	if err := sw.Switch(context.Background(), r.bin1, r.cfg1); err != nil {
+		t.Fatal(err)
+	}
+	return d, sw, r
+}
+
 // TestSwitchWhileOldDrains: a stream that outlives HealthTimeout on the old
 // process is no reason to roll back; the stream ends on the old version;
 // links and process agree; a revert right after waits for the drain
 // (not counted in HealthTimeout) and lands.
 func TestSwitchWhileOldDrains(t *testing.T) {
 	t.Parallel()
-	d := newAppDir(t)
-	bin1, cfg1 := d.release(t, "1", "1", nil)
-	bin2, cfg2 := d.release(t, "2", "2", nil)
-	sw := d.switcher(t, ModeHUP)
-	sw.HealthTimeout = 2 * time.Second
+	d, sw, r := startOn1(t, func(sw *Switcher) { sw.HealthTimeout = 2 * time.Second })
+	bin1, cfg1, bin2, cfg2 := r.bin1, r.cfg1, r.bin2, r.cfg2
 	ctx := context.Background()
-	if err := sw.Switch(ctx, bin1, cfg1); err != nil {
-		t.Fatal(err)
-	}
 	stream := d.slowRequest(t, 5*time.Second)
 	if err := sw.Switch(ctx, bin2, cfg2); err != nil {
 		t.Fatalf("switch to 2 while 1 drains a 5 s stream (health timeout 2 s): %v", err)
@@ -86,15 +99,9 @@ func TestSwitchWhileOldDrains(t *testing.T) {
 // not an unhealthy release, and nothing is switched.
 func TestDrainTimeout(t *testing.T) {
 	t.Parallel()
-	d := newAppDir(t)
-	bin1, cfg1 := d.release(t, "1", "1", nil)
-	bin2, cfg2 := d.release(t, "2", "2", nil)
-	sw := d.switcher(t, ModeHUP)
-	sw.DrainTimeout = time.Second
+	d, sw, r := startOn1(t, func(sw *Switcher) { sw.DrainTimeout = time.Second })
+	bin1, cfg1, bin2, cfg2 := r.bin1, r.cfg1, r.bin2, r.cfg2
 	ctx := context.Background()
-	if err := sw.Switch(ctx, bin1, cfg1); err != nil {
-		t.Fatal(err)
-	}
 	stream := d.slowRequest(t, 6*time.Second)
 	if err := sw.Switch(ctx, bin2, cfg2); err != nil {
 		t.Fatal(err)
@@ -118,15 +125,9 @@ func TestDrainTimeout(t *testing.T) {
 // seconds apart: both flips land and no request fails.
 func TestFlipsUnderSlowLoad(t *testing.T) {
 	t.Parallel()
-	d := newAppDir(t)
-	bin1, cfg1 := d.release(t, "1", "1", nil)
-	bin2, cfg2 := d.release(t, "2", "2", nil)
-	sw := d.switcher(t, ModeHUP)
-	sw.HealthTimeout = 2 * time.Second
+	d, sw, r := startOn1(t, func(sw *Switcher) { sw.HealthTimeout = 2 * time.Second })
+	bin1, cfg1, bin2, cfg2 := r.bin1, r.cfg1, r.bin2, r.cfg2
 	ctx := context.Background()
-	if err := sw.Switch(ctx, bin1, cfg1); err != nil {
-		t.Fatal(err)
-	}
 	slow := loadgen.Start(ctx, loadgen.Options{URL: "http://" + d.addr + "/slow?d=1s", Workers: 3, Timeout: 10 * time.Second})
 	fast := loadgen.Start(ctx, loadgen.Options{URL: "http://" + d.addr + "/", Workers: 2})
 	time.Sleep(500 * time.Millisecond) // let slow requests be in flight on 1

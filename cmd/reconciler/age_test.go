@@ -2,9 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,9 +9,8 @@ import (
 	"testing"
 
 	"filippo.io/age"
-	"filippo.io/age/agessh"
-	"filippo.io/age/armor"
-	"golang.org/x/crypto/ssh"
+
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
 // The plaintext secret of the encrypted configs; no output may show it.
@@ -27,61 +23,34 @@ func secretCfg(v, password string) string {
 // newAgeKey writes a fresh age X25519 identity file (mode 0600).
 func newAgeKey(t *testing.T) (string, age.Recipient) {
 	t.Helper()
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "age.key")
-	if err := os.WriteFile(path, []byte("# public key: "+id.Recipient().String()+"\n"+id.String()+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path, id.Recipient()
+	return must2(t)(testkit.AgeX25519Key(t.TempDir()))
 }
 
 // newSSHAgeKey writes a fresh OpenSSH ed25519 private key (mode 0600).
 func newSSHAgeKey(t *testing.T) (string, age.Recipient) {
 	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+	return must2(t)(testkit.AgeSSHKey(t.TempDir()))
+}
+
+// must2 fails the test on the error of a (path, recipient, error) result.
+func must2(t *testing.T) func(string, age.Recipient, error) (string, age.Recipient) {
+	return func(p string, r age.Recipient, err error) (string, age.Recipient) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p, r
 	}
-	block, err := ssh.MarshalPrivateKey(priv, "host")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "ssh_host_ed25519_key")
-	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sshPub, _ := ssh.NewPublicKey(pub)
-	r, err := agessh.NewEd25519Recipient(sshPub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path, r
 }
 
 // ageEncrypt encrypts plain as the age tool does (-a for armored).
 func ageEncrypt(t *testing.T, plain string, armored bool, to ...age.Recipient) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	aw := armor.NewWriter(&buf)
-	dst := any(aw)
-	if !armored {
-		dst = &buf
-	}
-	w, err := age.Encrypt(dst.(interface{ Write([]byte) (int, error) }), to...)
+	data, err := testkit.AgeEncrypt([]byte(plain), armored, to...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write([]byte(plain))
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if armored {
-		aw.Close()
-	}
-	return buf.Bytes()
+	return data
 }
 
 // releaseEncrypted commits version v with its config as the age file data.

@@ -2,78 +2,44 @@ package agecfg
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/pem"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"filippo.io/age"
-	"filippo.io/age/agessh"
 	"filippo.io/age/armor"
-	"golang.org/x/crypto/ssh"
+
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
 const plaintext = "db_password = hunter2-pl41nt3xt\n"
 
-// encrypt makes a real age file of plain for the recipients.
 func encrypt(t testing.TB, plain string, armored bool, to ...age.Recipient) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	var dst io.WriteCloser = nopCloser{&buf}
-	if armored {
-		dst = armor.NewWriter(&buf)
-	}
-	w, err := age.Encrypt(dst, to...)
+	data, err := testkit.AgeEncrypt([]byte(plain), armored, to...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write([]byte(plain))
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return data
 }
-
-type nopCloser struct{ io.Writer }
-
-func (nopCloser) Close() error { return nil }
 
 // x25519Key writes a fresh age identity file and returns it and its recipient.
 func x25519Key(t testing.TB) (string, age.Recipient) {
 	t.Helper()
-	id, err := age.GenerateX25519Identity()
+	path, r, err := testkit.AgeX25519Key(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "age.key")
-	os.WriteFile(path, []byte("# created: test\n# public key: "+id.Recipient().String()+"\n"+id.String()+"\n"), 0o600)
-	return path, id.Recipient()
+	return path, r
 }
 
 // sshKey writes a fresh OpenSSH ed25519 private key and returns it and its
 // recipient.
 func sshKey(t testing.TB) (string, age.Recipient) {
 	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "id_ed25519")
-	os.WriteFile(path, pem.EncodeToMemory(block), 0o600)
-	sshPub, _ := ssh.NewPublicKey(pub)
-	r, err := agessh.NewEd25519Recipient(sshPub)
+	path, r, err := testkit.AgeSSHKey(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
