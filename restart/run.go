@@ -54,7 +54,7 @@ func (s *Switcher) explain(ctx context.Context, err error) error {
 
 // hup signals the running app and waits for a new process on bin.
 func (s *Switcher) hup(ctx context.Context, old Proc, bin string) (int, error) {
-	var lastHUP time.Time
+	var lastHUP, suspect time.Time
 	var found int
 	watch := newUpgradeWatch(s.finder(), old.PID)
 	err := poll(ctx, 10*time.Millisecond, func() (bool, error) {
@@ -72,10 +72,15 @@ func (s *Switcher) hup(ctx context.Context, old Proc, bin string) (int, error) {
 			return false, fmt.Errorf("%w (pid %d) without a successor: does it handle SIGHUP? An app that does not re-exec itself on SIGHUP needs --restart restart (or restart/graceful in the app)%s",
 				errGone, old.PID, logTail(s.Dir))
 		}
-		if pid, failed := watch.failed(); failed {
+		switch pid, failed, sure := watch.failed(); {
+		case failed && sure:
 			return false, watch.errUpgrade(pid, s.Dir)
+		case failed && suspect.IsZero():
+			suspect = time.Now()
+		case failed && time.Since(suspect) >= reapGrace:
+			return false, watch.errUpgrade(0, s.Dir)
 		}
-		if time.Since(lastHUP) >= hupRetry {
+		if suspect.IsZero() && time.Since(lastHUP) >= hupRetry { // no SIGHUP again into a failed upgrade
 			target := procs[0] // the youngest: the one that serves
 			if err := s.signal(target.PID, syscall.SIGHUP); err != nil {
 				return false, fmt.Errorf("SIGHUP pid %d: %w", target.PID, err)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // upgradeWatch follows the old process during a SIGHUP handover, to see a
@@ -42,11 +43,14 @@ func newUpgradeWatch(f Finder, old int) *upgradeWatch {
 	return &upgradeWatch{old: old, exe: exe, f: f, cminflt: st.cminflt, seen: map[int]bool{}, execd: map[int]bool{}}
 }
 
-// failed returns the pid of a re-exec'd child that has exited (0 when it
-// was never seen).
-func (w *upgradeWatch) failed() (int, bool) {
+// failed reports a failed upgrade: sure when a child seen running a
+// release binary has exited (its pid is returned); not sure when only the
+// reap sign shows (pid 0), since the old process may also have reaped a
+// helper of its own it had started: the caller then gives a successor
+// reapGrace to appear before it believes it.
+func (w *upgradeWatch) failed() (pid int, failed, sure bool) {
 	if w.exe == "" {
-		return 0, false
+		return 0, false, false
 	}
 	now := map[int]bool{}
 	for _, pid := range procChildren(w.old) {
@@ -66,14 +70,18 @@ func (w *upgradeWatch) failed() (int, bool) {
 		// A child that left the list alive was reparented: the old
 		// process exited after a successful handover.
 		if !now[pid] && !Alive(pid) {
-			return pid, true
+			return pid, true, true
 		}
 	}
 	if st, err := readStat(w.old); err == nil && !w.other && st.cminflt >= w.cminflt+reapedFaults {
-		return 0, true
+		return 0, true, false
 	}
-	return 0, false
+	return 0, false, false
 }
+
+// reapGrace is how long a successor has to appear after the reap sign
+// alone before the upgrade is taken as failed.
+const reapGrace = time.Second
 
 // errUpgrade says a re-exec'd child exited (pid 0: it was not seen).
 func (w *upgradeWatch) errUpgrade(pid int, dir string) error {
