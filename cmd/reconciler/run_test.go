@@ -87,38 +87,57 @@ func sign(secret, body []byte) string {
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
-// TestRunAgent drives a real agent process through the product's story:
-// deploy, a webhook-triggered bump, git revert, a bad commit then a good
-// one, drift put back, suspend honoured, metrics, and SIGTERM leaving the
-// app up.
-func TestRunAgent(t *testing.T) {
+// agentFixture is a real agent process on a deploy repo whose version 1
+// (the example app) it has deployed: the start of every agent test.
+type agentFixture struct {
+	*agentProc
+	d         *deployRepo
+	dir, addr string
+}
+
+// startAgentOn1 starts a real agent with a 1 s schedule, a health check and
+// extra flags, and waits until it serves release 1.
+func startAgentOn1(t *testing.T, extra ...string) *agentFixture {
+	t.Helper()
+	f := &agentFixture{d: newDeployRepo(t), addr: freeAddr(t), dir: t.TempDir()}
+	killApps(t, f.dir)
+	f.d.releaseApp(t, "1", f.addr, nil)
+	listen := freeAddr(t)
+	args := append([]string{"--repo", f.d.URL(), "--path", "web/current.conf", "--dir", f.dir,
+		"--schedule", "@every 1s", "--listen", listen,
+		"--health-url", "http://" + f.addr + "/healthz", "--health-timeout", "10s", "--log-format", "json"}, extra...)
+	f.agentProc = startAgent(t, args...)
+	f.listen = listen
+	waitFor(t, "the agent to deploy 1", f.answers("1"))
+	return f
+}
+
+func (f *agentFixture) answers(v string) func() bool {
+	return func() bool { return strings.HasPrefix(answer(f.addr), "exampleapp "+v+":") }
+}
+
+func (f *agentFixture) status(t *testing.T) reconcile.Status {
+	var st reconcile.Status
+	json.Unmarshal([]byte(f.get(t, "/status")), &st)
+	return st
+}
+
+// TestAgentWebhookAndRevert: the webhook needs its signature and polls at
+// once; a bump deploys and git revert rolls back; a second agent on the
+// directory is refused; SIGTERM stops the agent and leaves the app up.
+func TestAgentWebhookAndRevert(t *testing.T) {
 	t.Parallel()
-	d := newDeployRepo(t)
-	addr := freeAddr(t)
-	dir := t.TempDir()
-	killApps(t, dir)
 	secretFile := filepath.Join(t.TempDir(), "secret")
 	secret := []byte("s3cr3t-hook")
 	os.WriteFile(secretFile, secret, 0o600)
-	answers := func(v string) func() bool {
-		return func() bool { return strings.HasPrefix(answer(addr), "exampleapp "+v+":") }
-	}
+	a := startAgentOn1(t, "--webhook-secret-file", secretFile)
 
-	d.releaseApp(t, "1", addr, nil)
-	a := startAgent(t, "--repo", d.URL(), "--path", "web/current.conf", "--dir", dir,
-		"--schedule", "@every 1s", "--listen", freeAddr(t), "--webhook-secret-file", secretFile,
-		"--health-url", "http://"+addr+"/healthz", "--health-timeout", "10s", "--log-format", "json", "--keep", "3")
-	a.listen = a.cmd.Args[indexOf(a.cmd.Args, "--listen")+1]
-	waitFor(t, "the agent to deploy 1", answers("1"))
-
-	// A second agent on the same dir exits at once with a clear error.
-	second := exec.Command(os.Args[0], "run", "--repo", d.URL(), "--dir", dir)
+	second := exec.Command(os.Args[0], "run", "--repo", a.d.URL(), "--dir", a.dir)
 	second.Env = append(os.Environ(), "RECONCILER_TEST_MAIN=1")
 	if out, err := second.CombinedOutput(); err == nil || !strings.Contains(string(out), "another reconciler") {
 		t.Errorf("second agent: got %v %s, want a clear lock error", err, out)
 	}
 
-	// Webhooks: bad and missing signatures are refused; a good one polls.
 	body := []byte(`{"ref":"refs/heads/main"}`)
 	if code := a.post(t, body, sign([]byte("wrong"), body)); code != http.StatusUnauthorized {
 		t.Errorf("bad signature: got %d, want 401", code)
@@ -126,87 +145,34 @@ func TestRunAgent(t *testing.T) {
 	if code := a.post(t, body, ""); code != http.StatusUnauthorized {
 		t.Errorf("no signature: got %d, want 401", code)
 	}
-	d.releaseApp(t, "2", addr, nil)
+	a.d.releaseApp(t, "2", a.addr, nil)
 	if code := a.post(t, body, sign(secret, body)); code != http.StatusAccepted {
 		t.Errorf("good signature: got %d, want 202", code)
 	}
-	waitFor(t, "the bump to 2", answers("2"))
-
-	d.Git("revert", "--no-edit", "HEAD")
-	waitFor(t, "git revert back to 1", answers("1"))
-
-	// A bad commit is reported and retried; a good one after it deploys.
-	d.commitDesired(`{"version": "3", "bin": {`)
-	waitFor(t, "the bad commit to be reported", func() bool {
-		return strings.Contains(a.get(t, "/status"), "invalid JSON")
+	waitFor(t, "the bump to 2", a.answers("2"))
+	a.d.Git("revert", "--no-edit", "HEAD")
+	waitFor(t, "git revert back to 1", a.answers("1"))
+	waitFor(t, "the revert's pass to end", func() bool {
+		st := a.status(t)
+		return st.Applied != nil && st.Applied.Revision == a.d.Git("rev-parse", "HEAD")
 	})
-	d.releaseApp(t, "3", addr, nil)
-	waitFor(t, "recovery with 3", answers("3"))
-
-	// Drift: a link and release/current.conf changed by hand, a release
-	// file altered: all put back at the next poll.
-	os.Remove(filepath.Join(dir, "app.cfg"))
-	os.Symlink("release/cfg.1", filepath.Join(dir, "app.cfg"))
-	os.WriteFile(filepath.Join(dir, "release", "cfg.3"), []byte(`{"listen":"x"}`), 0o640)
-	waitFor(t, "drift to be put back", func() bool {
-		l, _ := os.Readlink(filepath.Join(dir, "app.cfg"))
-		data, _ := os.ReadFile(filepath.Join(dir, "release", "cfg.3"))
-		return l == "release/cfg.3" && strings.Contains(string(data), addr)
-	})
-	if !strings.Contains(a.logs.String(), "drift") {
-		t.Error("drift was corrected without a log line saying so")
-	}
-
-	// Suspend: the agent keeps polling and reports, but applies nothing.
-	if _, errOut, code := runCLI(t, "suspend", "--dir", dir, "--reason", "incident 42"); code != 0 {
-		t.Fatalf("suspend: %s", errOut)
-	}
-	d.releaseApp(t, "4", addr, nil)
-	waitFor(t, "a suspended poll", func() bool {
-		var st reconcile.Status
-		json.Unmarshal([]byte(a.get(t, "/status")), &st)
-		return st.LastPoll != nil && st.LastPoll.Result == reconcile.PollSuspended && st.Suspended != nil
-	})
-	if !answers("3")() {
-		t.Errorf("suspended agent applied a change: the app answers %q", answer(addr))
-	}
-	if v := a.metric(t, "reconciler_suspended"); v != 1 {
-		t.Errorf("reconciler_suspended: got %v, want 1", v)
-	}
-	runCLI(t, "resume", "--dir", dir)
-	waitFor(t, "4 after resume", answers("4"))
-	waitFor(t, "the pass applying 4 to end", func() bool {
-		var st reconcile.Status
-		json.Unmarshal([]byte(a.get(t, "/status")), &st)
-		return st.Applied != nil && st.Applied.Version == "4" && st.LastPoll.Result == reconcile.PollApplied
-	})
-
-	// Metrics moved the way the story says.
-	checks := map[string]func(float64) bool{
-		`reconciler_switches_total`:                                                          func(v float64) bool { return v >= 4 },
-		`reconciler_polls_total{result="applied"}`:                                           func(v float64) bool { return v >= 5 },
-		`reconciler_polls_total{result="error"}`:                                             func(v float64) bool { return v >= 1 },
-		`reconciler_drift_corrected_total`:                                                   func(v float64) bool { return v >= 1 },
-		`reconciler_downloaded_bytes_total`:                                                  func(v float64) bool { return v > 1<<20 },
-		`reconciler_git_requests_total{kind="fetch"}`:                                        func(v float64) bool { return v >= 5 },
-		`reconciler_suspended`:                                                               func(v float64) bool { return v == 0 },
-		`reconciler_last_success_timestamp_seconds`:                                          func(v float64) bool { return v > float64(time.Now().Add(-time.Minute).Unix()) },
-		`reconciler_applied_info{revision="` + d.Git("rev-parse", "HEAD") + `",version="4"}`: func(v float64) bool { return v == 1 },
-	}
-	for sample, ok := range checks {
-		if v := a.metric(t, sample); !ok(v) {
-			t.Errorf("metric %s = %v: not what the story implies", sample, v)
+	for sample, want := range map[string]float64{
+		`reconciler_switches_total`:                3,
+		`reconciler_polls_total{result="applied"}`: 3,
+		`reconciler_applied_info{revision="` + a.d.Git("rev-parse", "HEAD") + `",version="1"}`: 1,
+	} {
+		if v := a.metric(t, sample); v != want {
+			t.Errorf("metric %s = %v, want %v", sample, v, want)
 		}
 	}
-	if l, f := a.metric(t, `reconciler_git_requests_total{kind="ref_listing"}`), a.metric(t, `reconciler_git_requests_total{kind="fetch"}`); l <= f {
-		t.Errorf("git requests: %v ref listings, %v fetches; want more listings (a poll that finds nothing fetches nothing)", l, f)
-	}
-	// Pruned to --keep 3: 1 and 2 are gone (4 runs, 3 was the previous).
-	if _, err := os.Stat(filepath.Join(dir, "release", "app.1")); !os.IsNotExist(err) {
-		t.Errorf("release/app.1 not pruned with --keep 3 (%v)", err)
+	fetches := a.metric(t, `reconciler_git_requests_total{kind="fetch"}`)
+	waitFor(t, "idle polls that list refs and fetch nothing", func() bool {
+		return a.metric(t, `reconciler_git_requests_total{kind="ref_listing"}`) >= fetches+2
+	})
+	if f := a.metric(t, `reconciler_git_requests_total{kind="fetch"}`); f != fetches {
+		t.Errorf("git fetches went from %v to %v with nothing new in the repo, want no fetch", fetches, f)
 	}
 
-	// SIGTERM stops the agent promptly; the app keeps serving.
 	start := time.Now()
 	a.cmd.Process.Signal(syscall.SIGTERM)
 	if err := a.cmd.Wait(); err != nil {
@@ -215,8 +181,88 @@ func TestRunAgent(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("agent took %s to stop", took)
 	}
-	if !answers("4")() {
-		t.Errorf("after the agent stopped the app answers %q, want 4", answer(addr))
+	if !a.answers("1")() {
+		t.Errorf("after the agent stopped the app answers %q, want 1", answer(a.addr))
+	}
+}
+
+// TestAgentRecoversFromBadCommit: a broken desired file is reported (and
+// counted as an error) while the app keeps running; the next good commit
+// deploys by itself; old releases are pruned to --keep.
+func TestAgentRecoversFromBadCommit(t *testing.T) {
+	t.Parallel()
+	a := startAgentOn1(t, "--keep", "2")
+	a.d.releaseApp(t, "2", a.addr, nil)
+	waitFor(t, "2", a.answers("2"))
+	a.d.commitDesired(`{"version": "3", "bin": {`)
+	waitFor(t, "the bad commit to be reported", func() bool {
+		return strings.Contains(a.get(t, "/status"), "invalid JSON")
+	})
+	if !a.answers("2")() {
+		t.Errorf("with a broken desired file the app answers %q, want 2", answer(a.addr))
+	}
+	if v := a.metric(t, `reconciler_polls_total{result="error"}`); v < 1 {
+		t.Errorf("error polls: %v, want at least 1", v)
+	}
+	a.d.releaseApp(t, "3", a.addr, nil)
+	waitFor(t, "recovery with 3", a.answers("3"))
+	waitFor(t, "release 1 pruned (--keep 2: 3 runs, 2 is the previous)", func() bool {
+		_, err := os.Stat(filepath.Join(a.dir, "release", "app.1"))
+		return os.IsNotExist(err)
+	})
+	if v := a.metric(t, `reconciler_downloaded_bytes_total`); v < 1<<20 {
+		t.Errorf("downloaded bytes: %v, want the releases' binaries", v)
+	}
+}
+
+// TestAgentPutsDriftBack: a link, a release file altered by hand are put
+// back at the next poll, logged and counted.
+func TestAgentPutsDriftBack(t *testing.T) {
+	t.Parallel()
+	a := startAgentOn1(t)
+	a.d.releaseApp(t, "2", a.addr, nil)
+	waitFor(t, "2", a.answers("2"))
+	os.Remove(filepath.Join(a.dir, "app.cfg"))
+	os.Symlink("release/cfg.1", filepath.Join(a.dir, "app.cfg"))
+	os.WriteFile(filepath.Join(a.dir, "release", "cfg.2"), []byte(`{"listen":"x"}`), 0o640)
+	waitFor(t, "drift to be put back", func() bool {
+		l, _ := os.Readlink(filepath.Join(a.dir, "app.cfg"))
+		data, _ := os.ReadFile(filepath.Join(a.dir, "release", "cfg.2"))
+		return l == "release/cfg.2" && strings.Contains(string(data), a.addr)
+	})
+	if !strings.Contains(a.logs.String(), "drift") {
+		t.Error("drift was corrected without a log line saying so")
+	}
+	waitFor(t, "the drift counter", func() bool { return a.metric(t, "reconciler_drift_corrected_total") >= 1 })
+}
+
+// TestAgentSuspended: a suspended agent keeps polling, applies nothing and
+// says so; after resume the waiting commit deploys.
+func TestAgentSuspended(t *testing.T) {
+	t.Parallel()
+	a := startAgentOn1(t)
+	if _, errOut, code := runCLI(t, "suspend", "--dir", a.dir, "--reason", "incident 42"); code != 0 {
+		t.Fatalf("suspend: %s", errOut)
+	}
+	a.d.releaseApp(t, "2", a.addr, nil)
+	waitFor(t, "a suspended poll", func() bool {
+		st := a.status(t)
+		return st.LastPoll != nil && st.LastPoll.Result == reconcile.PollSuspended && st.Suspended != nil
+	})
+	if !a.answers("1")() {
+		t.Errorf("suspended agent applied a change: the app answers %q", answer(a.addr))
+	}
+	if v := a.metric(t, "reconciler_suspended"); v != 1 {
+		t.Errorf("reconciler_suspended: got %v, want 1", v)
+	}
+	if st := a.status(t); st.LastError != nil {
+		t.Errorf("a suspension shown as the last error: %+v", st.LastError)
+	}
+	runCLI(t, "resume", "--dir", a.dir)
+	waitFor(t, "2 after resume", a.answers("2"))
+	waitFor(t, "reconciler_suspended back to 0", func() bool { return a.metric(t, "reconciler_suspended") == 0 })
+	if v := a.metric(t, `reconciler_last_success_timestamp_seconds`); v < float64(time.Now().Add(-time.Minute).Unix()) {
+		t.Errorf("last success %v, want within the minute", v)
 	}
 }
 
