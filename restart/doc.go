@@ -10,6 +10,13 @@
 // Caveat: `mv` without -T, and rename onto a real directory, do not replace;
 // Swap refuses a directory in the link's place with a clear error.
 //
+// After a switch the new release is judged by every check given (an HTTP
+// URL, a TCP address, a command) and, with HealthBake, watched a while
+// longer; any failure switches back and returns an UnhealthyError. A health
+// command runs in a process group of its own, killed whole at its deadline
+// and after it exits: a check must not leave processes behind, nor hang on
+// a child that holds its output pipes.
+//
 // The package does not know the reconcile package: callers pass validated
 // absolute paths.
 package restart

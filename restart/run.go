@@ -14,7 +14,8 @@ const hupRetry = time.Second
 
 // runBinary gets a process of this directory onto bin within the health
 // timeout, and healthy.
-func (s *Switcher) runBinary(ctx context.Context, bin string) error {
+func (s *Switcher) runBinary(ctx context.Context, t target) error {
+	bin := t.bin
 	if err := s.waitDrain(ctx); err != nil { // before the health timeout starts
 		return err
 	}
@@ -41,7 +42,7 @@ func (s *Switcher) runBinary(ctx context.Context, bin string) error {
 		return s.explain(ctx, err)
 	}
 	s.log().Info("app runs the release", "pid", pid, "bin", s.rel(bin))
-	return s.explain(ctx, s.healthy(ctx, pid, bin))
+	return s.explain(ctx, s.healthy(ctx, pid, t))
 }
 
 // explain turns the health deadline into a message an operator can use.
@@ -164,14 +165,9 @@ func (s *Switcher) start(ctx context.Context, bin string) (int, error) {
 }
 
 // healthy waits until pid (or a successor on bin) has run bin for the
-// settle time and the health URL answers 2xx.
-func (s *Switcher) healthy(ctx context.Context, pid int, bin string) error {
-	client := s.HTTP
-	if client == nil {
-		// A new connection per check: a kept-alive one may lead to the old
-		// process, still draining, whose answer says nothing of the new.
-		client = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	}
+// settle time and every health check passes.
+func (s *Switcher) healthy(ctx context.Context, pid int, t target) error {
+	bin, client := t.bin, s.client()
 	var last error
 	settled := time.Now().Add(s.settle())
 	err := poll(ctx, 50*time.Millisecond, func() (bool, error) {
@@ -185,10 +181,7 @@ func (s *Switcher) healthy(ctx context.Context, pid int, bin string) error {
 		if time.Now().Before(settled) {
 			return false, nil
 		}
-		if s.HealthURL == "" {
-			return true, nil
-		}
-		last = checkHealth(ctx, client, s.HealthURL)
+		last = s.checks(ctx, client, t)
 		return last == nil, nil
 	})
 	if err != nil && last != nil {
@@ -207,4 +200,13 @@ func (s *Switcher) successor(pid int, bin string) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+func (s *Switcher) client() *http.Client {
+	if s.HTTP != nil {
+		return s.HTTP
+	}
+	// A new connection per check: a kept-alive one may lead to the old
+	// process, still draining, whose answer says nothing of the new.
+	return &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 }

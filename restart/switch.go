@@ -49,12 +49,21 @@ func (s *Switcher) Describe() string {
 // swaps the links, gets the process onto the new binary and verifies it,
 // and switches back by itself when the new release does not come up.
 type Switcher struct {
-	Dir           string // the app directory, absolute
-	Mode          Mode   // ModeHUP (default), ModeRestart or ModeNone
-	Exec          string // how to start the app when none runs
-	HealthURL     string // optional: must answer 2xx
+	Dir       string // the app directory, absolute
+	Mode      Mode   // ModeHUP (default), ModeRestart or ModeNone
+	Exec      string // how to start the app when none runs
+	HealthURL string // optional: must answer 2xx
+	// HealthCmd, optional, must exit 0: run in Dir, split on white space
+	// (no shell), with the switch in RECONCILER_* variables (see env).
+	HealthCmd string
+	// HealthTCP, optional (host:port), must accept a TCP connection.
+	HealthTCP     string
 	HealthTimeout time.Duration
-	StopGrace     time.Duration // restart mode: SIGKILL after this; default 10s
+	// HealthBake, optional: once healthy, the new release must stay up,
+	// on its binary and passing the checks, this long; otherwise it is
+	// switched back like an unhealthy one. Not part of HealthTimeout.
+	HealthBake time.Duration
+	StopGrace  time.Duration // restart mode: SIGKILL after this; default 10s
 	// DrainTimeout bounds the wait for a previous handover to finish
 	// draining before the next SIGHUP (default 5m); it is not part of
 	// HealthTimeout, and running out of it is a DrainError, not a failure
@@ -115,7 +124,14 @@ func (s *Switcher) Switch(ctx context.Context, bin, cfg string) error {
 	if s.Mode == ModeNone {
 		return nil
 	}
-	err := s.runBinary(ctx, bin)
+	if cfg == "" {
+		cfg = appdir.LinkTarget(s.Dir, appdir.CfgLink)
+	}
+	to := target{bin: bin, cfg: cfg, from: prevBin}
+	err := s.runBinary(ctx, to)
+	if err == nil {
+		err = s.bake(ctx, to)
+	}
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
@@ -128,7 +144,7 @@ func (s *Switcher) Switch(ctx context.Context, bin, cfg string) error {
 		uerr.RollbackErr = err
 		return uerr
 	}
-	uerr.RollbackErr = s.runBinary(ctx, prevBin)
+	uerr.RollbackErr = s.runBinary(ctx, target{bin: prevBin, cfg: prevCfg, from: bin})
 	return uerr
 }
 

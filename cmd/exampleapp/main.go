@@ -14,7 +14,9 @@
 //	{"listen": "127.0.0.1:8080", "message": "hello", "healthy": true, "fail_start": false}
 //
 // "healthy": false makes /healthz answer 500; "fail_start": true makes the
-// process exit 1 before it serves (a release that does not come up).
+// process exit 1 before it serves (a release that does not come up);
+// "crash_after": "2s" makes it stop serving and exit 1 that long after its
+// start (a release that comes up and then dies).
 package main
 
 import (
@@ -47,6 +49,9 @@ func main() {
 // errFailStart is what a release configured not to come up returns.
 var errFailStart = errors.New(`config says "fail_start": true`)
 
+// errCrash is how a release configured to die after a while ends.
+var errCrash = errors.New(`crashing as the config says: "crash_after"`)
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("exampleapp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -69,12 +74,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cfg.FailStart {
 		return errFailStart
 	}
+	if cfg.crashAfter > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, cfg.crashAfter, errCrash)
+		defer cancel()
+	}
 	err = graceful.Run(ctx, graceful.Options{
 		Addr:    cfg.Listen,
 		Handler: newHandler(version, cfg),
 		PIDFile: *pidFile,
 		Log:     log,
 	})
+	if errors.Is(context.Cause(ctx), errCrash) {
+		return fmt.Errorf("%w (%s)", errCrash, cfg.CrashAfter)
+	}
 	if err != nil {
 		return err
 	}

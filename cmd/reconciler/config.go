@@ -4,9 +4,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,7 +28,10 @@ type Config struct {
 	Exec          string
 	Restart       string
 	HealthURL     string
+	HealthCmd     string
+	HealthTCP     string
 	HealthTimeout time.Duration
+	HealthBake    time.Duration
 	DrainTimeout  time.Duration
 	Keep          int
 	GitTimeout    time.Duration
@@ -84,7 +89,10 @@ func (c *Config) addApplyFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Exec, "exec", "./app.bin -c app.cfg", "how to start the app (run in --dir) when none runs")
 	fs.StringVar(&c.Restart, "restart", "hup", "after a switch: hup (graceful re-exec), restart (SIGTERM, start anew) or none")
 	fs.StringVar(&c.HealthURL, "health-url", "", "after a switch, the new release must answer 2xx here")
+	fs.StringVar(&c.HealthCmd, "health-cmd", "", "after a switch, this command (run in --dir, no shell) must exit 0")
+	fs.StringVar(&c.HealthTCP, "health-tcp", "", "after a switch, this host:port must accept a TCP connection")
 	fs.DurationVar(&c.HealthTimeout, "health-timeout", 30*time.Second, "how long a new release has to come up and be healthy")
+	fs.DurationVar(&c.HealthBake, "health-bake", 0, "once healthy, the new release must stay up and healthy this long, or it is switched back (not part of --health-timeout)")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 5*time.Minute, "how long the next switch waits for the previous handover to drain (not part of --health-timeout)")
 	fs.IntVar(&c.Keep, "keep", 5, "releases kept in release/")
 	fs.StringVar(&c.MaxSize, "max-artifact-size", "2GiB", "largest artifact accepted, enforced while streaming")
@@ -265,13 +273,8 @@ func (c *Config) ValidateApply() error {
 		return &usageError{msg: "--restart " + err.Error()}
 	}
 	c.mode = mode
-	if c.HealthURL != "" {
-		if u, err := url.Parse(c.HealthURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return &usageError{msg: fmt.Sprintf("--health-url %q: want an http(s) URL", c.HealthURL)}
-		}
-	}
-	if c.HealthTimeout <= 0 {
-		return &usageError{msg: "--health-timeout must be positive"}
+	if err := c.validateHealth(); err != nil {
+		return err
 	}
 	if c.DrainTimeout <= 0 {
 		return &usageError{msg: "--drain-timeout must be positive"}
@@ -284,5 +287,47 @@ func (c *Config) ValidateApply() error {
 		return &usageError{msg: fmt.Sprintf("--max-artifact-size: %v", err)}
 	}
 	c.maxSizeBytes = n
+	return nil
+}
+
+// validateHealth checks the health settings: the command's program must be
+// there to run, the TCP address a host:port.
+func (c *Config) validateHealth() error {
+	if c.HealthURL != "" {
+		if u, err := url.Parse(c.HealthURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &usageError{msg: fmt.Sprintf("--health-url %q: want an http(s) URL", c.HealthURL)}
+		}
+	}
+	if c.HealthCmd != "" {
+		if err := restart.CheckHealthCmd(c.Dir, c.HealthCmd); err != nil {
+			return &usageError{msg: fmt.Sprintf("--health-cmd %q: %v", c.HealthCmd, err)}
+		}
+	}
+	if c.HealthTCP != "" {
+		if err := checkHostPort(c.HealthTCP); err != nil {
+			return &usageError{msg: fmt.Sprintf("--health-tcp %q: %v", c.HealthTCP, err)}
+		}
+	}
+	if c.HealthTimeout <= 0 {
+		return &usageError{msg: "--health-timeout must be positive"}
+	}
+	if c.HealthBake < 0 {
+		return &usageError{msg: "--health-bake must not be negative"}
+	}
+	return nil
+}
+
+// checkHostPort wants host:port with a numeric port in 1-65535.
+func checkHostPort(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port")
+	}
+	if host == "" {
+		return errors.New("want host:port: the host is missing")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %q: want a number from 1 to 65535", port)
+	}
 	return nil
 }

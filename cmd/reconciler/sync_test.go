@@ -216,6 +216,9 @@ func TestEnvironmentVariables(t *testing.T) {
 func TestUsageErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "not-executable"), []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		args []string
 		want string
@@ -226,6 +229,15 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"sync", "--repo", "x", "--dir", dir, "--max-artifact-size", "lots"}, "--max-artifact-size"},
 		{[]string{"sync", "--repo", "x", "--dir", dir, "--verify-keyring", "/no/such/k.asc"}, "/no/such/k.asc"},
 		{[]string{"sync", "--repo", "ssh://git@127.0.0.1:1/x", "--dir", dir, "--known-hosts", "/no/such/known_hosts"}, "known"},
+		{[]string{"sync", "--repo", "x", "--dir", dir, "--health-cmd", "./no-such-check --fast"}, "--health-cmd"},
+		{[]string{"sync", "--repo", "x", "--dir", dir, "--health-cmd", "no-such-program-anywhere"}, "--health-cmd"},
+		{[]string{"sync", "--repo", "x", "--dir", dir, "--health-cmd", "./not-executable"}, "permission denied"},
+		{[]string{"sync", "--repo", "x", "--dir", dir, "--health-tcp", "localhost"}, "--health-tcp"},
+		{[]string{"sync", "--repo", "x", "--dir", dir, "--health-tcp", "localhost:http"}, "--health-tcp"},
+		{[]string{"sync", "--repo", "x", "--dir", dir, "--health-tcp", "localhost:0"}, "--health-tcp"},
+		{[]string{"sync", "--repo", "x", "--dir", dir, "--health-tcp", "localhost:65536"}, "--health-tcp"},
+		{[]string{"run", "--repo", "x", "--dir", dir, "--health-bake", "-1s"}, "--health-bake"},
+		{[]string{"watch", "--dir", dir, "--health-tcp", ":80"}, "--health-tcp"},
 		{[]string{"sync", "--bogus"}, "unknown flag"},
 		{[]string{"diff", "--dir", dir}, "--repo is required"},
 		{[]string{"suspend", "--dir", dir}, "--reason is required"},

@@ -90,7 +90,10 @@ func newSwitcher(c *Config, layout reconcile.Layout, log *slog.Logger) *restart.
 		Mode:          c.mode,
 		Exec:          c.Exec,
 		HealthURL:     c.HealthURL,
+		HealthCmd:     c.HealthCmd,
+		HealthTCP:     c.HealthTCP,
 		HealthTimeout: c.HealthTimeout,
+		HealthBake:    c.HealthBake,
 		DrainTimeout:  c.DrainTimeout,
 		Log:           log.With("dir", layout.Dir),
 	}
@@ -100,7 +103,7 @@ func newSwitcher(c *Config, layout reconcile.Layout, log *slog.Logger) *restart.
 // health check is configured: a release that starts and serves nothing
 // passes.
 func warnNoHealthCheck(c *Config, log *slog.Logger) {
-	if c.HealthURL == "" && c.mode != restart.ModeNone {
-		log.Warn("no --health-url: a switch counts as done once the new process runs the new binary and stays up for half a second; give --health-url to check that it serves")
+	if c.HealthURL == "" && c.HealthCmd == "" && c.HealthTCP == "" && c.mode != restart.ModeNone {
+		log.Warn("no --health-url, --health-cmd or --health-tcp: a switch counts as done once the new process runs the new binary and stays up for half a second; give one to check that it serves")
 	}
 }
