@@ -122,7 +122,7 @@ func TestHealthCmd(t *testing.T) {
 			file := filepath.Join(tmp, strconv.Itoa(i))
 			d, sw, bin2, cfg2 := switchedTo1(t, nil)
 			sw.HealthCmd = script(t, d.dir, strings.ReplaceAll(tt.body, "%T", file)) + " --an-arg"
-			sw.HealthTimeout = 3 * time.Second
+			sw.HealthTimeout = 6 * time.Second // room on a saturated machine
 			start := time.Now()
 			err := sw.Switch(context.Background(), bin2, cfg2)
 			took := time.Since(start)

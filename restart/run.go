@@ -181,8 +181,13 @@ func (s *Switcher) healthy(ctx context.Context, pid int, t target) error {
 		if time.Now().Before(settled) {
 			return false, nil
 		}
-		last = s.checks(ctx, client, t)
-		return last == nil, nil
+		err := s.checks(ctx, client, t)
+		if ctx.Err() == nil || last == nil {
+			// An attempt the deadline cut says nothing of the release:
+			// the last answer quoted is the last whole one.
+			last = err
+		}
+		return err == nil, nil
 	})
 	if err != nil && last != nil {
 		return fmt.Errorf("%w (last answer: %v)", err, last)
