@@ -130,17 +130,7 @@ func TestSyncSwitchesTheApp(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "switched back") {
 		t.Fatalf("sync of an unhealthy release: got exit %d %q, want an error saying it was switched back", code, errOut)
 	}
-	if v := readConf(t, dir)["version"]; v != "2" {
-		t.Errorf("current.conf after the switch back: got version %q, want 2", v)
-	}
-	if got := answer(addr); !strings.HasPrefix(got, "exampleapp 2: release 2") {
-		t.Errorf("after the switch back the app answers %q, want release 2", got)
-	}
-	layout, _ := reconcile.NewLayout(dir)
-	st, _ := layout.LoadState()
-	if _, failed := st.IsFailed(bad); !failed {
-		t.Errorf("state: %s not recorded as failed: %+v", bad[:12], st.Failed)
-	}
+	assertSwitchedBack(t, dir, addr, "2", "exampleapp 2: release 2\n", bad)
 	pid := readPID(t, dir)
 	_, errOut, code = runCLI(t, args()...)
 	if code == 0 || !strings.Contains(errOut, "failed before") {
@@ -175,4 +165,22 @@ func readPIDIfAny(dir string) int {
 		}
 	}
 	return 0
+}
+
+// assertSwitchedBack checks a release that did not come up: current.conf
+// is back on version v, the app answers starting with want, and revision
+// bad is recorded failed.
+func assertSwitchedBack(t *testing.T, dir, addr, v, want, bad string) {
+	t.Helper()
+	if got := readConf(t, dir)["version"]; got != v {
+		t.Errorf("current.conf after the switch back: got version %q, want %s", got, v)
+	}
+	if got := answer(addr); !strings.HasPrefix(got+"\n", want) {
+		t.Errorf("after the switch back the app answers %q, want %q", got, want)
+	}
+	layout, _ := reconcile.NewLayout(dir)
+	st, _ := layout.LoadState()
+	if _, failed := st.IsFailed(bad); !failed {
+		t.Errorf("state: %s not recorded as failed: %+v", bad[:12], st.Failed)
+	}
 }

@@ -5,8 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
 // TestSyncHealthBake wires --health-tcp, --health-cmd and --health-bake
@@ -33,17 +31,7 @@ func TestSyncHealthBake(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "switched back") || !strings.Contains(errOut, "--health-bake") {
 		t.Fatalf("sync of a release that crashes: got exit %d %q, want it switched back during the bake", code, errOut)
 	}
-	if v := readConf(t, dir)["version"]; v != "1" {
-		t.Errorf("current.conf after the switch back: got version %q, want 1", v)
-	}
-	if got := answer(addr); !strings.HasPrefix(got, "exampleapp 1:") {
-		t.Errorf("after the switch back the app answers %q, want release 1", got)
-	}
-	layout, _ := reconcile.NewLayout(dir)
-	st, _ := layout.LoadState()
-	if _, failed := st.IsFailed(bad); !failed {
-		t.Errorf("state: %s not recorded as failed: %+v", bad[:12], st.Failed)
-	}
+	assertSwitchedBack(t, dir, addr, "1", "exampleapp 1:", bad)
 	if data, _ := os.ReadFile(envFile); !strings.Contains(string(data), "2\n") {
 		t.Errorf("the health command saw versions %q, want it run for release 2", data)
 	}
