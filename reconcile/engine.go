@@ -38,6 +38,9 @@ type Engine struct {
 	Decrypter Decrypter
 	// Classify sorts errors into retry and needs-a-person; nil: Classify.
 	Classify Classifier
+	// Notify is told about applied, rolled back, failed, untrusted, drift
+	// and deferred passes; nil: nobody.
+	Notify Notifier
 
 	digests  digestCache
 	lastConf *LocalConf // what this engine last wrote or found applied
