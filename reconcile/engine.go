@@ -38,6 +38,8 @@ type Engine struct {
 	Decrypter Decrypter
 	// Classify sorts errors into retry and needs-a-person; nil: Classify.
 	Classify Classifier
+	// HostID places this host in rollouts (--host-id); "": the host name.
+	HostID string
 	// Notify is told about applied, rolled back, failed, untrusted, drift
 	// and deferred passes; nil: nobody.
 	Notify Notifier
@@ -66,6 +68,10 @@ type Outcome struct {
 	// Class sorts the pass's error (empty without one, and for a failed
 	// revision or a suspension, which are states).
 	Class ErrorClass
+	// Wave is this host's place in the desired file's rollout; nil
+	// without a rollout block, or when the pass ended before reading it.
+	Wave        *Wave
+	desiredRead bool
 }
 
 var discardLog = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -92,13 +98,13 @@ func (e *Engine) now() time.Time {
 
 // Diff observes and plans without writing anything in the app directory.
 func (e *Engine) Diff(ctx context.Context) (Plan, DesiredAt, error) {
-	src, err := e.observeDesired(ctx)
+	st, err := e.Layout.LoadState()
 	if err != nil {
 		return Plan{}, DesiredAt{}, err
 	}
-	st, err := e.Layout.LoadState()
+	src, err := e.observeDesired(ctx, &st)
 	if err != nil {
-		return Plan{}, src, err
+		return Plan{}, DesiredAt{}, err
 	}
 	act := e.observeActual(src, st)
 	p, err := e.makePlan(src, act)
@@ -138,7 +144,7 @@ func (e *Engine) makePlan(src DesiredAt, act Actual) (Plan, error) {
 	return p, err
 }
 
-func (e *Engine) observeDesired(ctx context.Context) (DesiredAt, error) {
+func (e *Engine) observeDesired(ctx context.Context, st *State) (DesiredAt, error) {
 	head, err := e.Repo.Head(ctx)
 	if err != nil {
 		return DesiredAt{}, err
@@ -147,7 +153,13 @@ func (e *Engine) observeDesired(ctx context.Context) (DesiredAt, error) {
 	if err != nil {
 		return DesiredAt{}, err
 	}
-	return readDesiredAt(ctx, e.Repo, e.Decrypter, rev, e.Path)
+	return e.readDesiredAt(ctx, rev, st)
+}
+
+// readDesiredAt reads the desired file at rev and what this host is to
+// run of it (see place).
+func (e *Engine) readDesiredAt(ctx context.Context, rev string, st *State) (DesiredAt, error) {
+	return readDesiredAt(ctx, e.Repo, e.Decrypter, rev, e.Path, func(d Desired) (Desired, *Wave) { return e.place(d, st) })
 }
 
 // fetchVerified fetches head and, with a Verifier, refuses a commit whose
@@ -182,10 +194,12 @@ func (e *Engine) Sync(ctx context.Context) (Outcome, error) {
 		out.Class = e.classify(err)
 	}
 	e.record(&st, out, err)
+	e.recordRollout(&st, out)
 	if serr := e.Layout.SaveState(st); serr != nil && err == nil {
 		err = serr
 	}
 	e.Metrics.pass(out, &st, time.Since(start), err, e.now())
+	e.Metrics.rollout(st.Rollout, e.hostID())
 	e.Metrics.setAppUp(e.appUp())
 	return out, err
 }

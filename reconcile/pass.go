@@ -91,7 +91,8 @@ func (e *Engine) readDesired(p *pass) error {
 		return err
 	}
 	p.out.Rev = rev
-	p.src, err = readDesiredAt(p.ctx, e.Repo, e.Decrypter, rev, e.Path)
+	p.src, err = e.readDesiredAt(p.ctx, rev, p.st)
+	p.out.Wave, p.out.desiredRead = p.src.Wave, err == nil
 	return err
 }
 

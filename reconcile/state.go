@@ -25,6 +25,11 @@ type State struct {
 	// sha256, so a file altered on disk later is told apart from a desired
 	// state that changed an existing version.
 	Releases map[string]string `json:"releases,omitempty"`
+	// Rollout is this host's place in the rollout of the last desired
+	// file read (nil without a rollout block); RolloutsFailed the rollouts
+	// whose version failed here, so the host stays on their from.
+	Rollout        *RolloutStatus   `json:"rollout,omitempty"`
+	RolloutsFailed []RolloutFailure `json:"rollouts_failed,omitempty"`
 	// Suspended is read from its own file (see Suspend), never saved here.
 	Suspended *Suspended `json:"-"`
 }
