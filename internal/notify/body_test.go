@@ -67,6 +67,11 @@ func TestOrigin(t *testing.T) {
 		"https://user:pa55word@example.com/hook?token=abcdefgh": "https://xxxxx@example.com/…",
 		"http://127.0.0.1:8080":                                 "http://127.0.0.1:8080",
 		"http://127.0.0.1:8080/":                                "http://127.0.0.1:8080",
+		"hooks.slack.com/services/T0/B0/s3cr3tt0ken":            "hooks.slack.com/…",
+		"https:/hooks.slack.com/services/s3cr3tt0ken":           "https:/…",
+		"ftp://user:pa55word@host/s3cr3tt0ken":                  "ftp://xxxxx@host/…",
+		"https:///hooks/s3cr3tt0ken":                            "https:///…",
+		"https://":                                              "https://",
 	} {
 		if got := Origin(in); got != want {
 			t.Errorf("Origin(%q): got %q, want %q", in, got, want)

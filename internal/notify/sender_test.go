@@ -9,9 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,85 +18,26 @@ import (
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
-// receiver is a real HTTP receiver that records every request and answers
-// from a script (then 200), or never answers.
-type receiver struct {
-	*httptest.Server
-	mu      sync.Mutex
-	reqs    []request
-	answers []int         // status codes to answer first, in order
-	stall   bool          // never answer (until the test ends)
-	release chan struct{} // closed at the end of the test
-	got     chan struct{} // one send per request received
-}
-
-type request struct {
-	header http.Header
-	body   []byte
-	status int
-}
-
-func newReceiver(t *testing.T, answers ...int) *receiver {
-	r := &receiver{answers: answers, release: make(chan struct{}), got: make(chan struct{}, 100)}
-	r.Server = httptest.NewServer(http.HandlerFunc(r.serve))
-	t.Cleanup(r.Server.Close)
-	t.Cleanup(func() { close(r.release) }) // runs first: a stalled handler returns
+// newReceiver is a testkit.Receiver closed when the test ends.
+func newReceiver(t *testing.T, answers ...int) *testkit.Receiver {
+	r := testkit.NewReceiver(answers...)
+	t.Cleanup(r.Close)
 	return r
 }
 
-func stallingReceiver(t *testing.T) *receiver {
-	r := newReceiver(t)
-	r.stall = true
+func stallingReceiver(t *testing.T) *testkit.Receiver {
+	r := testkit.NewStallingReceiver()
+	t.Cleanup(r.Close)
 	return r
 }
 
-func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
-	body, _ := io.ReadAll(req.Body)
-	r.mu.Lock()
-	status := http.StatusOK
-	if len(r.answers) > 0 {
-		status, r.answers = r.answers[0], r.answers[1:]
-	}
-	r.reqs = append(r.reqs, request{header: req.Header.Clone(), body: body, status: status})
-	stall := r.stall
-	r.mu.Unlock()
-	r.got <- struct{}{}
-	if stall {
-		select {
-		case <-r.release:
-		case <-req.Context().Done():
-		}
-		return
-	}
-	w.WriteHeader(status)
-}
-
-// delivered returns the requests answered 2xx.
-func (r *receiver) delivered() []request {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []request
-	for _, q := range r.reqs {
-		if q.status/100 == 2 && !r.stall {
-			out = append(out, q)
-		}
-	}
-	return out
-}
-
-func (r *receiver) requests() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.reqs)
-}
-
-// wait blocks until the receiver has seen n more requests (liveness: the
-// test's own deadline is the bound).
-func (r *receiver) wait(t *testing.T, n int) {
+// wait blocks until r has seen n more requests (liveness: the test's own
+// deadline is the bound).
+func wait(t *testing.T, r *testkit.Receiver, n int) {
 	t.Helper()
 	for range n {
 		select {
-		case <-r.got:
+		case <-r.Got():
 		case <-t.Context().Done():
 			t.Fatal("test ended before the receiver saw the request")
 		}
@@ -154,15 +93,15 @@ func TestDelivered(t *testing.T) {
 	s.Secret = []byte("s3cret")
 	s.Notify(applied)
 	closeWithin(s, generous)
-	for _, r := range []*receiver{a, b} {
-		got := r.delivered()
+	for _, r := range []*testkit.Receiver{a, b} {
+		got := r.Delivered()
 		if len(got) != 1 {
 			t.Fatalf("%s: got %d deliveries, want 1", r.URL, len(got))
 		}
 		q := got[0]
 		var body map[string]string
-		if err := json.Unmarshal(q.body, &body); err != nil {
-			t.Fatalf("body %q: %v", q.body, err)
+		if err := json.Unmarshal(q.Body, &body); err != nil {
+			t.Fatalf("body %q: %v", q.Body, err)
 		}
 		want := map[string]string{"event": "applied", "host": "web-017", "dir": "/srv/web", "from_version": "1.9",
 			"to_version": "2.0", "revision": rev, "rollout": "", "error": "", "time": "2026-12-01T10:00:00Z",
@@ -173,17 +112,17 @@ func TestDelivered(t *testing.T) {
 			}
 		}
 		if len(body) != len(want) {
-			t.Errorf("body has %d keys, want %d: %s", len(body), len(want), q.body)
+			t.Errorf("body has %d keys, want %d: %s", len(body), len(want), q.Body)
 		}
-		if ct := q.header.Get("Content-Type"); ct != "application/json" {
+		if ct := q.Header.Get("Content-Type"); ct != "application/json" {
 			t.Errorf("Content-Type: got %q, want application/json", ct)
 		}
-		if ua := q.header.Get("User-Agent"); !strings.HasPrefix(ua, "reconciler") {
+		if ua := q.Header.Get("User-Agent"); !strings.HasPrefix(ua, "reconciler") {
 			t.Errorf("User-Agent: got %q, want it to name reconciler", ua)
 		}
 		mac := hmac.New(sha256.New, []byte("s3cret"))
-		mac.Write(q.body)
-		if sig := q.header.Get("X-Reconciler-Signature-256"); sig != "sha256="+hex.EncodeToString(mac.Sum(nil)) {
+		mac.Write(q.Body)
+		if sig := q.Header.Get("X-Reconciler-Signature-256"); sig != "sha256="+hex.EncodeToString(mac.Sum(nil)) {
 			t.Errorf("signature: got %q, want the HMAC-SHA256 of the body", sig)
 		}
 	}
@@ -197,8 +136,8 @@ func TestUnsignedWithoutSecret(t *testing.T) {
 	s, _ := newSender(t, io.Discard, a.URL)
 	s.Notify(applied)
 	closeWithin(s, generous)
-	if got := a.delivered(); len(got) != 1 || got[0].header.Get(SignatureHeader) != "" {
-		t.Errorf("got %d deliveries (signature %q), want 1 unsigned", len(got), got[0].header.Get(SignatureHeader))
+	if got := a.Delivered(); len(got) != 1 || got[0].Header.Get(SignatureHeader) != "" {
+		t.Errorf("got %d deliveries (signature %q), want 1 unsigned", len(got), got[0].Header.Get(SignatureHeader))
 	}
 }
 
@@ -209,7 +148,7 @@ func TestRetriedThenDelivered(t *testing.T) {
 	s, m := newSender(t, io.Discard, a.URL)
 	s.Notify(applied)
 	closeWithin(s, generous)
-	if got, n := len(a.delivered()), a.requests(); got != 1 || n != 2 {
+	if got, n := len(a.Delivered()), len(a.Requests()); got != 1 || n != 2 {
 		t.Errorf("got %d deliveries in %d requests, want 1 in 2 (a 500, then the retry)", got, n)
 	}
 	if f, sent := count(m, ResultFailed), count(m, ResultSent); f != 1 || sent != 1 {
@@ -229,9 +168,9 @@ func TestOrderKept(t *testing.T) {
 	}
 	closeWithin(s, generous)
 	var got []string
-	for _, q := range a.delivered() {
+	for _, q := range a.Delivered() {
 		var b Body
-		json.Unmarshal(q.body, &b)
+		json.Unmarshal(q.Body, &b)
 		got = append(got, b.ToVersion)
 	}
 	if strings.Join(got, ",") != "1,2,3" {
@@ -250,10 +189,10 @@ func TestStalledReceiver(t *testing.T) {
 	for range 3 {
 		s.Notify(applied) // returns although the first request hangs
 	}
-	stalled.wait(t, 1)
-	good.wait(t, 3)
+	wait(t, stalled, 1)
+	wait(t, good, 3)
 	closeWithin(s, 100*time.Millisecond) // returns: the bound, then the cancelled request
-	if n := len(good.delivered()); n != 3 {
+	if n := len(good.Delivered()); n != 3 {
 		t.Errorf("the other receiver got %d events, want 3", n)
 	}
 	if n := count(m, ResultDropped); n != 3 {
@@ -297,7 +236,7 @@ func TestQueueFull(t *testing.T) {
 	s.Timeout = time.Hour
 	s.Queue = 2
 	s.Notify(applied)
-	stalled.wait(t, 1) // the first is in flight, out of the queue
+	wait(t, stalled, 1) // the first is in flight, out of the queue
 	for range 3 {
 		s.Notify(applied)
 	}
@@ -316,7 +255,7 @@ func TestNotifyAfterClose(t *testing.T) {
 	s, m := newSender(t, io.Discard, a.URL)
 	closeWithin(s, generous)
 	s.Notify(applied)
-	if n := count(m, ResultDropped); n != 1 || a.requests() != 0 {
-		t.Errorf("after Close: dropped %d, requests %d, want 1 and 0", n, a.requests())
+	if n := count(m, ResultDropped); n != 1 || len(a.Requests()) != 0 {
+		t.Errorf("after Close: dropped %d, requests %d, want 1 and 0", n, len(a.Requests()))
 	}
 }
