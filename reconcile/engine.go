@@ -47,6 +47,7 @@ type Engine struct {
 	digests  digestCache
 	lastConf *LocalConf // what this engine last wrote or found applied
 	verified string     // the last commit whose signature was logged
+	localErr string     // the last error of ApplyLocal that was notified
 }
 
 // Verifier checks that a commit is signed by a trusted key.
@@ -193,10 +194,14 @@ func (e *Engine) Sync(ctx context.Context) (Outcome, error) {
 	if err != nil && !errors.Is(err, ErrFailedRevision) && !errors.Is(err, ErrSuspended) {
 		out.Class = e.classify(err)
 	}
+	prev := st.LastError
 	e.record(&st, out, err)
 	e.recordRollout(&st, out)
 	if serr := e.Layout.SaveState(st); serr != nil && err == nil {
 		err = serr
+	}
+	if ctx.Err() == nil {
+		e.noticeError(prev, &st, out, err)
 	}
 	e.Metrics.pass(out, &st, time.Since(start), err, e.now())
 	e.Metrics.rollout(st.Rollout, e.hostID())
@@ -210,7 +215,7 @@ func (e *Engine) Sync(ctx context.Context) (Outcome, error) {
 func (e *Engine) skipFailed(ctx context.Context, st *State, head string, f Failed) (Outcome, error) {
 	out := Outcome{Result: PollSkipped, Rev: head, Version: f.Version}
 	if st.Suspended == nil && e.Switcher != nil {
-		if err := e.applyLocal(ctx, st); err != nil {
+		if _, err := e.applyLocal(ctx, st); err != nil {
 			out.Result = PollError
 			return out, fmt.Errorf("keep the running release up while revision %s is failed: %w", short(head), err)
 		}
@@ -232,7 +237,11 @@ func (e *Engine) record(st *State, out Outcome, err error) {
 		return
 	}
 	if err != nil {
-		st.LastError = &ErrorInfo{Time: now, Message: err.Error(), Revision: out.Rev, Class: out.Class}
+		passes := 1
+		if prev := st.LastError; prev != nil && prev.Class == out.Class {
+			passes = prev.Passes + 1
+		}
+		st.LastError = &ErrorInfo{Time: now, Message: err.Error(), Revision: out.Rev, Class: out.Class, Passes: passes}
 		return
 	}
 	st.LastError = nil

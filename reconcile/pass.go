@@ -145,6 +145,7 @@ func (e *Engine) applyPass(p *pass) error {
 		st.MarkFailed(Failed{Revision: rev, Version: p.out.Version, Reason: err.Error(), Time: e.now()})
 		e.restoreConf(plan.From)
 		e.lastConf = plan.From
+		e.emit(Event{Kind: EventRolledBack, FromVersion: plan.From.version(), ToVersion: p.out.Version, Revision: rev, Error: err.Error()})
 	}
 	if err != nil {
 		return err
@@ -153,5 +154,6 @@ func (e *Engine) applyPass(p *pass) error {
 		e.prune(plan, st)
 	}
 	p.out.Result = PollApplied
+	e.noticeApplied(p.out, plan, switched)
 	return nil
 }

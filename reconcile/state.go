@@ -70,6 +70,10 @@ type ErrorInfo struct {
 	Message  string     `json:"message"`
 	Revision string     `json:"revision,omitempty"`
 	Class    ErrorClass `json:"class,omitempty"` // retry or needs_person
+	// Passes counts the passes in a row that ended in an error of this
+	// class, this one included: a fault to retry is notified once it
+	// persisted (failedAfter), and the count survives a restart.
+	Passes int `json:"passes,omitempty"`
 }
 
 // Failed is a revision whose release was rolled back.

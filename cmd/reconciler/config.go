@@ -45,6 +45,8 @@ type Config struct {
 	AgeIdentity string
 	// HostID places this host in staged rollouts ("": the host name).
 	HostID string
+	// Notify is where events are POSTed (--notify-url, --notify-secret-file).
+	Notify notifyFlags
 
 	mode         restart.Mode // --restart, parsed
 	maxSizeBytes int64
@@ -99,6 +101,7 @@ func (c *Config) addApplyFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 5*time.Minute, "how long the next switch waits for the previous handover to drain (not part of --health-timeout)")
 	fs.IntVar(&c.Keep, "keep", 5, "releases kept in release/")
 	fs.StringVar(&c.MaxSize, "max-artifact-size", "2GiB", "largest artifact accepted, enforced while streaming")
+	c.Notify.addFlags(fs)
 }
 
 // addLogFlag registers --log-format.
@@ -309,7 +312,7 @@ func (c *Config) ValidateApply() error {
 		return &usageError{msg: fmt.Sprintf("--max-artifact-size: %v", err)}
 	}
 	c.maxSizeBytes = n
-	return nil
+	return c.Notify.validate()
 }
 
 // validateHealth checks the health settings: the command's program must be
