@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/reconciler-dev/reconciler/restart/loadgen"
@@ -79,14 +80,14 @@ func switchUnderLoad(work string, apps map[int]string, mode restart.Mode, keepAl
 		HealthURL: "http://" + addr + "/healthz", HealthTimeout: 30 * time.Second, StopGrace: 10 * time.Second}
 	ctx := context.Background()
 	defer killDir(dir)
-	if err := sw.Switch(ctx, bins[1], cfgs[1]); err != nil {
+	if err := sw.Switch(ctx, appdir.Target{Bin: bins[1], Cfg: cfgs[1]}); err != nil {
 		return loadgen.Result{}, err
 	}
 	load := loadgen.Start(ctx, loadgen.Options{URL: "http://" + addr + "/", Workers: 4, KeepAlive: keepAlive, Timeout: 2 * time.Second})
 	time.Sleep(300 * time.Millisecond)
 	for i := 0; i < n; i++ {
 		v := 2 - i%2
-		if err := sw.Switch(ctx, bins[v], cfgs[v]); err != nil {
+		if err := sw.Switch(ctx, appdir.Target{Bin: bins[v], Cfg: cfgs[v]}); err != nil {
 			load.Stop()
 			return loadgen.Result{}, fmt.Errorf("%s switch %d: %w", mode, i, err)
 		}

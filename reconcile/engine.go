@@ -38,12 +38,16 @@ type Engine struct {
 	Decrypter Decrypter
 	// Classify sorts errors into retry and needs-a-person; nil: Classify.
 	Classify Classifier
+	// Hooks are run around a switch to another release (--pre-switch,
+	// --post-switch, --on-rollback); the zero value runs none.
+	Hooks Hooks
 	// Notify is told about applied, rolled back, failed, untrusted, drift
 	// and deferred passes; nil: nobody.
 	Notify Notifier
 
 	digests  digestCache
 	lastConf *LocalConf // what this engine last wrote or found applied
+	heldConf *LocalConf // a hand edit whose pre-switch hook failed with nothing to put back
 	verified string     // the last commit whose signature was logged
 }
 

@@ -25,6 +25,8 @@ type State struct {
 	// sha256, so a file altered on disk later is told apart from a desired
 	// state that changed an existing version.
 	Releases map[string]string `json:"releases,omitempty"`
+	// Hooks records the hooks of the last switch that ran one (hooks.go).
+	Hooks *SwitchHooks `json:"hooks,omitempty"`
 	// Suspended is read from its own file (see Suspend), never saved here.
 	Suspended *Suspended `json:"-"`
 }
