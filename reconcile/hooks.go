@@ -140,6 +140,9 @@ func (e *Engine) runHook(ctx context.Context, st *State, k HookKind, hs *hookedS
 	}
 	rec := st.Hooks
 	for _, run := range rec.Runs {
+		if run.Hook == k && run.Finished.IsZero() { // settleHooks did not see it: never again all the same
+			return &HookError{Hook: k, Err: fmt.Errorf("%s hook: started at %s and never finished; not run again", k, run.Started.Format(time.RFC3339))}
+		}
 		if run.Hook == k {
 			e.log().Info("hook already ran for this switch; not running it again", "hook", k, "rev", short(hs.to.Revision),
 				"version", rec.Version, "started", run.Started)
@@ -242,8 +245,8 @@ func (e *Engine) settleHooks(st *State) bool {
 		changed = true
 		run.Finished = e.now()
 		run.Error = "interrupted: the agent died while it ran"
-		msg := fmt.Sprintf("%s hook interrupted: the agent died while it ran (started %s); it was not run again, and it may still be running (its output: %s)",
-			run.Hook, run.Started.Format(time.RFC3339), e.Layout.Rel(appdir.HookOutput(e.Layout.Dir, string(run.Hook))))
+		msg := fmt.Sprintf("%s hook interrupted: the agent died while it ran (started %s); it was not run again, and it may still be running (output in %s)",
+			run.Hook, run.Started.Format(time.RFC3339), appdir.HookOutput(e.Layout.Dir, string(run.Hook)))
 		if run.Hook == HookPreSwitch {
 			rec.Failed = true
 			msg += fmt.Sprintf("; nothing was switched: check what it did, then `reconciler retry --dir %s`", e.Layout.Dir)

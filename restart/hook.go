@@ -61,7 +61,7 @@ func (h *Hook) Run(ctx context.Context, from string, to appdir.Target) error {
 	log.Error("hook failed", "err", err)
 	lines := &tailWriter{max: cmdOutMax}
 	_, _ = lines.Write(text)
-	return fmt.Errorf("%s hook: %q: %w%s (all of its output: %s)", h.Name, h.Cmd, err, lines.tail(), path)
+	return fmt.Errorf("%s hook: %q: %w (output in %s)%s", h.Name, h.Cmd, err, path, lines.tail())
 }
 
 // newHookOutput creates path anew, 0600. The previous file is unlinked
