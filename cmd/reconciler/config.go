@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -178,9 +179,10 @@ func warnUnknownEnv(cmd *cobra.Command, environ []string) {
 }
 
 // knownEnv returns, sorted, the variables of every flag of root and its
-// subcommands, and envOnly.
+// subcommands, envOnly, and those a hook or health command is given (a
+// reconciler it runs inherits them).
 func knownEnv(root *cobra.Command) []string {
-	known := slices.Clone(envOnly)
+	known := slices.Concat(envOnly, appdir.EnvNames())
 	add := func(f *pflag.Flag) {
 		if f.Name != "help" && f.Name != "version" { // cobra's, never bound
 			known = append(known, envName(f.Name))

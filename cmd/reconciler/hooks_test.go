@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 )
@@ -398,5 +399,19 @@ func TestWatchHooks(t *testing.T) {
 	switchedTo("1")
 	if got := strings.Join(lines(runs), " "); got != "1 3 2 1" {
 		t.Errorf("the pre-switch hook ran for %q, want 1 3 2 1", got)
+	}
+}
+
+// TestHookEnvNotWarned: a reconciler run by a hook (say `reconciler status`)
+// inherits the hook's RECONCILER_* variables and warns about none of them.
+func TestHookEnvNotWarned(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range appdir.EnvNames() {
+		t.Setenv(name, "x")
+	}
+	t.Setenv("RECONCILER_DIR", dir)
+	_, errOut, _ := runCLI(t, "status")
+	if strings.Contains(errOut, "warning") {
+		t.Errorf("status run from a hook: got stderr %q, want no warning", errOut)
 	}
 }

@@ -43,3 +43,14 @@ func Env(dir, from string, to Target) []string {
 		"RECONCILER_CFG=" + cfg,
 	}
 }
+
+// EnvNames are the names of the variables Env sets: a reconciler run by a
+// hook or a health command inherits them, and must not take them for typos.
+func EnvNames() []string {
+	var names []string
+	for _, kv := range Env("", "", Target{Cfg: "-"}) {
+		name, _, _ := strings.Cut(kv, "=")
+		names = append(names, name)
+	}
+	return names
+}
