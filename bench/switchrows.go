@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/reconciler-dev/reconciler/restart/loadgen"
@@ -73,14 +74,14 @@ func bakeRows(t *table, work string, apps map[int]string, o options) error {
 		dir, sw, bins, cfgs := sd.dir, sd.sw, sd.bins, sd.cfgs
 		sw.HealthBake = bake
 		ctx := context.Background()
-		if err := sw.Switch(ctx, bins[1], cfgs[1]); err != nil {
+		if err := sw.Switch(ctx, appdir.Target{Bin: bins[1], Cfg: cfgs[1]}); err != nil {
 			killDir(dir)
 			return err
 		}
 		for n := range max(o.runs, 3) {
 			v := 2 - n%2
 			start, c0 := time.Now(), selfCPU()
-			if err := sw.Switch(ctx, bins[v], cfgs[v]); err != nil {
+			if err := sw.Switch(ctx, appdir.Target{Bin: bins[v], Cfg: cfgs[v]}); err != nil {
 				killDir(dir)
 				return fmt.Errorf("switch with --health-bake %s: %w", bake, err)
 			}
@@ -137,14 +138,14 @@ func switchUnderLoad(work string, apps map[int]string, mode restart.Mode, keepAl
 	dir, addr, sw, bins, cfgs := sd.dir, sd.addr, sd.sw, sd.bins, sd.cfgs
 	ctx := context.Background()
 	defer killDir(dir)
-	if err := sw.Switch(ctx, bins[1], cfgs[1]); err != nil {
+	if err := sw.Switch(ctx, appdir.Target{Bin: bins[1], Cfg: cfgs[1]}); err != nil {
 		return loadgen.Result{}, err
 	}
 	load := loadgen.Start(ctx, loadgen.Options{URL: "http://" + addr + "/", Workers: 4, KeepAlive: keepAlive, Timeout: 2 * time.Second})
 	time.Sleep(300 * time.Millisecond)
 	for i := 0; i < n; i++ {
 		v := 2 - i%2
-		if err := sw.Switch(ctx, bins[v], cfgs[v]); err != nil {
+		if err := sw.Switch(ctx, appdir.Target{Bin: bins[v], Cfg: cfgs[v]}); err != nil {
 			load.Stop()
 			return loadgen.Result{}, fmt.Errorf("%s switch %d: %w", mode, i, err)
 		}

@@ -40,12 +40,16 @@ type Engine struct {
 	Classify Classifier
 	// HostID places this host in rollouts (--host-id); "": the host name.
 	HostID string
+	// Hooks are run around a switch to another release (--pre-switch,
+	// --post-switch, --on-rollback); the zero value runs none.
+	Hooks Hooks
 	// Notify is told about applied, rolled back, failed, untrusted, drift
 	// and deferred passes; nil: nobody.
 	Notify Notifier
 
 	digests  digestCache
 	lastConf *LocalConf // what this engine last wrote or found applied
+	heldConf *LocalConf // a hand edit whose pre-switch hook failed with nothing to put back
 	verified string     // the last commit whose signature was logged
 	localErr string     // the last error of ApplyLocal that was notified
 }

@@ -30,6 +30,8 @@ type State struct {
 	// whose version failed here, so the host stays on their from.
 	Rollout        *RolloutStatus   `json:"rollout,omitempty"`
 	RolloutsFailed []RolloutFailure `json:"rollouts_failed,omitempty"`
+	// Hooks records the hooks of the last switch that ran one (hooks.go).
+	Hooks *SwitchHooks `json:"hooks,omitempty"`
 	// Suspended is read from its own file (see Suspend), never saved here.
 	Suspended *Suspended `json:"-"`
 }
