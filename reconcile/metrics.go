@@ -24,6 +24,7 @@ type Metrics struct {
 	appUp       prometheus.Gauge
 	backoff     prometheus.Gauge
 	untrust     prometheus.Counter
+	deferred    prometheus.Gauge
 }
 
 // GitStats reports the deploy repo calls made so far.
@@ -34,7 +35,7 @@ type GitStats func() (refListings, fetches int64)
 func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 	m := &Metrics{
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "reconciler_polls_total",
-			Help: "Polls of the deploy repo by result (unchanged, applied, error, skipped, suspended)."}, []string{"result"}),
+			Help: "Polls of the deploy repo by result (unchanged, applied, error, skipped, suspended, deferred)."}, []string{"result"}),
 		pollErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "reconciler_poll_errors_total",
 			Help: "Failed passes by class: retry (the surroundings; retried with backoff) or needs_person (bad input, auth, host key, untrusted commit)."}, []string{"class"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "reconciler_reconcile_duration_seconds",
@@ -61,9 +62,11 @@ func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 			Help: "Current wait before the next poll after failures (0 when healthy)."}),
 		untrust: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_untrusted_commits_total",
 			Help: "Polls that refused a commit whose signature is missing or not trusted."}),
+		deferred: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_deferred",
+			Help: "1 while the followed revision waits for a deploy window (--window, --deny-window), else 0."}),
 	}
 	reg.MustRegister(m.polls, m.pollErrors, m.duration, m.downloaded, m.switches, m.rollbacks, m.drift,
-		m.applied, m.lastSuccess, m.suspended, m.failed, m.appUp, m.backoff, m.untrust)
+		m.applied, m.lastSuccess, m.suspended, m.failed, m.appUp, m.backoff, m.untrust, m.deferred)
 	if git != nil {
 		for kind, pick := range map[string]func(a, b int64) int64{
 			"ref_listing": func(a, _ int64) int64 { return a },
@@ -75,7 +78,7 @@ func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 			}, func() float64 { return float64(pick(git())) }))
 		}
 	}
-	for _, r := range []string{PollUnchanged, PollApplied, PollError, PollSkipped, PollSuspended} {
+	for _, r := range []string{PollUnchanged, PollApplied, PollError, PollSkipped, PollSuspended, PollDeferred} {
 		m.polls.WithLabelValues(r) // export zeros, so rate() works from the start
 	}
 	for _, c := range []ErrorClass{ClassRetry, ClassNeedsPerson} {
@@ -93,8 +96,8 @@ func (m *Metrics) pass(out Outcome, st *State, took time.Duration, err error, no
 		m.pollErrors.WithLabelValues(string(out.Class)).Inc()
 	}
 	m.duration.Observe(took.Seconds())
-	if err == nil || out.Result == PollSkipped || out.Result == PollSuspended {
-		m.lastSuccess.Set(float64(now.Unix())) // a failed head or a suspension is a state
+	if err == nil || isState(err) {
+		m.lastSuccess.Set(float64(now.Unix())) // a failed head, a suspension or a deferral is a state
 	}
 	if st.Applied != nil {
 		m.applied.Reset()
@@ -113,6 +116,15 @@ func (m *Metrics) pass(out Outcome, st *State, took time.Duration, err error, no
 	if out.Drift {
 		m.drift.Inc()
 	}
+	_, deferred := st.DeferredHead()
+	m.deferred.Set(gauge(deferred))
+}
+
+func gauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (m *Metrics) setAppUp(up bool) {

@@ -25,6 +25,8 @@ type State struct {
 	// sha256, so a file altered on disk later is told apart from a desired
 	// state that changed an existing version.
 	Releases map[string]string `json:"releases,omitempty"`
+	// Deferred is the revision the deploy windows hold back, if any.
+	Deferred *Deferred `json:"deferred,omitempty"`
 	// Suspended is read from its own file (see Suspend), never saved here.
 	Suspended *Suspended `json:"-"`
 }
@@ -50,6 +52,7 @@ const (
 	PollError     = "error"
 	PollSkipped   = "skipped"   // a failed revision, not retried
 	PollSuspended = "suspended" // manual control: planned, not applied
+	PollDeferred  = "deferred"  // outside the deploy windows: planned, not applied
 )
 
 // Poll is the last time the deploy repo was asked and what came of it.

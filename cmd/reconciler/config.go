@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/window"
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -43,12 +44,17 @@ type Config struct {
 	SSHKey, KnownHosts, VerifyKeyring, VerifySSH, TokenFile, CAFile string
 	// AgeIdentity decrypts configs whose cfg.path ends in .age.
 	AgeIdentity string
+	// Windows and DenyWindows are --window and --deny-window as given;
+	// IgnoreWindows is sync's --ignore-windows.
+	Windows, DenyWindows []string
+	IgnoreWindows        bool
 
 	mode         restart.Mode // --restart, parsed
 	maxSizeBytes int64
 	caPEM        []byte      // --ca-file content, for go-git
 	tlsConf      *tls.Config // system roots plus --ca-file, for artifacts
 	trust        gitsrc.Trust
+	windows      window.Set // --window and --deny-window, parsed
 }
 
 // defaultConfig is the Config that the flags' defaults give, for callers

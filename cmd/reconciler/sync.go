@@ -1,9 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
+
+	"github.com/reconciler-dev/reconciler/reconcile"
 
 	"github.com/spf13/cobra"
 )
@@ -38,6 +42,8 @@ their progress.`,
 	c.addDirFlag(cmd.Flags())
 	c.addApplyFlags(cmd.Flags())
 	c.addLogFlag(cmd.Flags())
+	c.addWindowFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&c.IgnoreWindows, "ignore-windows", false, "deploy now whatever --window and --deny-window say (an emergency; logged as a warning)")
 	return cmd
 }
 
@@ -53,9 +59,11 @@ func setup(cmd *cobra.Command, c *Config, apply bool) error {
 		return err
 	}
 	if apply {
-		return c.ValidateApply()
+		if err := c.ValidateApply(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return c.ValidateWindows(time.Now())
 }
 
 func runSync(cmd *cobra.Command, c *Config, log *slog.Logger, stdout io.Writer) error {
@@ -68,6 +76,9 @@ func runSync(cmd *cobra.Command, c *Config, log *slog.Logger, stdout io.Writer) 
 		eng.fetcher.Progress = newProgress(cmd.ErrOrStderr()).update
 	}
 	out, err := eng.Sync(cmd.Context())
+	if errors.Is(err, reconcile.ErrDeferred) {
+		return fmt.Errorf("%w; `reconciler sync --ignore-windows` deploys it now (for an emergency)", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,9 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 		Keep:     c.Keep, // every command that switches prunes
 		Classify: classify,
 	}
+	if !c.windows.Empty() {
+		eng.Windows, eng.IgnoreWindows = c.windows, c.IgnoreWindows
+	}
 	if c.trust.Enabled() {
 		eng.Verify = commitVerifier{src: src, trust: c.trust}
 	}
