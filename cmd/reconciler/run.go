@@ -43,6 +43,10 @@ repo on a cron schedule (one cheap ref listing per poll; objects only when
 the branch moved), applies changes, puts back local drift, backs off
 exponentially on failure, and watches release/current.conf.
 
+With --window or --deny-window, a new release waits, neither downloaded nor
+applied, until the deploy windows open; the agent then deploys it at once,
+without waiting for the next poll.
+
 With --listen (loopback unless an address says otherwise): GET /metrics
 (Prometheus), GET /healthz, GET /status (JSON, as status --json) and
 POST /reconcile (poll now; with --webhook-secret-file a GitHub-style

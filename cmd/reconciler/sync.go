@@ -25,7 +25,11 @@ switches back.
 
 It exits 0 when the app runs the desired version, non-zero otherwise (with a
 message naming the file, key or URL at fault). On a terminal, downloads show
-their progress.`,
+their progress.
+
+With --window or --deny-window, a new release outside the deploy windows is
+not downloaded nor applied: sync says when they open and exits 1.
+--ignore-windows deploys anyway (an emergency).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := setup(cmd, &c, true); err != nil {

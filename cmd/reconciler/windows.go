@@ -16,9 +16,11 @@ func (c *Config) addWindowFlags(fs *pflag.FlagSet) {
 	fs.Var((*specList)(&c.DenyWindows), "deny-window", "never deploy inside this window (a freeze; wins over --window); the same form; repeatable")
 }
 
-// specList is a repeatable flag of window specs. One value may hold
-// several separated by ";", so that one RECONCILER_WINDOW line of an
-// environment file can give them all (cron schedules have no ";").
+// specList is a repeatable flag of window specs, each checked as it is
+// set, so that a bad one is reported as the flag or the RECONCILER_*
+// variable it came from. One value may hold several separated by ";", so
+// that one RECONCILER_WINDOW line of an environment file can give them
+// all (cron schedules have no ";").
 type specList []string
 
 func (l *specList) String() string { return strings.Join(*l, "; ") }
@@ -26,15 +28,20 @@ func (l *specList) Type() string   { return "spec" }
 
 func (l *specList) Set(v string) error {
 	for _, s := range strings.Split(v, ";") {
-		*l = append(*l, strings.TrimSpace(s))
+		s = strings.TrimSpace(s)
+		if _, err := window.Parse(s); err != nil {
+			return err
+		}
+		*l = append(*l, s)
 	}
 	return nil
 }
 
-// ValidateWindows parses --window and --deny-window. A window that never
-// opens, or deny windows that leave no time to deploy, within the next
-// year (window.Horizon) are refused: nothing would ever deploy, and
-// `reconciler suspend` is the way to say that on purpose.
+// ValidateWindows parses --window and --deny-window (each was checked when
+// it was set). A window that never opens, or deny windows that leave no
+// time to deploy, within the next year (window.Horizon) are refused:
+// nothing would ever deploy, and `reconciler suspend` is the way to say
+// that on purpose.
 func (c *Config) ValidateWindows(now time.Time) error {
 	var set window.Set
 	for _, spec := range c.Windows {
