@@ -32,13 +32,7 @@ func childMain(args []string) error {
 		_, err = src.ReadFile(ctx, rev, "web/current.conf")
 		return err
 	case "git-server": // ROOT: serve until killed; print the URL first
-		srv, err := startGitServer(args[1])
-		if err != nil {
-			return err
-		}
-		fmt.Println(srv.URL)
-		<-ctx.Done()
-		return nil
+		return serveGitChild(ctx, args[1])
 	case "download": // URL SHA256 DIR
 		_, err := (&artifacts.Fetcher{}).Fetch(ctx, args[1], args[2], args[3], "app.bench", 0o755)
 		return err

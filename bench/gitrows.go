@@ -11,6 +11,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/gitsrc/gittest"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
@@ -68,7 +69,7 @@ func firstContactRows(t *table, work, url, label string, o options) error {
 }
 
 // pollRows compares the cost of a poll that finds nothing new.
-func pollRows(t *table, work, url, label string, n int, srv *gitServer, o options) error {
+func pollRows(t *table, work, url, label string, n int, srv *gittest.HTTPServer, o options) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	dir, _ := os.MkdirTemp(work, "poll-")
@@ -85,7 +86,7 @@ func pollRows(t *table, work, url, label string, n int, srv *gitServer, o option
 	var agentWall, agentCPU, lsWall, lsCPU, fetchWall, fetchCPU []float64
 	var uploads, listings int64
 	for r := 0; r < o.runs; r++ {
-		up, ls := srv.uploadPacks.Load(), srv.refListings.Load()
+		before := srv.Stats()
 		start, cpu := time.Now(), selfCPU()
 		for i := 0; i < o.polls; i++ {
 			out, err := eng.Sync(ctx)
@@ -95,8 +96,9 @@ func pollRows(t *table, work, url, label string, n int, srv *gitServer, o option
 		}
 		agentWall = append(agentWall, ms(time.Since(start))/float64(o.polls))
 		agentCPU = append(agentCPU, ms(selfCPU()-cpu)/float64(o.polls))
-		uploads += srv.uploadPacks.Load() - up
-		listings += srv.refListings.Load() - ls
+		after := srv.Stats()
+		uploads += after.UploadPacks - before.UploadPacks
+		listings += after.RefListings + after.Adverts - before.RefListings - before.Adverts
 		w, c, err := perPoll(o.polls, "", "git", "ls-remote", url, "refs/heads/main")
 		if err != nil {
 			return err

@@ -2,83 +2,53 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/http/cgi"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/gitsrc/gittest"
 )
 
-// gitServer serves bare repos under root over git smart HTTP (git
-// http-backend behind net/http/cgi) on 127.0.0.1 and counts requests by kind.
-type gitServer struct {
-	URL         string
-	refListings atomic.Int64 // GET info/refs, or a POST of protocol v2's ls-refs
-	uploadPacks atomic.Int64 // any other POST git-upload-pack: object transfer
-	srv         *http.Server
+// startGitServer serves the bare repos under root over git smart HTTP on
+// 127.0.0.1: gittest's server, the one the tests use, counting requests by
+// kind.
+func startGitServer(root string) (*gittest.HTTPServer, error) {
+	return gittest.NewServer(root)
 }
 
-func startGitServer(root string) (*gitServer, error) {
-	execPath, err := exec.Command("git", "--exec-path").Output()
+// serveGitChild is the -child git-server process: gittest's handler plus
+// GET /_stats, which prints the ref listings and the object transfers so
+// far. A v2 capability advertisement (GET info/refs) counts as a listing
+// here, as a v0 one does: both are a request of the poll before its objects.
+func serveGitChild(ctx context.Context, root string) error {
+	h, err := gittest.NewHandler(root)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	backendPath := strings.TrimSpace(string(execPath)) + "/git-http-backend"
-	backend := &cgi.Handler{
-		Path: backendPath,
-		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1"},
-	}
-	s := &gitServer{}
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("/_stats", func(w http.ResponseWriter, _ *http.Request) {
+		st := h.Stats()
+		fmt.Fprintf(w, "%d %d\n", st.RefListings+st.Adverts, st.UploadPacks)
+	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return err
 	}
-	s.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case strings.HasSuffix(r.URL.Path, "/info/refs"):
-			s.refListings.Add(1)
-		case strings.HasSuffix(r.URL.Path, "/git-upload-pack"):
-			if isLsRefs(r) {
-				s.refListings.Add(1)
-			} else {
-				s.uploadPacks.Add(1)
-			}
-		case r.URL.Path == "/_stats":
-			fmt.Fprintf(w, "%d %d\n", s.refListings.Load(), s.uploadPacks.Load())
-			return
-		}
-		backend.ServeHTTP(w, r)
-	})}
-	go s.srv.Serve(ln)
-	s.URL = "http://" + ln.Addr().String()
-	return s, nil
+	srv := &http.Server{Handler: mux}
+	go srv.Serve(ln)
+	fmt.Println("http://" + ln.Addr().String())
+	<-ctx.Done()
+	return srv.Close()
 }
 
-func (s *gitServer) Close() { s.srv.Close() }
-
-// isLsRefs reports whether a POST to git-upload-pack is protocol v2's
-// ls-refs command (a ref listing, not an object transfer): its body starts
-// with the pkt-line "command=ls-refs". The body is peeked, not consumed.
-// A gzipped body is never an ls-refs one (git gzips only requests too
-// large for one buffer).
-func isLsRefs(r *http.Request) bool {
-	br := bufio.NewReaderSize(r.Body, 64)
-	r.Body = struct {
-		io.Reader
-		io.Closer
-	}{br, r.Body}
-	const cmd = "command=ls-refs"
-	head, _ := br.Peek(4 + len(cmd)) // after the pkt-line's 4-digit length
-	return len(head) == 4+len(cmd) && string(head[4:]) == cmd
-}
-
-// remoteGitServer is a gitServer in a process of its own (bench -child
+// remoteGitServer is a git server in a process of its own (bench -child
 // git-server ROOT), so its CPU, CGI children included, can be read from
 // /proc without counting the clients.
 type remoteGitServer struct {

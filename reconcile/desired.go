@@ -29,6 +29,9 @@ type Desired struct {
 	Version string    `json:"version"`
 	Bin     *Artifact `json:"bin"`
 	Cfg     *Artifact `json:"cfg,omitempty"`
+	// Rollout, when set, sends this release to a share of the fleet only;
+	// the other hosts run Rollout.From (see rollout.go).
+	Rollout *Rollout `json:"rollout,omitempty"`
 }
 
 // Artifact names the bytes of a release file: a URL with its sha256, or a
@@ -92,6 +95,9 @@ func (d *Desired) Validate() error {
 		if err := d.Cfg.validate("cfg"); err != nil {
 			return err
 		}
+	}
+	if d.Rollout != nil {
+		return d.Rollout.validate(d)
 	}
 	return nil
 }

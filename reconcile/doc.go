@@ -39,8 +39,11 @@
 // open, so the deploy happens at the window's start.
 //
 // The package consumes small interfaces (Repo, Downloader, Switcher,
-// Verifier, Decrypter); cmd/reconciler wires the concrete gitsrc, artifacts,
-// restart and internal/agecfg types. A config whose repo path ends in .age
+// Verifier, Decrypter, Notifier); cmd/reconciler wires the concrete gitsrc,
+// artifacts, restart, internal/agecfg and internal/notify types. Events
+// (events.go) are told from the pass that knows them, and a failed pass is
+// told once per distinct error by comparing it with the state's last
+// error, so the decision survives a restart. A config whose repo path ends in .age
 // is decrypted right after it is read, so everything after sees plaintext
 // (digests, immutability) and only Render decides what of it is shown. It uses artifacts' file primitives directly (atomic write, install,
 // digest), which have no behaviour worth a seam. The Agent runs the loop of

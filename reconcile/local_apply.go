@@ -29,48 +29,59 @@ func (e *Engine) ApplyLocal(ctx context.Context) error {
 		return err
 	}
 	before := len(st.Failed)
-	err = e.applyLocal(ctx, &st)
+	sw, err := e.applyLocal(ctx, &st)
 	if len(st.Failed) != before {
 		st.LastError = &ErrorInfo{Time: e.now(), Message: err.Error(), Revision: st.Failed[len(st.Failed)-1].Revision}
 		if serr := e.Layout.SaveState(st); serr != nil {
 			e.log().Error("save state", "err", serr)
 		}
 	}
+	if ctx.Err() == nil {
+		e.noticeLocal(sw, err)
+	}
 	return err
 }
 
+// localSwitch is what applyLocal did: whether it switched, from what the
+// links pointed at to what release/current.conf says.
+type localSwitch struct {
+	switched bool
+	from     *LocalConf
+	to       LocalConf
+}
+
 // applyLocal is ApplyLocal on a state the caller loaded and saves.
-func (e *Engine) applyLocal(ctx context.Context, st *State) error {
+func (e *Engine) applyLocal(ctx context.Context, st *State) (localSwitch, error) {
 	conf, err := e.Layout.ReadLocalConf()
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return localSwitch{}, nil
 	}
 	if err != nil {
-		return fmt.Errorf("refusing %w", err)
+		return localSwitch{}, fmt.Errorf("refusing %w", err)
 	}
 	_, running := e.Switcher.Running(conf.BinFile)
 	if e.linksAgree(conf) && running {
 		e.lastConf = &conf // in sync: a watcher event for it is no change
-		return nil
+		return localSwitch{}, nil
 	}
 	if err := e.Switcher.Check(conf.BinFile); err != nil {
-		return fmt.Errorf("refusing %s: %w", e.Layout.CurrentConf(), err)
+		return localSwitch{}, fmt.Errorf("refusing %s: %w", e.Layout.CurrentConf(), err)
 	}
-	prev := e.confFromLinks()
+	sw := localSwitch{switched: true, from: e.confFromLinks(), to: conf}
 	if !running {
 		e.log().Warn("the app does not run the applied release: starting it", "version", conf.Version)
 	}
 	err = e.Switcher.Switch(ctx, conf.BinFile, conf.CfgFile)
 	if err == nil {
 		e.lastConf = &conf
-		return nil
+		return sw, nil
 	}
 	if !isUnhealthy(err) {
-		return err
+		return sw, err
 	}
-	e.restoreConf(prev)
+	e.restoreConf(sw.from)
 	st.MarkFailed(Failed{Revision: conf.Revision, Version: conf.Version, Reason: err.Error(), Time: e.now()})
-	return err
+	return sw, err
 }
 
 func (e *Engine) linksAgree(c LocalConf) bool {

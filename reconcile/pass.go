@@ -92,7 +92,8 @@ func (e *Engine) readDesired(p *pass) error {
 		return err
 	}
 	p.out.Rev = rev
-	p.src, err = readDesiredAt(p.ctx, e.Repo, e.Decrypter, rev, e.Path)
+	p.src, err = e.readDesiredAt(p.ctx, rev, p.st)
+	p.out.Wave, p.out.desiredRead = p.src.Wave, err == nil
 	return err
 }
 
@@ -145,6 +146,7 @@ func (e *Engine) applyPass(p *pass) error {
 		st.MarkFailed(Failed{Revision: rev, Version: p.out.Version, Reason: err.Error(), Time: e.now()})
 		e.restoreConf(plan.From)
 		e.lastConf = plan.From
+		e.emit(Event{Kind: EventRolledBack, FromVersion: plan.From.version(), ToVersion: p.out.Version, Revision: rev, Error: err.Error()})
 	}
 	if err != nil {
 		return err
@@ -153,5 +155,6 @@ func (e *Engine) applyPass(p *pass) error {
 		e.prune(plan, st)
 	}
 	p.out.Result = PollApplied
+	e.noticeApplied(p.out, plan, switched)
 	return nil
 }

@@ -55,7 +55,7 @@ func (e *Engine) holdOutsideWindows(p *pass) error {
 	}
 	e.deferPass(p, opens, now)
 	if e.Switcher != nil {
-		if err := e.applyLocal(p.ctx, p.st); err != nil {
+		if _, err := e.applyLocal(p.ctx, p.st); err != nil {
 			p.out.Result = PollError
 			return fmt.Errorf("keep the running release up while revision %s is deferred: %w", short(p.out.Rev), err)
 		}
@@ -95,11 +95,8 @@ func (e *Engine) deferPass(p *pass, opens, now time.Time) {
 	if old := p.st.Deferred; old != nil && old.Revision == d.Revision {
 		d.Since = old.Since
 	} else {
-		from := ""
-		if p.plan.From != nil {
-			from = p.plan.From.Version
-		}
-		e.emit(Event{Kind: EventDeferred, FromVersion: from, ToVersion: d.Version, Revision: d.Revision, Time: now})
+		e.emit(Event{Kind: EventDeferred, FromVersion: p.plan.From.version(), ToVersion: d.Version, Revision: d.Revision,
+			Error: fmt.Sprintf("%s; %s", ErrDeferred, opensText(opens, now)), Time: now})
 	}
 	p.st.Deferred = d
 	p.out.Result, p.out.Opens, p.done = PollDeferred, opens, true

@@ -176,8 +176,9 @@ func TestDeferredOutsideWindow(t *testing.T) {
 			t.Errorf("pass %d: reconciler_deferred %v, want 1", i, got)
 		}
 	}
-	if ev := w.note.kinds(EventDeferred); len(ev) != 1 || ev[0].Revision != rev2 || ev[0].FromVersion != "1.0" || ev[0].ToVersion != "2.0" {
-		t.Errorf("got deferred events %+v, want one, 1.0 -> 2.0 at %s", ev, short(rev2))
+	if ev := w.note.kinds(EventDeferred); len(ev) != 1 || ev[0].Revision != rev2 || ev[0].FromVersion != "1.0" || ev[0].ToVersion != "2.0" ||
+		ev[0].Error != "outside the deploy windows; they open at 2026-12-05T09:00:00Z (in 16h0m0s)" {
+		t.Errorf("got deferred events %+v, want one, 1.0 -> 2.0 at %s, saying when the windows open", ev, short(rev2))
 	}
 	st, _ := w.l.LoadState()
 	s, _ := w.l.ReadStatus()

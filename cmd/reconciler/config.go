@@ -44,6 +44,10 @@ type Config struct {
 	SSHKey, KnownHosts, VerifyKeyring, VerifySSH, TokenFile, CAFile string
 	// AgeIdentity decrypts configs whose cfg.path ends in .age.
 	AgeIdentity string
+	// HostID places this host in staged rollouts ("": the host name).
+	HostID string
+	// Notify is where events are POSTed (--notify-url, --notify-secret-file).
+	Notify notifyFlags
 	// Windows and DenyWindows are --window and --deny-window as given;
 	// IgnoreWindows is sync's --ignore-windows.
 	Windows, DenyWindows []string
@@ -82,6 +86,7 @@ func (c *Config) addSourceFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.VerifySSH, "verify-ssh-allowed-signers", "", "git allowed-signers file for SSH-signed commits")
 	fs.StringVar(&c.TokenFile, "git-token-file", "", "file holding an HTTPS token for the deploy repo")
 	fs.StringVar(&c.CAFile, "ca-file", "", "extra CA certificates (PEM) for HTTPS artifacts and git")
+	fs.StringVar(&c.HostID, "host-id", "", "this host's id in staged rollouts (default: the host name)")
 	fs.StringVar(&c.AgeIdentity, "age-identity", "", "age identity file (age-keygen, or an SSH ed25519/RSA private key) that decrypts a cfg.path ending in .age")
 }
 
@@ -102,6 +107,7 @@ func (c *Config) addApplyFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 5*time.Minute, "how long the next switch waits for the previous handover to drain (not part of --health-timeout)")
 	fs.IntVar(&c.Keep, "keep", 5, "releases kept in release/")
 	fs.StringVar(&c.MaxSize, "max-artifact-size", "2GiB", "largest artifact accepted, enforced while streaming")
+	c.Notify.addFlags(fs)
 }
 
 // addLogFlag registers --log-format.
@@ -252,6 +258,9 @@ func (c *Config) ValidateSource() error {
 		c.Path = strings.ReplaceAll(c.Path, "{hostname}", host)
 	}
 	c.Path = strings.TrimPrefix(c.Path, "./")
+	if err := c.resolveHostID(); err != nil {
+		return err
+	}
 	trust, err := gitsrc.ParseTrust(c.VerifyKeyring, c.VerifySSH)
 	if err != nil {
 		return &usageError{msg: err.Error()}
@@ -262,6 +271,22 @@ func (c *Config) ValidateSource() error {
 	}
 	c.caPEM, c.tlsConf, err = loadCA(c.CAFile)
 	return err
+}
+
+// resolveHostID defaults --host-id to the host name and refuses an id that
+// cannot be one (it is hashed into a bucket and shown in metric labels).
+func (c *Config) resolveHostID() error {
+	if c.HostID == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("--host-id not given and the host name is unknown: %w", err)
+		}
+		c.HostID = host
+	}
+	if strings.TrimSpace(c.HostID) != c.HostID || strings.ContainsAny(c.HostID, "/\x00\n") || len(c.HostID) > 253 {
+		return &usageError{msg: fmt.Sprintf("--host-id %q: want a host name or id (no /, no white space at the ends, at most 253 bytes)", c.HostID)}
+	}
+	return nil
 }
 
 // ValidateDir checks --dir.
@@ -293,7 +318,7 @@ func (c *Config) ValidateApply() error {
 		return &usageError{msg: fmt.Sprintf("--max-artifact-size: %v", err)}
 	}
 	c.maxSizeBytes = n
-	return nil
+	return c.Notify.validate()
 }
 
 // validateHealth checks the health settings: the command's program must be

@@ -79,15 +79,17 @@ func runSync(cmd *cobra.Command, c *Config, log *slog.Logger, stdout io.Writer) 
 	if isTerminal(cmd.ErrOrStderr()) {
 		eng.fetcher.Progress = newProgress(cmd.ErrOrStderr()).update
 	}
+	notifier := startNotifier(cmd.Context(), c, eng.Engine, nil, log)
 	out, err := eng.Sync(cmd.Context())
+	lock.Unlock() // the deploy is done: delivering its notifications needs no lock
+	if err == nil {
+		fmt.Fprintf(stdout, "%s: version %s at %s (%s)\n", eng.Layout.Dir, out.Version, shortRev(out.Rev), out.Result)
+	}
 	if errors.Is(err, reconcile.ErrDeferred) {
-		return fmt.Errorf("%w; `reconciler sync --ignore-windows` deploys it now (for an emergency)", err)
+		err = fmt.Errorf("%w; `reconciler sync --ignore-windows` deploys it now (for an emergency)", err)
 	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s: version %s at %s (%s)\n", eng.Layout.Dir, out.Version, shortRev(out.Rev), out.Result)
-	return nil
+	closeNotifier(cmd.Context(), notifier)
+	return err
 }
 
 func shortRev(rev string) string {

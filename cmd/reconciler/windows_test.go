@@ -36,15 +36,21 @@ func releaseFiles(dir string) []string {
 
 // TestSyncOutsideWindows: a sync inside a deny window applies nothing,
 // downloads nothing, exits non-zero naming when the windows open and
-// --ignore-windows; status says so. With --ignore-windows it deploys.
+// --ignore-windows; status says so, and a receiver is told once per
+// revision, however many syncs. With --ignore-windows it deploys.
 func TestSyncOutsideWindows(t *testing.T) {
 	t.Parallel()
 	d := newDeployRepo(t)
 	rev1 := d.release("1.0")
 	dir := t.TempDir()
 	deny, ends := denyNow(time.Hour)
+	rcv := newReceiver(t)
+	args := func(extra ...string) []string {
+		return syncArgs(d.URL(), dir, append([]string{"--deny-window", deny, "--notify-url", rcv.URL}, extra...)...)
+	}
 
-	_, errOut, code := runCLI(t, syncArgs(d.URL(), dir, "--deny-window", deny)...)
+	runCLI(t, args()...) // told once, not at each sync
+	_, errOut, code := runCLI(t, args()...)
 	if code != 1 || !strings.Contains(errOut, "outside the deploy windows") || !strings.Contains(errOut, "--ignore-windows") ||
 		!strings.Contains(errOut, ends.Format(time.RFC3339)) {
 		t.Errorf("sync in a deny window: exit %d\n%s\nwant 1, saying outside the deploy windows, that they open at %s, and --ignore-windows", code, errOut, ends.Format(time.RFC3339))
@@ -62,7 +68,7 @@ func TestSyncOutsideWindows(t *testing.T) {
 		t.Errorf("status:\n%s\nwant a deferred line", out)
 	}
 
-	out, errOut, code = runCLI(t, syncArgs(d.URL(), dir, "--deny-window", deny, "--ignore-windows")...)
+	out, errOut, code = runCLI(t, args("--ignore-windows")...)
 	if code != 0 || !strings.Contains(out, "(applied)") || !strings.Contains(errOut, "deploying anyway, as --ignore-windows asks") {
 		t.Fatalf("sync --ignore-windows: exit %d\n%s%s\nwant 0, applied, and a warning", code, out, errOut)
 	}
@@ -70,10 +76,21 @@ func TestSyncOutsideWindows(t *testing.T) {
 
 	// An upgrade is held the same way; the release that runs stays.
 	d.release("2.0")
-	if _, errOut, code := runCLI(t, syncArgs(d.URL(), dir, "--deny-window", deny)...); code != 1 || d.art.hitCount("/web-2.0") != 0 {
+	if _, errOut, code := runCLI(t, args()...); code != 1 || d.art.hitCount("/web-2.0") != 0 {
 		t.Errorf("upgrade in a deny window: exit %d, %d requests\n%s\nwant 1, nothing downloaded", code, d.art.hitCount("/web-2.0"), errOut)
 	}
 	assertApplied(t, dir, "1.0", rev1)
+	got := events(t, rcv)
+	if kinds(got) != "deferred,applied,deferred" {
+		t.Fatalf("events: got %s, want deferred (once for two syncs), applied, deferred", kinds(got))
+	}
+	if b := got[0]; b.ToVersion != "1.0" || b.Revision != rev1 ||
+		!strings.Contains(b.Text, ": deferred 1.0: outside the deploy windows; they open at "+ends.Format(time.RFC3339)) {
+		t.Errorf("deferred event: %+v, want 1.0 at %s, its text saying when the windows open", b, rev1[:12])
+	}
+	if b := got[2]; b.FromVersion != "1.0" || b.ToVersion != "2.0" {
+		t.Errorf("second deferred event: %+v, want 1.0 -> 2.0", b)
+	}
 	if out, _, code := runCLI(t, "diff", "--repo", d.URL(), "--path", "web/current.conf", "--dir", dir, "--restart", "none", "--deny-window", deny); code != 1 ||
 		!strings.HasPrefix(out, "blocked   outside the deploy windows: they open at "+ends.Format(time.RFC3339)) {
 		t.Errorf("diff in a deny window: exit %d\n%s\nwant 1 and a first line saying it is blocked until %s", code, out, ends.Format(time.RFC3339))

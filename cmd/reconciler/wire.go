@@ -44,6 +44,7 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 		Switcher: newSwitcher(c, layout, log),
 		Log:      log.With("dir", layout.Dir),
 		Keep:     c.Keep, // every command that switches prunes
+		HostID:   c.HostID,
 		Classify: classify,
 	}
 	if !c.windows.Empty() {

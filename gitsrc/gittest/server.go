@@ -2,6 +2,7 @@ package gittest
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -16,15 +17,17 @@ import (
 	"testing"
 )
 
-// HTTPServer is a git smart-HTTP server for one Repo.
-type HTTPServer struct {
-	// URL is the http:// URL of the repository, without credentials.
-	URL string
-
-	hs                                          *httptest.Server
+// Handler serves every git repository under a root directory over git
+// smart HTTP, with `git http-backend`, and counts what it answers. Only
+// fetching is possible. The Git-Protocol header is passed to git as
+// GIT_PROTOCOL, so clients that ask for protocol v2 get it. Like
+// httptest's servers it needs no testing.TB: bench serves with it too.
+type Handler struct {
+	backend                                     cgi.Handler
+	cfg                                         serveConfig
 	refListings, adverts, uploadPacks, requests atomic.Int64
-	bytesIn, bytesOut                           atomic.Int64
-	advertised                                  atomic.Bool // a v2 GET came since the last ls-refs
+	bytesIn, bytesOut                           atomic.Int64 // counted by NewServer's listener
+	advertised                                  atomic.Bool  // a v2 GET came since the last ls-refs
 }
 
 // Stats counts the requests the server has answered so far, and the bytes
@@ -42,25 +45,27 @@ type Stats struct {
 	// Requests counts every request.
 	Requests int64
 	// BytesIn and BytesOut count what the server read from and wrote to
-	// its clients' connections: the HTTP exchange whole, headers included.
+	// its clients' connections: the HTTP exchange whole, headers included
+	// (zero for a Handler served by something other than NewServer).
 	BytesIn, BytesOut int64
 }
 
 // Stats returns the counts so far.
-func (s *HTTPServer) Stats() Stats {
+func (h *Handler) Stats() Stats {
 	return Stats{
-		RefListings: s.refListings.Load(), Adverts: s.adverts.Load(), UploadPacks: s.uploadPacks.Load(),
-		Requests: s.requests.Load(), BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load(),
+		RefListings: h.refListings.Load(), Adverts: h.adverts.Load(), UploadPacks: h.uploadPacks.Load(),
+		Requests: h.requests.Load(), BytesIn: h.bytesIn.Load(), BytesOut: h.bytesOut.Load(),
 	}
 }
 
-// ServeOption changes how ServeHTTP serves.
+// ServeOption changes how a Handler serves.
 type ServeOption func(*serveConfig)
 
 type serveConfig struct {
 	user, password string
 	noV2           bool
 	refuseLonePOST bool
+	home           string // HOME of git http-backend; default: the root
 }
 
 // WithBasicAuth makes the server answer 401 unless the request carries these
@@ -82,52 +87,94 @@ func RefuseLonePOST() ServeOption {
 	return func(c *serveConfig) { c.refuseLonePOST = true }
 }
 
-// ServeHTTP serves the repository over git smart HTTP on 127.0.0.1 with
-// `git http-backend`, until the test ends. Only fetching is possible. The
-// Git-Protocol header is passed to git as GIT_PROTOCOL, so clients that ask
-// for protocol v2 get it.
-func (r *Repo) ServeHTTP(t testing.TB, opts ...ServeOption) *HTTPServer {
-	t.Helper()
-	var cfg serveConfig
+// withHome runs git http-backend with this HOME (a Repo's isolated one).
+func withHome(home string) ServeOption {
+	return func(c *serveConfig) { c.home = home }
+}
+
+// NewHandler serves the repositories under root (a repository at
+// root/NAME is at /NAME). Git's own configuration is kept out: no system or
+// global config, HOME is root unless a Repo gives its own.
+func NewHandler(root string, opts ...ServeOption) (*Handler, error) {
+	h := &Handler{cfg: serveConfig{home: root}}
 	for _, o := range opts {
-		o(&cfg)
+		o(&h.cfg)
 	}
-	backend := cgi.Handler{
-		Path: filepath.Join(execPath(t), "git-http-backend"),
-		Env: append(isolatedEnv(r.home),
-			"GIT_PROJECT_ROOT="+filepath.Dir(r.Dir),
+	gitExec, err := ExecPath()
+	if err != nil {
+		return nil, err
+	}
+	h.backend = cgi.Handler{
+		Path: filepath.Join(gitExec, "git-http-backend"),
+		Env: append(isolatedEnv(h.cfg.home),
+			"GIT_PROJECT_ROOT="+root,
 			"GIT_HTTP_EXPORT_ALL=1",
 		),
 		Stderr: io.Discard, // "Not a git repository" and the like: the client sees the status
 	}
-	srv := &HTTPServer{}
-	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		srv.requests.Add(1)
-		if cfg.user != "" {
-			u, p, ok := req.BasicAuth()
-			if !ok || u != cfg.user || p != cfg.password {
-				w.Header().Set("WWW-Authenticate", `Basic realm="gittest"`)
-				http.Error(w, "authentication required", http.StatusUnauthorized)
-				return
-			}
-		}
-		if cfg.noV2 {
-			req.Header.Del("Git-Protocol")
-		}
-		if !srv.count(w, req, cfg) {
+	return h, nil
+}
+
+// ServeHTTP answers one git smart-HTTP request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	h.requests.Add(1)
+	if h.cfg.user != "" {
+		u, p, ok := req.BasicAuth()
+		if !ok || u != h.cfg.user || p != h.cfg.password {
+			w.Header().Set("WWW-Authenticate", `Basic realm="gittest"`)
+			http.Error(w, "authentication required", http.StatusUnauthorized)
 			return
 		}
-		h := backend // a copy per request: GIT_PROTOCOL is the request's
-		if p := req.Header.Get("Git-Protocol"); p != "" {
-			h.Env = append(slices.Clip(h.Env), "GIT_PROTOCOL="+p)
-		}
-		h.ServeHTTP(w, req)
-	}))
-	hs.Listener = &countingListener{Listener: hs.Listener, in: &srv.bytesIn, out: &srv.bytesOut}
+	}
+	if h.cfg.noV2 {
+		req.Header.Del("Git-Protocol")
+	}
+	if !h.count(w, req) {
+		return
+	}
+	b := h.backend // a copy per request: GIT_PROTOCOL is the request's
+	if p := req.Header.Get("Git-Protocol"); p != "" {
+		b.Env = append(slices.Clip(b.Env), "GIT_PROTOCOL="+p)
+	}
+	b.ServeHTTP(w, req)
+}
+
+// HTTPServer is a Handler listening on 127.0.0.1.
+type HTTPServer struct {
+	*Handler
+	// URL is the server's http:// URL; for a Repo's server, the
+	// repository's, without credentials.
+	URL string
+
+	hs *httptest.Server
+}
+
+// NewServer serves the repositories under root on 127.0.0.1 until Close.
+// URL is the server's root: a repository root/NAME is at URL + "/NAME".
+func NewServer(root string, opts ...ServeOption) (*HTTPServer, error) {
+	h, err := NewHandler(root, opts...)
+	if err != nil {
+		return nil, err
+	}
+	hs := httptest.NewUnstartedServer(h)
+	hs.Listener = &countingListener{Listener: hs.Listener, in: &h.bytesIn, out: &h.bytesOut}
 	hs.Start()
-	srv.hs = hs
-	t.Cleanup(hs.Close)
-	srv.URL = hs.URL + "/" + filepath.Base(r.Dir)
+	return &HTTPServer{Handler: h, URL: hs.URL, hs: hs}, nil
+}
+
+// Close stops the server and closes its connections.
+func (s *HTTPServer) Close() { s.hs.Close() }
+
+// ServeHTTP serves the repository over git smart HTTP on 127.0.0.1 (see
+// Handler) until the test ends; URL is the repository's.
+func (r *Repo) ServeHTTP(t testing.TB, opts ...ServeOption) *HTTPServer {
+	t.Helper()
+	srv, err := NewServer(filepath.Dir(r.Dir), append([]ServeOption{withHome(r.home)}, opts...)...)
+	if err != nil {
+		t.Fatalf("gittest: %v", err)
+	}
+	t.Cleanup(srv.Close)
+	srv.URL += "/" + filepath.Base(r.Dir)
 	return srv
 }
 
@@ -137,26 +184,26 @@ func (s *HTTPServer) DropConnections() { s.hs.CloseClientConnections() }
 
 // count sorts the request into Stats; false when it was refused
 // (RefuseLonePOST).
-func (s *HTTPServer) count(w http.ResponseWriter, req *http.Request, cfg serveConfig) bool {
+func (h *Handler) count(w http.ResponseWriter, req *http.Request) bool {
 	v2 := strings.Contains(req.Header.Get("Git-Protocol"), "version=2")
 	switch {
 	case strings.HasSuffix(req.URL.Path, "/info/refs") && v2:
-		s.adverts.Add(1)
-		s.advertised.Store(true)
+		h.adverts.Add(1)
+		h.advertised.Store(true)
 	case strings.HasSuffix(req.URL.Path, "/info/refs"):
-		s.refListings.Add(1)
+		h.refListings.Add(1)
 	case strings.HasSuffix(req.URL.Path, "/git-upload-pack"):
 		body, _ := io.ReadAll(req.Body)
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		if !v2 || !bytes.HasPrefix(body, []byte("0014command=ls-refs\n")) {
-			s.uploadPacks.Add(1)
+			h.uploadPacks.Add(1)
 			return true
 		}
-		if cfg.refuseLonePOST && !s.advertised.Swap(false) {
+		if h.cfg.refuseLonePOST && !h.advertised.Swap(false) {
 			http.Error(w, "ls-refs without a preceding advertisement", http.StatusBadRequest)
 			return false
 		}
-		s.refListings.Add(1)
+		h.refListings.Add(1)
 	}
 	return true
 }
@@ -245,12 +292,11 @@ func RefusedURL(t testing.TB) string {
 	return "http://" + addr + "/deploy.git"
 }
 
-// execPath returns `git --exec-path`, where git-http-backend lives.
-func execPath(t testing.TB) string {
-	t.Helper()
+// ExecPath returns `git --exec-path`, where git-http-backend lives.
+func ExecPath() (string, error) {
 	out, err := exec.Command("git", "--exec-path").Output()
 	if err != nil {
-		t.Fatalf("gittest: git --exec-path: %v", err)
+		return "", fmt.Errorf("git --exec-path: %w", err)
 	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(string(out)), nil
 }
