@@ -60,7 +60,7 @@ const failedAfter = 3
 // directory put back (drift), else a switch (applied). A pass that only
 // rewrote release/current.conf, with no switch, is not news.
 func (e *Engine) noticeApplied(out Outcome, plan Plan, switched bool) {
-	ev := Event{FromVersion: plan.From.version(), ToVersion: out.Version, Revision: out.Rev}
+	ev := Event{FromVersion: plan.From.version(), ToVersion: out.Version, Revision: out.Rev, Rollout: out.rollout()}
 	switch {
 	case out.Drift:
 		ev.Kind = EventDrift
@@ -82,7 +82,7 @@ func (e *Engine) noticeError(prev *ErrorInfo, st *State, out Outcome, err error)
 	if err == nil || cur == nil || isUnhealthy(err) || !errorIsNews(prev, cur) {
 		return
 	}
-	ev := Event{Kind: EventFailed, ToVersion: out.Version, Revision: cur.Revision, Error: cur.Message}
+	ev := Event{Kind: EventFailed, ToVersion: out.Version, Revision: cur.Revision, Error: cur.Message, Rollout: out.rollout()}
 	if errors.Is(err, ErrUntrusted) {
 		ev.Kind = EventUntrusted
 	}
@@ -90,6 +90,14 @@ func (e *Engine) noticeError(prev *ErrorInfo, st *State, out Outcome, err error)
 		ev.FromVersion = st.Applied.Version
 	}
 	e.emit(ev)
+}
+
+// rollout is the id of the rollout the pass read, "" without one.
+func (out Outcome) rollout() string {
+	if out.Wave == nil {
+		return ""
+	}
+	return out.Wave.Rollout
 }
 
 // errorIsNews says whether cur, the error of this pass, is to be told given

@@ -146,7 +146,7 @@ func (e *Engine) applyPass(p *pass) error {
 		st.MarkFailed(Failed{Revision: rev, Version: p.out.Version, Reason: err.Error(), Time: e.now()})
 		e.restoreConf(plan.From)
 		e.lastConf = plan.From
-		e.emit(Event{Kind: EventRolledBack, FromVersion: plan.From.version(), ToVersion: p.out.Version, Revision: rev, Error: err.Error()})
+		e.emit(Event{Kind: EventRolledBack, FromVersion: plan.From.version(), ToVersion: p.out.Version, Revision: rev, Error: err.Error(), Rollout: p.out.rollout()})
 	}
 	if err != nil {
 		return err

@@ -81,9 +81,12 @@ func startNotifier(ctx context.Context, c *Config, eng *reconcile.Engine, m *not
 	if len(c.Notify.urls) == 0 {
 		return nil
 	}
-	host, err := os.Hostname()
-	if err != nil {
-		log.Warn("notifications: no host name for the host field", "err", err)
+	host := c.HostID // --host-id, resolved by ValidateSource; watch has none
+	if host == "" {
+		var err error
+		if host, err = os.Hostname(); err != nil {
+			log.Warn("notifications: no host name for the host field", "err", err)
+		}
 	}
 	s := &notify.Sender{URLs: c.Notify.urls, Secret: c.Notify.secret, Host: host, Dir: eng.Layout.Dir,
 		UserAgent: userAgent(), TLS: c.tlsConf, Log: log.With("dir", eng.Layout.Dir), Metrics: m}
