@@ -96,7 +96,7 @@ func (e *Engine) deferPass(p *pass, opens, now time.Time) {
 		d.Since = old.Since
 	} else {
 		e.emit(Event{Kind: EventDeferred, FromVersion: p.plan.From.version(), ToVersion: d.Version, Revision: d.Revision,
-			Error: fmt.Sprintf("%s; %s", ErrDeferred, opensText(opens, now)), Time: now})
+			Error: fmt.Sprintf("%s; %s", ErrDeferred, opensText(opens, now)), Rollout: p.out.rollout(), Time: now})
 	}
 	p.st.Deferred = d
 	p.out.Result, p.out.Opens, p.done = PollDeferred, opens, true
