@@ -7,7 +7,8 @@
 // verify, write release/current.conf, hand over to the switcher).
 // `reconciler diff` prints the plan and `reconciler sync` applies it: one
 // code path, so what diff prints is what sync sets out to do, and diff says
-// when sync would apply nothing (a failed revision, a suspension). What only
+// when sync would apply nothing (a failed revision, a suspension, closed
+// deploy windows). What only
 // doing can find out, diff cannot: a download that fails or does not match
 // its digest, a downloaded binary this machine cannot run, a release that
 // does not come up.
@@ -38,6 +39,11 @@
 // after, so a hook runs at most once for one switch: one that a dead agent
 // left started is never run again (an interrupted pre-switch hook fails its
 // revision, for a person to check).
+// Deploy windows (windows.go) hold a deploy, not upkeep: a pass that would
+// bring another release while they are closed ends deferred, after the plan
+// and before any download; drift of the applied revision is put back and a
+// dead app started whatever the windows say. The Agent wakes when they
+// open, so the deploy happens at the window's start.
 //
 // The package consumes small interfaces (Repo, Downloader, Switcher,
 // Verifier, Decrypter, Notifier, HookRunner); cmd/reconciler wires the

@@ -46,6 +46,11 @@ type Engine struct {
 	// Notify is told about applied, rolled back, failed, untrusted, drift
 	// and deferred passes; nil: nobody.
 	Notify Notifier
+	// Windows holds deploys back while closed (--window, --deny-window);
+	// nil: always open. IgnoreWindows deploys anyway (sync
+	// --ignore-windows), with a warning.
+	Windows       Windows
+	IgnoreWindows bool
 
 	digests  digestCache
 	lastConf *LocalConf // what this engine last wrote or found applied
@@ -71,12 +76,22 @@ type Outcome struct {
 	Plan    Plan
 	Drift   bool // the repo had not moved, the directory had: put back
 	// Class sorts the pass's error (empty without one, and for a failed
-	// revision or a suspension, which are states).
+	// revision, a suspension or a deferral, which are states).
 	Class ErrorClass
 	// Wave is this host's place in the desired file's rollout; nil
 	// without a rollout block, or when the pass ended before reading it.
 	Wave        *Wave
 	desiredRead bool
+	// Opens is when the deploy windows open, for a deferred pass (zero:
+	// not within a year).
+	Opens time.Time
+}
+
+// isState reports whether err is a pass that applied nothing on purpose:
+// a failed revision, a suspension, a deferral. Those are states, shown on
+// their own, not errors: no class, no backoff, no last_error.
+func isState(err error) bool {
+	return errors.Is(err, ErrFailedRevision) || errors.Is(err, ErrSuspended) || errors.Is(err, ErrDeferred)
 }
 
 var discardLog = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -114,6 +129,9 @@ func (e *Engine) Diff(ctx context.Context) (Plan, DesiredAt, error) {
 	act := e.observeActual(src, st)
 	p, err := e.makePlan(src, act)
 	p.Blocked = blockedBy(act.State, src.Rev)
+	if p.Blocked == nil && err == nil {
+		p.Blocked = e.deferredBy(&act.State, src.Rev, p)
+	}
 	return p, src, err
 }
 
@@ -195,7 +213,7 @@ func (e *Engine) Sync(ctx context.Context) (Outcome, error) {
 		return Outcome{Result: PollError}, err
 	}
 	out, err := e.sync(ctx, &st)
-	if err != nil && !errors.Is(err, ErrFailedRevision) && !errors.Is(err, ErrSuspended) {
+	if err != nil && !isState(err) {
 		out.Class = e.classify(err)
 	}
 	prev := st.LastError
@@ -236,7 +254,7 @@ func (e *Engine) record(st *State, out Outcome, err error) {
 		rev = st.LastPoll.Revision
 	}
 	st.LastPoll = &Poll{Time: now, Result: out.Result, Revision: rev}
-	if errors.Is(err, ErrFailedRevision) || errors.Is(err, ErrSuspended) {
+	if isState(err) {
 		st.LastError = nil // states shown on their own in status, not errors
 		return
 	}

@@ -27,7 +27,7 @@ type Event struct {
 	ToVersion   string
 	Revision    string
 	Rollout     string
-	Error       string // the error, for failed, untrusted and rolled_back
+	Error       string // the error, for failed, untrusted and rolled_back; for deferred, when the windows open
 	Time        time.Time
 }
 

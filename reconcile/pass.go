@@ -35,6 +35,7 @@ var steps = []step{
 	(*Engine).readDesired,
 	(*Engine).planPass,
 	(*Engine).holdIfSuspended,
+	(*Engine).holdOutsideWindows,
 	(*Engine).stopIfInSync,
 	(*Engine).applyPass,
 }

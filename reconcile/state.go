@@ -32,6 +32,8 @@ type State struct {
 	RolloutsFailed []RolloutFailure `json:"rollouts_failed,omitempty"`
 	// Hooks records the hooks of the last switch that ran one (hooks.go).
 	Hooks *SwitchHooks `json:"hooks,omitempty"`
+	// Deferred is the revision the deploy windows hold back, if any.
+	Deferred *Deferred `json:"deferred,omitempty"`
 	// Suspended is read from its own file (see Suspend), never saved here.
 	Suspended *Suspended `json:"-"`
 }
@@ -57,6 +59,7 @@ const (
 	PollError     = "error"
 	PollSkipped   = "skipped"   // a failed revision, not retried
 	PollSuspended = "suspended" // manual control: planned, not applied
+	PollDeferred  = "deferred"  // outside the deploy windows: planned, not applied
 )
 
 // Poll is the last time the deploy repo was asked and what came of it.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/window"
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -48,6 +49,10 @@ type Config struct {
 	HostID string
 	// Notify is where events are POSTed (--notify-url, --notify-secret-file).
 	Notify notifyFlags
+	// Windows and DenyWindows are --window and --deny-window as given;
+	// IgnoreWindows is sync's --ignore-windows.
+	Windows, DenyWindows []string
+	IgnoreWindows        bool
 
 	// Hooks: command lines run around a switch (--pre-switch,
 	// --post-switch, --on-rollback), each within HookTimeout.
@@ -59,6 +64,7 @@ type Config struct {
 	caPEM        []byte      // --ca-file content, for go-git
 	tlsConf      *tls.Config // system roots plus --ca-file, for artifacts
 	trust        gitsrc.Trust
+	windows      window.Set // --window and --deny-window, parsed
 }
 
 // defaultConfig is the Config that the flags' defaults give, for callers

@@ -183,7 +183,7 @@ func TestReferenceNamesEveryFlag(t *testing.T) {
 			}
 		}
 	}
-	for _, r := range []string{reconcile.PollUnchanged, reconcile.PollApplied, reconcile.PollError, reconcile.PollSkipped, reconcile.PollSuspended} {
+	for _, r := range []string{reconcile.PollUnchanged, reconcile.PollApplied, reconcile.PollError, reconcile.PollSkipped, reconcile.PollSuspended, reconcile.PollDeferred} {
 		need("poll result", "`"+r+"`")
 	}
 	slices.Sort(missing)

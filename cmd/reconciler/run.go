@@ -42,6 +42,10 @@ repo on a cron schedule (one cheap ref listing per poll; objects only when
 the branch moved), applies changes, puts back local drift, backs off
 exponentially on failure, and watches release/current.conf.
 
+With --window or --deny-window, a new release waits, neither downloaded nor
+applied, until the deploy windows open; the agent then deploys it at once,
+without waiting for the next poll.
+
 With --listen (loopback unless an address says otherwise): GET /metrics
 (Prometheus), GET /healthz, GET /status (JSON, as status --json) and
 POST /reconcile (poll now; with --webhook-secret-file a GitHub-style
@@ -65,6 +69,7 @@ SIGTERM or SIGINT stop the agent; the app keeps running.`,
 	c.addDirFlag(fs)
 	c.addApplyFlags(fs)
 	c.addLogFlag(fs)
+	c.addWindowFlags(fs)
 	fs.StringVar(&a.Schedule, "schedule", "@every 30s", `when to poll: a cron spec with an optional seconds field ("*/15 * * * * *", "0 */5 * * * *", "*/5 * * * *") or a descriptor ("@every 30s", "@hourly")`)
 	fs.DurationVar(&a.Jitter, "jitter", 0, "random extra delay per poll, up to this, so a fleet does not poll in step")
 	fs.StringVar(&a.Listen, "listen", "", `serve /metrics, /healthz, /status and POST /reconcile here; ":9100" means 127.0.0.1:9100`)
@@ -138,6 +143,10 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 	}
 	log.Info("agent starting", "repo", gitsrc.RedactURL(c.Repo), "ref", c.Ref, "path", c.Path, "dir", layout.Dir,
 		"schedule", a.Schedule, "jitter", a.Jitter, "listen", listen, "notify", len(c.Notify.urls))
+	if !c.windows.Empty() {
+		opens, _ := c.windows.NextOpen(time.Now()) // now, when open
+		log.Info("deploy windows", "window", c.Windows, "deny_window", c.DenyWindows, "opens", opens)
+	}
 	err = serveAgent(ctx, agent, layout, ln, reg, secret, log)
 	lock.Unlock() // the agent is done: delivering what is queued needs no lock
 	closeNotifier(ctx, notifier)

@@ -48,6 +48,9 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 		HostID:   c.HostID,
 		Classify: classify,
 	}
+	if !c.windows.Empty() {
+		eng.Windows, eng.IgnoreWindows = c.windows, c.IgnoreWindows
+	}
 	if c.trust.Enabled() {
 		eng.Verify = commitVerifier{src: src, trust: c.trust}
 	}
