@@ -189,7 +189,7 @@ func (dec Decision) Subject() string {
 	case Finish:
 		return fmt.Sprintf("%s: finished, %s everywhere (%s)", id, dec.Version, dec.Why)
 	}
-	return fmt.Sprintf("%s holds at %s: %s", id, fmtPercent(dec.Percent), dec.Why)
+	return fmt.Sprintf("%s at %s: %s", id, fmtPercent(dec.Percent), dec.Why)
 }
 
 // Message is the commit message: the subject, then the evidence line by

@@ -16,8 +16,9 @@
 //
 // # Invariants
 //
-//   - Missing data is never success: no agent reporting the rollout, an
-//     agent reporting no state or several, a check answering nothing,
+//   - Missing data is never success: no agent reporting the rollout, a
+//     canary not reporting it, an agent reporting no state or several, a
+//     check answering nothing,
 //     several series, NaN, or an error Prometheus gave for its query all
 //     hold. A Prometheus that does not answer at all (down, a proxy's
 //     error page, a deadline) is an error (ErrUnanswered): nothing is

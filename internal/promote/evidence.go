@@ -122,6 +122,25 @@ func (o *observation) verdict(i int, r *reconcile.Rollout, id string) verdict {
 	if len(h.Failed) > r.MaxFailed {
 		v.halt = append(v.halt, fmt.Sprintf("%d %s failed, more than max_failed %d (%s)", len(h.Failed), plural(len(h.Failed), "host"), r.MaxFailed, names(h.Failed)))
 	}
+	if h.Reporting() == 0 {
+		v.hold = append(v.hold, "missing data: no agent reports rollout "+id)
+	}
+	if len(h.Unclear) > 0 {
+		v.hold = append(v.hold, fmt.Sprintf("missing data: %d %s report no rollout state, or several (%s)", len(h.Unclear), plural(len(h.Unclear), "host"), names(h.Unclear)))
+	}
+	reporting := map[string]bool{}
+	for _, a := range o.agents[i] {
+		reporting[a.id] = true
+	}
+	var silent []string
+	for _, c := range r.Canary {
+		if !reporting[c] {
+			silent = append(silent, c)
+		}
+	}
+	if h.Reporting() > 0 && len(silent) > 0 {
+		v.hold = append(v.hold, fmt.Sprintf("missing data: canary %s not reporting rollout %s", names(silent), id))
+	}
 	for n, c := range r.Checks {
 		res := CheckResult{Query: c.Query, Min: c.Min, Max: c.Max, Value: o.checks[n][i].value, Missing: o.checks[n][i].missing}
 		v.checks = append(v.checks, res)
@@ -131,12 +150,6 @@ func (o *observation) verdict(i int, r *reconcile.Rollout, id string) verdict {
 		if res.Missing != "" {
 			v.hold = append(v.hold, fmt.Sprintf("missing data: check %d (%s): %s", n+1, shorten(c.Query, 80), res.Missing))
 		}
-	}
-	if h.Reporting() == 0 {
-		v.hold = append(v.hold, "missing data: no agent reports rollout "+id)
-	}
-	if len(h.Unclear) > 0 {
-		v.hold = append(v.hold, fmt.Sprintf("missing data: %d %s report no rollout state, or several (%s)", len(h.Unclear), plural(len(h.Unclear), "host"), names(h.Unclear)))
 	}
 	if len(h.NotSeen) > 0 {
 		v.hold = append(v.hold, fmt.Sprintf("%d of %d hosts have not read %s yet (%s)", len(h.NotSeen), h.Reporting(), fmtPercent(*r.Percent), names(h.NotSeen)))
