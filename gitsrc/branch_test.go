@@ -2,6 +2,7 @@ package gitsrc_test
 
 import (
 	"bytes"
+	"fmt"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -59,6 +60,10 @@ func TestBranchCommitPush(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := pushableRepo(t)
+			for i := range 3 { // history below the clone's depth
+				r.WriteFile("other.conf", []byte(fmt.Sprintf("other %d\n", i+2)))
+				r.Commit("other")
+			}
 			before := r.Git("rev-parse", "HEAD")
 			opts := gitsrc.Options{URL: r.URL()}
 			if tc.transport == "http" {
@@ -70,7 +75,7 @@ func TestBranchCommitPush(t *testing.T) {
 				opts = gitsrc.Options{URL: srv.URL, Auth: auth}
 			}
 			src := newSource(t, opts)
-			b, err := src.OpenBranch(t.Context(), 0, gitsrc.Trust{})
+			b, err := src.OpenBranch(t.Context(), 2, gitsrc.Trust{}) // shallow: pushes from a shallow clone
 			if err != nil {
 				t.Fatalf("OpenBranch: %v", err)
 			}
