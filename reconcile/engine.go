@@ -38,13 +38,20 @@ type Engine struct {
 	Decrypter Decrypter
 	// Classify sorts errors into retry and needs-a-person; nil: Classify.
 	Classify Classifier
+	// HostID places this host in rollouts (--host-id); "": the host name.
+	HostID string
+	// Hooks are run around a switch to another release (--pre-switch,
+	// --post-switch, --on-rollback); the zero value runs none.
+	Hooks Hooks
 	// Notify is told about applied, rolled back, failed, untrusted, drift
 	// and deferred passes; nil: nobody.
 	Notify Notifier
 
 	digests  digestCache
 	lastConf *LocalConf // what this engine last wrote or found applied
+	heldConf *LocalConf // a hand edit whose pre-switch hook failed with nothing to put back
 	verified string     // the last commit whose signature was logged
+	localErr string     // the last error of ApplyLocal that was notified
 }
 
 // Verifier checks that a commit is signed by a trusted key.
@@ -66,6 +73,10 @@ type Outcome struct {
 	// Class sorts the pass's error (empty without one, and for a failed
 	// revision or a suspension, which are states).
 	Class ErrorClass
+	// Wave is this host's place in the desired file's rollout; nil
+	// without a rollout block, or when the pass ended before reading it.
+	Wave        *Wave
+	desiredRead bool
 }
 
 var discardLog = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -92,13 +103,13 @@ func (e *Engine) now() time.Time {
 
 // Diff observes and plans without writing anything in the app directory.
 func (e *Engine) Diff(ctx context.Context) (Plan, DesiredAt, error) {
-	src, err := e.observeDesired(ctx)
+	st, err := e.Layout.LoadState()
 	if err != nil {
 		return Plan{}, DesiredAt{}, err
 	}
-	st, err := e.Layout.LoadState()
+	src, err := e.observeDesired(ctx, &st)
 	if err != nil {
-		return Plan{}, src, err
+		return Plan{}, DesiredAt{}, err
 	}
 	act := e.observeActual(src, st)
 	p, err := e.makePlan(src, act)
@@ -138,7 +149,7 @@ func (e *Engine) makePlan(src DesiredAt, act Actual) (Plan, error) {
 	return p, err
 }
 
-func (e *Engine) observeDesired(ctx context.Context) (DesiredAt, error) {
+func (e *Engine) observeDesired(ctx context.Context, st *State) (DesiredAt, error) {
 	head, err := e.Repo.Head(ctx)
 	if err != nil {
 		return DesiredAt{}, err
@@ -147,7 +158,13 @@ func (e *Engine) observeDesired(ctx context.Context) (DesiredAt, error) {
 	if err != nil {
 		return DesiredAt{}, err
 	}
-	return readDesiredAt(ctx, e.Repo, e.Decrypter, rev, e.Path)
+	return e.readDesiredAt(ctx, rev, st)
+}
+
+// readDesiredAt reads the desired file at rev and what this host is to
+// run of it (see place).
+func (e *Engine) readDesiredAt(ctx context.Context, rev string, st *State) (DesiredAt, error) {
+	return readDesiredAt(ctx, e.Repo, e.Decrypter, rev, e.Path, func(d Desired) (Desired, *Wave) { return e.place(d, st) })
 }
 
 // fetchVerified fetches head and, with a Verifier, refuses a commit whose
@@ -181,11 +198,17 @@ func (e *Engine) Sync(ctx context.Context) (Outcome, error) {
 	if err != nil && !errors.Is(err, ErrFailedRevision) && !errors.Is(err, ErrSuspended) {
 		out.Class = e.classify(err)
 	}
+	prev := st.LastError
 	e.record(&st, out, err)
+	e.recordRollout(&st, out)
 	if serr := e.Layout.SaveState(st); serr != nil && err == nil {
 		err = serr
 	}
+	if ctx.Err() == nil {
+		e.noticeError(prev, &st, out, err)
+	}
 	e.Metrics.pass(out, &st, time.Since(start), err, e.now())
+	e.Metrics.rollout(st.Rollout, e.hostID())
 	e.Metrics.setAppUp(e.appUp())
 	return out, err
 }
@@ -196,7 +219,7 @@ func (e *Engine) Sync(ctx context.Context) (Outcome, error) {
 func (e *Engine) skipFailed(ctx context.Context, st *State, head string, f Failed) (Outcome, error) {
 	out := Outcome{Result: PollSkipped, Rev: head, Version: f.Version}
 	if st.Suspended == nil && e.Switcher != nil {
-		if err := e.applyLocal(ctx, st); err != nil {
+		if _, err := e.applyLocal(ctx, st); err != nil {
 			out.Result = PollError
 			return out, fmt.Errorf("keep the running release up while revision %s is failed: %w", short(head), err)
 		}
@@ -218,7 +241,11 @@ func (e *Engine) record(st *State, out Outcome, err error) {
 		return
 	}
 	if err != nil {
-		st.LastError = &ErrorInfo{Time: now, Message: err.Error(), Revision: out.Rev, Class: out.Class}
+		passes := 1
+		if prev := st.LastError; prev != nil && prev.Class == out.Class {
+			passes = prev.Passes + 1
+		}
+		st.LastError = &ErrorInfo{Time: now, Message: err.Error(), Revision: out.Rev, Class: out.Class, Passes: passes}
 		return
 	}
 	st.LastError = nil

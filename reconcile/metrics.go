@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,6 +25,11 @@ type Metrics struct {
 	appUp       prometheus.Gauge
 	backoff     prometheus.Gauge
 	untrust     prometheus.Counter
+	lastPoll    prometheus.Gauge
+	lastError   *prometheus.GaugeVec
+	host        *prometheus.GaugeVec
+	rolloutSt   *prometheus.GaugeVec
+	rolloutPct  *prometheus.GaugeVec
 }
 
 // GitStats reports the deploy repo calls made so far.
@@ -61,9 +67,20 @@ func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 			Help: "Current wait before the next poll after failures (0 when healthy)."}),
 		untrust: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_untrusted_commits_total",
 			Help: "Polls that refused a commit whose signature is missing or not trusted."}),
+		lastPoll: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_last_poll_timestamp_seconds",
+			Help: "Unix time of the last pass, whatever its result."}),
+		lastError: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "reconciler_last_error_info",
+			Help: "The last pass's error and its class (value 1), only while the last pass failed; the message is cut at 200 bytes."}, []string{"class", "message"}),
+		host: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "reconciler_host_info",
+			Help: "This agent's --host-id (value 1), which places it in rollouts."}, []string{"host_id"}),
+		rolloutSt: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "reconciler_rollout_state",
+			Help: "This host's state in the rollout of the desired file (value 1): out, pending, applied or failed; no series without a rollout block."}, []string{"rollout", "host_id", "state"}),
+		rolloutPct: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "reconciler_rollout_percent",
+			Help: "The rollout's percent in the desired file this host last read: a host that has not polled since a widening commit still reports the old one."}, []string{"rollout", "host_id"}),
 	}
 	reg.MustRegister(m.polls, m.pollErrors, m.duration, m.downloaded, m.switches, m.rollbacks, m.drift,
-		m.applied, m.lastSuccess, m.suspended, m.failed, m.appUp, m.backoff, m.untrust)
+		m.applied, m.lastSuccess, m.suspended, m.failed, m.appUp, m.backoff, m.untrust,
+		m.lastPoll, m.lastError, m.host, m.rolloutSt, m.rolloutPct)
 	if git != nil {
 		for kind, pick := range map[string]func(a, b int64) int64{
 			"ref_listing": func(a, _ int64) int64 { return a },
@@ -93,6 +110,15 @@ func (m *Metrics) pass(out Outcome, st *State, took time.Duration, err error, no
 		m.pollErrors.WithLabelValues(string(out.Class)).Inc()
 	}
 	m.duration.Observe(took.Seconds())
+	m.lastPoll.Set(float64(now.Unix()))
+	m.lastError.Reset()
+	if st.LastError != nil {
+		msg := st.LastError.Message
+		if len(msg) > 200 {
+			msg = strings.ToValidUTF8(msg[:200], "") + "…"
+		}
+		m.lastError.WithLabelValues(string(st.LastError.Class), msg).Set(1)
+	}
 	if err == nil || out.Result == PollSkipped || out.Result == PollSuspended {
 		m.lastSuccess.Set(float64(now.Unix())) // a failed head or a suspension is a state
 	}
@@ -112,6 +138,21 @@ func (m *Metrics) pass(out Outcome, st *State, took time.Duration, err error, no
 	}
 	if out.Drift {
 		m.drift.Inc()
+	}
+}
+
+// rollout exports the host's id and its place in the current rollout.
+func (m *Metrics) rollout(rs *RolloutStatus, hostID string) {
+	if m == nil {
+		return
+	}
+	m.host.Reset()
+	m.host.WithLabelValues(hostID).Set(1)
+	m.rolloutSt.Reset()
+	m.rolloutPct.Reset()
+	if rs != nil {
+		m.rolloutSt.WithLabelValues(rs.Rollout, rs.HostID, rs.State).Set(1)
+		m.rolloutPct.WithLabelValues(rs.Rollout, rs.HostID).Set(rs.Percent)
 	}
 }
 

@@ -40,6 +40,9 @@ type DesiredAt struct {
 	// (bin.path), computed while streaming it: the binary itself is read
 	// again, streamed, when it is installed, and never held in memory.
 	BinSHA256 string
+	// Wave is this host's place in the file's rollout (nil without one):
+	// Desired is then the release it picked, the top-level one or from.
+	Wave *Wave
 }
 
 // Actual is what is on disk now.
@@ -75,7 +78,9 @@ type FileState struct {
 // readDesiredAt reads and validates the desired state at rev, including a
 // config that comes from the repo, decrypted with dec when it is encrypted:
 // nothing touches disk before this passed.
-func readDesiredAt(ctx context.Context, repo Repo, dec Decrypter, rev, path string) (DesiredAt, error) {
+// place picks what this host runs of the file (a rollout's wave or from);
+// only what it picks is read further.
+func readDesiredAt(ctx context.Context, repo Repo, dec Decrypter, rev, path string, place func(Desired) (Desired, *Wave)) (DesiredAt, error) {
 	data, err := repo.ReadFile(ctx, rev, path)
 	if err != nil {
 		return DesiredAt{}, fmt.Errorf("read desired state: %w", err)
@@ -84,23 +89,28 @@ func readDesiredAt(ctx context.Context, repo Repo, dec Decrypter, rev, path stri
 	if err != nil {
 		return DesiredAt{}, err
 	}
-	src := DesiredAt{Rev: rev, Path: path, Desired: d}
+	d, wave := place(d)
+	src := DesiredAt{Rev: rev, Path: path, Desired: d, Wave: wave}
+	key := "" // the keys of what this host runs, as the file spells them
+	if wave != nil && !wave.In {
+		key = "rollout.from."
+	}
 	if d.Bin.FromRepo() {
 		src.BinSHA256, err = hashRepoFile(ctx, repo, rev, d.Bin.Path)
 		if err != nil {
-			return DesiredAt{}, fmt.Errorf("%s: key \"bin.path\": %w", path, err)
+			return DesiredAt{}, fmt.Errorf("%s: key \"%sbin.path\": %w", path, key, err)
 		}
 	}
 	if d.Cfg != nil && d.Cfg.FromRepo() {
 		src.CfgData, err = repo.ReadFile(ctx, rev, d.Cfg.Path)
 		if err != nil {
-			return DesiredAt{}, fmt.Errorf("%s: key \"cfg.path\": %w", path, err)
+			return DesiredAt{}, fmt.Errorf("%s: key \"%scfg.path\": %w", path, key, err)
 		}
 		if isEncrypted(d.Cfg.Path) {
 			src.CfgSecret = true
 			src.CfgData, err = decryptCfg(dec, d.Cfg.Path, src.CfgData)
 			if err != nil {
-				return DesiredAt{}, fmt.Errorf("%s: key \"cfg.path\": %w", path, err)
+				return DesiredAt{}, fmt.Errorf("%s: key \"%scfg.path\": %w", path, key, err)
 			}
 		}
 	}

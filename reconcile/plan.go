@@ -77,6 +77,9 @@ type Plan struct {
 	// Blocked, set by Diff, says why Sync would apply nothing although
 	// the plan has changes; nil when Sync would apply it.
 	Blocked *Blocked
+	// Wave is this host's place in the desired file's rollout, nil
+	// without one: To is then the release the wave gives this host.
+	Wave *Wave
 }
 
 // Blocked is why a sync applies nothing: exactly one of Failed and
@@ -136,7 +139,7 @@ const (
 // what it needs); Plan.Process is left for the engine to describe.
 func planFrom(l Layout, src DesiredAt, act Actual) (Plan, error) {
 	d := src.Desired
-	p := Plan{Layout: l, From: act.Conf, To: l.LocalConfFor(d, src.Rev)}
+	p := Plan{Layout: l, From: act.Conf, To: l.LocalConfFor(d, src.Rev), Wave: src.Wave}
 	bin, err := planStep(l, act, "bin", d.Bin, binName(d.Version), BinMode)
 	if err != nil {
 		return Plan{}, err

@@ -22,6 +22,13 @@ func (p Plan) Render(w io.Writer) error {
 	fmt.Fprintf(&b, "dir       %s\n", p.Layout.Dir)
 	fmt.Fprintf(&b, "version   %s -> %s\n", orNone(from.Version), p.To.Version)
 	fmt.Fprintf(&b, "revision  %s -> %s\n", orNone(short(from.Revision)), short(p.To.Revision))
+	if w := p.Wave; w != nil {
+		side := "in the wave: runs " + w.Version
+		if !w.In {
+			side = "outside the wave: runs " + w.From
+		}
+		fmt.Fprintf(&b, "rollout   %s (%s -> %s at %v%%): host %s, %s; %s\n", w.Rollout, w.From, w.Version, w.Percent, w.HostID, w.Why, side)
+	}
 	for _, s := range p.Steps {
 		action := string(s.Action)
 		if s.Repair {

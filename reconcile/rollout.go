@@ -102,23 +102,29 @@ func Bucket(rolloutID, hostID string) int {
 
 // Wave says whether a host is in a rollout's wave, and why.
 type Wave struct {
-	Rollout string // the rollout id
-	HostID  string
-	Bucket  int
-	In      bool
+	Rollout string  `json:"id"` // the rollout id
+	HostID  string  `json:"host_id"`
+	Bucket  int     `json:"bucket"`
+	Percent float64 `json:"percent"`
+	In      bool    `json:"in_wave"`
 	// Failed: this host's switch to the rollout's version failed before;
 	// it stays on from for this rollout, whatever later commits say.
-	Failed bool
-	Why    string
+	Failed  bool    `json:"failed,omitempty"`
+	Why     string  `json:"why"`
+	Version string  `json:"version"` // the release rolled out
+	From    string  `json:"from"`    // the release outside the wave
+	Halted  *Halted `json:"halted,omitempty"`
 }
 
 // WaveOf places hostID in the rollout of d (d.Rollout must be set);
 // failed says the host's switch to this rollout's version failed before.
 func WaveOf(d *Desired, hostID string, failed bool) Wave {
 	r := d.Rollout
-	w := Wave{Rollout: d.WaveID(), HostID: hostID, Bucket: Bucket(d.WaveID(), hostID)}
+	w := Wave{Rollout: d.WaveID(), HostID: hostID, Bucket: Bucket(d.WaveID(), hostID),
+		Version: d.Version, From: r.From.Version, Halted: r.Halted, Failed: failed}
 	limit := r.PercentOf()
-	pct := strconv.FormatFloat(float64(limit)/100, 'f', -1, 64) + "%"
+	w.Percent = float64(limit) / 100
+	pct := strconv.FormatFloat(w.Percent, 'f', -1, 64) + "%"
 	switch {
 	case failed:
 		w.Why = "this host's switch to " + d.Version + " failed in this rollout: it stays on " + r.From.Version

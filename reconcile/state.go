@@ -25,6 +25,13 @@ type State struct {
 	// sha256, so a file altered on disk later is told apart from a desired
 	// state that changed an existing version.
 	Releases map[string]string `json:"releases,omitempty"`
+	// Rollout is this host's place in the rollout of the last desired
+	// file read (nil without a rollout block); RolloutsFailed the rollouts
+	// whose version failed here, so the host stays on their from.
+	Rollout        *RolloutStatus   `json:"rollout,omitempty"`
+	RolloutsFailed []RolloutFailure `json:"rollouts_failed,omitempty"`
+	// Hooks records the hooks of the last switch that ran one (hooks.go).
+	Hooks *SwitchHooks `json:"hooks,omitempty"`
 	// Suspended is read from its own file (see Suspend), never saved here.
 	Suspended *Suspended `json:"-"`
 }
@@ -65,6 +72,10 @@ type ErrorInfo struct {
 	Message  string     `json:"message"`
 	Revision string     `json:"revision,omitempty"`
 	Class    ErrorClass `json:"class,omitempty"` // retry or needs_person
+	// Passes counts the passes in a row that ended in an error of this
+	// class, this one included: a fault to retry is notified once it
+	// persisted (failedAfter), and the count survives a restart.
+	Passes int `json:"passes,omitempty"`
 }
 
 // Failed is a revision whose release was rolled back.

@@ -27,6 +27,9 @@ type Status struct {
 	HeadFailed *Failed    `json:"head_failed,omitempty"`
 	Suspended  *Suspended `json:"suspended,omitempty"`
 	App        *AppStatus `json:"app,omitempty"`
+	// Rollout is this host's place in the rollout of the last desired
+	// file read; nil without one.
+	Rollout *RolloutStatus `json:"rollout,omitempty"`
 }
 
 // AppStatus is the app process as found in /proc.
@@ -63,7 +66,7 @@ func (l Layout) ReadStatus() (Status, error) {
 		return Status{}, err
 	}
 	s := Status{Dir: l.Dir, Links: map[string]string{}, Applied: st.Applied, Attempted: st.Attempted,
-		LastPoll: st.LastPoll, LastError: st.LastError, Failed: st.Failed, Suspended: st.Suspended}
+		LastPoll: st.LastPoll, LastError: st.LastError, Failed: st.Failed, Suspended: st.Suspended, Rollout: st.Rollout}
 	if f, ok := st.HeadFailure(); ok {
 		s.HeadFailed = &f
 	}
@@ -136,6 +139,12 @@ func (s Status) Render(w io.Writer) error {
 	}
 	if s.Suspended != nil {
 		line("suspended", "%s (%s)", s.Suspended.Reason, ago(s.Suspended.Time))
+	}
+	if r := s.Rollout; r != nil {
+		line("rollout", "%s: %s -> %s at %v%%; host %s, bucket %d: %s (%s)", r.Rollout, r.From, r.Version, r.Percent, r.HostID, r.Bucket, r.State, r.Why)
+		if r.Halted != nil {
+			line("halted", "%s (%s)", r.Halted.Reason, ago(r.Halted.Time))
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

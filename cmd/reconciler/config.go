@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -43,6 +44,15 @@ type Config struct {
 	SSHKey, KnownHosts, VerifyKeyring, VerifySSH, TokenFile, CAFile string
 	// AgeIdentity decrypts configs whose cfg.path ends in .age.
 	AgeIdentity string
+	// HostID places this host in staged rollouts ("": the host name).
+	HostID string
+	// Notify is where events are POSTed (--notify-url, --notify-secret-file).
+	Notify notifyFlags
+
+	// Hooks: command lines run around a switch (--pre-switch,
+	// --post-switch, --on-rollback), each within HookTimeout.
+	PreSwitch, PostSwitch, OnRollback string
+	HookTimeout                       time.Duration
 
 	mode         restart.Mode // --restart, parsed
 	maxSizeBytes int64
@@ -67,6 +77,7 @@ func defaultConfig() *Config {
 // addSourceFlags registers the flags that say where the desired state is.
 func (c *Config) addSourceFlags(fs *pflag.FlagSet) {
 	c.addRepoFlags(fs)
+	fs.StringVar(&c.HostID, "host-id", "", "this host's id in staged rollouts (default: the host name)")
 	fs.StringVar(&c.AgeIdentity, "age-identity", "", "age identity file (age-keygen, or an SSH ed25519/RSA private key) that decrypts a cfg.path ending in .age")
 }
 
@@ -100,8 +111,13 @@ func (c *Config) addApplyFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.HealthTimeout, "health-timeout", 30*time.Second, "how long a new release has to come up and be healthy")
 	fs.DurationVar(&c.HealthBake, "health-bake", 0, "once healthy, the new release must stay up and healthy this long, or it is switched back (not part of --health-timeout)")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 5*time.Minute, "how long the next switch waits for the previous handover to drain (not part of --health-timeout)")
+	fs.StringVar(&c.PreSwitch, "pre-switch", "", "run this command (in --dir, no shell) after the new release is verified and before any link moves; a failure fails the revision and nothing is switched")
+	fs.StringVar(&c.PostSwitch, "post-switch", "", "run this command (in --dir, no shell) after a switch that came up healthy; a failure is logged, nothing is rolled back")
+	fs.StringVar(&c.OnRollback, "on-rollback", "", "run this command (in --dir, no shell) after a release that did not come up was switched back")
+	fs.DurationVar(&c.HookTimeout, "hook-timeout", restart.HookTimeout, "a hook still running after this is killed with its process group (and has failed)")
 	fs.IntVar(&c.Keep, "keep", 5, "releases kept in release/")
 	fs.StringVar(&c.MaxSize, "max-artifact-size", "2GiB", "largest artifact accepted, enforced while streaming")
+	c.Notify.addFlags(fs)
 }
 
 // addLogFlag registers --log-format.
@@ -175,9 +191,10 @@ func warnUnknownEnv(cmd *cobra.Command, environ []string) {
 }
 
 // knownEnv returns, sorted, the variables of every flag of root and its
-// subcommands, and envOnly.
+// subcommands, envOnly, and those a hook or health command is given (a
+// reconciler it runs inherits them).
 func knownEnv(root *cobra.Command) []string {
-	known := slices.Clone(envOnly)
+	known := slices.Concat(envOnly, appdir.EnvNames())
 	add := func(f *pflag.Flag) {
 		if f.Name != "help" && f.Name != "version" { // cobra's, never bound
 			known = append(known, envName(f.Name))
@@ -252,6 +269,9 @@ func (c *Config) ValidateSource() error {
 		c.Path = strings.ReplaceAll(c.Path, "{hostname}", host)
 	}
 	c.Path = strings.TrimPrefix(c.Path, "./")
+	if err := c.resolveHostID(); err != nil {
+		return err
+	}
 	trust, err := gitsrc.ParseTrust(c.VerifyKeyring, c.VerifySSH)
 	if err != nil {
 		return &usageError{msg: err.Error()}
@@ -262,6 +282,22 @@ func (c *Config) ValidateSource() error {
 	}
 	c.caPEM, c.tlsConf, err = loadCA(c.CAFile)
 	return err
+}
+
+// resolveHostID defaults --host-id to the host name and refuses an id that
+// cannot be one (it is hashed into a bucket and shown in metric labels).
+func (c *Config) resolveHostID() error {
+	if c.HostID == "" {
+		host, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("--host-id not given and the host name is unknown: %w", err)
+		}
+		c.HostID = host
+	}
+	if strings.TrimSpace(c.HostID) != c.HostID || strings.ContainsAny(c.HostID, "/\x00\n") || len(c.HostID) > 253 {
+		return &usageError{msg: fmt.Sprintf("--host-id %q: want a host name or id (no /, no white space at the ends, at most 253 bytes)", c.HostID)}
+	}
+	return nil
 }
 
 // ValidateDir checks --dir.
@@ -282,6 +318,9 @@ func (c *Config) ValidateApply() error {
 	if err := c.validateHealth(); err != nil {
 		return err
 	}
+	if err := c.validateHooks(); err != nil {
+		return err
+	}
 	if c.DrainTimeout <= 0 {
 		return &usageError{msg: "--drain-timeout must be positive"}
 	}
@@ -293,7 +332,7 @@ func (c *Config) ValidateApply() error {
 		return &usageError{msg: fmt.Sprintf("--max-artifact-size: %v", err)}
 	}
 	c.maxSizeBytes = n
-	return nil
+	return c.Notify.validate()
 }
 
 // validateHealth checks the health settings: the command's program must be
@@ -305,7 +344,7 @@ func (c *Config) validateHealth() error {
 		}
 	}
 	if c.HealthCmd != "" {
-		if err := restart.CheckHealthCmd(c.Dir, c.HealthCmd); err != nil {
+		if err := restart.CheckCommand(c.Dir, c.HealthCmd); err != nil {
 			return &usageError{msg: fmt.Sprintf("--health-cmd %q: %v", c.HealthCmd, err)}
 		}
 	}
@@ -319,6 +358,25 @@ func (c *Config) validateHealth() error {
 	}
 	if c.HealthBake < 0 {
 		return &usageError{msg: "--health-bake must not be negative"}
+	}
+	return nil
+}
+
+// validateHooks checks the hooks: each program must be there to run, as
+// the health command's, and the timeout positive.
+func (c *Config) validateHooks() error {
+	for _, h := range []struct{ flag, cmd string }{
+		{"--pre-switch", c.PreSwitch}, {"--post-switch", c.PostSwitch}, {"--on-rollback", c.OnRollback},
+	} {
+		if h.cmd == "" {
+			continue
+		}
+		if err := restart.CheckCommand(c.Dir, h.cmd); err != nil {
+			return &usageError{msg: fmt.Sprintf("%s %q: %v", h.flag, h.cmd, err)}
+		}
+	}
+	if c.HookTimeout <= 0 {
+		return &usageError{msg: "--hook-timeout must be positive"}
 	}
 	return nil
 }

@@ -7,14 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/notify"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/robfig/cron/v3"
@@ -104,12 +103,8 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 	}
 	var secret []byte
 	if a.SecretFile != "" {
-		b, err := os.ReadFile(a.SecretFile)
-		if err != nil {
-			return &usageError{msg: fmt.Sprintf("--webhook-secret-file: %v", err)}
-		}
-		if secret = []byte(strings.TrimSpace(string(b))); len(secret) == 0 {
-			return &usageError{msg: "--webhook-secret-file: the file is empty"}
+		if secret, err = readSecretFile("--webhook-secret-file", a.SecretFile); err != nil {
+			return err
 		}
 	}
 	listen := ""
@@ -128,6 +123,7 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	src := eng.src
 	eng.Metrics = reconcile.NewMetrics(reg, func() (int64, int64) { s := src.Stats(); return s.RefListings, s.Fetches })
+	notifier := startNotifier(ctx, c, eng.Engine, notify.NewMetrics(reg), log)
 	agent := reconcile.NewAgent(eng, sched, log.With("dir", layout.Dir))
 	agent.Metrics, agent.Jitter, agent.MaxBackoff = eng.Metrics, a.Jitter, a.MaxBackoff
 	if err := restart.CleanLinks(layout.Dir); err != nil {
@@ -141,8 +137,11 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 		}
 	}
 	log.Info("agent starting", "repo", gitsrc.RedactURL(c.Repo), "ref", c.Ref, "path", c.Path, "dir", layout.Dir,
-		"schedule", a.Schedule, "jitter", a.Jitter, "listen", listen)
-	return serveAgent(ctx, agent, layout, ln, reg, secret, log)
+		"schedule", a.Schedule, "jitter", a.Jitter, "listen", listen, "notify", len(c.Notify.urls))
+	err = serveAgent(ctx, agent, layout, ln, reg, secret, log)
+	lock.Unlock() // the agent is done: delivering what is queued needs no lock
+	closeNotifier(ctx, notifier)
+	return err
 }
 
 // serveAgent runs the agent loop, the watcher and the HTTP server until ctx

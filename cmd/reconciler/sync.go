@@ -67,12 +67,14 @@ func runSync(cmd *cobra.Command, c *Config, log *slog.Logger, stdout io.Writer) 
 	if isTerminal(cmd.ErrOrStderr()) {
 		eng.fetcher.Progress = newProgress(cmd.ErrOrStderr()).update
 	}
+	notifier := startNotifier(cmd.Context(), c, eng.Engine, nil, log)
 	out, err := eng.Sync(cmd.Context())
-	if err != nil {
-		return err
+	lock.Unlock() // the deploy is done: delivering its notifications needs no lock
+	if err == nil {
+		fmt.Fprintf(stdout, "%s: version %s at %s (%s)\n", eng.Layout.Dir, out.Version, shortRev(out.Rev), out.Result)
 	}
-	fmt.Fprintf(stdout, "%s: version %s at %s (%s)\n", eng.Layout.Dir, out.Version, shortRev(out.Rev), out.Result)
-	return nil
+	closeNotifier(cmd.Context(), notifier)
+	return err
 }
 
 func shortRev(rev string) string {
