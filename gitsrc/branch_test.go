@@ -2,11 +2,11 @@ package gitsrc_test
 
 import (
 	"bytes"
-	"fmt"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
