@@ -418,3 +418,70 @@ func TestPromoteRefuses(t *testing.T) {
 		t.Errorf("the branch moved to %s", got)
 	}
 }
+
+// TestPromoteEndToEnd: three real agents (reconciler run, each with its
+// --host-id and --listen) follow a deploy repo; a real Prometheus scrapes
+// them; reconciler promote alone takes the rollout from its canary to every
+// host and finishes it, one pushed commit per step.
+func TestPromoteEndToEnd(t *testing.T) {
+	d := newDeployRepo(t)
+	file := d.rolloutDesired("1.9", "2.0", 0, "canary-a")
+	file = strings.Replace(file, `"percent": 0}`, `"percent": 0, "steps": [{"percent": 0, "soak": "1s"}, {"percent": 10, "soak": "1s"}, {"percent": 50, "soak": "1s"}, {"percent": 100, "soak": "1s"}]}`, 1)
+	d.commitDesired(file)
+	bare := filepath.Join(t.TempDir(), "deploy.git")
+	d.Git("clone", "-q", "--bare", d.Dir, bare)
+	repo := "file://" + bare
+
+	// Buckets in rollout web-2.0: web-001 655 (in at 10%), web-017 2335
+	// (in at 50%); canary-a is named.
+	hosts := []string{"canary-a", "web-001", "web-017"}
+	dirs := map[string]string{}
+	var listens []string
+	for _, h := range hosts {
+		dirs[h] = filepath.Join(t.TempDir(), h)
+		listen := freeAddr(t)
+		listens = append(listens, listen)
+		startAgent(t, "--repo", repo, "--path", rolloutPath, "--dir", dirs[h], "--host-id", h,
+			"--schedule", "@every 1s", "--listen", listen, "--restart", "none", "--log-format", "json")
+	}
+	prom := promtest.New(t, promtest.Options{Targets: map[string][]string{"web": listens}})
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	if err := prom.WaitUp(ctx, len(hosts)); err != nil {
+		t.Fatal(err)
+	}
+
+	deadline := time.Now().Add(120 * time.Second)
+	var moves []string
+	for {
+		out, errOut, code := runCLI(t, "promote", "--repo", repo, "--path", rolloutPath, "--prometheus", prom.URL)
+		if code != 0 || strings.HasPrefix(out, "halt") {
+			t.Fatalf("promote: exit %d: %s%s", code, out, errOut)
+		}
+		if !strings.HasPrefix(out, "hold: ") {
+			moves = append(moves, strings.TrimSpace(out))
+		}
+		if strings.HasPrefix(out, "finish: ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("promote: still %q after %v", out, moves)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	want := []string{"0% -> 10% (1 of 1 hosts applied", "10% -> 50% (2 of 2 hosts applied", "50% -> 100% (3 of 3 hosts applied", "finished, 2.0 everywhere (3 of 3 hosts applied"}
+	if len(moves) != len(want) {
+		t.Fatalf("promote's moves: got %q, want %d", moves, len(want))
+	}
+	for i, w := range want {
+		if !strings.Contains(moves[i], w) {
+			t.Errorf("move %d: got %q, want %q", i+1, moves[i], w)
+		}
+	}
+	for _, h := range hosts {
+		waitFor(t, h+" on 2.0 after the finish", func() bool { return appliedVersion(t, dirs[h]) == "2.0" })
+	}
+	if got := d.Git("--git-dir", bare, "log", "-1", "--format=%s", "main"); !strings.HasPrefix(got, "rollout web-2.0: finished") {
+		t.Errorf("the deploy repo's last commit: %q", got)
+	}
+}
