@@ -82,6 +82,14 @@ func defaultConfig() *Config {
 
 // addSourceFlags registers the flags that say where the desired state is.
 func (c *Config) addSourceFlags(fs *pflag.FlagSet) {
+	c.addRepoFlags(fs)
+	fs.StringVar(&c.HostID, "host-id", "", "this host's id in staged rollouts (default: the host name)")
+	fs.StringVar(&c.AgeIdentity, "age-identity", "", "age identity file (age-keygen, or an SSH ed25519/RSA private key) that decrypts a cfg.path ending in .age")
+}
+
+// addRepoFlags registers the deploy repo, its credentials and the keys
+// its commits must be signed with: the agents' flags, and promote's.
+func (c *Config) addRepoFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Repo, "repo", "", "deploy repo: https://, ssh://, git@host:path, file:// or a local path (required)")
 	fs.StringVar(&c.Ref, "ref", "main", "branch or tag to follow")
 	fs.StringVar(&c.Path, "path", "current.conf", "desired state file inside the repo; {hostname} is replaced by this host's name")
@@ -92,8 +100,6 @@ func (c *Config) addSourceFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.VerifySSH, "verify-ssh-allowed-signers", "", "git allowed-signers file for SSH-signed commits")
 	fs.StringVar(&c.TokenFile, "git-token-file", "", "file holding an HTTPS token for the deploy repo")
 	fs.StringVar(&c.CAFile, "ca-file", "", "extra CA certificates (PEM) for HTTPS artifacts and git")
-	fs.StringVar(&c.HostID, "host-id", "", "this host's id in staged rollouts (default: the host name)")
-	fs.StringVar(&c.AgeIdentity, "age-identity", "", "age identity file (age-keygen, or an SSH ed25519/RSA private key) that decrypts a cfg.path ending in .age")
 }
 
 // addDirFlag registers --dir.

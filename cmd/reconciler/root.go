@@ -48,6 +48,8 @@ Every flag can also be set as RECONCILER_<FLAG>, e.g. RECONCILER_REPO.`,
 		newResumeCmd(stdout),
 		newRetryCmd(stdout),
 		newWatchCmd(stderr),
+		newPromoteCmd(stdout, stderr),
+		newFleetCmd(stdout),
 		newDemoCmd(stdout, stderr),
 		newVersionCmd(stdout),
 	)

@@ -19,8 +19,8 @@ import (
 
 // Handler serves every git repository under a root directory over git
 // smart HTTP, with `git http-backend`, and counts what it answers. Only
-// fetching is possible. The Git-Protocol header is passed to git as
-// GIT_PROTOCOL, so clients that ask for protocol v2 get it. Like
+// fetching is possible, unless AllowPush. The Git-Protocol header is passed
+// to git as GIT_PROTOCOL, so clients that ask for protocol v2 get it. Like
 // httptest's servers it needs no testing.TB: bench serves with it too.
 type Handler struct {
 	backend                                     cgi.Handler
@@ -65,6 +65,7 @@ type serveConfig struct {
 	user, password string
 	noV2           bool
 	refuseLonePOST bool
+	push           bool
 	home           string // HOME of git http-backend; default: the root
 }
 
@@ -85,6 +86,12 @@ func WithoutV2() ServeOption {
 // state between the two requests.
 func RefuseLonePOST() ServeOption {
 	return func(c *serveConfig) { c.refuseLonePOST = true }
+}
+
+// AllowPush lets clients push (git-receive-pack, http.receivepack), as a
+// git host does for a writer such as reconciler promote.
+func AllowPush() ServeOption {
+	return func(c *serveConfig) { c.push = true }
 }
 
 // withHome runs git http-backend with this HOME (a Repo's isolated one).
@@ -111,6 +118,10 @@ func NewHandler(root string, opts ...ServeOption) (*Handler, error) {
 			"GIT_HTTP_EXPORT_ALL=1",
 		),
 		Stderr: io.Discard, // "Not a git repository" and the like: the client sees the status
+	}
+	if h.cfg.push {
+		h.backend.Env = append(h.backend.Env,
+			"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.receivepack", "GIT_CONFIG_VALUE_0=true")
 	}
 	return h, nil
 }

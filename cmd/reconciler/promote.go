@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/prometheus/client_golang/api"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/promote"
+	"github.com/reconciler-dev/reconciler/internal/redact"
+)
+
+// promConfig is the Prometheus a command asks (promote, fleet).
+type promConfig struct {
+	URL     string
+	Timeout time.Duration
+	CAFile  string // fleet's own --ca-file; promote shares Config's
+}
+
+func (p *promConfig) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&p.URL, "prometheus", "", "Prometheus to ask: its base URL, http(s)://host:9090 (required)")
+	fs.DurationVar(&p.Timeout, "prometheus-timeout", 30*time.Second, "deadline of each Prometheus query")
+}
+
+// client checks the settings and returns a Prometheus API client using the
+// system roots plus caFile for https.
+func (p *promConfig) client(caFile string) (*promote.Client, error) {
+	if p.URL == "" {
+		return nil, &usageError{msg: "--prometheus is required (or RECONCILER_PROMETHEUS)"}
+	}
+	if u, err := url.Parse(p.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, &usageError{msg: fmt.Sprintf("--prometheus %q: want an http(s) URL such as http://prometheus:9090", redact.URL(p.URL))}
+	}
+	if p.Timeout <= 0 {
+		return nil, &usageError{msg: "--prometheus-timeout must be positive"}
+	}
+	_, tlsConf, err := loadCA(caFile)
+	if err != nil {
+		return nil, err
+	}
+	rt := api.DefaultRoundTripper.(*http.Transport).Clone()
+	rt.TLSClientConfig = tlsConf
+	return promote.NewClient(p.URL, rt, p.Timeout)
+}
+
+// promoteFlags are promote's own settings.
+type promoteFlags struct {
+	prom     promConfig
+	signKey  string
+	dryRun   bool
+	watch    bool
+	interval time.Duration
+	verbose  bool
+}
+
+func newPromoteCmd(stdout, stderr io.Writer) *cobra.Command {
+	var (
+		c Config
+		f promoteFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "promote --repo URL --ref REF --path FILE --prometheus URL [flags]",
+		Short: "Move a staged rollout on: hold, advance, halt or finish, from what Prometheus says",
+		Long: `promote looks at the rollout block of the desired file at the head of the
+branch, asks Prometheus what the agents and the rollout's checks say, and
+makes at most one commit, which it pushes:
+
+  hold     hosts in the wave not yet applied, hosts that have not read the
+           current percent, the step's soak not over, or missing data (no
+           agent reports the rollout; a check without exactly one number);
+           a halted rollout holds too: a person decides. Nothing is committed.
+  advance  every host in the wave applied, no more than max_failed failed,
+           every check within its bounds, all of it at every moment of the
+           step's soak: the next step's percent.
+  halt     more than max_failed hosts failed, or a check out of its bounds:
+           halted, and with on_halt revert also percent 0 and no canary.
+  finish   at 100% and soaked: the plain desired file, without the rollout.
+
+It prints the decision in one line. A push refused because someone pushed
+meanwhile is read and decided again. It keeps no state: run it from a timer
+or CI, or with --watch.
+
+Exit status: 0 when a decision was made (a hold too), 2 on an error
+(Prometheus not answering, the deploy repo unreachable or refusing the
+push, a bad desired file, an untrusted head).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, client, err := setupPromote(cmd, &c, &f)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			if !f.watch {
+				return promoteOnce(cmd.Context(), p, client, &c, &f, stdout, stderr)
+			}
+			return promoteWatch(cmd.Context(), p, client, &c, &f, stdout, stderr)
+		},
+	}
+	fs := cmd.Flags()
+	c.addRepoFlags(fs)
+	fs.Lookup("ref").Usage = "branch the rollout is on (promote pushes to it)"
+	fs.Lookup("path").Usage = "desired state file inside the repo, with the rollout block"
+	fs.Lookup("verify-keyring").Usage = "armored OpenPGP keyring; the head must be signed by one of its keys before promote commits on it"
+	fs.Lookup("verify-ssh-allowed-signers").Usage = "git allowed-signers file; likewise for an SSH-signed head"
+	fs.Lookup("ca-file").Usage = "extra CA certificates (PEM) for an https deploy repo and Prometheus"
+	f.prom.addFlags(fs)
+	fs.StringVar(&f.signKey, "sign-key", "", "sign the commits with this key: an armored OpenPGP secret key or an OpenSSH private key, without passphrase")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print the decision, commit nothing")
+	fs.BoolVar(&f.watch, "watch", false, "decide again every --interval until stopped")
+	fs.DurationVar(&f.interval, "interval", 5*time.Minute, "with --watch, the time between two runs")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "also print, to stderr, the run's Prometheus queries and wall time")
+	return cmd
+}
+
+// setupPromote checks the settings and wires the promoter.
+func setupPromote(cmd *cobra.Command, c *Config, f *promoteFlags) (*promote.Promoter, *promote.Client, error) {
+	if err := bindEnv(cmd); err != nil {
+		return nil, nil, err
+	}
+	if strings.Contains(c.Path, "{hostname}") {
+		return nil, nil, &usageError{msg: fmt.Sprintf("--path %q: promote moves one file; {hostname} is for agents", c.Path)}
+	}
+	if err := c.ValidateSource(); err != nil {
+		return nil, nil, err
+	}
+	if f.watch && f.interval <= 0 {
+		return nil, nil, &usageError{msg: "--interval must be positive"}
+	}
+	client, err := f.prom.client(c.CAFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	var sign gitsrc.Signer
+	if f.signKey != "" {
+		if sign, err = gitsrc.NewSigner(f.signKey); err != nil {
+			return nil, nil, &usageError{msg: "--" + err.Error()}
+		}
+	}
+	auth, err := gitsrc.NewAuth(c.Repo, gitsrc.AuthOptions{SSHKeyFile: c.SSHKey, KnownHostsFile: c.KnownHosts,
+		TokenFile: c.TokenFile, Token: os.Getenv("RECONCILER_GIT_TOKEN")})
+	if err != nil {
+		return nil, nil, &usageError{msg: err.Error()}
+	}
+	src, err := gitsrc.New(gitsrc.Options{URL: c.Repo, Ref: c.Ref, Timeout: c.GitTimeout, CABundle: c.caPEM, Auth: auth})
+	if err != nil {
+		return nil, nil, &usageError{msg: "--repo: " + err.Error()}
+	}
+	p := &promote.Promoter{
+		Repo:       promoteRepo{src: src, trust: c.trust, sign: sign},
+		Path:       c.Path,
+		Prometheus: client,
+		DryRun:     f.dryRun,
+	}
+	return p, client, nil
+}
+
+// promoteOnce runs one decision and prints it.
+func promoteOnce(ctx context.Context, p *promote.Promoter, client *promote.Client, c *Config, f *promoteFlags, stdout, stderr io.Writer) error {
+	start, queries := time.Now(), client.Queries()
+	res, err := p.Run(ctx)
+	if f.verbose {
+		fmt.Fprintf(stderr, "promote: %d Prometheus queries, %d decision(s), %s wall time\n",
+			client.Queries()-queries, res.Attempts, time.Since(start).Round(time.Millisecond))
+	}
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("promote %s of %s: %w", c.Path, redact.URL(c.Repo), err)}
+	}
+	fmt.Fprintln(stdout, promoteLine(c.Path, res))
+	return nil
+}
+
+// promoteLine is the run's one line: the decision and what became of it.
+func promoteLine(path string, res promote.Result) string {
+	if res.NoRollout {
+		return fmt.Sprintf("none: %s has no rollout block at %s; nothing to promote", path, shortRev(res.Head))
+	}
+	dec := res.Decision
+	line := dec.Action.String() + ": " + dec.Subject()
+	switch {
+	case dec.Action == promote.Hold:
+	case res.Rev == "":
+		line += " [dry run: nothing committed]"
+	case res.Attempts > 1:
+		line += fmt.Sprintf(" [pushed %s, after %d pushes were refused]", shortRev(res.Rev), res.Attempts-1)
+	default:
+		line += " [pushed " + shortRev(res.Rev) + "]"
+	}
+	return line
+}
+
+// promoteWatch decides every --interval until ctx ends; a failed run is
+// reported and the next one tried.
+func promoteWatch(ctx context.Context, p *promote.Promoter, client *promote.Client, c *Config, f *promoteFlags, stdout, stderr io.Writer) error {
+	for {
+		if err := promoteOnce(ctx, p, client, c, f, stdout, stderr); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			fmt.Fprintln(stderr, "reconciler:", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(f.interval):
+		}
+	}
+}
+
+// promoter is who the commits are by.
+var promoter = object.Signature{Name: "reconciler promote", Email: "promote@reconciler.invalid"}
+
+// promoteRepo binds the deploy repo (gitsrc) to promote's Repo.
+type promoteRepo struct {
+	src   *gitsrc.Source
+	trust gitsrc.Trust
+	sign  gitsrc.Signer
+}
+
+func (r promoteRepo) Open(ctx context.Context, depth int) (promote.Branch, error) {
+	b, err := r.src.OpenBranch(ctx, depth, r.trust)
+	if err != nil {
+		return nil, err
+	}
+	return promoteBranch{b: b, sign: r.sign}, nil
+}
+
+type promoteBranch struct {
+	b    *gitsrc.Branch
+	sign gitsrc.Signer
+}
+
+func (b promoteBranch) Log(ctx context.Context, path string, visit func(promote.Rev) bool) (bool, error) {
+	return b.b.Log(ctx, path, func(r gitsrc.Rev) bool { return visit(promote.Rev(r)) })
+}
+
+func (b promoteBranch) Commit(path string, data []byte, msg string) (string, error) {
+	who := promoter
+	who.When = time.Now()
+	return b.b.Commit(path, data, msg, who, b.sign)
+}
+
+func (b promoteBranch) Push(ctx context.Context) error {
+	err := b.b.Push(ctx)
+	if errors.Is(err, gitsrc.ErrPushRejected) {
+		return fmt.Errorf("%w: %w", promote.ErrPushRejected, err)
+	}
+	return err
+}
