@@ -165,6 +165,19 @@ func (e *Engine) restoreConf(prev *LocalConf) {
 	e.log().Warn("restored current.conf to the release that runs", "version", prev.Version)
 }
 
+// dropConf removes release/current.conf after the first release of a
+// directory failed: there is none to switch back to, and a file naming the
+// failed release would have it started again and again (the watcher, the
+// upkeep of a pass that skips the failed revision). The app stays down
+// until a release comes up.
+func (e *Engine) dropConf(version string) {
+	if err := os.Remove(e.Layout.CurrentConf()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		e.log().Error("remove current.conf", "err", err)
+		return
+	}
+	e.log().Warn("the first release of this directory did not come up and there is none to switch back to: removed release/current.conf; the app stays down until a release comes up", "version", version)
+}
+
 // LocalInSync reports whether release/current.conf is the one this engine
 // last wrote or applied and the links agree with it: a watcher event it can
 // ignore (its own write).

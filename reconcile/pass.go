@@ -154,7 +154,11 @@ func (e *Engine) applyPass(p *pass) error {
 	case switched && isUnhealthy(err):
 		e.Metrics.switched(false)
 		st.MarkFailed(Failed{Revision: rev, Version: p.out.Version, Reason: err.Error(), Time: e.now()})
-		e.restoreConf(plan.From)
+		if plan.From == nil {
+			e.dropConf(p.out.Version)
+		} else {
+			e.restoreConf(plan.From)
+		}
 		e.lastConf = plan.From
 		e.emit(Event{Kind: EventRolledBack, FromVersion: plan.From.version(), ToVersion: p.out.Version, Revision: rev, Error: err.Error(), Rollout: p.out.rollout()})
 	}

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,4 +149,30 @@ func series(t *testing.T, reg *prometheus.Registry, name string) []string {
 		}
 	}
 	return out
+}
+
+// TestFirstReleaseFails: the first release of a directory does not come
+// up, and there is none to switch back to: release/current.conf is
+// removed, so the upkeep of the next passes (which skip the failed
+// revision) does not start the failed release again and again.
+func TestFirstReleaseFails(t *testing.T) {
+	l := Layout{Dir: t.TempDir()}
+	os.MkdirAll(l.Release(), 0o755)
+	repo := &fakeRepo{head: head1, files: map[string]string{"current.conf": `{"version": "1.0", "bin": {"path": "bin/app"}}`, "bin/app": "#!/bin/sh\n"}}
+	sw := &fakeSwitcher{dir: l.Dir, err: unhealthy{}}
+	e := &Engine{Layout: l, Path: "current.conf", Repo: repo, Switcher: sw}
+	if _, err := e.Sync(t.Context()); !isUnhealthy(err) {
+		t.Fatalf("first sync: %v, want the release unhealthy", err)
+	}
+	if _, err := l.ReadLocalConf(); !os.IsNotExist(err) {
+		t.Errorf("release/current.conf after the failed first release: %v, want none", err)
+	}
+	for range 3 {
+		if _, err := e.Sync(t.Context()); !errors.Is(err, ErrFailedRevision) {
+			t.Errorf("later sync: %v, want the failed revision skipped", err)
+		}
+	}
+	if sw.switches != 1 {
+		t.Errorf("%d switches, want 1: the failed release was started again", sw.switches)
+	}
 }

@@ -4,7 +4,9 @@
 // hands its socket over (package restart/graceful), so a switch of release
 // fails no request.
 //
-// Usage: app.bin -c app.cfg [-pidfile app.pid] [-version]. The version is
+// Usage: app.bin -c app.cfg [-listen ADDR] [-pidfile app.pid] [-version].
+// -listen overrides the config's "listen", so several hosts of a demo or a
+// test share one config on one machine (a re-exec keeps the flags). The version is
 // baked in at build time (-ldflags "-X main.version=2.0"). It serves GET /
 // (version and message), GET /healthz and GET /slow?d=1s (an answer that
 // takes d, to watch an in-flight request cross a switch); logs go to stderr.
@@ -57,6 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("c", "app.cfg", "config `file` (JSON)")
 	pidFile := fs.String("pidfile", "", "write the serving process's pid to this `file`")
+	listen := fs.String("listen", "", "listen on this `address`, whatever the config's \"listen\" says")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -69,6 +72,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
 	}
 	log.Info("starting", "cfg", *cfgPath, "listen", cfg.Listen)
 	if cfg.FailStart {
