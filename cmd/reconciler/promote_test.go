@@ -422,7 +422,8 @@ func TestPromoteRefuses(t *testing.T) {
 // TestPromoteEndToEnd: three real agents (reconciler run, each with its
 // --host-id and --listen) follow a deploy repo; a real Prometheus scrapes
 // them; reconciler promote alone takes the rollout from its canary to every
-// host and finishes it, one pushed commit per step.
+// host and finishes it, one pushed commit per step. One host joins
+// mid-rollout, at 10%, and takes the side its bucket gives it (from).
 func TestPromoteEndToEnd(t *testing.T) {
 	d := newDeployRepo(t)
 	file := d.rolloutDesired("1.9", "2.0", 0, "canary-a")
@@ -435,19 +436,24 @@ func TestPromoteEndToEnd(t *testing.T) {
 	// Buckets in rollout web-2.0: web-001 655 (in at 10%), web-017 2335
 	// (in at 50%); canary-a is named.
 	hosts := []string{"canary-a", "web-001", "web-017"}
-	dirs := map[string]string{}
-	var listens []string
-	for _, h := range hosts {
-		dirs[h] = filepath.Join(t.TempDir(), h)
-		listen := freeAddr(t)
-		listens = append(listens, listen)
+	dirs, listens := map[string]string{}, map[string]string{}
+	start := func(h string) {
 		startAgent(t, "--repo", repo, "--path", rolloutPath, "--dir", dirs[h], "--host-id", h,
-			"--schedule", "@every 1s", "--listen", listen, "--restart", "none", "--log-format", "json")
+			"--schedule", "@every 1s", "--listen", listens[h], "--restart", "none", "--log-format", "json")
 	}
-	prom := promtest.New(t, promtest.Options{Targets: map[string][]string{"web": listens}})
+	var targets []string
+	for _, h := range hosts {
+		dirs[h], listens[h] = filepath.Join(t.TempDir(), h), freeAddr(t)
+		targets = append(targets, listens[h])
+	}
+	// web-017 joins mid-rollout, once the wave is at 10%: it must take
+	// from (it is out at 10%), then 2.0 at 50%.
+	start("canary-a")
+	start("web-001")
+	prom := promtest.New(t, promtest.Options{Targets: map[string][]string{"web": targets}})
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	if err := prom.WaitUp(ctx, len(hosts)); err != nil {
+	if err := prom.WaitUp(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
 
@@ -460,6 +466,10 @@ func TestPromoteEndToEnd(t *testing.T) {
 		}
 		if !strings.HasPrefix(out, "hold: ") {
 			moves = append(moves, strings.TrimSpace(out))
+			if len(moves) == 1 {
+				start("web-017")
+				waitFor(t, "web-017, new at 10%, to install from (1.9)", func() bool { return appliedVersion(t, dirs["web-017"]) == "1.9" })
+			}
 		}
 		if strings.HasPrefix(out, "finish: ") {
 			break
