@@ -45,6 +45,9 @@ type Config struct {
 	AgeIdentity string
 	// HostID places this host in staged rollouts ("": the host name).
 	HostID string
+	// appToken is RECONCILER_GIT_TOKEN of an --apps-dir file; nil: the
+	// environment's (gitToken).
+	appToken *string
 
 	mode         restart.Mode // --restart, parsed
 	maxSizeBytes int64

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -61,7 +62,7 @@ func (s *Set) log() *slog.Logger {
 // then it stops every app and returns when they have stopped. A value on
 // reload (SIGHUP) scans Dir at once and retries the apps that do not run.
 // It fails only when Dir cannot be watched at the start.
-func (s *Set) Run(ctx context.Context, reload <-chan struct{}) error {
+func (s *Set) Run(ctx context.Context, reload <-chan os.Signal) error {
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", s.Dir, err)

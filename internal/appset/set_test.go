@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -104,7 +105,7 @@ func TestSetFollowsTheDir(t *testing.T) {
 	rec := newRecorder()
 	s := &Set{Dir: dir, Serve: rec.serve, Log: slog.New(slog.NewTextHandler(logs, nil)), Rescan: time.Hour}
 	ctx, cancel := context.WithCancel(t.Context())
-	reload := make(chan struct{}, 1)
+	reload := make(chan os.Signal, 1)
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, reload) }()
 	is := func(want map[string]string) func() bool {
@@ -135,7 +136,7 @@ func TestSetFollowsTheDir(t *testing.T) {
 	if err := appErr(s, "c"); !strings.Contains(err.Error(), "refused: bad one") {
 		t.Errorf("c: got %v, want Serve's error", err)
 	}
-	reload <- struct{}{} // retried, refused again: no second log line
+	reload <- syscall.SIGHUP // retried, refused again: no second log line
 	os.Remove(filepath.Join(dir, "b.env"))
 	waitFor(t, "b removed", is(map[string]string{"a": "A3"}))
 	if n := strings.Count(logs.String(), "refused: bad one"); n != 1 {
