@@ -63,9 +63,15 @@ func runAppsCmd(cmd *cobra.Command, c *Config, a *agentFlags, x *appsFlags, stde
 	if err != nil {
 		return err
 	}
+	return runApps(cmd.Context(), newAppDefaults(cmd, c, a), x, a, log)
+}
+
+// newAppDefaults takes the settings of the agent's run command, once its
+// command line is parsed and bindEnv has run.
+func newAppDefaults(cmd *cobra.Command, c *Config, a *agentFlags) appDefaults {
 	d := appDefaults{c: *c, a: *a, known: knownEnv(cmd.Root())}
 	cmd.Flags().Visit(func(f *pflag.Flag) { d.changed = append(d.changed, f.Name) })
-	return runApps(cmd.Context(), d, x, a, log)
+	return d
 }
 
 // appDefaults are what every app's settings start from: the agent's own
