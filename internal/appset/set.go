@@ -118,34 +118,20 @@ func or(d, def time.Duration) time.Duration {
 }
 
 // sync scans Dir and starts, restarts and stops apps to match; with retry,
-// it also tries again the apps that do not run. It waits for removed apps
-// to stop, so a file removed and added back does not start a second run
-// of the app beside the first.
+// it also tries again the apps that do not run. Removed apps are stopped
+// first, and waited for, so that a file renamed (web.env to www.env) or
+// removed and added back does not start the app beside its old run.
 func (s *Set) sync(ctx context.Context, wg *sync.WaitGroup, retry bool) {
 	files, err := Scan(s.Dir)
 	if err != nil {
 		s.log().Error("apps dir not read; the apps run on as they are", "dir", s.Dir, "err", err)
 		return
 	}
-	s.mu.Lock()
 	seen := map[string]bool{}
 	for _, f := range files {
 		seen[f.Name] = true
-		sl := s.slots[f.Name]
-		switch {
-		case sl == nil:
-			s.log().Info("app added", "app", f.Name, "file", f.Path)
-			sl = newSlot(f.Name)
-			s.slots[f.Name] = sl
-			wg.Go(func() { sl.loop(ctx, s) })
-			sl.set(f)
-		case sl.changed(f):
-			s.log().Info("app file changed: restarting the app", "app", f.Name, "file", f.Path)
-			sl.set(f)
-		case retry && sl.app().Err != nil:
-			sl.set(f)
-		}
 	}
+	s.mu.Lock()
 	var gone []*slot
 	for name, sl := range s.slots {
 		if !seen[name] {
@@ -160,6 +146,24 @@ func (s *Set) sync(ctx context.Context, wg *sync.WaitGroup, retry bool) {
 		select {
 		case <-sl.done:
 		case <-ctx.Done():
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range files {
+		sl := s.slots[f.Name]
+		switch {
+		case sl == nil:
+			s.log().Info("app added", "app", f.Name, "file", f.Path)
+			sl = newSlot(f.Name)
+			s.slots[f.Name] = sl
+			wg.Go(func() { sl.loop(ctx, s) })
+			sl.set(f)
+		case sl.changed(f):
+			s.log().Info("app file changed: restarting the app", "app", f.Name, "file", f.Path)
+			sl.set(f)
+		case retry && sl.app().Err != nil:
+			sl.set(f)
 		}
 	}
 }

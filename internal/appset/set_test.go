@@ -36,6 +36,12 @@ func (r *recorder) serve(ctx context.Context, f File) error {
 		r.mu.Unlock()
 		return errors.New("two runs of " + f.Name + " at once")
 	}
+	for name, data := range r.running { // as an app's directory lock would
+		if data == string(f.Data) {
+			r.mu.Unlock()
+			return errors.New(name + " runs " + data + " already")
+		}
+	}
 	r.running[f.Name] = string(f.Data)
 	r.runs[f.Name]++
 	r.mu.Unlock()
@@ -94,7 +100,8 @@ func appErr(s *Set, name string) error {
 // starts its app, changed (atomic replace and in-place write) restarts it
 // with the new content after the old run stopped, removed stops it; a bad
 // file is reported once and the others run; a reload retries it; other
-// names are no apps; Run stops everything when its context ends.
+// names are no apps; a file renamed stops the old app before the new one
+// starts; Run stops everything when its context ends.
 func TestSetFollowsTheDir(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -158,6 +165,10 @@ func TestSetFollowsTheDir(t *testing.T) {
 	if runs["a"] != 3 || runs["b"] != 1 || runs["c"] != 1 {
 		t.Errorf("runs: got %v, want a 3, b 1, c 1", runs)
 	}
+	if err := os.Rename(filepath.Join(dir, "a.env"), filepath.Join(dir, "z.env")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a renamed z: a stopped before z starts", is(map[string]string{"z": "A3", "c": "C1"}))
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
