@@ -113,6 +113,7 @@ func (b *agentBench) watchRow(t *table, last, n int) error {
 
 type agentBench struct {
 	work, dir, repo, repoURL, addr, listen string
+	logFile                                string
 	apps                                   map[int]string
 	art                                    *http.Server
 	artURL                                 string
@@ -120,20 +121,29 @@ type agentBench struct {
 }
 
 func newAgentBench(work string, versions int) (*agentBench, error) {
-	b := &agentBench{work: work, dir: filepath.Join(work, "agent-app"), repo: filepath.Join(work, "agent-repo")}
-	var err error
-	if b.apps, err = appBuilds(filepath.Join(work, "agent-builds"), versions); err != nil {
+	apps, err := appBuilds(filepath.Join(work, "agent-builds"), versions)
+	if err != nil {
 		return nil, err
 	}
 	self := filepath.Join(work, "reconciler")
 	if err := buildBinary(self, "./cmd/reconciler", ""); err != nil {
 		return nil, err
 	}
+	return startAgentBench(work, "agent", self, apps)
+}
+
+// startAgentBench starts the agent binary self as `run` on a new deploy
+// repo and app directory named for name (name-repo, name-app, name.log in
+// work), serving the builds apps (all in one directory) from an artifact
+// server of its own, with the extra flags.
+func startAgentBench(work, name, self string, apps map[int]string, extra ...string) (*agentBench, error) {
+	b := &agentBench{work: work, dir: filepath.Join(work, name+"-app"), repo: filepath.Join(work, name+"-repo"),
+		logFile: filepath.Join(work, name+".log"), apps: apps}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	b.art = &http.Server{Handler: http.FileServer(http.Dir(filepath.Join(work, "agent-builds")))}
+	b.art = &http.Server{Handler: http.FileServer(http.Dir(filepath.Dir(apps[1])))}
 	go b.art.Serve(ln)
 	b.artURL = "http://" + ln.Addr().String()
 	if b.addr, err = testkit.FreeAddr(); err != nil {
@@ -146,10 +156,10 @@ func newAgentBench(work string, versions int) (*agentBench, error) {
 		return nil, err
 	}
 	b.repoURL = "file://" + b.repo
-	b.cmd = exec.Command(self, "run", "--repo", b.repoURL, "--path", "web/current.conf", "--dir", b.dir,
-		"--schedule", "@every 1s", "--listen", b.listen, "--health-url", "http://"+b.addr+"/healthz",
-		"--log-format", "json", "--keep", "3")
-	logf, _ := os.Create(filepath.Join(work, "agent.log"))
+	b.cmd = exec.Command(self, append([]string{"run", "--repo", b.repoURL, "--path", "web/current.conf", "--dir", b.dir,
+		"--schedule", "@every 1s", "--listen", b.listen, "--health-url", "http://" + b.addr + "/healthz",
+		"--log-format", "json", "--keep", "3"}, extra...)...)
+	logf, _ := os.Create(b.logFile)
 	b.cmd.Stdout, b.cmd.Stderr = logf, logf
 	return b, b.cmd.Start()
 }
@@ -212,7 +222,7 @@ func (b *agentBench) waitServing(v int, limit time.Duration) error {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	return fmt.Errorf("version %d not served within %s (see %s)", v, limit, filepath.Join(b.work, "agent.log"))
+	return fmt.Errorf("version %d not served within %s (see %s)", v, limit, b.logFile)
 }
 
 func (b *agentBench) metric(sample string) float64 {

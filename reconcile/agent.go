@@ -106,7 +106,7 @@ func (a *Agent) poll(ctx context.Context) time.Time {
 		a.log().Error("poll failed; needs a person", "err", err, "rev", short(out.Rev), "class", out.Class)
 		return a.Schedule.Next(now).Add(a.jitter())
 	}
-	if err != nil && !errors.Is(err, ErrFailedRevision) && !errors.Is(err, ErrSuspended) {
+	if err != nil && !isState(err) {
 		wait := a.backoff.Fail()
 		a.Metrics.SetBackoff(wait)
 		a.log().Error("poll failed", "err", err, "rev", short(out.Rev), "class", ClassRetry, "failures", a.backoff.Failures(), "retry_in", wait)
@@ -122,12 +122,16 @@ func (a *Agent) poll(ctx context.Context) time.Time {
 	default:
 		a.log().Debug("poll", "result", out.Result, "rev", short(out.Rev))
 	}
-	return a.Schedule.Next(now).Add(a.jitter())
+	next := a.Schedule.Next(now)
+	if errors.Is(err, ErrDeferred) && !out.Opens.IsZero() && out.Opens.Before(next) {
+		next = out.Opens // deploy at the window's start, not at the first poll after it
+	}
+	return next.Add(a.jitter())
 }
 
 // notice logs a pass that applied nothing on purpose (a failed revision, a
-// suspension) once per revision, not every poll: it is a state, shown in
-// status and metrics, not news.
+// suspension, a deferral) once per revision, not every poll: it is a state,
+// shown in status and metrics, not news.
 func (a *Agent) notice(out Outcome, err error) {
 	key := out.Result + " " + out.Rev
 	if key == a.noticed {
@@ -136,18 +140,25 @@ func (a *Agent) notice(out Outcome, err error) {
 	}
 	a.noticed = key
 	switch {
+	case out.Result == PollDeferred:
+		a.log().Info("deferred: outside the deploy windows", "rev", short(out.Rev), "from", fromVersion(out.Plan),
+			"version", out.Version, "opens", out.Opens)
 	case out.Result != PollSuspended:
 		a.log().Warn("not applying a revision that failed before", "rev", short(out.Rev), "version", out.Version, "reason", err)
 	case out.Plan.Changes():
-		from := "(none)"
-		if out.Plan.From != nil {
-			from = out.Plan.From.Version
-		}
-		a.log().Info("suspended: would apply", "rev", short(out.Rev), "from", from, "version", out.Version,
+		a.log().Info("suspended: would apply", "rev", short(out.Rev), "from", fromVersion(out.Plan), "version", out.Version,
 			"downloads", out.Plan.downloads(), "reason", err)
 	default:
 		a.log().Info("suspended; the deploy repo has nothing new", "rev", short(out.Rev))
 	}
+}
+
+// fromVersion is the version a plan starts from, for a log line.
+func fromVersion(p Plan) string {
+	if p.From == nil {
+		return "(none)"
+	}
+	return p.From.Version
 }
 
 // onLocalChange handles a change of release/current.conf. When suspended,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/artifacts"
 
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 	"github.com/reconciler-dev/reconciler/internal/fsx"
 )
 
@@ -24,7 +25,9 @@ type Downloader interface {
 // answering true means the release was rolled back and its revision is to be
 // recorded as failed.
 type Switcher interface {
-	Switch(ctx context.Context, bin, cfg string) error
+	// Switch makes the app run the release to (to.Cfg "" leaves app.cfg
+	// alone); to.Revision is told to the health command.
+	Switch(ctx context.Context, to appdir.Target) error
 	// Check refuses a binary this machine cannot run, before anything
 	// points at it.
 	Check(bin string) error
@@ -36,9 +39,10 @@ type Switcher interface {
 }
 
 // apply carries out a plan: release files first (each complete and verified
-// before it appears), then release/current.conf, then the switch. It says
-// whether a switch was attempted.
-func (e *Engine) apply(ctx context.Context, p Plan, st *State) (bool, error) {
+// before it appears), then the pre-switch hook (hs, if any), then
+// release/current.conf, then the switch. It says whether a switch was
+// attempted.
+func (e *Engine) apply(ctx context.Context, p Plan, st *State, hs *hookedSwitch) (bool, error) {
 	rel := e.Layout.Release()
 	if err := os.MkdirAll(rel, 0o755); err != nil {
 		return false, fmt.Errorf("create %s: %w", rel, err)
@@ -54,6 +58,11 @@ func (e *Engine) apply(ctx context.Context, p Plan, st *State) (bool, error) {
 			return false, err
 		}
 	}
+	if hs != nil {
+		if err := e.preSwitch(ctx, st, hs); err != nil {
+			return false, err
+		}
+	}
 	if p.WriteConf {
 		if err := artifacts.WriteFileAtomic(e.Layout.CurrentConf(), p.To.Marshal(), 0o644); err != nil {
 			return false, fmt.Errorf("write %s: %w", e.Layout.CurrentConf(), err)
@@ -63,7 +72,7 @@ func (e *Engine) apply(ctx context.Context, p Plan, st *State) (bool, error) {
 	if e.Switcher == nil || !p.Switch {
 		return false, nil
 	}
-	return true, e.Switcher.Switch(ctx, p.To.BinFile, p.To.CfgFile)
+	return true, e.Switcher.Switch(ctx, appdir.Target{Bin: p.To.BinFile, Cfg: p.To.CfgFile, Revision: p.To.Revision})
 }
 
 func (e *Engine) applyStep(ctx context.Context, s Step) error {

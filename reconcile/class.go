@@ -23,9 +23,12 @@ var needsPerson = []error{ErrInvalidDesired, ErrConflict, ErrUntrusted, ErrBadLo
 // artifact clients knows their errors (Engine.Classify).
 type Classifier func(error) ErrorClass
 
-// Classify sorts err with this package's own errors; anything else is a
-// fault to retry.
+// Classify sorts err with this package's own errors (a hook that failed
+// needs a person too); anything else is a fault to retry.
 func Classify(err error) ErrorClass {
+	if herr := (*HookError)(nil); errors.As(err, &herr) {
+		return ClassNeedsPerson
+	}
 	for _, e := range needsPerson {
 		if errors.Is(err, e) {
 			return ClassNeedsPerson

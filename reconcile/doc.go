@@ -7,7 +7,8 @@
 // verify, write release/current.conf, hand over to the switcher).
 // `reconciler diff` prints the plan and `reconciler sync` applies it: one
 // code path, so what diff prints is what sync sets out to do, and diff says
-// when sync would apply nothing (a failed revision, a suspension). What only
+// when sync would apply nothing (a failed revision, a suspension, closed
+// deploy windows). What only
 // doing can find out, diff cannot: a download that fails or does not match
 // its digest, a downloaded binary this machine cannot run, a release that
 // does not come up.
@@ -31,9 +32,25 @@
 // not tried again until the repo moves on, or `reconciler retry`); every
 // other error is retried, by class.
 //
+// Hooks (hooks.go) run around a switch to another release: the pre-switch
+// hook after the release is verified and before release/current.conf is
+// written, the post-switch or on-rollback hook after the switch. Each run
+// is saved in the state file as started before it starts and as finished
+// after, so a hook runs at most once for one switch: one that a dead agent
+// left started is never run again (an interrupted pre-switch hook fails its
+// revision, for a person to check).
+// Deploy windows (windows.go) hold a deploy, not upkeep: a pass that would
+// bring another release while they are closed ends deferred, after the plan
+// and before any download; drift of the applied revision is put back and a
+// dead app started whatever the windows say. The Agent wakes when they
+// open, so the deploy happens at the window's start.
+//
 // The package consumes small interfaces (Repo, Downloader, Switcher,
-// Verifier, Decrypter); cmd/reconciler wires the concrete gitsrc, artifacts,
-// restart and internal/agecfg types. A config whose repo path ends in .age
+// Verifier, Decrypter, Notifier, HookRunner); cmd/reconciler wires the
+// concrete gitsrc, artifacts, restart, internal/agecfg and internal/notify
+// types. Events (events.go) are told from the pass that knows them, and a
+// failed pass is told once per distinct error by comparing it with the
+// state's last error, so the decision survives a restart. A config whose repo path ends in .age
 // is decrypted right after it is read, so everything after sees plaintext
 // (digests, immutability) and only Render decides what of it is shown. It uses artifacts' file primitives directly (atomic write, install,
 // digest), which have no behaviour worth a seam. The Agent runs the loop of

@@ -40,13 +40,23 @@ type Engine struct {
 	Classify Classifier
 	// HostID places this host in rollouts (--host-id); "": the host name.
 	HostID string
+	// Hooks are run around a switch to another release (--pre-switch,
+	// --post-switch, --on-rollback); the zero value runs none.
+	Hooks Hooks
 	// Notify is told about applied, rolled back, failed, untrusted, drift
 	// and deferred passes; nil: nobody.
 	Notify Notifier
+	// Windows holds deploys back while closed (--window, --deny-window);
+	// nil: always open. IgnoreWindows deploys anyway (sync
+	// --ignore-windows), with a warning.
+	Windows       Windows
+	IgnoreWindows bool
 
 	digests  digestCache
 	lastConf *LocalConf // what this engine last wrote or found applied
+	heldConf *LocalConf // a hand edit whose pre-switch hook failed with nothing to put back
 	verified string     // the last commit whose signature was logged
+	localErr string     // the last error of ApplyLocal that was notified
 }
 
 // Verifier checks that a commit is signed by a trusted key.
@@ -66,12 +76,22 @@ type Outcome struct {
 	Plan    Plan
 	Drift   bool // the repo had not moved, the directory had: put back
 	// Class sorts the pass's error (empty without one, and for a failed
-	// revision or a suspension, which are states).
+	// revision, a suspension or a deferral, which are states).
 	Class ErrorClass
 	// Wave is this host's place in the desired file's rollout; nil
 	// without a rollout block, or when the pass ended before reading it.
 	Wave        *Wave
 	desiredRead bool
+	// Opens is when the deploy windows open, for a deferred pass (zero:
+	// not within a year).
+	Opens time.Time
+}
+
+// isState reports whether err is a pass that applied nothing on purpose:
+// a failed revision, a suspension, a deferral. Those are states, shown on
+// their own, not errors: no class, no backoff, no last_error.
+func isState(err error) bool {
+	return errors.Is(err, ErrFailedRevision) || errors.Is(err, ErrSuspended) || errors.Is(err, ErrDeferred)
 }
 
 var discardLog = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -109,6 +129,9 @@ func (e *Engine) Diff(ctx context.Context) (Plan, DesiredAt, error) {
 	act := e.observeActual(src, st)
 	p, err := e.makePlan(src, act)
 	p.Blocked = blockedBy(act.State, src.Rev)
+	if p.Blocked == nil && err == nil {
+		p.Blocked = e.deferredBy(&act.State, src.Rev, p)
+	}
 	return p, src, err
 }
 
@@ -190,13 +213,17 @@ func (e *Engine) Sync(ctx context.Context) (Outcome, error) {
 		return Outcome{Result: PollError}, err
 	}
 	out, err := e.sync(ctx, &st)
-	if err != nil && !errors.Is(err, ErrFailedRevision) && !errors.Is(err, ErrSuspended) {
+	if err != nil && !isState(err) {
 		out.Class = e.classify(err)
 	}
+	prev := st.LastError
 	e.record(&st, out, err)
 	e.recordRollout(&st, out)
 	if serr := e.Layout.SaveState(st); serr != nil && err == nil {
 		err = serr
+	}
+	if ctx.Err() == nil {
+		e.noticeError(prev, &st, out, err)
 	}
 	e.Metrics.pass(out, &st, time.Since(start), err, e.now())
 	e.Metrics.rollout(st.Rollout, e.hostID())
@@ -210,7 +237,7 @@ func (e *Engine) Sync(ctx context.Context) (Outcome, error) {
 func (e *Engine) skipFailed(ctx context.Context, st *State, head string, f Failed) (Outcome, error) {
 	out := Outcome{Result: PollSkipped, Rev: head, Version: f.Version}
 	if st.Suspended == nil && e.Switcher != nil {
-		if err := e.applyLocal(ctx, st); err != nil {
+		if _, err := e.applyLocal(ctx, st); err != nil {
 			out.Result = PollError
 			return out, fmt.Errorf("keep the running release up while revision %s is failed: %w", short(head), err)
 		}
@@ -227,12 +254,16 @@ func (e *Engine) record(st *State, out Outcome, err error) {
 		rev = st.LastPoll.Revision
 	}
 	st.LastPoll = &Poll{Time: now, Result: out.Result, Revision: rev}
-	if errors.Is(err, ErrFailedRevision) || errors.Is(err, ErrSuspended) {
+	if isState(err) {
 		st.LastError = nil // states shown on their own in status, not errors
 		return
 	}
 	if err != nil {
-		st.LastError = &ErrorInfo{Time: now, Message: err.Error(), Revision: out.Rev, Class: out.Class}
+		passes := 1
+		if prev := st.LastError; prev != nil && prev.Class == out.Class {
+			passes = prev.Passes + 1
+		}
+		st.LastError = &ErrorInfo{Time: now, Message: err.Error(), Revision: out.Rev, Class: out.Class, Passes: passes}
 		return
 	}
 	st.LastError = nil

@@ -1,6 +1,9 @@
 package reconcile
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // EventKind names what an operator is told about (--notify-url); the
 // words are the "event" field of the notification body in
@@ -24,7 +27,7 @@ type Event struct {
 	ToVersion   string
 	Revision    string
 	Rollout     string
-	Error       string // the error, for failed, untrusted and rolled_back
+	Error       string // the error, for failed, untrusted and rolled_back; for deferred, when the windows open
 	Time        time.Time
 }
 
@@ -44,4 +47,96 @@ func (e *Engine) emit(ev Event) {
 		ev.Time = e.now()
 	}
 	e.Notify.Notify(ev)
+}
+
+// failedAfter is how many passes in a row must fail on a fault of the
+// surroundings (class retry) before it is told as failed: the agent
+// retries such a fault within seconds (backoff 1 s, 2 s, ...), and one
+// unreachable moment is no news. An error that needs a person is told at
+// its first pass.
+const failedAfter = 3
+
+// noticeApplied tells of a pass that ended well and changed something: a
+// directory put back (drift), else a switch (applied). A pass that only
+// rewrote release/current.conf, with no switch, is not news.
+func (e *Engine) noticeApplied(out Outcome, plan Plan, switched bool) {
+	ev := Event{FromVersion: plan.From.version(), ToVersion: out.Version, Revision: out.Rev, Rollout: out.rollout()}
+	switch {
+	case out.Drift:
+		ev.Kind = EventDrift
+	case switched:
+		ev.Kind = EventApplied
+	default:
+		return
+	}
+	e.emit(ev)
+}
+
+// noticeError tells of a pass that ended in err, once per distinct error
+// (errorIsNews): failed, or untrusted for a commit whose signature is not
+// trusted. prev is the state's last error before the pass, st the state
+// after it. A release that did not come up was told as rolled_back; a
+// failed revision skipped and a suspension are states, not errors.
+func (e *Engine) noticeError(prev *ErrorInfo, st *State, out Outcome, err error) {
+	cur := st.LastError
+	if err == nil || cur == nil || isUnhealthy(err) || !errorIsNews(prev, cur) {
+		return
+	}
+	ev := Event{Kind: EventFailed, ToVersion: out.Version, Revision: cur.Revision, Error: cur.Message, Rollout: out.rollout()}
+	if errors.Is(err, ErrUntrusted) {
+		ev.Kind = EventUntrusted
+	}
+	if st.Applied != nil {
+		ev.FromVersion = st.Applied.Version
+	}
+	e.emit(ev)
+}
+
+// rollout is the id of the rollout the pass read, "" without one.
+func (out Outcome) rollout() string {
+	if out.Wave == nil {
+		return ""
+	}
+	return out.Wave.Rollout
+}
+
+// errorIsNews says whether cur, the error of this pass, is to be told given
+// prev, the error of the pass before (from the state file, so it holds
+// across a restart of the agent and from one `sync` to the next). An error
+// that needs a person is news unless the pass before ended in the same
+// error at the same revision: a bad commit is told once, not every poll;
+// the next commit, or another error, is told again (an untrusted commit
+// so once per revision). A fault to retry is news when it has persisted
+// for failedAfter passes in a row (of any wording: a timeout and a refused
+// connection are the same outage), once per such run.
+func errorIsNews(prev, cur *ErrorInfo) bool {
+	if cur.Class != ClassNeedsPerson {
+		return cur.Passes == failedAfter
+	}
+	return prev == nil || prev.Class != cur.Class || prev.Message != cur.Message || prev.Revision != cur.Revision
+}
+
+// noticeLocal tells of an ApplyLocal (the watcher, a hand edit): a switch
+// to another release (applied), a release that did not come up
+// (rolled_back), or a refused file (failed), each distinct error once
+// while this engine runs. Starting the app of the release the links
+// already name is no news.
+func (e *Engine) noticeLocal(sw localSwitch, err error) {
+	ev := Event{FromVersion: sw.from.version(), ToVersion: sw.to.Version, Revision: sw.to.Revision}
+	switch {
+	case err == nil:
+		e.localErr = ""
+		if !sw.switched || (sw.from != nil && sw.from.BinFile == sw.to.BinFile && sw.from.CfgFile == sw.to.CfgFile) {
+			return
+		}
+		ev.Kind = EventApplied
+	case sw.switched && isUnhealthy(err):
+		ev.Kind, ev.Error = EventRolledBack, err.Error()
+	case err.Error() == e.localErr:
+		return
+	default:
+		e.localErr = err.Error()
+		ev.Kind, ev.Error = EventFailed, err.Error()
+	}
+	e.emit(ev)
 }

@@ -106,3 +106,11 @@ func (c LocalConf) Marshal() []byte {
 	b, _ := json.MarshalIndent(c, "", "  ") // cannot fail: strings only
 	return append(b, '\n')
 }
+
+// version is c's version, "" for none.
+func (c *LocalConf) version() string {
+	if c == nil {
+		return ""
+	}
+	return c.Version
+}

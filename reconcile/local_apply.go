@@ -16,10 +16,13 @@ import (
 // whoever wrote it: the reconciler, or a person (scp a release in, edit the
 // file, as in the seed design: the hand-run layout this tool grew from). The watcher calls it on every change and at
 // start-up. A file that points outside release/, at missing files or at a
-// binary this machine cannot run is refused and nothing changes. A release
-// that does not come up is switched back, release/current.conf is put back
-// to what runs, and the revision is recorded as failed, so the watcher does
-// not retry it in a loop. The caller holds the directory's lock.
+// binary this machine cannot run is refused and nothing changes. The hooks
+// run around a switch to another release as they do for a sync, without a
+// revision; a failed pre-switch hook leaves the links where they are. A
+// release that does not come up is switched back; then, as after a failed
+// pre-switch hook, release/current.conf is put back to what runs and the
+// revision is recorded as failed, so the watcher does not retry it in a
+// loop. The caller holds the directory's lock.
 func (e *Engine) ApplyLocal(ctx context.Context) error {
 	if e.Switcher == nil {
 		return errors.New("apply release/current.conf: no switcher configured")
@@ -29,48 +32,102 @@ func (e *Engine) ApplyLocal(ctx context.Context) error {
 		return err
 	}
 	before := len(st.Failed)
-	err = e.applyLocal(ctx, &st)
-	if len(st.Failed) != before {
-		st.LastError = &ErrorInfo{Time: e.now(), Message: err.Error(), Revision: st.Failed[len(st.Failed)-1].Revision}
+	settled := e.settleHooks(&st)
+	sw, err := e.applyLocal(ctx, &st)
+	var herr *HookError
+	failed := len(st.Failed) != before || errors.As(err, &herr)
+	if failed && err != nil {
+		st.LastError = &ErrorInfo{Time: e.now(), Message: err.Error()}
+		if len(st.Failed) != before {
+			st.LastError.Revision = st.Failed[len(st.Failed)-1].Revision
+		}
+	}
+	if failed || settled {
 		if serr := e.Layout.SaveState(st); serr != nil {
 			e.log().Error("save state", "err", serr)
 		}
 	}
+	if ctx.Err() == nil {
+		e.noticeLocal(sw, err)
+	}
 	return err
 }
 
+// localSwitch is what applyLocal did: whether it switched, from what the
+// links pointed at to what release/current.conf says.
+type localSwitch struct {
+	switched bool
+	from     *LocalConf
+	to       LocalConf
+}
+
 // applyLocal is ApplyLocal on a state the caller loaded and saves.
-func (e *Engine) applyLocal(ctx context.Context, st *State) error {
+func (e *Engine) applyLocal(ctx context.Context, st *State) (localSwitch, error) {
 	conf, err := e.Layout.ReadLocalConf()
 	if errors.Is(err, os.ErrNotExist) {
-		return nil
+		return localSwitch{}, nil
 	}
 	if err != nil {
-		return fmt.Errorf("refusing %w", err)
+		return localSwitch{}, fmt.Errorf("refusing %w", err)
+	}
+	if e.heldConf != nil && *e.heldConf == conf {
+		return localSwitch{}, fmt.Errorf("not applying %s again: its pre-switch hook failed, and there is no release to put back; edit the file to try again", e.Layout.CurrentConf())
 	}
 	_, running := e.Switcher.Running(conf.BinFile)
-	if e.linksAgree(conf) && running {
+	linked := e.linksAgree(conf)
+	if linked && running {
 		e.lastConf = &conf // in sync: a watcher event for it is no change
-		return nil
+		return localSwitch{}, nil
 	}
 	if err := e.Switcher.Check(conf.BinFile); err != nil {
-		return fmt.Errorf("refusing %s: %w", e.Layout.CurrentConf(), err)
+		return localSwitch{}, fmt.Errorf("refusing %s: %w", e.Layout.CurrentConf(), err)
 	}
 	prev := e.confFromLinks()
+	sw := localSwitch{switched: true, from: prev, to: conf}
 	if !running {
 		e.log().Warn("the app does not run the applied release: starting it", "version", conf.Version)
 	}
-	err = e.Switcher.Switch(ctx, conf.BinFile, conf.CfgFile)
+	// A hand edit has no revision: a "revision" key in the file may be
+	// left over from the release it replaced.
+	to := appdir.Target{Bin: conf.BinFile, Cfg: conf.CfgFile}
+	var hs *hookedSwitch
+	if !linked {
+		hs = e.hookedLocal(to, prev)
+	}
+	if hs != nil {
+		if err := e.preSwitch(ctx, st, hs); err != nil {
+			if errors.As(err, new(*HookError)) {
+				e.restoreConf(prev)
+				if prev == nil { // nothing to put back: hold the file until it changes
+					e.heldConf = &conf
+				}
+			}
+			sw.switched = false // nothing moved
+			return sw, err
+		}
+	}
+	err = e.Switcher.Switch(ctx, to)
 	if err == nil {
 		e.lastConf = &conf
+	} else if isUnhealthy(err) {
+		e.restoreConf(prev)
+		st.MarkFailed(Failed{Revision: conf.Revision, Version: conf.Version, Reason: err.Error(), Time: e.now()})
+	}
+	e.afterSwitch(ctx, st, hs, err)
+	return sw, err
+}
+
+// hookedLocal is the switch to a hand-edited release the hooks run around;
+// nil when no hook is configured.
+func (e *Engine) hookedLocal(to appdir.Target, prev *LocalConf) *hookedSwitch {
+	if !e.Hooks.any() {
 		return nil
 	}
-	if !isUnhealthy(err) {
-		return err
+	hs := &hookedSwitch{to: to}
+	if prev != nil {
+		hs.from, hs.fromRev = prev.BinFile, prev.Revision
 	}
-	e.restoreConf(prev)
-	st.MarkFailed(Failed{Revision: conf.Revision, Version: conf.Version, Reason: err.Error(), Time: e.now()})
-	return err
+	return hs
 }
 
 func (e *Engine) linksAgree(c LocalConf) bool {

@@ -30,6 +30,7 @@ type Metrics struct {
 	host        *prometheus.GaugeVec
 	rolloutSt   *prometheus.GaugeVec
 	rolloutPct  *prometheus.GaugeVec
+	deferred    prometheus.Gauge
 }
 
 // GitStats reports the deploy repo calls made so far.
@@ -40,7 +41,7 @@ type GitStats func() (refListings, fetches int64)
 func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 	m := &Metrics{
 		polls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "reconciler_polls_total",
-			Help: "Polls of the deploy repo by result (unchanged, applied, error, skipped, suspended)."}, []string{"result"}),
+			Help: "Polls of the deploy repo by result (unchanged, applied, error, skipped, suspended, deferred)."}, []string{"result"}),
 		pollErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "reconciler_poll_errors_total",
 			Help: "Failed passes by class: retry (the surroundings; retried with backoff) or needs_person (bad input, auth, host key, untrusted commit)."}, []string{"class"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "reconciler_reconcile_duration_seconds",
@@ -67,6 +68,8 @@ func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 			Help: "Current wait before the next poll after failures (0 when healthy)."}),
 		untrust: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_untrusted_commits_total",
 			Help: "Polls that refused a commit whose signature is missing or not trusted."}),
+		deferred: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_deferred",
+			Help: "1 while the followed revision waits for a deploy window (--window, --deny-window), else 0."}),
 		lastPoll: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_last_poll_timestamp_seconds",
 			Help: "Unix time of the last pass, whatever its result."}),
 		lastError: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "reconciler_last_error_info",
@@ -80,7 +83,7 @@ func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 	}
 	reg.MustRegister(m.polls, m.pollErrors, m.duration, m.downloaded, m.switches, m.rollbacks, m.drift,
 		m.applied, m.lastSuccess, m.suspended, m.failed, m.appUp, m.backoff, m.untrust,
-		m.lastPoll, m.lastError, m.host, m.rolloutSt, m.rolloutPct)
+		m.lastPoll, m.lastError, m.host, m.rolloutSt, m.rolloutPct, m.deferred)
 	if git != nil {
 		for kind, pick := range map[string]func(a, b int64) int64{
 			"ref_listing": func(a, _ int64) int64 { return a },
@@ -92,7 +95,7 @@ func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 			}, func() float64 { return float64(pick(git())) }))
 		}
 	}
-	for _, r := range []string{PollUnchanged, PollApplied, PollError, PollSkipped, PollSuspended} {
+	for _, r := range []string{PollUnchanged, PollApplied, PollError, PollSkipped, PollSuspended, PollDeferred} {
 		m.polls.WithLabelValues(r) // export zeros, so rate() works from the start
 	}
 	for _, c := range []ErrorClass{ClassRetry, ClassNeedsPerson} {
@@ -119,8 +122,8 @@ func (m *Metrics) pass(out Outcome, st *State, took time.Duration, err error, no
 		}
 		m.lastError.WithLabelValues(string(st.LastError.Class), msg).Set(1)
 	}
-	if err == nil || out.Result == PollSkipped || out.Result == PollSuspended {
-		m.lastSuccess.Set(float64(now.Unix())) // a failed head or a suspension is a state
+	if err == nil || isState(err) {
+		m.lastSuccess.Set(float64(now.Unix())) // a failed head, a suspension or a deferral is a state
 	}
 	if st.Applied != nil {
 		m.applied.Reset()
@@ -139,6 +142,15 @@ func (m *Metrics) pass(out Outcome, st *State, took time.Duration, err error, no
 	if out.Drift {
 		m.drift.Inc()
 	}
+	_, deferred := st.DeferredHead()
+	m.deferred.Set(gauge(deferred))
+}
+
+func gauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // rollout exports the host's id and its place in the current rollout.

@@ -29,11 +29,13 @@ type step func(e *Engine, p *pass) error
 // steps of a pass, in order.
 var steps = []step{
 	(*Engine).cleanTemp,
+	(*Engine).settleInterruptedHooks,
 	(*Engine).findHead,
 	(*Engine).skipFailedHead,
 	(*Engine).readDesired,
 	(*Engine).planPass,
 	(*Engine).holdIfSuspended,
+	(*Engine).holdOutsideWindows,
 	(*Engine).stopIfInSync,
 	(*Engine).applyPass,
 }
@@ -53,6 +55,13 @@ func (e *Engine) cleanTemp(*pass) error {
 	if _, err := artifacts.CleanTemp(e.Layout.Release()); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("clean temporary files: %w", err)
 	}
+	return nil
+}
+
+// settleInterruptedHooks fails the revision of a pre-switch hook that a
+// dead agent left unfinished, before anything would run it again.
+func (e *Engine) settleInterruptedHooks(p *pass) error {
+	e.settleHooks(p.st)
 	return nil
 }
 
@@ -126,8 +135,9 @@ func (e *Engine) stopIfInSync(p *pass) error {
 	return nil
 }
 
-// applyPass applies the plan; a release that does not come up is recorded
-// failed and release/current.conf put back; a good switch prunes.
+// applyPass applies the plan, with the hooks around the switch; a release
+// that does not come up is recorded failed and release/current.conf put
+// back; a good switch prunes.
 func (e *Engine) applyPass(p *pass) error {
 	rev, plan, st := p.out.Rev, p.plan, p.st
 	if st.Applied != nil && st.Applied.Revision == rev {
@@ -136,7 +146,8 @@ func (e *Engine) applyPass(p *pass) error {
 			"links", len(plan.Links), "write_conf", plan.WriteConf, "repairs", plan.Repairs(), "app_stale", plan.AppStale)
 	}
 	st.Attempted = &Attempted{Revision: rev, Version: p.out.Version, Time: e.now()}
-	switched, err := e.apply(p.ctx, plan, st)
+	hs := e.hooked(plan, st)
+	switched, err := e.apply(p.ctx, plan, st, hs)
 	switch {
 	case switched && err == nil:
 		e.Metrics.switched(true)
@@ -145,6 +156,10 @@ func (e *Engine) applyPass(p *pass) error {
 		st.MarkFailed(Failed{Revision: rev, Version: p.out.Version, Reason: err.Error(), Time: e.now()})
 		e.restoreConf(plan.From)
 		e.lastConf = plan.From
+		e.emit(Event{Kind: EventRolledBack, FromVersion: plan.From.version(), ToVersion: p.out.Version, Revision: rev, Error: err.Error(), Rollout: p.out.rollout()})
+	}
+	if switched {
+		e.afterSwitch(p.ctx, st, hs, err)
 	}
 	if err != nil {
 		return err
@@ -153,5 +168,6 @@ func (e *Engine) applyPass(p *pass) error {
 		e.prune(plan, st)
 	}
 	p.out.Result = PollApplied
+	e.noticeApplied(p.out, plan, switched)
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
 // fakeRepo is the deploy repo at one commit, at reconcile's seam.
@@ -41,13 +43,13 @@ type fakeSwitcher struct {
 	switches int
 }
 
-func (s *fakeSwitcher) Switch(_ context.Context, bin, cfg string) error {
+func (s *fakeSwitcher) Switch(_ context.Context, to appdir.Target) error {
 	s.switches++
 	if s.err != nil {
 		return s.err
 	}
 	os.Remove(filepath.Join(s.dir, "app.bin"))
-	return os.Symlink(bin, filepath.Join(s.dir, "app.bin"))
+	return os.Symlink(to.Bin, filepath.Join(s.dir, "app.bin"))
 }
 func (s *fakeSwitcher) Check(string) error { return nil }
 func (s *fakeSwitcher) Running(bin string) (int, bool) {

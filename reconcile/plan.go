@@ -82,12 +82,13 @@ type Plan struct {
 	Wave *Wave
 }
 
-// Blocked is why a sync applies nothing: exactly one of Failed and
-// Suspended is set.
+// Blocked is why a sync applies nothing: exactly one of Failed, Suspended
+// and Deferred is set.
 type Blocked struct {
 	Rev       string
 	Failed    *Failed    // the revision failed before
 	Suspended *Suspended // a person took manual control
+	Deferred  *Deferred  // outside the deploy windows
 }
 
 // downloads counts the release files the plan fetches.

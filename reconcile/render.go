@@ -18,6 +18,8 @@ func (p Plan) Render(w io.Writer) error {
 		fmt.Fprintf(&b, "blocked   revision %s failed before: %s (sync applies nothing until the deploy repo moves on)\n", short(k.Rev), k.Failed.Reason)
 	} else if k != nil && k.Suspended != nil {
 		fmt.Fprintf(&b, "blocked   suspended: %s (sync applies nothing until `reconciler resume`)\n", k.Suspended.Reason)
+	} else if k != nil && k.Deferred != nil {
+		fmt.Fprintf(&b, "blocked   %s: %s (sync applies nothing until then, unless --ignore-windows)\n", ErrDeferred, opensText(k.Deferred.Opens, k.Deferred.Since))
 	}
 	fmt.Fprintf(&b, "dir       %s\n", p.Layout.Dir)
 	fmt.Fprintf(&b, "version   %s -> %s\n", orNone(from.Version), p.To.Version)

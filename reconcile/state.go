@@ -30,6 +30,10 @@ type State struct {
 	// whose version failed here, so the host stays on their from.
 	Rollout        *RolloutStatus   `json:"rollout,omitempty"`
 	RolloutsFailed []RolloutFailure `json:"rollouts_failed,omitempty"`
+	// Hooks records the hooks of the last switch that ran one (hooks.go).
+	Hooks *SwitchHooks `json:"hooks,omitempty"`
+	// Deferred is the revision the deploy windows hold back, if any.
+	Deferred *Deferred `json:"deferred,omitempty"`
 	// Suspended is read from its own file (see Suspend), never saved here.
 	Suspended *Suspended `json:"-"`
 }
@@ -55,6 +59,7 @@ const (
 	PollError     = "error"
 	PollSkipped   = "skipped"   // a failed revision, not retried
 	PollSuspended = "suspended" // manual control: planned, not applied
+	PollDeferred  = "deferred"  // outside the deploy windows: planned, not applied
 )
 
 // Poll is the last time the deploy repo was asked and what came of it.
@@ -70,6 +75,10 @@ type ErrorInfo struct {
 	Message  string     `json:"message"`
 	Revision string     `json:"revision,omitempty"`
 	Class    ErrorClass `json:"class,omitempty"` // retry or needs_person
+	// Passes counts the passes in a row that ended in an error of this
+	// class, this one included: a fault to retry is notified once it
+	// persisted (failedAfter), and the count survives a restart.
+	Passes int `json:"passes,omitempty"`
 }
 
 // Failed is a revision whose release was rolled back.

@@ -26,7 +26,9 @@ type Status struct {
 	// followed ref pointed at in the last poll failed.
 	HeadFailed *Failed    `json:"head_failed,omitempty"`
 	Suspended  *Suspended `json:"suspended,omitempty"`
-	App        *AppStatus `json:"app,omitempty"`
+	// Deferred: the followed revision waits for a deploy window.
+	Deferred *Deferred  `json:"deferred,omitempty"`
+	App      *AppStatus `json:"app,omitempty"`
 	// Rollout is this host's place in the rollout of the last desired
 	// file read; nil without one.
 	Rollout *RolloutStatus `json:"rollout,omitempty"`
@@ -69,6 +71,9 @@ func (l Layout) ReadStatus() (Status, error) {
 		LastPoll: st.LastPoll, LastError: st.LastError, Failed: st.Failed, Suspended: st.Suspended, Rollout: st.Rollout}
 	if f, ok := st.HeadFailure(); ok {
 		s.HeadFailed = &f
+	}
+	if d, ok := st.DeferredHead(); ok {
+		s.Deferred = &d
 	}
 	if c, err := l.ReadLocalConf(); err == nil {
 		s.Version, s.Revision, s.BinFile = c.Version, c.Revision, c.BinFile
@@ -146,8 +151,24 @@ func (s Status) Render(w io.Writer) error {
 			line("halted", "%s (%s)", r.Halted.Reason, ago(r.Halted.Time))
 		}
 	}
+	if d := s.Deferred; d != nil {
+		line("deferred", "version %s at %s, outside the deploy windows since %s; they open %s",
+			d.Version, short(d.Revision), ago(d.Since), until(d.Opens))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// until says when a time to come is, or was.
+func until(t time.Time) string {
+	if t.IsZero() {
+		return "not within a year"
+	}
+	d := time.Until(t).Round(time.Second)
+	if d < 0 {
+		return fmt.Sprintf("at %s, %s ago (the next poll deploys)", t.UTC().Format(time.RFC3339), -d)
+	}
+	return fmt.Sprintf("at %s, in %s", t.UTC().Format(time.RFC3339), d)
 }
 
 func ago(t time.Time) string {

@@ -41,8 +41,12 @@ func TestRolloutPlacesHosts(t *testing.T) {
 			repo := &fakeRepo{head: head1, files: files(tc.desired)}
 			sw := &fakeSwitcher{dir: l.Dir, err: tc.switchErr}
 			reg := prometheus.NewRegistry()
-			e := &Engine{Layout: l, Path: "current.conf", Repo: repo, Switcher: sw, HostID: tc.host, Metrics: NewMetrics(reg, nil)}
+			rec := &recorder{}
+			e := &Engine{Layout: l, Path: "current.conf", Repo: repo, Switcher: sw, HostID: tc.host, Metrics: NewMetrics(reg, nil), Notify: rec}
 			out, _ := e.Sync(t.Context())
+			if len(rec.events) != 1 || rec.events[0].Rollout != "web-2.0" {
+				t.Errorf("events %+v, want one naming rollout web-2.0", rec.events)
+			}
 			if got := linkedVersion(t, l); got != tc.wantVersion {
 				t.Errorf("links point at %q, want %q", got, tc.wantVersion)
 			}

@@ -15,17 +15,17 @@ func (s *Switcher) bake(ctx context.Context, t target) error {
 	if s.HealthBake <= 0 {
 		return nil
 	}
-	pid, ok := s.serving(t.bin)
+	pid, ok := s.serving(t.Bin)
 	if !ok {
 		return fmt.Errorf("%w before --health-bake began%s", errGone, logTail(s.Dir))
 	}
-	s.log().Info("baking the release", "pid", pid, "bin", s.rel(t.bin), "bake", s.HealthBake)
+	s.log().Info("baking the release", "pid", pid, "bin", s.rel(t.Bin), "bake", s.HealthBake)
 	bctx, cancel := context.WithTimeout(ctx, s.HealthBake)
 	defer cancel()
 	client := s.client()
 	var failed error
 	_ = poll(bctx, s.bakeInterval(), func() (bool, error) {
-		if p, ok := s.finder().inspect(pid); !ok || p.Exe != t.bin {
+		if p, ok := s.finder().inspect(pid); !ok || p.Exe != t.Bin {
 			failed = fmt.Errorf("%w (pid %d) during --health-bake %s%s", errGone, pid, s.HealthBake, logTail(s.Dir))
 			return false, failed
 		}
@@ -41,7 +41,7 @@ func (s *Switcher) bake(ctx context.Context, t target) error {
 		return ctx.Err()
 	}
 	if failed == nil {
-		s.log().Info("release baked", "pid", pid, "bin", s.rel(t.bin))
+		s.log().Info("release baked", "pid", pid, "bin", s.rel(t.Bin))
 	}
 	return failed
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
 // switchedTo1 is an app dir running release 1, with release 2 (of cfg2)
@@ -19,7 +21,7 @@ func switchedTo1(t *testing.T, cfg2 map[string]any) (d *appDir, sw *Switcher, bi
 	bin1, cfg1 := d.release(t, "1", "1", nil)
 	bin2, cfg2File = d.release(t, "2", "2", cfg2)
 	sw = d.switcher(t, ModeHUP)
-	if err := sw.Switch(context.Background(), bin1, cfg1); err != nil {
+	if err := sw.Switch(context.Background(), appdir.Target{Bin: bin1, Cfg: cfg1}); err != nil {
 		t.Fatal(err)
 	}
 	return d, sw, bin2, cfg2File
@@ -52,7 +54,7 @@ func TestHealthTCP(t *testing.T) {
 		t.Parallel()
 		d, sw, bin2, cfg2 := switchedTo1(t, nil)
 		sw.HealthURL, sw.HealthTCP = "", d.addr
-		if err := sw.Switch(context.Background(), bin2, cfg2); err != nil {
+		if err := sw.Switch(context.Background(), appdir.Target{Bin: bin2, Cfg: cfg2}); err != nil {
 			t.Fatalf("got %v, want the switch to pass", err)
 		}
 	})
@@ -60,7 +62,7 @@ func TestHealthTCP(t *testing.T) {
 		t.Parallel()
 		d, sw, bin2, cfg2 := switchedTo1(t, nil)
 		sw.HealthTCP, sw.HealthTimeout = freeAddr(t), 2*time.Second
-		uerr := wantRolledBack(t, d, sw.Switch(context.Background(), bin2, cfg2), "health check tcp "+sw.HealthTCP)
+		uerr := wantRolledBack(t, d, sw.Switch(context.Background(), appdir.Target{Bin: bin2, Cfg: cfg2}), "health check tcp "+sw.HealthTCP)
 		if uerr.RollbackErr == nil {
 			t.Errorf("got no rollback error, want the closed port reported for release 1 too")
 		}
@@ -124,7 +126,7 @@ func TestHealthCmd(t *testing.T) {
 			sw.HealthCmd = script(t, d.dir, strings.ReplaceAll(tt.body, "%T", file)) + " --an-arg"
 			sw.HealthTimeout = 6 * time.Second // room on a saturated machine
 			start := time.Now()
-			err := sw.Switch(context.Background(), bin2, cfg2)
+			err := sw.Switch(context.Background(), appdir.Target{Bin: bin2, Cfg: cfg2})
 			took := time.Since(start)
 			if tt.want == "" && err != nil {
 				t.Fatalf("got %v, want the switch to pass", err)
@@ -141,33 +143,20 @@ func TestHealthCmd(t *testing.T) {
 	}
 }
 
-// TestHealthCmdEnv: the command gets the switch in RECONCILER_* variables.
+// TestHealthCmdEnv: the command gets the switch in RECONCILER_* variables,
+// the revision the caller passed included.
 func TestHealthCmdEnv(t *testing.T) {
 	t.Parallel()
 	d, sw, bin2, cfg2 := switchedTo1(t, nil)
 	envFile := filepath.Join(t.TempDir(), "env")
 	sw.HealthCmd = script(t, d.dir, "env > "+envFile+"\npwd >> "+envFile+"\n")
-	if err := sw.Switch(context.Background(), bin2, cfg2); err != nil {
+	rev := "0123456789abcdef0123456789abcdef01234567"
+	if err := sw.Switch(context.Background(), appdir.Target{Bin: bin2, Cfg: cfg2, Revision: rev}); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(envFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(string(data), "\n")
-	for _, want := range []string{
-		"RECONCILER_DIR=" + d.dir, "RECONCILER_FROM_VERSION=1", "RECONCILER_TO_VERSION=2",
-		"RECONCILER_REVISION=", "RECONCILER_BIN=" + bin2, "RECONCILER_CFG=" + cfg2,
-		"PATH=" + os.Getenv("PATH"), d.dir,
-	} {
-		found := false
-		for _, l := range lines {
-			found = found || l == want
-		}
-		if !found {
-			t.Errorf("the health command's env and dir: got\n%s\nwant a line %q", data, want)
-		}
-	}
+	wantLines(t, envFile, "RECONCILER_DIR="+d.dir, "RECONCILER_FROM_VERSION=1", "RECONCILER_TO_VERSION=2",
+		"RECONCILER_REVISION="+rev, "RECONCILER_BIN="+bin2, "RECONCILER_CFG="+cfg2,
+		"PATH="+os.Getenv("PATH"), d.dir)
 }
 
 // TestHealthBake: a release that passes its health check and crashes two
@@ -179,7 +168,7 @@ func TestHealthBake(t *testing.T) {
 		d, sw, bin2, cfg2 := switchedTo1(t, map[string]any{"crash_after": "2s"})
 		sw.HealthBake = 6 * time.Second
 		start := time.Now()
-		uerr := wantRolledBack(t, d, sw.Switch(context.Background(), bin2, cfg2), "during --health-bake 6s")
+		uerr := wantRolledBack(t, d, sw.Switch(context.Background(), appdir.Target{Bin: bin2, Cfg: cfg2}), "during --health-bake 6s")
 		if uerr.RollbackErr != nil {
 			t.Errorf("switch back failed: %v", uerr.RollbackErr)
 		}
@@ -195,7 +184,7 @@ func TestHealthBake(t *testing.T) {
 		d, sw, bin2, cfg2 := switchedTo1(t, nil)
 		sw.HealthBake = 1500 * time.Millisecond
 		start := time.Now()
-		if err := sw.Switch(context.Background(), bin2, cfg2); err != nil {
+		if err := sw.Switch(context.Background(), appdir.Target{Bin: bin2, Cfg: cfg2}); err != nil {
 			t.Fatalf("got %v, want the release baked", err)
 		}
 		if took := time.Since(start); took < sw.HealthBake {

@@ -17,6 +17,13 @@
 // and after it exits: a check must not leave processes behind, nor hang on
 // a child that holds its output pipes.
 //
+// Hook runs the commands of --pre-switch, --post-switch and --on-rollback
+// with the same runner as the health command (process group, kill at the
+// deadline, WaitDelay) and the same environment (appdir.Env); its output
+// goes to a file rather than a pipe, so that a hook whose agent died runs on
+// to its end without its writes failing. When to run a hook, and that it
+// runs at most once, is the caller's business (reconcile records it).
+//
 // The package does not know the reconcile package: callers pass validated
 // absolute paths.
 package restart

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 	"github.com/reconciler-dev/reconciler/restart/loadgen"
 )
 
@@ -50,7 +51,7 @@ func startOn1(t *testing.T, tune func(*Switcher)) (*appDir, *Switcher, twoReleas
 	r.bin2, r.cfg2 = d.release(t, "2", "2", nil)
 	sw := d.switcher(t, ModeHUP)
 	tune(sw)
-	if err := sw.Switch(context.Background(), r.bin1, r.cfg1); err != nil {
+	if err := sw.Switch(context.Background(), appdir.Target{Bin: r.bin1, Cfg: r.cfg1}); err != nil {
 		t.Fatal(err)
 	}
 	return d, sw, r
@@ -66,7 +67,7 @@ func TestSwitchWhileOldDrains(t *testing.T) {
 	bin1, cfg1, bin2, cfg2 := r.bin1, r.cfg1, r.bin2, r.cfg2
 	ctx := context.Background()
 	stream := d.slowRequest(t, 5*time.Second)
-	if err := sw.Switch(ctx, bin2, cfg2); err != nil {
+	if err := sw.Switch(ctx, appdir.Target{Bin: bin2, Cfg: cfg2}); err != nil {
 		t.Fatalf("switch to 2 while 1 drains a 5 s stream (health timeout 2 s): %v", err)
 	}
 	if got, _ := os.Readlink(filepath.Join(d.dir, "app.bin")); got != "release/app.2" {
@@ -76,7 +77,7 @@ func TestSwitchWhileOldDrains(t *testing.T) {
 		t.Errorf("processes %+v, want the new one on app.2 and the old one still draining on app.1", p)
 	}
 	start := time.Now()
-	if err := sw.Switch(ctx, bin1, cfg1); err != nil {
+	if err := sw.Switch(ctx, appdir.Target{Bin: bin1, Cfg: cfg1}); err != nil {
 		t.Fatalf("revert while the first handover drains: %v", err)
 	}
 	waited := time.Since(start)
@@ -103,10 +104,10 @@ func TestDrainTimeout(t *testing.T) {
 	bin1, cfg1, bin2, cfg2 := r.bin1, r.cfg1, r.bin2, r.cfg2
 	ctx := context.Background()
 	stream := d.slowRequest(t, 6*time.Second)
-	if err := sw.Switch(ctx, bin2, cfg2); err != nil {
+	if err := sw.Switch(ctx, appdir.Target{Bin: bin2, Cfg: cfg2}); err != nil {
 		t.Fatal(err)
 	}
-	err := sw.Switch(ctx, bin1, cfg1)
+	err := sw.Switch(ctx, appdir.Target{Bin: bin1, Cfg: cfg1})
 	var derr *DrainError
 	var uerr *UnhealthyError
 	if !errors.As(err, &derr) || errors.As(err, &uerr) {
@@ -116,7 +117,7 @@ func TestDrainTimeout(t *testing.T) {
 		t.Errorf("app.bin -> %s after the refused switch, want release/app.2 (nothing switched)", got)
 	}
 	<-stream
-	if err := sw.Switch(ctx, bin1, cfg1); err != nil {
+	if err := sw.Switch(ctx, appdir.Target{Bin: bin1, Cfg: cfg1}); err != nil {
 		t.Fatalf("switch once the drain is over: %v", err)
 	}
 }
@@ -131,11 +132,11 @@ func TestFlipsUnderSlowLoad(t *testing.T) {
 	slow := loadgen.Start(ctx, loadgen.Options{URL: "http://" + d.addr + "/slow?d=1s", Workers: 3, Timeout: 10 * time.Second})
 	fast := loadgen.Start(ctx, loadgen.Options{URL: "http://" + d.addr + "/", Workers: 2})
 	time.Sleep(500 * time.Millisecond) // let slow requests be in flight on 1
-	if err := sw.Switch(ctx, bin2, cfg2); err != nil {
+	if err := sw.Switch(ctx, appdir.Target{Bin: bin2, Cfg: cfg2}); err != nil {
 		t.Fatalf("flip to 2: %v", err)
 	}
 	time.Sleep(2 * time.Second) // a revert a few seconds after the bump
-	if err := sw.Switch(ctx, bin1, cfg1); err != nil {
+	if err := sw.Switch(ctx, appdir.Target{Bin: bin1, Cfg: cfg1}); err != nil {
 		t.Fatalf("flip back to 1: %v", err)
 	}
 	time.Sleep(1500 * time.Millisecond) // slow requests on the new process too

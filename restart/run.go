@@ -15,7 +15,7 @@ const hupRetry = time.Second
 // runBinary gets a process of this directory onto bin within the health
 // timeout, and healthy.
 func (s *Switcher) runBinary(ctx context.Context, t target) error {
-	bin := t.bin
+	bin := t.Bin
 	if err := s.waitDrain(ctx); err != nil { // before the health timeout starts
 		return err
 	}
@@ -167,7 +167,7 @@ func (s *Switcher) start(ctx context.Context, bin string) (int, error) {
 // healthy waits until pid (or a successor on bin) has run bin for the
 // settle time and every health check passes.
 func (s *Switcher) healthy(ctx context.Context, pid int, t target) error {
-	bin, client := t.bin, s.client()
+	bin, client := t.Bin, s.client()
 	var last error
 	settled := time.Now().Add(s.settle())
 	err := poll(ctx, 50*time.Millisecond, func() (bool, error) {

@@ -103,11 +103,12 @@ func (e *UnhealthyError) Unwrap() error { return e.Err }
 // Check refuses a binary this machine cannot run (see CheckExecutable).
 func (s *Switcher) Check(bin string) error { return CheckExecutable(bin) }
 
-// Switch makes the directory run bin with cfg (absolute paths inside
-// Dir/release; cfg may be empty: app.cfg is then left alone). The caller
-// has checked bin with Check before anything pointed at it (reconcile does,
-// before it writes release/current.conf); Switch does not check again.
-func (s *Switcher) Switch(ctx context.Context, bin, cfg string) error {
+// Switch makes the directory run the release to (absolute paths inside
+// Dir/release; to.Cfg may be empty: app.cfg is then left alone). The caller
+// has checked to.Bin with Check before anything pointed at it (reconcile
+// does, before it writes release/current.conf); Switch does not check again.
+// to.Revision is only told to the health command.
+func (s *Switcher) Switch(ctx context.Context, to appdir.Target) error {
 	if err := CleanLinks(s.Dir); err != nil {
 		return fmt.Errorf("clean temporary links: %w", err)
 	}
@@ -117,34 +118,36 @@ func (s *Switcher) Switch(ctx context.Context, bin, cfg string) error {
 	if err := s.waitDrain(ctx); err != nil {
 		return err
 	}
-	if err := s.point(bin, cfg); err != nil {
+	if err := s.point(to.Bin, to.Cfg); err != nil {
 		return err
 	}
-	s.log().Info("links switched", "bin", s.rel(bin), "cfg", s.rel(cfg), "from", s.rel(prevBin))
+	s.log().Info("links switched", "bin", s.rel(to.Bin), "cfg", s.rel(to.Cfg), "from", s.rel(prevBin))
 	if s.Mode == ModeNone {
 		return nil
 	}
-	if cfg == "" {
-		cfg = appdir.LinkTarget(s.Dir, appdir.CfgLink)
+	next := target{Target: to, from: prevBin}
+	if next.Cfg == "" {
+		next.Cfg = appdir.LinkTarget(s.Dir, appdir.CfgLink)
 	}
-	to := target{bin: bin, cfg: cfg, from: prevBin}
-	err := s.runBinary(ctx, to)
+	err := s.runBinary(ctx, next)
 	if err == nil {
-		err = s.bake(ctx, to)
+		err = s.bake(ctx, next)
 	}
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
-	s.log().Error("release did not come up, switching back", "bin", s.rel(bin), "err", err)
-	uerr := &UnhealthyError{Bin: bin, Err: err}
-	if prevBin == "" || prevBin == bin {
+	s.log().Error("release did not come up, switching back", "bin", s.rel(to.Bin), "err", err)
+	uerr := &UnhealthyError{Bin: to.Bin, Err: err}
+	if prevBin == "" || prevBin == to.Bin {
 		return uerr
 	}
 	if err := s.point(prevBin, prevCfg); err != nil {
 		uerr.RollbackErr = err
 		return uerr
 	}
-	uerr.RollbackErr = s.runBinary(ctx, target{bin: prevBin, cfg: prevCfg, from: bin})
+	// The switcher does not know the previous release's revision.
+	back := target{Target: appdir.Target{Bin: prevBin, Cfg: prevCfg}, from: to.Bin}
+	uerr.RollbackErr = s.runBinary(ctx, back)
 	return uerr
 }
 

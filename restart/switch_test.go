@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 	"github.com/reconciler-dev/reconciler/restart/loadgen"
 )
 
@@ -23,7 +24,7 @@ func TestSwitchUnderLoad(t *testing.T) {
 		t.Run(fmt.Sprintf("keepalive=%v", keepAlive), func(t *testing.T) {
 			other := newAppDir(t)
 			obin, ocfg := other.release(t, "1", "1", nil)
-			if err := other.switcher(t, ModeHUP).Switch(context.Background(), obin, ocfg); err != nil {
+			if err := other.switcher(t, ModeHUP).Switch(context.Background(), appdir.Target{Bin: obin, Cfg: ocfg}); err != nil {
 				t.Fatal(err)
 			}
 			otherPID := other.procs(t)[0].PID
@@ -35,14 +36,14 @@ func TestSwitchUnderLoad(t *testing.T) {
 			}
 			sw := d.switcher(t, ModeHUP)
 			ctx := context.Background()
-			if err := sw.Switch(ctx, bins["1"], cfgs["1"]); err != nil {
+			if err := sw.Switch(ctx, appdir.Target{Bin: bins["1"], Cfg: cfgs["1"]}); err != nil {
 				t.Fatalf("first start: %v", err)
 			}
 			load := loadgen.Start(ctx, loadgen.Options{URL: "http://" + d.addr + "/", KeepAlive: keepAlive, Workers: 4})
 			const switches = 6
 			for i := 0; i < switches; i++ {
 				v := []string{"2", "1"}[i%2]
-				if err := sw.Switch(ctx, bins[v], cfgs[v]); err != nil {
+				if err := sw.Switch(ctx, appdir.Target{Bin: bins[v], Cfg: cfgs[v]}); err != nil {
 					t.Fatalf("switch %d to %s: %v", i, v, err)
 				}
 				if got, _ := d.get("/"); !strings.HasPrefix(got, "exampleapp "+v+":") {
@@ -88,7 +89,7 @@ func TestSwitchBackOnBadRelease(t *testing.T) {
 			sw := d.switcher(t, ModeHUP)
 			sw.HealthTimeout = 5 * time.Second // a 500 seen within it even on a busy machine
 			ctx := context.Background()
-			if err := sw.Switch(ctx, bin1, cfg1); err != nil {
+			if err := sw.Switch(ctx, appdir.Target{Bin: bin1, Cfg: cfg1}); err != nil {
 				t.Fatal(err)
 			}
 			hups := 0
@@ -98,7 +99,7 @@ func TestSwitchBackOnBadRelease(t *testing.T) {
 				}
 				return syscall.Kill(pid, sig)
 			}
-			err := sw.Switch(ctx, bin2, cfg2)
+			err := sw.Switch(ctx, appdir.Target{Bin: bin2, Cfg: cfg2})
 			var uerr *UnhealthyError
 			if !errors.As(err, &uerr) || !uerr.Unhealthy() || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want an UnhealthyError mentioning %q", err, tt.want)
@@ -133,11 +134,11 @@ func TestRestartMode(t *testing.T) {
 	bin2, cfg2 := d.release(t, "2", "2", nil)
 	sw := d.switcher(t, ModeRestart)
 	ctx := context.Background()
-	if err := sw.Switch(ctx, bin1, cfg1); err != nil {
+	if err := sw.Switch(ctx, appdir.Target{Bin: bin1, Cfg: cfg1}); err != nil {
 		t.Fatal(err)
 	}
 	pid1 := d.procs(t)[0].PID
-	if err := sw.Switch(ctx, bin2, cfg2); err != nil {
+	if err := sw.Switch(ctx, appdir.Target{Bin: bin2, Cfg: cfg2}); err != nil {
 		t.Fatal(err)
 	}
 	p := d.procs(t)
@@ -197,7 +198,7 @@ func TestFinderOnlyThisDir(t *testing.T) {
 	t.Parallel()
 	a, b := newAppDir(t), newAppDir(t)
 	abin, acfg := a.release(t, "1", "1", nil)
-	if err := a.switcher(t, ModeHUP).Switch(context.Background(), abin, acfg); err != nil {
+	if err := a.switcher(t, ModeHUP).Switch(context.Background(), appdir.Target{Bin: abin, Cfg: acfg}); err != nil {
 		t.Fatal(err)
 	}
 	// b's pid file names a's process (stale or hostile): not believed.

@@ -9,6 +9,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -44,7 +46,7 @@ func appsMode(cmd *cobra.Command) bool {
 	return cmd.Flags().Changed("apps-dir") || os.Getenv(envName("apps-dir")) != ""
 }
 
-// appOnlyFlags are the settings of the agent itself, one for all its apps:
+// agentOnlyFlags are the settings of the agent itself, one for all its apps:
 // an app file that sets one is warned about, and it is ignored there.
 var agentOnlyFlags = []string{"apps-dir", "cache-dir", "listen", "webhook-secret-file", "log-format"}
 
@@ -103,13 +105,14 @@ func (d *appDefaults) settings(f appset.File, log *slog.Logger) (*Config, *agent
 		case v.Name == "RECONCILER_GIT_TOKEN":
 			token := v.Value
 			c.appToken = &token
-		case fl != nil && isAgentOnly(flag):
+		case fl != nil && slices.Contains(agentOnlyFlags, flag):
 			log.Warn("ignoring a setting of the agent itself in an app file", "file", f.Path, "line", v.Line, "setting", v.Name)
 		case fl != nil:
+			resetList(fl)
 			if err := cmd.Flags().Set(flag, v.Value); err != nil {
 				return nil, nil, fmt.Errorf("%s:%d: %s=%s: %w", f.Path, v.Line, v.Name, v.Value, envCause(err))
 			}
-		case !isKnown(d.known, v.Name): // another command's is no typo: one file serves them all
+		case !slices.Contains(d.known, v.Name): // another command's is no typo: one file serves them all
 			log.Warn("ignoring "+v.Name+": no such setting", "file", f.Path, "line", v.Line, "did_you_mean", closestEnv(v.Name, d.known))
 		}
 	}
@@ -122,22 +125,18 @@ func (d *appDefaults) settings(f appset.File, log *slog.Logger) (*Config, *agent
 	return c, a, nil
 }
 
-func isAgentOnly(flag string) bool {
-	for _, f := range agentOnlyFlags {
-		if f == flag {
-			return true
-		}
+// resetList empties a repeatable flag before an app file's value replaces
+// the agent's: such a flag appends on Set (--window), and a file's setting
+// overrides, as a single value's does. It also leaves the agent's slice,
+// which every app's settings started from, alone.
+func resetList(fl *pflag.Flag) {
+	if sv, ok := fl.Value.(pflag.SliceValue); ok {
+		_ = sv.Replace(nil)
+		return
 	}
-	return false
-}
-
-func isKnown(known []string, name string) bool {
-	for _, k := range known {
-		if k == name {
-			return true
-		}
+	if v := reflect.ValueOf(fl.Value); v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Slice {
+		v.Elem().Set(reflect.Zero(v.Elem().Type()))
 	}
-	return false
 }
 
 // appFileError names the app file a refused setting came from.
@@ -196,12 +195,8 @@ func runApps(ctx context.Context, d appDefaults, x *appsFlags, a *agentFlags, lo
 // does.
 func agentEndpoint(a *agentFlags) (secret []byte, listen string, err error) {
 	if a.SecretFile != "" {
-		b, err := os.ReadFile(a.SecretFile)
-		if err != nil {
-			return nil, "", &usageError{msg: fmt.Sprintf("--webhook-secret-file: %v", err)}
-		}
-		if secret = []byte(strings.TrimSpace(string(b))); len(secret) == 0 {
-			return nil, "", &usageError{msg: "--webhook-secret-file: the file is empty"}
+		if secret, err = readSecretFile("--webhook-secret-file", a.SecretFile); err != nil {
+			return nil, "", err
 		}
 	}
 	if a.Listen != "" {

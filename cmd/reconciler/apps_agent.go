@@ -14,6 +14,7 @@ import (
 	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/internal/appset"
 	"github.com/reconciler-dev/reconciler/internal/envfile"
+	"github.com/reconciler-dev/reconciler/internal/notify"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/robfig/cron/v3"
@@ -97,15 +98,17 @@ func (ag *appsAgent) serveApp(ctx context.Context, f appset.File) error {
 		eng.Verify = commitVerifier{src: git, trust: c.trust}
 	}
 	reg := prometheus.NewRegistry()
-	eng.Metrics = reconcile.NewMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"app": f.Name}, reg),
-		func() (int64, int64) { s := git.Stats(); return s.RefListings, s.Fetches })
+	wrapped := prometheus.WrapRegistererWith(prometheus.Labels{"app": f.Name}, reg)
+	eng.Metrics = reconcile.NewMetrics(wrapped, func() (int64, int64) { s := git.Stats(); return s.RefListings, s.Fetches })
+	notifier := startNotifier(ctx, c, eng.Engine, notify.NewMetrics(wrapped), log)
 	agent := reconcile.NewAgent(eng, sched, log.With("dir", eng.Layout.Dir))
 	agent.Metrics, agent.Jitter, agent.MaxBackoff, agent.Rand = eng.Metrics, a.Jitter, a.MaxBackoff, ag.phase
 	if err := restart.CleanLinks(eng.Layout.Dir); err != nil {
 		log.Warn("clean temporary links", "err", err)
 	}
 	log.Info("app starting", "file", f.Path, "repo", gitsrc.RedactURL(c.Repo), "ref", c.Ref, "path", c.Path,
-		"dir", eng.Layout.Dir, "schedule", a.Schedule, "jitter", a.Jitter)
+		"dir", eng.Layout.Dir, "schedule", a.Schedule, "jitter", a.Jitter, "notify", len(c.Notify.urls),
+		"window", c.Windows, "deny_window", c.DenyWindows)
 	ag.mu.Lock()
 	ag.apps[f.Name] = &appRun{agent: agent, layout: eng.Layout, reg: reg, git: git}
 	ag.mu.Unlock()
@@ -114,7 +117,10 @@ func (ag *appsAgent) serveApp(ctx context.Context, f appset.File) error {
 		delete(ag.apps, f.Name)
 		ag.mu.Unlock()
 	}()
-	return serveAgent(ctx, agent, eng.Layout, nil, nil, nil, log)
+	err = serveAgent(ctx, agent, eng.Layout, nil, nil, nil, log)
+	lock.Unlock() // the app's agent is done: delivering what is queued needs no lock
+	closeNotifier(ctx, notifier)
+	return err
 }
 
 // claimDir refuses a directory another app of the agent runs in (its lock

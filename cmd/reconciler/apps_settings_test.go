@@ -45,12 +45,14 @@ func TestAppSettings(t *testing.T) {
 	t.Setenv("RECONCILER_KEEP", "9")
 	t.Setenv("RECONCILER_JITTER", "3s")
 	t.Setenv("RECONCILER_HEALTH_TIMEOUT", "40s")
-	d := agentDefaults(t, "--apps-dir", "/etc/x", "--keep", "7", "--schedule", "@every 5s", "--repo", "https://git.example/deploy.git")
+	d := agentDefaults(t, "--apps-dir", "/etc/x", "--keep", "7", "--schedule", "@every 5s", "--repo", "https://git.example/deploy.git",
+		"--window", "0 9 * * 1-5 8h", "--notify-url", "https://a.example/hook")
 	logs := &testkit.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	dir := t.TempDir()
 
 	c, a, err := d.settings(appFile(t, "web", "RECONCILER_DIR="+dir+"\nRECONCILER_KEEP=4\nRECONCILER_HEALTH_TIMEOUT=50s\n"+
+		"RECONCILER_WINDOW=0 10 * * * 1h; 0 20 * * * 1h\nRECONCILER_NOTIFY_URL=https://b.example/x https://c.example/y\n"+
 		"RECONCILER_LISTEN=127.0.0.1:1\nRECONCILER_DIRECTORY=/x\nRECONCILER_REASON=not mine\nRECONCILER_GIT_TOKEN=s3cr3t\n"), log)
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +62,9 @@ func TestAppSettings(t *testing.T) {
 		t.Errorf("web: got keep %d, health timeout %s, jitter %s, schedule %q, repo %q, dir %q, listen %q, token %q; "+
 			"want the file's keep and timeout, the environment's jitter, the command line's schedule and repo, no listen, the file's token",
 			c.Keep, c.HealthTimeout, a.Jitter, a.Schedule, c.Repo, c.Dir, a.Listen, c.gitToken())
+	}
+	if strings.Join(c.Windows, ";") != "0 10 * * * 1h;0 20 * * * 1h" || strings.Join(c.Notify.urls, " ") != "https://b.example/x https://c.example/y" {
+		t.Errorf("web: got windows %q and notify URLs %q, want the file's in place of the command line's", c.Windows, c.Notify.urls)
 	}
 	for _, want := range []string{"ignoring a setting of the agent itself", "RECONCILER_LISTEN", "RECONCILER_DIRECTORY: no such setting", "did_you_mean=RECONCILER_DIR"} {
 		if !strings.Contains(logs.String(), want) {
@@ -76,6 +81,9 @@ func TestAppSettings(t *testing.T) {
 	}
 	if c.Keep != 7 || c.HealthTimeout != 40*time.Second || c.gitToken() != os.Getenv("RECONCILER_GIT_TOKEN") {
 		t.Errorf("api: got keep %d, health timeout %s; want the command line's 7 and the environment's 40s, nothing of web's file", c.Keep, c.HealthTimeout)
+	}
+	if strings.Join(c.Windows, ";") != "0 9 * * 1-5 8h" || strings.Join(c.Notify.urls, " ") != "https://a.example/hook" {
+		t.Errorf("api: got windows %q and notify URLs %q, want the command line's", c.Windows, c.Notify.urls)
 	}
 
 	for _, tc := range []struct{ content, want string }{

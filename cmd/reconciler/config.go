@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/window"
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -45,6 +47,17 @@ type Config struct {
 	AgeIdentity string
 	// HostID places this host in staged rollouts ("": the host name).
 	HostID string
+	// Notify is where events are POSTed (--notify-url, --notify-secret-file).
+	Notify notifyFlags
+	// Windows and DenyWindows are --window and --deny-window as given;
+	// IgnoreWindows is sync's --ignore-windows.
+	Windows, DenyWindows []string
+	IgnoreWindows        bool
+
+	// Hooks: command lines run around a switch (--pre-switch,
+	// --post-switch, --on-rollback), each within HookTimeout.
+	PreSwitch, PostSwitch, OnRollback string
+	HookTimeout                       time.Duration
 	// appToken is RECONCILER_GIT_TOKEN of an --apps-dir file; nil: the
 	// environment's (gitToken).
 	appToken *string
@@ -54,6 +67,7 @@ type Config struct {
 	caPEM        []byte      // --ca-file content, for go-git
 	tlsConf      *tls.Config // system roots plus --ca-file, for artifacts
 	trust        gitsrc.Trust
+	windows      window.Set // --window and --deny-window, parsed
 }
 
 // defaultConfig is the Config that the flags' defaults give, for callers
@@ -100,8 +114,13 @@ func (c *Config) addApplyFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.HealthTimeout, "health-timeout", 30*time.Second, "how long a new release has to come up and be healthy")
 	fs.DurationVar(&c.HealthBake, "health-bake", 0, "once healthy, the new release must stay up and healthy this long, or it is switched back (not part of --health-timeout)")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 5*time.Minute, "how long the next switch waits for the previous handover to drain (not part of --health-timeout)")
+	fs.StringVar(&c.PreSwitch, "pre-switch", "", "run this command (in --dir, no shell) after the new release is verified and before any link moves; a failure fails the revision and nothing is switched")
+	fs.StringVar(&c.PostSwitch, "post-switch", "", "run this command (in --dir, no shell) after a switch that came up healthy; a failure is logged, nothing is rolled back")
+	fs.StringVar(&c.OnRollback, "on-rollback", "", "run this command (in --dir, no shell) after a release that did not come up was switched back")
+	fs.DurationVar(&c.HookTimeout, "hook-timeout", restart.HookTimeout, "a hook still running after this is killed with its process group (and has failed)")
 	fs.IntVar(&c.Keep, "keep", 5, "releases kept in release/")
 	fs.StringVar(&c.MaxSize, "max-artifact-size", "2GiB", "largest artifact accepted, enforced while streaming")
+	c.Notify.addFlags(fs)
 }
 
 // addLogFlag registers --log-format.
@@ -175,9 +194,10 @@ func warnUnknownEnv(cmd *cobra.Command, environ []string) {
 }
 
 // knownEnv returns, sorted, the variables of every flag of root and its
-// subcommands, and envOnly.
+// subcommands, envOnly, and those a hook or health command is given (a
+// reconciler it runs inherits them).
 func knownEnv(root *cobra.Command) []string {
-	known := slices.Clone(envOnly)
+	known := slices.Concat(envOnly, appdir.EnvNames())
 	add := func(f *pflag.Flag) {
 		if f.Name != "help" && f.Name != "version" { // cobra's, never bound
 			known = append(known, envName(f.Name))
@@ -301,6 +321,9 @@ func (c *Config) ValidateApply() error {
 	if err := c.validateHealth(); err != nil {
 		return err
 	}
+	if err := c.validateHooks(); err != nil {
+		return err
+	}
 	if c.DrainTimeout <= 0 {
 		return &usageError{msg: "--drain-timeout must be positive"}
 	}
@@ -312,7 +335,7 @@ func (c *Config) ValidateApply() error {
 		return &usageError{msg: fmt.Sprintf("--max-artifact-size: %v", err)}
 	}
 	c.maxSizeBytes = n
-	return nil
+	return c.Notify.validate()
 }
 
 // validateHealth checks the health settings: the command's program must be
@@ -324,7 +347,7 @@ func (c *Config) validateHealth() error {
 		}
 	}
 	if c.HealthCmd != "" {
-		if err := restart.CheckHealthCmd(c.Dir, c.HealthCmd); err != nil {
+		if err := restart.CheckCommand(c.Dir, c.HealthCmd); err != nil {
 			return &usageError{msg: fmt.Sprintf("--health-cmd %q: %v", c.HealthCmd, err)}
 		}
 	}
@@ -338,6 +361,25 @@ func (c *Config) validateHealth() error {
 	}
 	if c.HealthBake < 0 {
 		return &usageError{msg: "--health-bake must not be negative"}
+	}
+	return nil
+}
+
+// validateHooks checks the hooks: each program must be there to run, as
+// the health command's, and the timeout positive.
+func (c *Config) validateHooks() error {
+	for _, h := range []struct{ flag, cmd string }{
+		{"--pre-switch", c.PreSwitch}, {"--post-switch", c.PostSwitch}, {"--on-rollback", c.OnRollback},
+	} {
+		if h.cmd == "" {
+			continue
+		}
+		if err := restart.CheckCommand(c.Dir, h.cmd); err != nil {
+			return &usageError{msg: fmt.Sprintf("%s %q: %v", h.flag, h.cmd, err)}
+		}
+	}
+	if c.HookTimeout <= 0 {
+		return &usageError{msg: "--hook-timeout must be positive"}
 	}
 	return nil
 }

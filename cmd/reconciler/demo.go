@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/reconciler-dev/reconciler/restart/loadgen"
 	"github.com/spf13/cobra"
@@ -25,14 +27,17 @@ func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Run the whole story on this machine: deploy, bump, revert, under load",
+		Short: "Run the whole story on this machine: diff, deploy, bump, revert, a broken release, under load",
 		Long: `demo shows reconciler end to end, on loopback only: it builds two versions of
 the example app, serves them from a local artifact server, makes a deploy
 repo from deploy-repo-example/, starts the real agent with a fast schedule
-and keeps a load loop on the app. Then it commits a version bump, waits for
-the switch, runs git revert, waits for the rollback, and reports each step's
-timing and how many requests failed. It exits 0 only if every step worked
-and no request failed. Needs Go and git.`,
+and --health-bake 2s, and keeps a load loop on the app. It proposes a
+version bump on a branch and prints what reconciler diff says it would do,
+merges it, waits for the switch, runs git revert, waits for the rollback,
+then commits a broken release (it dies a second after it starts) and shows
+the agent switch back by itself and not try it again. It reports each
+step's timing and how many requests failed during the switches, and exits 0
+only if every step worked and no request failed. Needs Go and git.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.Context(), stdout, stderr, workdir, verbose)
@@ -90,7 +95,10 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, workdir string, verb
 	}
 	load := loadgen.Start(ctx, loadgen.Options{URL: "http://" + d.appAddr + "/", Workers: 4, MaxRequests: 5_000_000})
 	d.say("load loop on http://%s/ (a new connection per request, 4 workers)", d.appAddr)
-	err = d.step(ctx, "bump to 2.0 (git commit)", "2.0", d.repo.bump)
+	err = d.diffBump(ctx)
+	if err == nil {
+		err = d.step(ctx, "bump to 2.0 (merge to main)", "2.0", d.repo.merge)
+	}
 	if err == nil {
 		err = d.step(ctx, "roll back (git revert)", "1.0", d.repo.revert)
 	}
@@ -98,11 +106,97 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, workdir string, verb
 	if err != nil {
 		return d.fail("story", err)
 	}
-	d.report(res)
+	d.say("requests during the switches: %d served, %d failed (p99 %s)", res.OK, res.Failed, res.P99().Round(time.Microsecond))
+	if err := d.brokenRelease(ctx); err != nil {
+		return d.fail("broken release", err)
+	}
+	d.report()
 	if res.Failed > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d requests failed during the switches", res.Failed)}
 	}
 	return nil
+}
+
+// demoBake is the demo agent's --health-bake: long enough to see a release
+// that dies a second after it starts, short enough for a quick demo.
+const demoBake = 2 * time.Second
+
+// diffBump proposes 2.0 on a branch and shows what `reconciler diff` says
+// it would do, before it lands on main.
+func (d *demo) diffBump(ctx context.Context) error {
+	rev, err := d.repo.proposeBump()
+	if err != nil {
+		return fmt.Errorf("propose 2.0: %w", err)
+	}
+	var out bytes.Buffer
+	err = run(ctx, []string{"diff", "--repo", "file://" + d.repo.dir, "--ref", "next", "--path", "web/current.conf",
+		"--dir", d.appDir, "--health-url", "http://" + d.appAddr + "/healthz", "--log-format", "text"}, &out, &out)
+	var ee *exitError
+	if err != nil && !(errors.As(err, &ee) && ee.code == 1) { // 1: differences, as diff(1)
+		return fmt.Errorf("reconciler diff: %w\n%s", err, out.String())
+	}
+	d.say("%-28s %-20s reconciler diff --ref next (changes nothing):", "2.0 proposed on branch next", "commit "+rev[:12])
+	for _, line := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
+		d.say("    | %s", line)
+	}
+	return nil
+}
+
+// brokenRelease commits 1.1, which passes its health check and dies a
+// second later: the agent sees it within --health-bake, switches back to
+// 1.0 by itself, records the revision failed, and does not try it again.
+func (d *demo) brokenRelease(ctx context.Context) error {
+	start := time.Now()
+	rev, err := d.repo.broken()
+	if err != nil {
+		return err
+	}
+	layout, err := reconcile.NewLayout(d.appDir)
+	if err != nil {
+		return err
+	}
+	var failed reconcile.Failed
+	waitCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for {
+		st, err := layout.LoadState()
+		if f, ok := st.IsFailed(rev); err == nil && ok && d.serves("1.0") {
+			failed = f
+			break
+		}
+		select {
+		case <-waitCtx.Done():
+			return fmt.Errorf("1.1 was not rolled back within 60s (see %s)", filepath.Join(d.ws, "agent.log"))
+		case <-d.agentDone:
+			return fmt.Errorf("the agent stopped: %v", d.agentErr)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	d.say("%-28s %-20s back on 1.0 after %s, by the agent itself (--health-bake %s):", "broken 1.1 (dies after 1s)", "commit "+rev[:12],
+		time.Since(start).Round(time.Millisecond), demoBake)
+	for _, line := range strings.Split(failed.Reason, "\n") {
+		d.say("    | %s", strings.TrimSpace(line))
+	}
+	// Not retried: polls go on (one a second), the revision stays failed.
+	polls := pollsOf(layout)
+	for deadline := time.Now().Add(10 * time.Second); pollsOf(layout) < polls+2 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !d.serves("1.0") {
+		return errors.New("1.1 was tried again after it failed")
+	}
+	d.say("%-28s %-20s still on 1.0; `reconciler status` says: revision failed, not applied until the repo moves on", "not retried", "2 polls later")
+	return nil
+}
+
+// pollsOf counts the agent's polls, as the state file's last poll time
+// changes.
+func pollsOf(l reconcile.Layout) int64 {
+	st, err := l.LoadState()
+	if err != nil || st.LastPoll == nil {
+		return 0
+	}
+	return st.LastPoll.Time.UnixMilli() / 1000
 }
 
 // step does one change and waits until the app serves version v.
@@ -136,9 +230,8 @@ func (d *demo) serves(v string) bool {
 	return len(got) > 0 && got == "exampleapp "+v+": "+demoMessage(v)
 }
 
-func (d *demo) report(res loadgen.Result) {
+func (d *demo) report() {
 	d.say("")
-	d.say("requests during the switches: %d served, %d failed (p99 %s)", res.OK, res.Failed, res.P99().Round(time.Microsecond))
 	d.say("total %s. Look around:", time.Since(d.start).Round(time.Millisecond))
 	d.say("  app dir      %s  (reconciler status --dir %s)", d.appDir, d.appDir)
 	d.say("  deploy repo  %s  (git log)", d.repo.dir)

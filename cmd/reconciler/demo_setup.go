@@ -106,6 +106,7 @@ func (d *demo) runAgent(ctx context.Context, log *slog.Logger) error {
 	c := defaultConfig()
 	c.Repo, c.Path, c.Dir = "file://"+d.repo.dir, "web/current.conf", d.appDir
 	c.HealthURL, c.HealthTimeout = "http://"+d.appAddr+"/healthz", 20*time.Second
+	c.HealthBake = demoBake
 	if err := c.ValidateSource(); err != nil {
 		return err
 	}
@@ -143,24 +144,56 @@ func (r *demoRepo) create() error {
 // writeVersion points web/current.conf at version v on the local store,
 // with the config the demo's app needs.
 func (r *demoRepo) writeVersion(v string) error {
-	cfg, _ := json.MarshalIndent(map[string]string{"listen": r.addr, "message": demoMessage(v)}, "", "  ")
+	return r.writeRelease(v, v, map[string]string{"listen": r.addr, "message": demoMessage(v)})
+}
+
+// writeRelease points web/current.conf at version v: the binary built as
+// version bin, and cfg.
+func (r *demoRepo) writeRelease(v, bin string, cfgKeys map[string]string) error {
+	cfg, _ := json.MarshalIndent(cfgKeys, "", "  ")
 	if err := os.WriteFile(filepath.Join(r.dir, "web", "cfg-"+v+".json"), append(cfg, '\n'), 0o644); err != nil {
 		return err
 	}
 	desired := map[string]any{
 		"version": v,
-		"bin":     map[string]string{"url": r.artURL + "/web-" + v, "sha256": r.digests[v]},
+		"bin":     map[string]string{"url": r.artURL + "/web-" + bin, "sha256": r.digests[bin]},
 		"cfg":     map[string]string{"path": "web/cfg-" + v + ".json"},
 	}
 	js, _ := json.MarshalIndent(desired, "", "  ")
 	return os.WriteFile(filepath.Join(r.dir, "web", "current.conf"), append(js, '\n'), 0o644)
 }
 
-func (r *demoRepo) bump() (string, error) {
+// proposeBump commits 2.0 on the branch next, as a pull request would:
+// main, which the agent follows, does not move.
+func (r *demoRepo) proposeBump() (string, error) {
+	if _, err := r.git("checkout", "-q", "-b", "next"); err != nil {
+		return "", err
+	}
 	if err := r.writeVersion("2.0"); err != nil {
 		return "", err
 	}
-	return r.commit("web 2.0")
+	rev, err := r.commit("web 2.0")
+	if err == nil {
+		_, err = r.git("checkout", "-q", "main")
+	}
+	return rev, err
+}
+
+// merge fast-forwards main to next: the bump lands.
+func (r *demoRepo) merge() (string, error) {
+	if _, err := r.git("merge", "-q", "--ff-only", "next"); err != nil {
+		return "", err
+	}
+	return r.git("rev-parse", "HEAD")
+}
+
+// broken commits 1.1: the 1.0 binary with a config that makes it exit a
+// second after it starts, after it has passed its health check.
+func (r *demoRepo) broken() (string, error) {
+	if err := r.writeRelease("1.1", "1.0", map[string]string{"listen": r.addr, "message": demoMessage("1.1"), "crash_after": "1s"}); err != nil {
+		return "", err
+	}
+	return r.commit("web 1.1 (crashes a second after it starts)")
 }
 
 func (r *demoRepo) revert() (string, error) {

@@ -20,7 +20,9 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\n%s", err, errOut.String())
 	}
-	for _, want := range []string{"bump to 2.0", "serving 2.0", "roll back (git revert)", "serving 1.0", " 0 failed"} {
+	for _, want := range []string{"reconciler diff --ref next", "link      app.bin: release/app.1.0 -> release/app.2.0",
+		"bump to 2.0", "serving 2.0", "roll back (git revert)", "serving 1.0", " 0 failed",
+		"back on 1.0 after", `"crash_after" (1s)`, "not retried"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}

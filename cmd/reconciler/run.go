@@ -7,14 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/notify"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/robfig/cron/v3"
@@ -51,6 +50,10 @@ repo on a cron schedule (one cheap ref listing per poll; objects only when
 the branch moved), applies changes, puts back local drift, backs off
 exponentially on failure, and watches release/current.conf.
 
+With --window or --deny-window, a new release waits, neither downloaded nor
+applied, until the deploy windows open; the agent then deploys it at once,
+without waiting for the next poll.
+
 With --listen (loopback unless an address says otherwise): GET /metrics
 (Prometheus), GET /healthz, GET /status (JSON, as status --json) and
 POST /reconcile (poll now; with --webhook-secret-file a GitHub-style
@@ -85,6 +88,7 @@ one git cache in --cache-dir. /metrics labels every series with app,
 	c.addDirFlag(fs)
 	c.addApplyFlags(fs)
 	c.addLogFlag(fs)
+	c.addWindowFlags(fs)
 	fs.StringVar(&a.Schedule, "schedule", "@every 30s", `when to poll: a cron spec with an optional seconds field ("*/15 * * * * *", "0 */5 * * * *", "*/5 * * * *") or a descriptor ("@every 30s", "@hourly")`)
 	fs.DurationVar(&a.Jitter, "jitter", 0, "random extra delay per poll, up to this, so a fleet does not poll in step")
 	fs.StringVar(&a.Listen, "listen", "", `serve /metrics, /healthz, /status and POST /reconcile here; ":9100" means 127.0.0.1:9100`)
@@ -124,12 +128,8 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 	}
 	var secret []byte
 	if a.SecretFile != "" {
-		b, err := os.ReadFile(a.SecretFile)
-		if err != nil {
-			return &usageError{msg: fmt.Sprintf("--webhook-secret-file: %v", err)}
-		}
-		if secret = []byte(strings.TrimSpace(string(b))); len(secret) == 0 {
-			return &usageError{msg: "--webhook-secret-file: the file is empty"}
+		if secret, err = readSecretFile("--webhook-secret-file", a.SecretFile); err != nil {
+			return err
 		}
 	}
 	listen := ""
@@ -148,6 +148,7 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	src := eng.src
 	eng.Metrics = reconcile.NewMetrics(reg, func() (int64, int64) { s := src.Stats(); return s.RefListings, s.Fetches })
+	notifier := startNotifier(ctx, c, eng.Engine, notify.NewMetrics(reg), log)
 	agent := reconcile.NewAgent(eng, sched, log.With("dir", layout.Dir))
 	agent.Metrics, agent.Jitter, agent.MaxBackoff = eng.Metrics, a.Jitter, a.MaxBackoff
 	if err := restart.CleanLinks(layout.Dir); err != nil {
@@ -161,8 +162,15 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 		}
 	}
 	log.Info("agent starting", "repo", gitsrc.RedactURL(c.Repo), "ref", c.Ref, "path", c.Path, "dir", layout.Dir,
-		"schedule", a.Schedule, "jitter", a.Jitter, "listen", listen)
-	return serveAgent(ctx, agent, layout, ln, reg, secret, log)
+		"schedule", a.Schedule, "jitter", a.Jitter, "listen", listen, "notify", len(c.Notify.urls))
+	if !c.windows.Empty() {
+		opens, _ := c.windows.NextOpen(time.Now()) // now, when open
+		log.Info("deploy windows", "window", c.Windows, "deny_window", c.DenyWindows, "opens", opens)
+	}
+	err = serveAgent(ctx, agent, layout, ln, reg, secret, log)
+	lock.Unlock() // the agent is done: delivering what is queued needs no lock
+	closeNotifier(ctx, notifier)
+	return err
 }
 
 // serveAgent runs the agent loop, the watcher and the HTTP server until ctx

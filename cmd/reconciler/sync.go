@@ -1,9 +1,13 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
+
+	"github.com/reconciler-dev/reconciler/reconcile"
 
 	"github.com/spf13/cobra"
 )
@@ -21,7 +25,11 @@ switches back.
 
 It exits 0 when the app runs the desired version, non-zero otherwise (with a
 message naming the file, key or URL at fault). On a terminal, downloads show
-their progress.`,
+their progress.
+
+With --window or --deny-window, a new release outside the deploy windows is
+not downloaded nor applied: sync says when they open and exits 1.
+--ignore-windows deploys anyway (an emergency).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := setup(cmd, &c, true); err != nil {
@@ -38,6 +46,8 @@ their progress.`,
 	c.addDirFlag(cmd.Flags())
 	c.addApplyFlags(cmd.Flags())
 	c.addLogFlag(cmd.Flags())
+	c.addWindowFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&c.IgnoreWindows, "ignore-windows", false, "deploy now whatever --window and --deny-window say (an emergency; logged as a warning)")
 	return cmd
 }
 
@@ -53,9 +63,11 @@ func setup(cmd *cobra.Command, c *Config, apply bool) error {
 		return err
 	}
 	if apply {
-		return c.ValidateApply()
+		if err := c.ValidateApply(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return c.ValidateWindows(time.Now())
 }
 
 func runSync(cmd *cobra.Command, c *Config, log *slog.Logger, stdout io.Writer) error {
@@ -67,12 +79,17 @@ func runSync(cmd *cobra.Command, c *Config, log *slog.Logger, stdout io.Writer) 
 	if isTerminal(cmd.ErrOrStderr()) {
 		eng.fetcher.Progress = newProgress(cmd.ErrOrStderr()).update
 	}
+	notifier := startNotifier(cmd.Context(), c, eng.Engine, nil, log)
 	out, err := eng.Sync(cmd.Context())
-	if err != nil {
-		return err
+	lock.Unlock() // the deploy is done: delivering its notifications needs no lock
+	if err == nil {
+		fmt.Fprintf(stdout, "%s: version %s at %s (%s)\n", eng.Layout.Dir, out.Version, shortRev(out.Rev), out.Result)
 	}
-	fmt.Fprintf(stdout, "%s: version %s at %s (%s)\n", eng.Layout.Dir, out.Version, shortRev(out.Rev), out.Result)
-	return nil
+	if errors.Is(err, reconcile.ErrDeferred) {
+		err = fmt.Errorf("%w; `reconciler sync --ignore-windows` deploys it now (for an emergency)", err)
+	}
+	closeNotifier(cmd.Context(), notifier)
+	return err
 }
 
 func shortRev(rev string) string {

@@ -40,10 +40,14 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 		Repo:     src,
 		Download: fetcher,
 		Switcher: newSwitcher(c, layout, log),
+		Hooks:    newHooks(c, layout, log),
 		Log:      log.With("dir", layout.Dir),
 		Keep:     c.Keep, // every command that switches prunes
 		HostID:   c.HostID,
 		Classify: classify,
+	}
+	if !c.windows.Empty() {
+		eng.Windows, eng.IgnoreWindows = c.windows, c.IgnoreWindows
 	}
 	if c.trust.Enabled() {
 		eng.Verify = commitVerifier{src: src, trust: c.trust}
@@ -119,6 +123,21 @@ func newSwitcher(c *Config, layout reconcile.Layout, log *slog.Logger) *restart.
 		HealthBake:    c.HealthBake,
 		DrainTimeout:  c.DrainTimeout,
 		Log:           log.With("dir", layout.Dir),
+	}
+}
+
+// newHooks wires the hooks that are configured.
+func newHooks(c *Config, layout reconcile.Layout, log *slog.Logger) reconcile.Hooks {
+	hook := func(k reconcile.HookKind, cmd string) reconcile.HookRunner {
+		if cmd == "" {
+			return nil
+		}
+		return &restart.Hook{Name: string(k), Dir: layout.Dir, Cmd: cmd, Timeout: c.HookTimeout, Log: log.With("dir", layout.Dir)}
+	}
+	return reconcile.Hooks{
+		PreSwitch:  hook(reconcile.HookPreSwitch, c.PreSwitch),
+		PostSwitch: hook(reconcile.HookPostSwitch, c.PostSwitch),
+		OnRollback: hook(reconcile.HookOnRollback, c.OnRollback),
 	}
 }
 

@@ -233,9 +233,15 @@ func (c *countingConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Write counts the bytes before they leave, so a client that has read
+// them finds them counted (counting after the write raced with it); what
+// the write did not send is taken back.
 func (c *countingConn) Write(p []byte) (int, error) {
+	c.out.Add(int64(len(p)))
 	n, err := c.Conn.Write(p)
-	c.out.Add(int64(n))
+	if n < len(p) {
+		c.out.Add(int64(n - len(p)))
+	}
 	return n, err
 }
 

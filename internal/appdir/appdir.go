@@ -1,7 +1,9 @@
 // Package appdir is the one source of truth for the names of an app
 // directory (docs/reference.md, "The app directory") and for the link
 // arithmetic on them: reconcile plans with it and restart switches with it,
-// so the two cannot spell a name or resolve a link target differently.
+// so the two cannot spell a name or resolve a link target differently. It
+// also holds the Target of a switch, which reconcile hands to restart, and
+// spells once what the commands run around a switch are told (Env).
 package appdir
 
 import (
@@ -19,6 +21,11 @@ const (
 	PIDFile     = "app.pid"      // when the reconciler started the app
 	LogFile     = "app.log"
 )
+
+// HookOutput is the file a hook's output goes to: .reconciler/hook-<name>.log.
+func HookOutput(dir, hook string) string {
+	return filepath.Join(dir, StateDir, "hook-"+hook+".log")
+}
 
 // Links are the links a switch moves, the binary last.
 var Links = []string{CfgLink, BinLink}

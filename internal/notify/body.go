@@ -1,0 +1,117 @@
+package notify
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/reconciler-dev/reconciler/reconcile"
+)
+
+// SignatureHeader carries "sha256=<hex HMAC-SHA256 of the body>" when the
+// Sender has a secret.
+const SignatureHeader = "X-Reconciler-Signature-256"
+
+// Body is the JSON object POSTed for one event. Every key is always
+// present, empty or not, so receivers need no optional handling.
+type Body struct {
+	Event       string `json:"event"`
+	Host        string `json:"host"`
+	Dir         string `json:"dir"`
+	FromVersion string `json:"from_version"`
+	ToVersion   string `json:"to_version"`
+	Revision    string `json:"revision"`
+	Rollout     string `json:"rollout"`
+	Error       string `json:"error"`
+	Time        string `json:"time"` // RFC 3339, UTC
+	Text        string `json:"text"` // one readable line
+}
+
+// NewBody is the body of ev as seen from host and dir.
+func NewBody(ev reconcile.Event, host, dir string) Body {
+	b := Body{
+		Event:       string(ev.Kind),
+		Host:        host,
+		Dir:         dir,
+		FromVersion: ev.FromVersion,
+		ToVersion:   ev.ToVersion,
+		Revision:    ev.Revision,
+		Rollout:     ev.Rollout,
+		Error:       ev.Error,
+		Time:        ev.Time.UTC().Format(time.RFC3339),
+	}
+	b.Text = b.text()
+	return b
+}
+
+// text is the one-line summary, e.g. "web-017 /srv/web: 1.9 -> 2.0 applied".
+func (b Body) text() string {
+	who := b.Dir
+	if b.Host != "" {
+		who = b.Host + " " + b.Dir
+	}
+	switch reconcile.EventKind(b.Event) {
+	case reconcile.EventApplied:
+		return fmt.Sprintf("%s: %s applied", who, b.versions())
+	case reconcile.EventRolledBack:
+		return fmt.Sprintf("%s: %s rolled back: %s", who, b.versions(), b.Error)
+	case reconcile.EventFailed:
+		return fmt.Sprintf("%s: failed at revision %s: %s", who, shortRev(b.Revision), b.Error)
+	case reconcile.EventUntrusted:
+		return fmt.Sprintf("%s: refused revision %s: %s", who, shortRev(b.Revision), b.Error)
+	case reconcile.EventDrift:
+		return fmt.Sprintf("%s: changed by hand; put back %s", who, orNone(b.ToVersion))
+	}
+	line := fmt.Sprintf("%s: %s %s", who, b.Event, orNone(b.ToVersion))
+	if b.Error != "" {
+		line += ": " + b.Error
+	}
+	return line
+}
+
+// versions is "1.9 -> 2.0", or "2.0" when nothing ran before.
+func (b Body) versions() string {
+	if b.FromVersion == "" || b.FromVersion == b.ToVersion {
+		return orNone(b.ToVersion)
+	}
+	return b.FromVersion + " -> " + orNone(b.ToVersion)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// shortRev cuts a revision to 12 digits, as the logs and status show it.
+func shortRev(rev string) string {
+	if rev == "" {
+		return "(unknown)"
+	}
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
+}
+
+// Encode renders the body as sent: one JSON object and a newline, with
+// "<", ">" and "&" as they are ("1.9 -> 2.0", not "1.9 -\u003e 2.0").
+func (b Body) Encode() []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(b) // strings only: cannot fail
+	return buf.Bytes()
+}
+
+// Sign is the value of SignatureHeader for body under secret.
+func Sign(secret, body []byte) string {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
