@@ -38,6 +38,8 @@ type options struct {
 	plotDir     string
 	plots       *plotData
 	only        string
+	apps        int           // apps of the apps rows
+	appsIdle    time.Duration // idle window of each side of the apps rows
 }
 
 func main() {
@@ -106,6 +108,7 @@ func groups(t *table, work string, o options) []group {
 		{"notify", func(context.Context) error { return notifyRows(t, work, o) }},
 		{"fleet", func(ctx context.Context) error { return fleetRows(ctx, t, work, o) }},
 		{"rollout", func(context.Context) error { fairnessRows(t); return nil }},
+		{"apps", func(ctx context.Context) error { return appsRows(ctx, t, work, o) }},
 	}
 }
 
@@ -156,7 +159,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.fleetPeriod, "fleet-period", 10*time.Second, "each simulated agent's poll period")
 	fs.DurationVar(&o.fleetFor, "fleet-for", 30*time.Second, "how long each fleet polls")
 	fs.StringVar(&o.plotDir, "plots", "", "write SVG charts into this directory (e.g. docs)")
-	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, refs, download, switch, agent, notify, fleet, rollout")
+	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, refs, download, switch, agent, notify, fleet, rollout, apps")
+	fs.IntVar(&o.apps, "apps", 10, "apps of the apps rows: one agent for all (run --apps-dir) against one agent each")
+	fs.DurationVar(&o.appsIdle, "apps-idle", time.Minute, "how long each side of the apps rows polls idle (@every 1s)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -72,6 +72,10 @@
 //     Like ReadFile, VerifyCommit works on commits already in the cache.
 //   - A Source is not safe for concurrent use, and one CacheDir must be used
 //     by one Source at a time; the caller's directory lock provides that.
+//     Shared (shared.go) is the form for several engines of one process
+//     following the same repo and ref: a ref listing is shared by the polls
+//     that start while it runs or within ShareWindow of its start, and one
+//     cache serves them all, used by one caller at a time.
 //   - A short Ref that names both a branch and a tag means the branch
 //     (git itself would pick the tag).
 //   - file:// and local paths run the git binary (git upload-pack); http(s)

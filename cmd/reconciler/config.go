@@ -58,6 +58,9 @@ type Config struct {
 	// --post-switch, --on-rollback), each within HookTimeout.
 	PreSwitch, PostSwitch, OnRollback string
 	HookTimeout                       time.Duration
+	// appToken is RECONCILER_GIT_TOKEN of an --apps-dir file; nil: the
+	// environment's (gitToken).
+	appToken *string
 
 	mode         restart.Mode // --restart, parsed
 	maxSizeBytes int64

@@ -30,12 +30,20 @@ type agentFlags struct {
 }
 
 func newRunCmd(stderr io.Writer) *cobra.Command {
+	cmd, _, _ := runCommand(stderr)
+	return cmd
+}
+
+// runCommand returns the run command and the settings its flags fill in,
+// so that --apps-dir can make one per app.
+func runCommand(stderr io.Writer) (*cobra.Command, *Config, *agentFlags) {
 	var (
 		c Config
 		a agentFlags
+		x appsFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "run --repo URL --dir DIR [flags]",
+		Use:   "run --repo URL --dir DIR [flags] | run --apps-dir DIR [flags]",
 		Short: "The agent: poll the deploy repo on a schedule and keep the app in step",
 		Long: `run is the long-running agent a server runs under systemd. It polls the deploy
 repo on a cron schedule (one cheap ref listing per poll; objects only when
@@ -51,9 +59,20 @@ With --listen (loopback unless an address says otherwise): GET /metrics
 POST /reconcile (poll now; with --webhook-secret-file a GitHub-style
 X-Hub-Signature-256 is required).
 
-SIGTERM or SIGINT stop the agent; the app keeps running.`,
+SIGTERM or SIGINT stop the agent; the app keeps running.
+
+With --apps-dir DIR instead of --dir, one agent runs every app of DIR: each
+DIR/NAME.env holds the RECONCILER_* settings of the app NAME, as the
+environment file of a reconciler@NAME unit does, over the defaults given
+here. Files added, changed or removed are followed (and re-read on
+SIGHUP); apps on the same repo and ref share one ref listing per poll and
+one git cache in --cache-dir. /metrics labels every series with app,
+/status lists every app, POST /reconcile polls all (?app=NAME: one).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if appsMode(cmd) {
+				return runAppsCmd(cmd, &c, &a, &x, stderr)
+			}
 			if err := setup(cmd, &c, true); err != nil {
 				return err
 			}
@@ -75,7 +94,8 @@ SIGTERM or SIGINT stop the agent; the app keeps running.`,
 	fs.StringVar(&a.Listen, "listen", "", `serve /metrics, /healthz, /status and POST /reconcile here; ":9100" means 127.0.0.1:9100`)
 	fs.StringVar(&a.SecretFile, "webhook-secret-file", "", "require a GitHub-style X-Hub-Signature-256 HMAC on POST /reconcile, with the secret in this file")
 	fs.DurationVar(&a.MaxBackoff, "max-backoff", 15*time.Minute, "longest wait between polls after repeated failures")
-	return cmd
+	x.addRunFlags(fs)
+	return cmd, &c, &a
 }
 
 // parseSchedule accepts 5 or 6 fields (seconds optional) and descriptors.

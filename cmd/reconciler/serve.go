@@ -42,23 +42,32 @@ func newHTTPServer(agent *reconcile.Agent, layout reconcile.Layout, reg *prometh
 		enc.Encode(st)
 	})
 	mux.HandleFunc("POST /reconcile", func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
-		if err != nil {
-			http.Error(w, "read body: "+err.Error(), http.StatusRequestEntityTooLarge)
+		if !webhookAllowed(w, r, secret, log) {
 			return
-		}
-		if secret != nil {
-			if err := verifySignature(secret, body, r.Header.Get("X-Hub-Signature-256")); err != nil {
-				log.Warn("webhook refused", "remote", r.RemoteAddr, "err", err)
-				http.Error(w, err.Error(), http.StatusUnauthorized)
-				return
-			}
 		}
 		agent.Trigger()
 		w.WriteHeader(http.StatusAccepted)
 		io.WriteString(w, "poll scheduled\n")
 	})
 	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+}
+
+// webhookAllowed reads the body of POST /reconcile and, with a secret,
+// checks its signature. When it refuses the request it has answered it.
+func webhookAllowed(w http.ResponseWriter, r *http.Request, secret []byte, log *slog.Logger) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+	if err != nil {
+		http.Error(w, "read body: "+err.Error(), http.StatusRequestEntityTooLarge)
+		return false
+	}
+	if secret != nil {
+		if err := verifySignature(secret, body, r.Header.Get("X-Hub-Signature-256")); err != nil {
+			log.Warn("webhook refused", "remote", r.RemoteAddr, "err", err)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return false
+		}
+	}
+	return true
 }
 
 // serveHTTP serves until ctx ends, then shuts down gracefully.

@@ -11,9 +11,10 @@ func newStatusCmd(stdout io.Writer) *cobra.Command {
 	var (
 		c      Config
 		asJSON bool
+		x      appsFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "status --dir DIR [--json]",
+		Use:   "status --dir DIR [--json] | status --apps-dir DIR [--json]",
 		Short: "Show the applied version, links, last poll and errors",
 		Long: `status shows the applied version and revision, the links, the app's
 process, the last poll and error, the failure that still matters (the
@@ -23,9 +24,16 @@ suspension.
 Exit status: 0 when the app runs the applied release and the last poll did
 not fail; 1 when the app is down, runs another release, or the last poll
 failed; 2 when the status cannot be read (e.g. --dir is not an app
-directory).`,
+directory).
+
+With --apps-dir DIR instead of --dir: one line per app of DIR (the app
+directory is each NAME.env's RECONCILER_DIR), and the exit status is the
+worst of them; a file that cannot be read is a status that cannot be.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if appsMode(cmd) {
+				return appsStatusCmd(cmd, &c, &x, asJSON, stdout)
+			}
 			layout, err := openDir(cmd, &c)
 			if err != nil {
 				return &exitError{code: 2, err: err}
@@ -52,5 +60,6 @@ directory).`,
 	}
 	c.addDirFlag(cmd.Flags())
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the same as GET /status)")
+	x.addStatusFlags(cmd.Flags())
 	return cmd
 }

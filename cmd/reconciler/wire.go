@@ -25,13 +25,11 @@ type wired struct {
 // constructor of every command. cacheDir "" keeps the git cache in memory
 // (the dry run writes nothing in --dir).
 func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Logger) (wired, error) {
-	auth, err := gitsrc.NewAuth(c.Repo, gitsrc.AuthOptions{SSHKeyFile: c.SSHKey, KnownHostsFile: c.KnownHosts,
-		TokenFile: c.TokenFile, Token: os.Getenv("RECONCILER_GIT_TOKEN")})
+	opts, err := sourceOptions(c, cacheDir)
 	if err != nil {
-		return wired{}, &usageError{msg: err.Error()}
+		return wired{}, err
 	}
-	src, err := gitsrc.New(gitsrc.Options{URL: c.Repo, Ref: c.Ref, CacheDir: cacheDir, Timeout: c.GitTimeout,
-		CABundle: c.caPEM, Auth: auth, MaxStreamSize: c.maxSizeBytes})
+	src, err := gitsrc.New(opts)
 	if err != nil {
 		return wired{}, &usageError{msg: "--repo: " + err.Error()}
 	}
@@ -63,6 +61,27 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 	return wired{Engine: eng, src: src, fetcher: fetcher}, nil
 }
 
+// sourceOptions are the deploy repo settings of c, for a gitsrc.Source or
+// a gitsrc.Shared.
+func sourceOptions(c *Config, cacheDir string) (gitsrc.Options, error) {
+	auth, err := gitsrc.NewAuth(c.Repo, gitsrc.AuthOptions{SSHKeyFile: c.SSHKey, KnownHostsFile: c.KnownHosts,
+		TokenFile: c.TokenFile, Token: c.gitToken()})
+	if err != nil {
+		return gitsrc.Options{}, &usageError{msg: err.Error()}
+	}
+	return gitsrc.Options{URL: c.Repo, Ref: c.Ref, CacheDir: cacheDir, Timeout: c.GitTimeout,
+		CABundle: c.caPEM, Auth: auth, MaxStreamSize: c.maxSizeBytes}, nil
+}
+
+// gitToken is the HTTPS token of RECONCILER_GIT_TOKEN: an --apps-dir
+// file's, else the environment's.
+func (c *Config) gitToken() string {
+	if c.appToken != nil {
+		return *c.appToken
+	}
+	return os.Getenv("RECONCILER_GIT_TOKEN")
+}
+
 // openEngine locks the app directory and builds the engine of a command
 // that switches (sync, run). The caller unlocks.
 func openEngine(c *Config, log *slog.Logger) (wired, *reconcile.Lock, error) {
@@ -79,9 +98,12 @@ func openEngine(c *Config, log *slog.Logger) (wired, *reconcile.Lock, error) {
 	return w, lock, nil
 }
 
-// commitVerifier binds the trust settings to the deploy repo.
+// commitVerifier binds the trust settings to the deploy repo (a
+// *gitsrc.Source, or a *gitsrc.Handle of a repo several apps share).
 type commitVerifier struct {
-	src   *gitsrc.Source
+	src interface {
+		VerifyCommit(ctx context.Context, rev string, t gitsrc.Trust) (string, error)
+	}
 	trust gitsrc.Trust
 }
 
