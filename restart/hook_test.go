@@ -8,11 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
 // hookDir is an app directory with releases 1 and 2 (files only: a hook
@@ -33,24 +33,6 @@ func hookDir(t *testing.T) (dir string, to appdir.Target) {
 	}
 	return dir, appdir.Target{Bin: filepath.Join(dir, "release", "app.2"), Cfg: filepath.Join(dir, "release", "cfg.2"),
 		Revision: "89abcdef0123456789abcdef0123456789abcdef"}
-}
-
-// logBuffer is a log sink the hook writes to and the test reads.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestHook runs real scripts as hooks: each case's script is the hook's
@@ -93,7 +75,7 @@ func TestHook(t *testing.T) {
 			t.Parallel()
 			dir, to := hookDir(t)
 			file := filepath.Join(t.TempDir(), "pids")
-			var logs logBuffer
+			var logs testkit.SyncBuffer
 			h := &Hook{Name: "pre-switch", Dir: dir, Cmd: script(t, dir, strings.ReplaceAll(tt.body, "%T", file)) + " --an-arg",
 				Timeout: tt.timeout, Log: slog.New(slog.NewJSONHandler(&logs, nil))}
 			ctx := t.Context()
@@ -174,7 +156,7 @@ func wantLines(t *testing.T, file string, want ...string) {
 func TestHookOutputBounded(t *testing.T) {
 	t.Parallel()
 	dir, to := hookDir(t)
-	var logs logBuffer
+	var logs testkit.SyncBuffer
 	h := &Hook{Name: "pre-switch", Dir: dir, Log: slog.New(slog.NewJSONHandler(&logs, nil)),
 		Cmd: script(t, dir, "i=0\nwhile [ $i -lt 2000 ]; do echo \"line $i of the migration\"; i=$((i+1)); done\nexit 3\n")}
 	err := h.Run(t.Context(), "", to)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -149,9 +148,7 @@ func (ag *appsAgent) httpServer(secret []byte) *http.Server {
 	})
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.Encode(ag.status())
+		writeJSON(w, ag.status())
 	})
 	mux.HandleFunc("POST /reconcile", func(w http.ResponseWriter, r *http.Request) {
 		if !webhookAllowed(w, r, secret, ag.log) {
@@ -229,9 +226,7 @@ func appsStatusCmd(cmd *cobra.Command, c *Config, x *appsFlags, asJSON bool, std
 		return &exitError{code: 2, err: fmt.Errorf("--apps-dir %s: %w", x.AppsDir, err)}
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(st)
+		err = writeJSON(stdout, st)
 	} else {
 		err = st.render(stdout)
 	}

@@ -43,9 +43,7 @@ worst of them; a file that cannot be read is a status that cannot be.`,
 				return &exitError{code: 2, err: err}
 			}
 			if asJSON {
-				enc := json.NewEncoder(stdout)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(st)
+				err = writeJSON(stdout, st)
 			} else {
 				err = st.Render(stdout)
 			}
@@ -62,4 +60,11 @@ worst of them; a file that cannot be read is a status that cannot be.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the same as GET /status)")
 	x.addStatusFlags(cmd.Flags())
 	return cmd
+}
+
+// writeJSON writes v as indented JSON: status --json and GET /status.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
