@@ -125,11 +125,20 @@ func newAgentBench(work string, versions int) (*agentBench, error) {
 	if err != nil {
 		return nil, err
 	}
-	self := filepath.Join(work, "reconciler")
-	if err := buildBinary(self, "./cmd/reconciler", ""); err != nil {
+	self, err := reconcilerBinary(work)
+	if err != nil {
 		return nil, err
 	}
 	return startAgentBench(work, "agent", self, apps)
+}
+
+// reconcilerBinary builds the reconciler command into work, once per run.
+func reconcilerBinary(work string) (string, error) {
+	self := filepath.Join(work, "reconciler")
+	if _, err := os.Stat(self); err == nil {
+		return self, nil
+	}
+	return self, buildBinary(self, "./cmd/reconciler", "")
 }
 
 // startAgentBench starts the agent binary self as `run` on a new deploy
@@ -225,8 +234,11 @@ func (b *agentBench) waitServing(v int, limit time.Duration) error {
 	return fmt.Errorf("version %d not served within %s (see %s)", v, limit, b.logFile)
 }
 
-func (b *agentBench) metric(sample string) float64 {
-	resp, err := http.Get("http://" + b.listen + "/metrics")
+func (b *agentBench) metric(sample string) float64 { return scrape(b.listen, sample) }
+
+// scrape reads one sample of an agent's /metrics; -1 when absent.
+func scrape(listen, sample string) float64 {
+	resp, err := http.Get("http://" + listen + "/metrics")
 	if err != nil {
 		return -1
 	}

@@ -1,18 +1,17 @@
 package main
 
 import (
-	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/reconciler-dev/reconciler/artifacts"
-	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/gitsrc/gittest"
-	"github.com/reconciler-dev/reconciler/reconcile"
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
 // gitRows measures the no-change poll and the first contact on a deploy
@@ -68,18 +67,19 @@ func firstContactRows(t *table, work, url, label string, o options) error {
 	return nil
 }
 
-// pollRows compares the cost of a poll that finds nothing new.
+// pollRows compares the cost of a poll that finds nothing new. Ours is
+// the real agent: the reconciler binary, `run` as a server runs it (the one
+// engine constructor of every command), asked to poll with POST /reconcile
+// one poll after the other. Wall per poll is the agent's own pass duration
+// (reconciler_reconcile_duration_seconds); CPU per poll is the agent
+// process's CPU over the polls, the HTTP trigger included.
 func pollRows(t *table, work, url, label string, n int, srv *gittest.HTTPServer, o options) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	defer cancel()
 	dir, _ := os.MkdirTemp(work, "poll-")
-	eng, err := newEngine(url, filepath.Join(dir, "app"))
+	a, err := startPollAgent(work, url, filepath.Join(dir, "app"))
 	if err != nil {
 		return err
 	}
-	if _, err := eng.Sync(ctx); err != nil { // first contact, not measured
-		return err
-	}
+	defer a.stop()
 	if err := runQuiet(dir, "git", "clone", "-q", "--no-checkout", url, "clone"); err != nil {
 		return err
 	}
@@ -87,15 +87,23 @@ func pollRows(t *table, work, url, label string, n int, srv *gittest.HTTPServer,
 	var uploads, listings int64
 	for r := 0; r < o.runs; r++ {
 		before := srv.Stats()
-		start, cpu := time.Now(), selfCPU()
+		sum0, count0 := a.metric("reconciler_reconcile_duration_seconds_sum"), a.metric("reconciler_reconcile_duration_seconds_count")
+		cpu := procCPU(a.cmd.Process.Pid)
 		for i := 0; i < o.polls; i++ {
-			out, err := eng.Sync(ctx)
-			if err != nil || out.Result != reconcile.PollUnchanged {
-				return fmt.Errorf("no-change poll: %v %v", out.Result, err)
+			if err := a.pollOnce(); err != nil {
+				return err
 			}
 		}
-		agentWall = append(agentWall, ms(time.Since(start))/float64(o.polls))
-		agentCPU = append(agentCPU, ms(selfCPU()-cpu)/float64(o.polls))
+		cpu = procCPU(a.cmd.Process.Pid) - cpu
+		sum1, count1 := a.metric("reconciler_reconcile_duration_seconds_sum"), a.metric("reconciler_reconcile_duration_seconds_count")
+		if count1-count0 != float64(o.polls) {
+			return fmt.Errorf("the agent made %v passes, want %d (see %s)", count1-count0, o.polls, a.logFile)
+		}
+		if v := a.metric(`reconciler_polls_total{result="unchanged"}`); v < float64((r+1)*o.polls) {
+			return fmt.Errorf("no-change polls: %v unchanged, want %d (see %s)", v, (r+1)*o.polls, a.logFile)
+		}
+		agentWall = append(agentWall, (sum1-sum0)*1000/float64(o.polls))
+		agentCPU = append(agentCPU, ms(cpu)/float64(o.polls))
 		after := srv.Stats()
 		uploads += after.UploadPacks - before.UploadPacks
 		listings += after.RefListings + after.Adverts - before.RefListings - before.Adverts
@@ -124,18 +132,82 @@ func pollRows(t *table, work, url, label string, n int, srv *gittest.HTTPServer,
 	return nil
 }
 
-// newEngine is the agent's poll: the real engine with the real git source
-// and cache, as `reconciler run` wires it.
-func newEngine(url, dir string) (*reconcile.Engine, error) {
-	layout, err := reconcile.NewLayout(dir)
+// pollAgent is a real `reconciler run` that polls when asked.
+type pollAgent struct {
+	dir, listen, logFile string
+	cmd                  *exec.Cmd
+}
+
+// startPollAgent starts the reconciler binary (built once into work) as
+// `run` on url with a schedule that never fires during the rows, and
+// waits for its first contact (the deploy).
+func startPollAgent(work, url, dir string) (*pollAgent, error) {
+	self, err := reconcilerBinary(work)
 	if err != nil {
 		return nil, err
 	}
-	src, err := gitsrc.New(gitsrc.Options{URL: url, CacheDir: layout.GitCache()})
+	listen, err := testkit.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
-	return &reconcile.Engine{Layout: layout, Path: "web/current.conf", Repo: src, Download: &artifacts.Fetcher{}}, nil
+	a := &pollAgent{dir: dir, listen: listen, logFile: dir + ".log"}
+	a.cmd = exec.Command(self, "run", "--repo", url, "--path", "web/current.conf", "--dir", dir, "--restart", "none",
+		"--schedule", "@every 1h", "--listen", listen, "--log-format", "json")
+	logf, err := os.Create(a.logFile)
+	if err != nil {
+		return nil, err
+	}
+	a.cmd.Stdout, a.cmd.Stderr = logf, logf
+	if err := a.cmd.Start(); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for a.lastPoll().IsZero() || a.metric("reconciler_reconcile_duration_seconds_count") < 1 {
+		if time.Now().After(deadline) {
+			a.stop()
+			return nil, fmt.Errorf("the agent did not make its first contact within a minute (see %s)", a.logFile)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return a, nil
+}
+
+// pollOnce asks for a poll and waits for it to end, watching the state
+// file (which costs the agent nothing) rather than its endpoints.
+func (a *pollAgent) pollOnce() error {
+	last := a.lastPoll()
+	resp, err := http.Post("http://"+a.listen+"/reconcile", "application/json", nil)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	for deadline := time.Now().Add(30 * time.Second); a.lastPoll().Equal(last); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("a triggered poll did not end within 30s (see %s)", a.logFile)
+		}
+	}
+	return nil
+}
+
+// lastPoll is the time of the agent's last pass, from its state file.
+func (a *pollAgent) lastPoll() time.Time {
+	var st struct {
+		LastPoll struct {
+			Time time.Time `json:"time"`
+		} `json:"last_poll"`
+	}
+	data, err := os.ReadFile(filepath.Join(a.dir, ".reconciler", "state.json"))
+	if err == nil {
+		json.Unmarshal(data, &st)
+	}
+	return st.LastPoll.Time
+}
+
+func (a *pollAgent) metric(sample string) float64 { return scrape(a.listen, sample) }
+
+func (a *pollAgent) stop() {
+	a.cmd.Process.Kill()
+	a.cmd.Wait()
 }
 
 // perPoll runs a command n times; it returns wall and client CPU per run in ms.

@@ -72,6 +72,7 @@ func (e *Engine) apply(ctx context.Context, p Plan, st *State, hs *hookedSwitch)
 	if e.Switcher == nil || !p.Switch {
 		return false, nil
 	}
+	e.forgetSeen()
 	return true, e.Switcher.Switch(ctx, appdir.Target{Bin: p.To.BinFile, Cfg: p.To.CfgFile, Revision: p.To.Revision})
 }
 

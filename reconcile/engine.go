@@ -53,6 +53,7 @@ type Engine struct {
 	IgnoreWindows bool
 
 	digests  digestCache
+	seen     *appSeen // this pass's answer about the app (running)
 	lastConf *LocalConf // what this engine last wrote or found applied
 	heldConf *LocalConf // a hand edit whose pre-switch hook failed with nothing to put back
 	verified string     // the last commit whose signature was logged
@@ -154,7 +155,7 @@ func (e *Engine) makePlan(src DesiredAt, act Actual) (Plan, error) {
 	if e.Switcher == nil {
 		act.Links, act.AppStale = nil, false
 	} else {
-		pid, ok := e.Switcher.Running(e.Layout.BinFile(src.Desired.Version))
+		pid, ok := e.running(e.Layout.BinFile(src.Desired.Version))
 		act.AppPID, act.AppStale = pid, !ok
 	}
 	p, err := planFrom(e.Layout, src, act)
@@ -208,6 +209,7 @@ func (e *Engine) fetchVerified(ctx context.Context, head string) (string, error)
 // state file. The error, if any, says which step failed and why.
 func (e *Engine) Sync(ctx context.Context) (Outcome, error) {
 	start := time.Now()
+	e.seen = nil // what /proc said is this pass's, not the last one's
 	st, err := e.Layout.LoadState()
 	if err != nil {
 		return Outcome{Result: PollError}, err
@@ -283,9 +285,35 @@ func (e *Engine) appUp() bool {
 	if err != nil {
 		return false
 	}
-	pid, ok := e.Switcher.Running(conf.BinFile)
+	pid, ok := e.running(conf.BinFile)
 	return pid > 0 && ok
 }
+
+// appSeen is what one scan of /proc said about the app in this pass.
+type appSeen struct {
+	bin string
+	pid int
+	ok  bool
+}
+
+// running asks the switcher whether the app runs bin, once per pass: a
+// scan of /proc reads every process on the machine (two thirds of a
+// no-change poll's CPU, measured), and a pass that switched nothing asks
+// the same question in its plan and for reconciler_app_up. A switch, or
+// anything else that may start or stop the app, forgets the answer
+// (forgetSeen).
+func (e *Engine) running(bin string) (int, bool) {
+	if s := e.seen; s != nil && s.bin == bin {
+		return s.pid, s.ok
+	}
+	pid, ok := e.Switcher.Running(bin)
+	e.seen = &appSeen{bin: bin, pid: pid, ok: ok}
+	return pid, ok
+}
+
+// forgetSeen drops this pass's answer about the app: the process may
+// change now.
+func (e *Engine) forgetSeen() { e.seen = nil }
 
 func isUnhealthy(err error) bool {
 	var u interface{ Unhealthy() bool }

@@ -106,6 +106,7 @@ func (e *Engine) applyLocal(ctx context.Context, st *State) (localSwitch, error)
 			return sw, err
 		}
 	}
+	e.forgetSeen()
 	err = e.Switcher.Switch(ctx, to)
 	if err == nil {
 		e.lastConf = &conf

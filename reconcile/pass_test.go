@@ -41,6 +41,7 @@ type fakeSwitcher struct {
 	dir      string
 	err      error
 	switches int
+	scans    int // calls of Running: a scan of /proc each, for the real one
 }
 
 func (s *fakeSwitcher) Switch(_ context.Context, to appdir.Target) error {
@@ -53,6 +54,7 @@ func (s *fakeSwitcher) Switch(_ context.Context, to appdir.Target) error {
 }
 func (s *fakeSwitcher) Check(string) error { return nil }
 func (s *fakeSwitcher) Running(bin string) (int, bool) {
+	s.scans++
 	t, _ := os.Readlink(filepath.Join(s.dir, "app.bin"))
 	return 42, t == bin
 }

@@ -176,3 +176,34 @@ func TestFirstReleaseFails(t *testing.T) {
 		t.Errorf("%d switches, want 1: the failed release was started again", sw.switches)
 	}
 }
+
+// TestOneScanPerPass: a pass that switches nothing asks the switcher about
+// the app once (a scan of /proc each time, on a real machine most of a
+// no-change poll's CPU), for its plan and for reconciler_app_up alike; a
+// pass that switches asks again after the switch.
+func TestOneScanPerPass(t *testing.T) {
+	l := Layout{Dir: t.TempDir()}
+	os.MkdirAll(l.Release(), 0o755)
+	repo := &fakeRepo{head: head1, files: map[string]string{"current.conf": `{"version": "1.0", "bin": {"path": "bin/app"}}`, "bin/app": "#!/bin/sh\n"}}
+	sw := &fakeSwitcher{dir: l.Dir}
+	reg := prometheus.NewRegistry()
+	e := &Engine{Layout: l, Path: "current.conf", Repo: repo, Switcher: sw, Metrics: NewMetrics(reg, nil)}
+	if out, err := e.Sync(t.Context()); err != nil || out.Result != PollApplied {
+		t.Fatalf("first sync: %v %v", out.Result, err)
+	}
+	if sw.scans != 2 {
+		t.Errorf("a pass that switched asked %d times, want 2 (plan, then app_up after the switch)", sw.scans)
+	}
+	for range 3 {
+		sw.scans = 0
+		if out, err := e.Sync(t.Context()); err != nil || out.Result != PollUnchanged {
+			t.Fatalf("no-change sync: %v %v", out.Result, err)
+		}
+		if sw.scans != 1 {
+			t.Errorf("a no-change pass asked %d times, want 1", sw.scans)
+		}
+	}
+	if !e.appUp() {
+		t.Error("app_up: the app runs the release, want up")
+	}
+}
