@@ -53,7 +53,7 @@ type Engine struct {
 	IgnoreWindows bool
 
 	digests  digestCache
-	seen     *appSeen // this pass's answer about the app (running)
+	seen     *appSeen   // this pass's answer about the app (running)
 	lastConf *LocalConf // what this engine last wrote or found applied
 	heldConf *LocalConf // a hand edit whose pre-switch hook failed with nothing to put back
 	verified string     // the last commit whose signature was logged
