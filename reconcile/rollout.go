@@ -156,6 +156,33 @@ func (r *Rollout) validate(top *Desired) error {
 	if r.ID != "" && !rolloutIDRE.MatchString(r.ID) {
 		return fmt.Errorf(`key "rollout.id": %q must be 1 to 64 of A-Z a-z 0-9 . _ + - and not start with "."`, r.ID)
 	}
+	for _, check := range []func() error{
+		func() error { return r.validateFrom(top) },
+		r.validateCanary,
+		r.validateSteps,
+		r.validateChecks,
+	} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	if r.MaxFailed < 0 {
+		return fmt.Errorf(`key "rollout.max_failed": %d is negative`, r.MaxFailed)
+	}
+	switch r.OnHalt {
+	case "", OnHaltRevert, OnHaltFreeze:
+	default:
+		return fmt.Errorf(`key "rollout.on_halt": %q: want "revert" or "freeze"`, r.OnHalt)
+	}
+	if r.Halted != nil && strings.TrimSpace(r.Halted.Reason) == "" {
+		return errors.New(`key "rollout.halted.reason" is required when "halted" is set`)
+	}
+	return nil
+}
+
+// validateFrom checks "from": a whole desired state of its own, another
+// version than the one rolled out, with no rollout of its own.
+func (r *Rollout) validateFrom(top *Desired) error {
 	if r.From == nil {
 		return errors.New(`key "rollout.from" is required: the full desired state of the hosts outside the wave`)
 	}
@@ -168,6 +195,11 @@ func (r *Rollout) validate(top *Desired) error {
 	if r.From.Version == top.Version {
 		return fmt.Errorf(`key "rollout.from.version": %q is the version being rolled out; from is what the hosts outside the wave keep`, r.From.Version)
 	}
+	return nil
+}
+
+// validateCanary checks the canary host ids: each one once, none empty.
+func (r *Rollout) validateCanary() error {
 	for i, h := range r.Canary {
 		if strings.TrimSpace(h) == "" || strings.ContainsAny(h, "/\x00\n") {
 			return fmt.Errorf(`key "rollout.canary[%d]": %q is not a host id`, i, h)
@@ -176,6 +208,12 @@ func (r *Rollout) validate(top *Desired) error {
 			return fmt.Errorf(`key "rollout.canary": %q is listed twice`, h)
 		}
 	}
+	return nil
+}
+
+// validateSteps checks "percent" and the steps: 0 to 100 in hundredths,
+// steps never narrowing, soaks Go durations.
+func (r *Rollout) validateSteps() error {
 	if r.Percent == nil {
 		return errors.New(`key "rollout.percent" is required (0 to 100)`)
 	}
@@ -197,9 +235,12 @@ func (r *Rollout) validate(top *Desired) error {
 		}
 		last = s.Percent
 	}
-	if r.MaxFailed < 0 {
-		return fmt.Errorf(`key "rollout.max_failed": %d is negative`, r.MaxFailed)
-	}
+	return nil
+}
+
+// validateChecks checks each PromQL check: a query and at least one
+// finite bound, min not above max.
+func (r *Rollout) validateChecks() error {
 	for i, c := range r.Checks {
 		switch {
 		case strings.TrimSpace(c.Query) == "":
@@ -211,14 +252,6 @@ func (r *Rollout) validate(top *Desired) error {
 		case c.Min != nil && (math.IsNaN(*c.Min) || math.IsInf(*c.Min, 0)), c.Max != nil && (math.IsNaN(*c.Max) || math.IsInf(*c.Max, 0)):
 			return fmt.Errorf(`key "rollout.checks[%d]": bounds must be finite numbers`, i)
 		}
-	}
-	switch r.OnHalt {
-	case "", OnHaltRevert, OnHaltFreeze:
-	default:
-		return fmt.Errorf(`key "rollout.on_halt": %q: want "revert" or "freeze"`, r.OnHalt)
-	}
-	if r.Halted != nil && strings.TrimSpace(r.Halted.Reason) == "" {
-		return errors.New(`key "rollout.halted.reason" is required when "halted" is set`)
 	}
 	return nil
 }
