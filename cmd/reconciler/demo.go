@@ -51,7 +51,7 @@ agent switches back by itself, promote halts the rollout (on_halt revert),
 every host is on 2.0 and only the canary ever ran 2.1. Last, the table of
 reconciler fleet. Without a prometheus binary (apt-get install
 prometheus) it says so and takes the same steps by hand, from the agents'
-/status. About a minute; exits 0 only if every step worked.`,
+/status. About 30 seconds; exits 0 only if every step worked.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if fleet {
