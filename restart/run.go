@@ -59,7 +59,7 @@ func (s *Switcher) hup(ctx context.Context, old Proc, bin string) (int, error) {
 	var found int
 	watch := newUpgradeWatch(s.finder(), old.PID)
 	err := poll(ctx, 10*time.Millisecond, func() (bool, error) {
-		procs, err := s.finder().Find()
+		procs, err := s.finder().findAfterHandover()
 		if err != nil {
 			return false, err
 		}

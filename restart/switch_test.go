@@ -217,3 +217,33 @@ func TestFinderOnlyThisDir(t *testing.T) {
 		t.Errorf("dir a: got %+v, want only pid %d", p, apid)
 	}
 }
+
+// TestFindAfterHandoverListsAgain: a listing that found no process (a
+// successor forked after /proc was read, its parent gone before it was
+// inspected) is made again before a handover is judged to have left none;
+// a second empty listing is believed.
+func TestFindAfterHandoverListsAgain(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var listings int
+	f := Finder{
+		Dir: dir,
+		Processes: func() ([][2]int, error) {
+			listings++
+			if listings == 1 {
+				return nil, nil // the torn listing: neither the old process nor its successor
+			}
+			return [][2]int{{os.Getpid(), 1}}, nil // the successor: a live pid
+		},
+		ReadExe: func(int) (string, error) { return filepath.Join(dir, "release", "app.2"), nil },
+	}
+	procs, err := f.findAfterHandover()
+	if err != nil || len(procs) != 1 || procs[0].PID != os.Getpid() || listings != 2 {
+		t.Fatalf("got %+v, %v after %d listings; want the successor after 2", procs, err, listings)
+	}
+	f.Processes = func() ([][2]int, error) { listings++; return nil, nil }
+	listings = 0
+	if procs, err := f.findAfterHandover(); err != nil || len(procs) != 0 || listings != 2 {
+		t.Errorf("got %+v, %v after %d listings; want none after 2", procs, err, listings)
+	}
+}

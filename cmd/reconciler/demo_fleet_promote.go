@@ -71,7 +71,8 @@ func (f *fleetDemo) haltCanary(ctx context.Context, p *promote.Promoter, r fleet
 // and prints its line as promote prints it (a hold only when it says
 // something new), until it decides want; it returns the number of runs.
 // An advance on the way to a finish shows what each host runs; any other
-// move fails the demo. watch, when set, runs after each run.
+// move fails the demo. watch, when set, runs after each run, before its
+// line is printed.
 func (f *fleetDemo) promoteUntil(ctx context.Context, p *promote.Promoter, want promote.Action, start time.Time, watch func(context.Context)) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, fleetWait)
 	defer cancel()
@@ -80,6 +81,9 @@ func (f *fleetDemo) promoteUntil(ctx context.Context, p *promote.Promoter, want 
 		res, err := p.Run(ctx)
 		if err != nil {
 			return n, fmt.Errorf("promote: %w", err)
+		}
+		if watch != nil { // before the line: /status is fresher than what promote read
+			watch(ctx)
 		}
 		if line := promoteLine(p.Path, res); line != last {
 			f.say("  %6s  %s", since(start), line)
@@ -95,9 +99,6 @@ func (f *fleetDemo) promoteUntil(ctx context.Context, p *promote.Promoter, want 
 			f.hostsLine(ctx)
 		case act != promote.Hold:
 			return n, fmt.Errorf("promote decided %s; the demo expected %s", act, want)
-		}
-		if watch != nil {
-			watch(ctx)
 		}
 		if err := f.pause(ctx, 500*time.Millisecond); err != nil {
 			return n, fmt.Errorf("waiting for promote to %s: %w", want, err)

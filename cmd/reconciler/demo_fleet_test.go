@@ -81,7 +81,8 @@ func runFleetDemoTest(t *testing.T, withProm bool) (string, string) {
 	err := runFleetDemo(context.Background(), &out, &errOut, fleetOptions{workdir: ws, prometheus: withProm})
 	t.Log(out.String())
 	if err != nil {
-		t.Fatalf("demo --fleet: %v\n%s", err, errOut.String())
+		logs, _ := os.ReadFile(filepath.Join(ws, "agents.log"))
+		t.Fatalf("demo --fleet: %v\n%s\nagents.log:\n%s", err, errOut.String(), logs)
 	}
 	for _, h := range fleetHostIDs {
 		if pid := readPIDIfAny(filepath.Join(ws, "srv", h)); pid != 0 {
