@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -245,5 +246,30 @@ func TestFindAfterHandoverListsAgain(t *testing.T) {
 	listings = 0
 	if procs, err := f.findAfterHandover(); err != nil || len(procs) != 0 || listings != 2 {
 		t.Errorf("got %+v, %v after %d listings; want none after 2", procs, err, listings)
+	}
+}
+
+// TestStartWhileBinaryBusy: a first start refused with "text file busy"
+// (a descriptor that wrote the binary still open somewhere: here the
+// test's own, closed after 200 ms) is tried again, and the app comes up.
+func TestStartWhileBinaryBusy(t *testing.T) {
+	t.Parallel()
+	d := newAppDir(t)
+	bin, cfg := d.release(t, "1", "1", nil)
+	w, err := os.OpenFile(bin, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command(bin, "-version").Run(); !errors.Is(err, syscall.ETXTBSY) {
+		w.Close()
+		t.Skipf("executing a binary open for writing: got %v, want ETXTBSY (not Linux?)", err)
+	}
+	t.Cleanup(func() { w.Close() })
+	time.AfterFunc(200*time.Millisecond, func() { w.Close() })
+	if err := d.switcher(t, ModeHUP).Switch(context.Background(), appdir.Target{Bin: bin, Cfg: cfg}); err != nil {
+		t.Fatalf("start while the binary was busy for 200ms: %v", err)
+	}
+	if got, _ := d.get("/"); !strings.HasPrefix(got, "exampleapp 1:") {
+		t.Errorf("app answers %q, want version 1", got)
 	}
 }
