@@ -65,6 +65,22 @@ func (f Finder) Find() ([]Proc, error) {
 	return out, nil
 }
 
+// findAfterHandover is Find, made a second time when the first finds no
+// process, for a handover (SIGHUP), where "none runs" is a verdict. A
+// listing is no snapshot: /proc's entries are read first, then each
+// process, so a successor forked after the entries were read, by a process
+// that exited before it was inspected, is in neither. The second listing
+// begins after the first saw the old process gone: a successor that lives
+// is in it. (Seen with five agents switching at once on 2 busy cores: a
+// good release taken for one that did not come up, and switched back.)
+func (f Finder) findAfterHandover() ([]Proc, error) {
+	procs, err := f.Find()
+	if err != nil || len(procs) > 0 {
+		return procs, err
+	}
+	return f.Find()
+}
+
 // inspect confirms that pid runs a binary of this directory and is alive.
 func (f Finder) inspect(pid int) (Proc, bool) {
 	readExe := f.ReadExe

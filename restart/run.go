@@ -2,6 +2,7 @@ package restart
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"syscall"
@@ -59,7 +60,7 @@ func (s *Switcher) hup(ctx context.Context, old Proc, bin string) (int, error) {
 	var found int
 	watch := newUpgradeWatch(s.finder(), old.PID)
 	err := poll(ctx, 10*time.Millisecond, func() (bool, error) {
-		procs, err := s.finder().Find()
+		procs, err := s.finder().findAfterHandover()
 		if err != nil {
 			return false, err
 		}
@@ -135,9 +136,13 @@ func (s *Switcher) stop(ctx context.Context, procs []Proc) error {
 	return poll(ctx, 20*time.Millisecond, allGone)
 }
 
+// textBusyFor bounds how long a start refused with "text file busy" is
+// tried again.
+const textBusyFor = 2 * time.Second
+
 // start runs Exec and waits until the new process runs bin.
 func (s *Switcher) start(ctx context.Context, bin string) (int, error) {
-	pid, wait, err := Starter{Dir: s.Dir, Exec: s.Exec}.Start()
+	pid, wait, err := s.startApp(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -162,6 +167,31 @@ func (s *Switcher) start(ctx context.Context, bin string) (int, error) {
 		return false, nil
 	})
 	return pid, err
+}
+
+// startApp runs Exec, again while exec answers ETXTBSY ("text file
+// busy"): in a process that writes release binaries while it forks (an
+// agent of several apps, several agents in one process), a child forked
+// and not yet exec'd holds a copy of the descriptor another goroutine
+// wrote the binary with, for the moment until it execs; the binary cannot
+// be executed in that moment, though it was written and closed.
+func (s *Switcher) startApp(ctx context.Context) (pid int, wait func() error, err error) {
+	give, busy := time.Now().Add(textBusyFor), false
+	perr := poll(ctx, 20*time.Millisecond, func() (bool, error) {
+		pid, wait, err = Starter{Dir: s.Dir, Exec: s.Exec}.Start()
+		if errors.Is(err, syscall.ETXTBSY) && time.Now().Before(give) {
+			if !busy {
+				s.log().Info("the binary is busy (text file busy): starting again", "exec", s.Exec, "for", textBusyFor)
+				busy = true
+			}
+			return false, nil
+		}
+		return true, nil
+	})
+	if perr != nil && err == nil {
+		err = perr
+	}
+	return pid, wait, err
 }
 
 // healthy waits until pid (or a successor on bin) has run bin for the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -215,5 +216,60 @@ func TestFinderOnlyThisDir(t *testing.T) {
 	}
 	if p := a.procs(t); len(p) != 1 || p[0].PID != apid {
 		t.Errorf("dir a: got %+v, want only pid %d", p, apid)
+	}
+}
+
+// TestFindAfterHandoverListsAgain: a listing that found no process (a
+// successor forked after /proc was read, its parent gone before it was
+// inspected) is made again before a handover is judged to have left none;
+// a second empty listing is believed.
+func TestFindAfterHandoverListsAgain(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var listings int
+	f := Finder{
+		Dir: dir,
+		Processes: func() ([][2]int, error) {
+			listings++
+			if listings == 1 {
+				return nil, nil // the torn listing: neither the old process nor its successor
+			}
+			return [][2]int{{os.Getpid(), 1}}, nil // the successor: a live pid
+		},
+		ReadExe: func(int) (string, error) { return filepath.Join(dir, "release", "app.2"), nil },
+	}
+	procs, err := f.findAfterHandover()
+	if err != nil || len(procs) != 1 || procs[0].PID != os.Getpid() || listings != 2 {
+		t.Fatalf("got %+v, %v after %d listings; want the successor after 2", procs, err, listings)
+	}
+	f.Processes = func() ([][2]int, error) { listings++; return nil, nil }
+	listings = 0
+	if procs, err := f.findAfterHandover(); err != nil || len(procs) != 0 || listings != 2 {
+		t.Errorf("got %+v, %v after %d listings; want none after 2", procs, err, listings)
+	}
+}
+
+// TestStartWhileBinaryBusy: a first start refused with "text file busy"
+// (a descriptor that wrote the binary still open somewhere: here the
+// test's own, closed after 200 ms) is tried again, and the app comes up.
+func TestStartWhileBinaryBusy(t *testing.T) {
+	t.Parallel()
+	d := newAppDir(t)
+	bin, cfg := d.release(t, "1", "1", nil)
+	w, err := os.OpenFile(bin, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := exec.Command(bin, "-version").Run(); !errors.Is(err, syscall.ETXTBSY) {
+		w.Close()
+		t.Skipf("executing a binary open for writing: got %v, want ETXTBSY (not Linux?)", err)
+	}
+	t.Cleanup(func() { w.Close() })
+	time.AfterFunc(200*time.Millisecond, func() { w.Close() })
+	if err := d.switcher(t, ModeHUP).Switch(context.Background(), appdir.Target{Bin: bin, Cfg: cfg}); err != nil {
+		t.Fatalf("start while the binary was busy for 200ms: %v", err)
+	}
+	if got, _ := d.get("/"); !strings.HasPrefix(got, "exampleapp 1:") {
+		t.Errorf("app answers %q, want version 1", got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/promtest"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/reconciler-dev/reconciler/restart/loadgen"
@@ -23,6 +24,7 @@ import (
 func newDemoCmd(stdout, stderr io.Writer) *cobra.Command {
 	var (
 		verbose bool
+		fleet   bool
 		workdir string
 	)
 	cmd := &cobra.Command{
@@ -37,12 +39,29 @@ merges it, waits for the switch, runs git revert, waits for the rollback,
 then commits a broken release (it dies a second after it starts) and shows
 the agent switch back by itself and not try it again. It reports each
 step's timing and how many requests failed during the switches, and exits 0
-only if every step worked and no request failed. Needs Go and git.`,
+only if every step worked and no request failed. Needs Go and git.
+
+With --fleet, a staged rollout instead: five agents with their own
+--host-id, app directory and app port follow one bare deploy repo, and a
+real Prometheus scrapes them. A person starts 2.0 at the canary;
+reconciler promote (its code, in process, every half second) advances it
+to 50%, then 100%, soaking 2s each, and finishes it, printing each
+decision. Then 2.1, which dies a second after it starts: the canary's
+agent switches back by itself, promote halts the rollout (on_halt revert),
+every host is on 2.0 and only the canary ever ran 2.1. Last, the table of
+reconciler fleet. Without a prometheus binary (apt-get install
+prometheus) it says so and takes the same steps by hand, from the agents'
+/status. About 30 seconds; exits 0 only if every step worked.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if fleet {
+				return runFleetDemo(cmd.Context(), stdout, stderr,
+					fleetOptions{workdir: workdir, verbose: verbose, prometheus: promtest.Binary() != ""})
+			}
 			return runDemo(cmd.Context(), stdout, stderr, workdir, verbose)
 		},
 	}
+	cmd.Flags().BoolVar(&fleet, "fleet", false, "a staged rollout across five agents, moved on by promote from a real Prometheus")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "show the agent's logs")
 	cmd.Flags().StringVar(&workdir, "workdir", "", "where to build the demo (default: a new temporary directory)")
 	return cmd
@@ -225,9 +244,12 @@ func (d *demo) step(ctx context.Context, name, v string, change func() (string, 
 	return nil
 }
 
-func (d *demo) serves(v string) bool {
-	got := answer(d.appAddr)
-	return len(got) > 0 && got == "exampleapp "+v+": "+demoMessage(v)
+func (d *demo) serves(v string) bool { return servesVersion(d.appAddr, v) }
+
+// servesVersion reports whether the app at addr answers as version v of
+// the demos' deploy repo: the binary and the message of v.
+func servesVersion(addr, v string) bool {
+	return answer(addr) == "exampleapp "+v+": "+demoMessage(v)
 }
 
 func (d *demo) report() {
@@ -247,7 +269,16 @@ func (d *demo) say(format string, args ...any) { fmt.Fprintf(d.out, format+"\n",
 
 // cleanup stops the app the agent started; the workspace stays for a look.
 func (d *demo) cleanup() {
-	procs, _ := restart.Finder{Dir: d.appDir}.Find()
+	if pid := stopApps(d.appDir); pid != 0 {
+		d.say("stopped the demo app (pid %d)", pid)
+	}
+}
+
+// stopApps stops the app processes of the app directory dir (SIGTERM,
+// SIGKILL after 5 s) and returns the pid of the first, 0 if none ran. The
+// agent must be stopped first, or it starts the app again.
+func stopApps(dir string) int {
+	procs, _ := restart.Finder{Dir: dir}.Find()
 	for _, p := range procs {
 		_ = syscall.Kill(p.PID, syscall.SIGTERM)
 	}
@@ -260,9 +291,10 @@ func (d *demo) cleanup() {
 			_ = syscall.Kill(p.PID, syscall.SIGKILL)
 		}
 	}
-	if len(procs) > 0 {
-		d.say("stopped the demo app (pid %d)", procs[0].PID)
+	if len(procs) == 0 {
+		return 0
 	}
+	return procs[0].PID
 }
 
 func demoWorkspace(workdir string) (string, error) {

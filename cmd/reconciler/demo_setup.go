@@ -15,27 +15,21 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
 // prepare builds the app twice, serves the artifacts, and makes the deploy
 // repo at 1.0.
 func (d *demo) prepare(ctx context.Context) error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	var err error
+	if d.appAddr, err = loopbackAddr0(); err != nil {
 		return err
 	}
-	d.appAddr = ln.Addr().String()
-	ln.Close()
 	artDir := filepath.Join(d.ws, "artifacts")
-	digests := map[string]string{}
-	for _, v := range []string{"1.0", "2.0"} {
-		start := time.Now()
-		sum, err := buildExampleApp(ctx, v, filepath.Join(artDir, "web-"+v))
-		if err != nil {
-			return err
-		}
-		digests[v] = sum
-		d.say("%-28s %-20s %s", "built example app "+v, "sha256 "+sum[:12], time.Since(start).Round(time.Millisecond))
+	digests, err := buildArtifacts(ctx, d.say, artDir, "1.0", "2.0")
+	if err != nil {
+		return err
 	}
 	if d.artURL, err = serveDir(ctx, artDir); err != nil {
 		return err
@@ -47,6 +41,32 @@ func (d *demo) prepare(ctx context.Context) error {
 	}
 	d.say("%-28s %s", "deploy repo", d.repo.dir)
 	return nil
+}
+
+// loopbackAddr0 is a port on 127.0.0.1 that the OS says is free now.
+func loopbackAddr0() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// buildArtifacts builds the example app as each version into dir
+// (web-VERSION), says each build's time, and returns the sha256 of each.
+func buildArtifacts(ctx context.Context, say func(string, ...any), dir string, versions ...string) (map[string]string, error) {
+	digests := map[string]string{}
+	for _, v := range versions {
+		start := time.Now()
+		sum, err := buildExampleApp(ctx, v, filepath.Join(dir, "web-"+v))
+		if err != nil {
+			return nil, err
+		}
+		digests[v] = sum
+		say("%-28s %-20s %s", "built example app "+v, "sha256 "+sum[:12], time.Since(start).Round(time.Millisecond))
+	}
+	return digests, nil
 }
 
 // buildExampleApp builds cmd/exampleapp with version v into out.
@@ -103,9 +123,27 @@ func serveDir(ctx context.Context, dir string) (string, error) {
 
 // runAgent runs the real agent of `reconciler run`, in process.
 func (d *demo) runAgent(ctx context.Context, log *slog.Logger) error {
+	return demoAgent{repo: "file://" + d.repo.dir, dir: d.appDir, app: d.appAddr}.run(ctx, log)
+}
+
+// demoAgent is the agent of one host of a demo: the real agent of
+// `reconciler run`, in process, with a one-second schedule and a short
+// bake.
+type demoAgent struct {
+	repo, dir string
+	hostID    string // "": the host name
+	app       string // the app's address, for the health check
+	exec      string // how the app is started; "": the default
+	listen    string // where /metrics and /status are served; "": nowhere
+}
+
+func (a demoAgent) run(ctx context.Context, log *slog.Logger) error {
 	c := defaultConfig()
-	c.Repo, c.Path, c.Dir = "file://"+d.repo.dir, "web/current.conf", d.appDir
-	c.HealthURL, c.HealthTimeout = "http://"+d.appAddr+"/healthz", 20*time.Second
+	c.Repo, c.Path, c.Dir, c.HostID = a.repo, "web/current.conf", a.dir, a.hostID
+	if a.exec != "" {
+		c.Exec = a.exec
+	}
+	c.HealthURL, c.HealthTimeout = "http://"+a.app+"/healthz", 20*time.Second
 	c.HealthBake = demoBake
 	if err := c.ValidateSource(); err != nil {
 		return err
@@ -113,7 +151,7 @@ func (d *demo) runAgent(ctx context.Context, log *slog.Logger) error {
 	if err := c.ValidateApply(); err != nil {
 		return err
 	}
-	return runAgent(ctx, c, &agentFlags{Schedule: "@every 1s", MaxBackoff: 5 * time.Second}, log)
+	return runAgent(ctx, c, &agentFlags{Schedule: "@every 1s", MaxBackoff: 5 * time.Second, Listen: a.listen}, log)
 }
 
 // demoRepo is the demo's deploy repo, made with the git CLI from
@@ -121,6 +159,7 @@ func (d *demo) runAgent(ctx context.Context, log *slog.Logger) error {
 type demoRepo struct {
 	dir, artURL, addr string
 	digests           map[string]string
+	bare              string // the shared copy commits are pushed to; "": none
 }
 
 func (r *demoRepo) create() error {
@@ -150,17 +189,38 @@ func (r *demoRepo) writeVersion(v string) error {
 // writeRelease points web/current.conf at version v: the binary built as
 // version bin, and cfg.
 func (r *demoRepo) writeRelease(v, bin string, cfgKeys map[string]string) error {
-	cfg, _ := json.MarshalIndent(cfgKeys, "", "  ")
-	if err := os.WriteFile(filepath.Join(r.dir, "web", "cfg-"+v+".json"), append(cfg, '\n'), 0o644); err != nil {
+	d, err := r.release(v, bin, cfgKeys)
+	if err != nil {
 		return err
 	}
-	desired := map[string]any{
-		"version": v,
-		"bin":     map[string]string{"url": r.artURL + "/web-" + bin, "sha256": r.digests[bin]},
-		"cfg":     map[string]string{"path": "web/cfg-" + v + ".json"},
+	return r.writeDesired(d)
+}
+
+// release writes the config of version v, cfgKeys, and returns the
+// desired state of v: the binary built as version bin, and that config.
+func (r *demoRepo) release(v, bin string, cfgKeys map[string]string) (reconcile.Desired, error) {
+	cfg, _ := json.MarshalIndent(cfgKeys, "", "  ")
+	if err := os.WriteFile(filepath.Join(r.dir, "web", "cfg-"+v+".json"), append(cfg, '\n'), 0o644); err != nil {
+		return reconcile.Desired{}, err
 	}
-	js, _ := json.MarshalIndent(desired, "", "  ")
-	return os.WriteFile(filepath.Join(r.dir, "web", "current.conf"), append(js, '\n'), 0o644)
+	return reconcile.Desired{
+		Version: v,
+		Bin:     &reconcile.Artifact{URL: r.artURL + "/web-" + bin, SHA256: r.digests[bin]},
+		Cfg:     &reconcile.Artifact{Path: "web/cfg-" + v + ".json"},
+	}, nil
+}
+
+// writeDesired writes web/current.conf, checked as the agents will read it.
+func (r *demoRepo) writeDesired(d reconcile.Desired) error {
+	const path = "web/current.conf"
+	data, err := d.MarshalIndent()
+	if err == nil {
+		_, err = reconcile.ParseDesired(path, data)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return os.WriteFile(filepath.Join(r.dir, path), data, 0o644)
 }
 
 // proposeBump commits 2.0 on the branch next, as a pull request would:
@@ -203,6 +263,7 @@ func (r *demoRepo) revert() (string, error) {
 	return r.git("rev-parse", "HEAD")
 }
 
+// commit commits every change, and pushes it once the repo is shared.
 func (r *demoRepo) commit(msg string) (string, error) {
 	if _, err := r.git("add", "-A"); err != nil {
 		return "", err
@@ -210,7 +271,37 @@ func (r *demoRepo) commit(msg string) (string, error) {
 	if _, err := r.git("commit", "-q", "-m", msg); err != nil {
 		return "", err
 	}
+	if r.bare != "" {
+		if _, err := r.git("push", "-q", "origin", "main"); err != nil {
+			return "", err
+		}
+	}
 	return r.git("rev-parse", "HEAD")
+}
+
+// share makes a bare copy of the repo at bare, as on a git host: agents
+// follow it and promote pushes to it; commits are pushed there from now
+// on.
+func (r *demoRepo) share(bare string) error {
+	if _, err := r.git("clone", "-q", "--bare", r.dir, bare); err != nil {
+		return err
+	}
+	if _, err := r.git("remote", "add", "origin", bare); err != nil {
+		return err
+	}
+	r.bare = bare
+	return nil
+}
+
+// head is the commit the shared repo's main points at.
+func (r *demoRepo) head() (string, error) {
+	return r.git("--git-dir", r.bare, "rev-parse", "main")
+}
+
+// pull brings the work tree up to the shared repo, where promote pushes.
+func (r *demoRepo) pull() error {
+	_, err := r.git("pull", "-q", "--ff-only", "origin", "main")
+	return err
 }
 
 func (r *demoRepo) git(args ...string) (string, error) {

@@ -127,6 +127,12 @@ func setupPromote(cmd *cobra.Command, c *Config, f *promoteFlags) (*promote.Prom
 	if err := bindEnv(cmd); err != nil {
 		return nil, nil, err
 	}
+	return newPromoter(c, f)
+}
+
+// newPromoter checks the settings and wires the promoter: promote's, and
+// the fleet demo's, which runs it in process.
+func newPromoter(c *Config, f *promoteFlags) (*promote.Promoter, *promote.Client, error) {
 	if strings.Contains(c.Path, "{hostname}") {
 		return nil, nil, &usageError{msg: fmt.Sprintf("--path %q: promote moves one file; {hostname} is for agents", c.Path)}
 	}

@@ -184,12 +184,7 @@ func config(o Options) []byte {
 // is skipped otherwise.
 func New(t testing.TB, o Options) *Server {
 	t.Helper()
-	if Binary() == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set but no prometheus binary is installed (apt-get install prometheus; .ci/run does it)")
-		}
-		t.Skip("no prometheus binary installed (apt-get install prometheus)")
-	}
+	Require(t)
 	s, err := Start(t.Context(), t.TempDir(), o)
 	if err != nil {
 		t.Fatalf("promtest: %v", err)
@@ -201,6 +196,19 @@ func New(t testing.TB, o Options) *Server {
 		}
 	})
 	return s
+}
+
+// Require fails the test when the CI environment variable is set and no
+// prometheus binary is installed (CI must run it), and skips it when
+// neither is; for tests that start Prometheus some other way (a demo).
+func Require(t testing.TB) {
+	t.Helper()
+	if Binary() == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI is set but no prometheus binary is installed (apt-get install prometheus; .ci/run does it)")
+		}
+		t.Skip("no prometheus binary installed (apt-get install prometheus)")
+	}
 }
 
 // WaitUp waits until Prometheus has scraped n targets successfully (up is
