@@ -336,7 +336,7 @@ func (b *rolloutBench) promoteUntil(ctx context.Context, deadline time.Time, wan
 }
 
 // promoteLoop runs the promoter every -rollout-promote-every, as a timer
-// would, until done says so of a run or the deadline passes.
+// would, until done says so of a run; no run starts after the deadline.
 func (b *rolloutBench) promoteLoop(ctx context.Context, deadline time.Time, done func(promoteRun) bool, between func()) []promoteRun {
 	var runs []promoteRun
 	for {
@@ -351,7 +351,8 @@ func (b *rolloutBench) promoteLoop(ctx context.Context, deadline time.Time, done
 		if between != nil {
 			between()
 		}
-		if sleepCtx(ctx, time.Until(r.start.Add(b.o.rolloutPromoteEvery))) != nil {
+		next := r.start.Add(b.o.rolloutPromoteEvery)
+		if next.After(deadline) || sleepCtx(ctx, time.Until(next)) != nil {
 			return runs
 		}
 	}
