@@ -45,6 +45,7 @@ type options struct {
 	rolloutPeriod       time.Duration // their poll period
 	rolloutSoak         time.Duration // each step's soak
 	rolloutPromoteEvery time.Duration // the promoter's interval
+	rolloutLog          bool          // print each promoter decision to stderr
 }
 
 func main() {
@@ -177,6 +178,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.rolloutPeriod, "rollout-period", 5*time.Second, "each simulated agent's poll period in the rollout rows")
 	fs.DurationVar(&o.rolloutSoak, "rollout-soak", 3*time.Second, "each step's soak in the rollout rows (seconds, where a real rollout soaks for an hour)")
 	fs.DurationVar(&o.rolloutPromoteEvery, "rollout-promote-every", time.Second, "the promoter's interval in the rollout rows")
+	fs.BoolVar(&o.rolloutLog, "rollout-log", false, "print each promoter decision of the rollout rows to stderr")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

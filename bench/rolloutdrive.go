@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/prometheus/common/model"
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/internal/promote"
@@ -106,6 +107,16 @@ type goodResult struct {
 	curlErr  error
 	git      gitWindow // from the first commit to one period after the finish
 	gitRuns  int       // promoter runs in that window
+	scrapes  scrapeHealth
+}
+
+// scrapeHealth is how Prometheus fared scraping the fleet's one endpoint:
+// a scrape slower than the interval fails, and then every host's series
+// go missing at once.
+type scrapeHealth struct {
+	scrapes, up int
+	longest     time.Duration
+	err         error
 }
 
 // stepTime is one step of a rollout: from the commit that set its percent
@@ -304,7 +315,33 @@ func (b *rolloutBench) goodRollout(ctx context.Context) (goodResult, error) {
 		return r, err
 	}
 	r.git, r.gitRuns = b.since(m), len(r.runs)+len(tail)
+	r.scrapes = b.scrapeHealth(ctx, r.git.dur)
 	return r, nil
+}
+
+// scrapeHealth asks Prometheus how its scrapes of the fleet went over the
+// last d.
+func (b *rolloutBench) scrapeHealth(ctx context.Context, d time.Duration) scrapeHealth {
+	var h scrapeHealth
+	over := fmt.Sprintf(`[%ds]`, int(d.Seconds()))
+	one := func(q string) float64 {
+		v, _, _, err := b.client.Query(ctx, q, time.Now())
+		vec, ok := v.(model.Vector)
+		switch {
+		case h.err != nil:
+		case err != nil:
+			h.err = fmt.Errorf("%s: %w", q, err)
+		case !ok || len(vec) != 1:
+			h.err = fmt.Errorf("%s: answered %v, not one number", q, v)
+		default:
+			return float64(vec[0].Value)
+		}
+		return 0
+	}
+	h.scrapes = int(one(`count_over_time(up{job="reconciler"}` + over + `)`))
+	h.up = int(one(`sum_over_time(up{job="reconciler"}` + over + `)`))
+	h.longest = time.Duration(one(`max_over_time(scrape_duration_seconds{job="reconciler"}`+over+`)`) * float64(time.Second))
+	return h
 }
 
 // plainBump commits a plain desired file (no rollout block) and measures
@@ -345,6 +382,9 @@ func (b *rolloutBench) promoteLoop(ctx context.Context, deadline time.Time, done
 		r.res, r.err = b.promoter.Run(ctx)
 		r.end, r.queries = time.Now(), b.client.Queries()-q0
 		runs = append(runs, r)
+		if b.o.rolloutLog {
+			fmt.Fprintf(os.Stderr, "bench: rollout: +%.1fs (%s) %s\n", r.end.Sub(b.f.start).Seconds(), r.wall().Round(time.Millisecond), decisionText(r))
+		}
 		if done(r) || ctx.Err() != nil || r.end.After(deadline) {
 			return runs
 		}
@@ -393,8 +433,11 @@ func timeCurl(ctx context.Context, u string) (time.Duration, error) {
 
 // decisionText is a run's decision in one line, or its error.
 func decisionText(r promoteRun) string {
-	if r.err != nil {
+	switch {
+	case r.err != nil:
 		return "error: " + r.err.Error()
+	case r.res.NoRollout:
+		return "none: no rollout block"
 	}
 	return r.res.Decision.Action.String() + ": " + r.res.Decision.Subject()
 }

@@ -72,6 +72,12 @@ func rolloutRows(ctx context.Context, t *table, work string, o options) error {
 	t.add(fmt.Sprintf("%s: git server CPU from the first commit to one period after the finish (%s; %d promoter runs)", what, secs(g.dur), res.good.gitRuns),
 		cpu(g), cpu(p), fmt.Sprintf("a plain bump (no rollout block) over the same %s (%d promoter runs; commit reaches all %d agents in %s)",
 			secs(p.dur), len(res.plain.runs), res.plain.reached, secs(res.plain.reachAll)), durRatio(g.cpu, p.cpu))
+	sh := res.good.scrapes
+	scrapes := fmt.Sprintf("%d of %d; %s", sh.up, sh.scrapes, sh.longest.Round(time.Millisecond))
+	if sh.err != nil {
+		scrapes = "not known: " + sh.err.Error()
+	}
+	t.add(fmt.Sprintf("%s: Prometheus' scrapes of the fleet's one endpoint (every 1 s, timeout 1 s) during the rollout: succeeded; the longest", what), scrapes, "–", "–", 0)
 	t.add(fmt.Sprintf("%s: polls of the whole group (slots skipped); timed out (no answer in %s); failed", what, fleetPollTimeout), res.polls.counts(), "–", "–", 0)
 	t.add(what+": poll latency p50 / p90 / p99 / max", res.polls.latencies(), "–", "–", 0)
 	noteFailures("rollout fleet", res.polls)
