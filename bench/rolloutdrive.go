@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
@@ -46,8 +47,28 @@ type rolloutBench struct {
 	f        *fleet
 	writer   *gitsrc.Source
 	client   *promote.Client
+	asked    *timedProm // the client, timed
 	promoter *promote.Promoter
 }
+
+// timedProm adds up the time the promoter's queries take (one goroutine
+// runs the promoter).
+type timedProm struct {
+	p    promote.Prometheus
+	took time.Duration
+}
+
+func (t *timedProm) Query(ctx context.Context, q string, ts time.Time, opts ...v1.Option) (model.Value, v1.Warnings, v1.Infos, error) {
+	defer t.add(time.Now())
+	return t.p.Query(ctx, q, ts, opts...)
+}
+
+func (t *timedProm) QueryRange(ctx context.Context, q string, r v1.Range, opts ...v1.Option) (model.Value, v1.Warnings, v1.Infos, error) {
+	defer t.add(time.Now())
+	return t.p.QueryRange(ctx, q, r, opts...)
+}
+
+func (t *timedProm) add(start time.Time) { t.took += time.Since(start) }
 
 func newRolloutBench(ctx context.Context, work string, o options) (*rolloutBench, error) {
 	root := filepath.Join(work, "rollout")
@@ -84,7 +105,8 @@ func newRolloutBench(ctx context.Context, work string, o options) (*rolloutBench
 		hosts.Close()
 		return nil, err
 	}
-	b.promoter = &promote.Promoter{Repo: promote.GitRepo{Source: promSrc}, Path: rolloutPath, Prometheus: b.client}
+	b.asked = &timedProm{p: b.client}
+	b.promoter = &promote.Promoter{Repo: promote.GitRepo{Source: promSrc}, Path: rolloutPath, Prometheus: b.asked}
 	return b, nil
 }
 
@@ -281,8 +303,9 @@ func (b *rolloutBench) promoteLoop(ctx context.Context, deadline time.Time, done
 	for {
 		r := promoteRun{start: time.Now()}
 		q0 := b.client.Queries()
+		b.asked.took = 0
 		r.res, r.err = b.promoter.Run(ctx)
-		r.end, r.queries = time.Now(), b.client.Queries()-q0
+		r.end, r.queries, r.asking = time.Now(), b.client.Queries()-q0, b.asked.took
 		runs = append(runs, r)
 		if b.o.rolloutLog {
 			fmt.Fprintf(os.Stderr, "bench: rollout: +%.1fs (%s) %s\n", r.end.Sub(b.f.start).Seconds(), r.wall().Round(time.Millisecond), decisionText(r))

@@ -12,6 +12,7 @@ import (
 type promoteRun struct {
 	start, end time.Time
 	queries    int64
+	asking     time.Duration // in the queries
 	res        promote.Result
 	err        error
 }

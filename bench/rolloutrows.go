@@ -122,7 +122,7 @@ func addGoodRows(t *table, what string, o options, g goodResult) {
 }
 
 func addPromoterRows(t *table, what string, g goodResult) {
-	var walls, queries, pushedWalls []float64
+	var walls, queries, pushedWalls, asking []float64
 	errs := 0
 	for _, r := range g.runs {
 		if r.err != nil {
@@ -131,6 +131,7 @@ func addPromoterRows(t *table, what string, g goodResult) {
 		}
 		walls = append(walls, ms(r.wall()))
 		queries = append(queries, float64(r.queries))
+		asking = append(asking, ms(r.asking))
 		if r.res.Rev != "" {
 			pushedWalls = append(pushedWalls, ms(r.wall()))
 		}
@@ -143,10 +144,10 @@ func addPromoterRows(t *table, what string, g goodResult) {
 	for _, c := range g.curls {
 		curls = append(curls, ms(c))
 	}
-	w, q, c, pw := summarize(walls), summarize(queries), summarize(curls), summarize(pushedWalls)
+	w, q, c, pw, a := summarize(walls), summarize(queries), summarize(curls), summarize(pushedWalls), summarize(asking)
 	curlName := fmt.Sprintf("`curl -s '…/api/v1/query?query=count by (state) (reconciler_rollout_state{rollout=\"web-%s\"} == 1)'`, one after each run (%d)", goodVersion, len(curls))
-	t.add(fmt.Sprintf("%s: one promoter run (clone, decide, commit and push unless hold), wall time; %d runs of release %s's rollout, %d failed; the %d that pushed: %s",
-		what, len(g.runs), goodVersion, errs, len(pushedWalls), pw.String("ms")), w.String("ms"), c.String("ms"), curlName, w.med/c.med)
+	t.add(fmt.Sprintf("%s: one promoter run (clone, decide, commit and push unless hold), wall time; %d runs of release %s's rollout, %d failed; the %d that pushed: %s; of a run, its Prometheus queries: %s",
+		what, len(g.runs), goodVersion, errs, len(pushedWalls), pw.String("ms"), a.String("ms")), w.String("ms"), c.String("ms"), curlName, w.med/c.med)
 	t.add(what+": Prometheus queries per promoter run", fmt.Sprintf("%s (%s–%s)", num(q.med), num(q.min), num(q.max)), "1", curlName, q.med)
 }
 
