@@ -31,8 +31,8 @@ func childMain(args []string) error {
 		}
 		_, err = src.ReadFile(ctx, rev, "web/current.conf")
 		return err
-	case "git-server": // ROOT: serve until killed; print the URL first
-		return serveGitChild(ctx, args[1])
+	case "git-server": // ROOT [push]: serve until killed; print the URL first
+		return serveGitChild(ctx, args[1], len(args) > 2 && args[2] == "push")
 	case "download": // URL SHA256 DIR
 		_, err := (&artifacts.Fetcher{}).Fetch(ctx, args[1], args[2], args[3], "app.bench", 0o755)
 		return err

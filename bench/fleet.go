@@ -58,7 +58,7 @@ func fleetRows(ctx context.Context, t *table, work string, o options) error {
 	if err != nil {
 		return err
 	}
-	srv, err := startRemoteGitServer(root)
+	srv, err := startRemoteGitServer(root, false)
 	if err != nil {
 		return err
 	}

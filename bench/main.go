@@ -40,6 +40,12 @@ type options struct {
 	only        string
 	apps        int           // apps of the apps rows
 	appsIdle    time.Duration // idle window of each side of the apps rows
+
+	rolloutAgents       int           // simulated agents of the rollout rows
+	rolloutPeriod       time.Duration // their poll period
+	rolloutSoak         time.Duration // each step's soak
+	rolloutPromoteEvery time.Duration // the promoter's interval
+	rolloutLog          bool          // print each promoter decision to stderr
 }
 
 func main() {
@@ -78,8 +84,9 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 
 	t := &table{}
 	fmt.Fprintf(out, "machine: %s/%s, %d CPUs, %s; %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), gitVersion())
-	fmt.Fprintf(out, "run: %s, -runs %d -polls %d -old-mib %d -artifact-mib %d -fleet %s -fleet-refs %d -fleet-period %s -fleet-for %s\n\n",
-		time.Now().UTC().Format(time.RFC3339), o.runs, o.polls, o.oldMiB, o.artifactMiB, intsString(o.fleet), o.fleetRefs, o.fleetPeriod, o.fleetFor)
+	fmt.Fprintf(out, "run: %s, -runs %d -polls %d -old-mib %d -artifact-mib %d -fleet %s -fleet-refs %d -fleet-period %s -fleet-for %s -rollout-agents %d -rollout-period %s -rollout-soak %s\n\n",
+		time.Now().UTC().Format(time.RFC3339), o.runs, o.polls, o.oldMiB, o.artifactMiB, intsString(o.fleet), o.fleetRefs, o.fleetPeriod, o.fleetFor,
+		o.rolloutAgents, o.rolloutPeriod, o.rolloutSoak)
 	failed := runGroups(ctx, t, stderr, o.only, groups(t, work, o))
 	t.print(out)
 	if err := writePlots(o.plotDir, o.plots); err != nil {
@@ -107,7 +114,7 @@ func groups(t *table, work string, o options) []group {
 		{"agent", func(context.Context) error { return agentRows(t, work, o) }},
 		{"notify", func(context.Context) error { return notifyRows(t, work, o) }},
 		{"fleet", func(ctx context.Context) error { return fleetRows(ctx, t, work, o) }},
-		{"rollout", func(context.Context) error { fairnessRows(t); return nil }},
+		{"rollout", func(ctx context.Context) error { fairnessRows(t); return rolloutRows(ctx, t, work, o) }},
 		{"apps", func(ctx context.Context) error { return appsRows(ctx, t, work, o) }},
 	}
 }
@@ -162,6 +169,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, refs, download, switch, agent, notify, fleet, rollout, apps")
 	fs.IntVar(&o.apps, "apps", 10, "apps of the apps rows: one agent for all (run --apps-dir) against one agent each")
 	fs.DurationVar(&o.appsIdle, "apps-idle", time.Minute, "how long each side of the apps rows polls idle (@every 1s)")
+	// A rollout of four steps, then a plain bump as long, take about 4 ×
+	// (soak + period) twice: a 5 s period keeps the group within about 2
+	// minutes, and 250 agents every 5 s load the git server as 1,000 every
+	// 20 s do (1,000 every 5 s saturate 2 cores). docs/benchmarks.md's run
+	// is -rollout-agents 1000 -rollout-period 15s.
+	fs.IntVar(&o.rolloutAgents, "rollout-agents", 250, "simulated agents of the rollout rows (web-0001 …)")
+	fs.DurationVar(&o.rolloutPeriod, "rollout-period", 5*time.Second, "each simulated agent's poll period in the rollout rows")
+	fs.DurationVar(&o.rolloutSoak, "rollout-soak", 3*time.Second, "each step's soak in the rollout rows (seconds, where a real rollout soaks for an hour)")
+	fs.DurationVar(&o.rolloutPromoteEvery, "rollout-promote-every", time.Second, "the promoter's interval in the rollout rows")
+	fs.BoolVar(&o.rolloutLog, "rollout-log", false, "print each promoter decision of the rollout rows to stderr")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -180,6 +197,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.fleetFor <= o.fleetPeriod {
 		return o, fmt.Errorf("-fleet-for %s: want more than -fleet-period %s (the first period is the fleet's first contact)", o.fleetFor, o.fleetPeriod)
+	}
+	if o.rolloutAgents < 1 || o.rolloutPeriod <= 0 || o.rolloutSoak < time.Second || o.rolloutPromoteEvery <= 0 {
+		return o, fmt.Errorf("-rollout-agents %d -rollout-period %s -rollout-soak %s -rollout-promote-every %s: want at least 1 agent, a positive period and interval, a soak of 1s or more",
+			o.rolloutAgents, o.rolloutPeriod, o.rolloutSoak, o.rolloutPromoteEvery)
 	}
 	o.plots = &plotData{}
 	return o, nil

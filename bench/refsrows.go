@@ -52,7 +52,7 @@ func refsRowsAt(ctx context.Context, t *table, work string, n int, o options) er
 	if err := addTags(bare, n); err != nil {
 		return err
 	}
-	srv, err := startRemoteGitServer(root)
+	srv, err := startRemoteGitServer(root, false)
 	if err != nil {
 		return err
 	}

@@ -26,8 +26,13 @@ func startGitServer(root string) (*gittest.HTTPServer, error) {
 // GET /_stats, which prints the ref listings and the object transfers so
 // far. A v2 capability advertisement (GET info/refs) counts as a listing
 // here, as a v0 one does: both are a request of the poll before its objects.
-func serveGitChild(ctx context.Context, root string) error {
-	h, err := gittest.NewHandler(root)
+// With push, it accepts pushes too (the rollout rows' promoter pushes).
+func serveGitChild(ctx context.Context, root string, push bool) error {
+	var opts []gittest.ServeOption
+	if push {
+		opts = append(opts, gittest.AllowPush())
+	}
+	h, err := gittest.NewHandler(root, opts...)
 	if err != nil {
 		return err
 	}
@@ -49,19 +54,23 @@ func serveGitChild(ctx context.Context, root string) error {
 }
 
 // remoteGitServer is a git server in a process of its own (bench -child
-// git-server ROOT), so its CPU, CGI children included, can be read from
-// /proc without counting the clients.
+// git-server ROOT [push]), so its CPU, CGI children included, can be read
+// from /proc without counting the clients.
 type remoteGitServer struct {
 	URL string
 	cmd *exec.Cmd
 }
 
-func startRemoteGitServer(root string) (*remoteGitServer, error) {
+func startRemoteGitServer(root string, push bool) (*remoteGitServer, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, "-child", "git-server", root)
+	args := []string{"-child", "git-server", root}
+	if push {
+		args = append(args, "push")
+	}
+	cmd := exec.Command(self, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/prometheus/client_golang/api"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -162,7 +160,7 @@ func newPromoter(c *Config, f *promoteFlags) (*promote.Promoter, *promote.Client
 		return nil, nil, &usageError{msg: "--repo: " + err.Error()}
 	}
 	p := &promote.Promoter{
-		Repo:       promoteRepo{src: src, trust: c.trust, sign: sign},
+		Repo:       promote.GitRepo{Source: src, Trust: c.trust, Sign: sign},
 		Path:       c.Path,
 		Prometheus: client,
 		DryRun:     f.dryRun,
@@ -220,45 +218,4 @@ func promoteWatch(ctx context.Context, p *promote.Promoter, client *promote.Clie
 		case <-time.After(f.interval):
 		}
 	}
-}
-
-// promoter is who the commits are by.
-var promoter = object.Signature{Name: "reconciler promote", Email: "promote@reconciler.invalid"}
-
-// promoteRepo binds the deploy repo (gitsrc) to promote's Repo.
-type promoteRepo struct {
-	src   *gitsrc.Source
-	trust gitsrc.Trust
-	sign  gitsrc.Signer
-}
-
-func (r promoteRepo) Open(ctx context.Context, depth int) (promote.Branch, error) {
-	b, err := r.src.OpenBranch(ctx, depth, r.trust)
-	if err != nil {
-		return nil, err
-	}
-	return promoteBranch{b: b, sign: r.sign}, nil
-}
-
-type promoteBranch struct {
-	b    *gitsrc.Branch
-	sign gitsrc.Signer
-}
-
-func (b promoteBranch) Log(ctx context.Context, path string, visit func(promote.Rev) bool) (bool, error) {
-	return b.b.Log(ctx, path, func(r gitsrc.Rev) bool { return visit(promote.Rev(r)) })
-}
-
-func (b promoteBranch) Commit(path string, data []byte, msg string) (string, error) {
-	who := promoter
-	who.When = time.Now()
-	return b.b.Commit(path, data, msg, who, b.sign)
-}
-
-func (b promoteBranch) Push(ctx context.Context) error {
-	err := b.b.Push(ctx)
-	if errors.Is(err, gitsrc.ErrPushRejected) {
-		return fmt.Errorf("%w: %w", promote.ErrPushRejected, err)
-	}
-	return err
 }

@@ -9,7 +9,8 @@
 // hold, advance to the next step's percent, halt, or finish with the plain
 // desired file. Promoter.Run wraps it in one read of the branch, one
 // commit and one push; a push refused because someone pushed meanwhile is
-// read and decided again. Nothing is remembered between runs: what a
+// read and decided again; GitRepo is that branch on a real remote,
+// through gitsrc. Nothing is remembered between runs: what a
 // decision needs is in the repo (the file, and when its current wave was
 // committed) or in Prometheus (what the agents and the checks said over
 // the soak).

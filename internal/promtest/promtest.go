@@ -1,8 +1,10 @@
 // Package promtest runs a real Prometheus (the prometheus binary) on
 // 127.0.0.1 for tests, and serves small real /metrics endpoints for it to
-// scrape: agents reporting a rollout, and any gauge a check may read. As
-// in testkit, the parts that do not need a testing.TB (Start, NewAgent)
-// can serve a demo or a benchmark too.
+// scrape: agents reporting a rollout, and any gauge a check may read
+// (Agent, one endpoint per agent), or a whole simulated fleet's rollout
+// series on one endpoint (Hosts). As in testkit, the parts that do not
+// need a testing.TB (Start, NewAgent, NewHosts) can serve a demo or a
+// benchmark too.
 //
 // Prometheus runs with its own temporary storage and configuration, a 1 s
 // scrape interval and static targets. New fails the test when the CI

@@ -2,6 +2,9 @@ package promtest_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +56,72 @@ func TestPrometheusScrapesAgents(t *testing.T) {
 		select {
 		case <-ctx.Done():
 			t.Fatalf("web-1 still %v", states())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// TestHosts: one endpoint serves many hosts' series, each host told apart
+// by host_id, each with one state; a real Prometheus scrapes it as one
+// target and sees every host, and a host's new state replaces its old.
+func TestHosts(t *testing.T) {
+	h := promtest.NewHosts()
+	defer h.Close()
+	for _, id := range []string{"web-0001", "web-0002", "web-0003"} {
+		h.SetUp(id, true)
+		h.SetRollout(id, "web-2.0", "out", 0)
+	}
+	h.SetRollout("web-0001", "web-2.0", "applied", 10)
+	h.DropRollouts("web-0003")
+
+	resp, err := http.Get("http://" + h.Addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`reconciler_rollout_state{host_id="web-0001",rollout="web-2.0",state="applied"} 1`,
+		`reconciler_rollout_percent{host_id="web-0001",rollout="web-2.0"} 10`,
+		`reconciler_rollout_state{host_id="web-0002",rollout="web-2.0",state="out"} 1`,
+		`reconciler_host_info{host_id="web-0003"} 1`,
+		`reconciler_app_up{host_id="web-0003"} 1`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, body)
+		}
+	}
+	if n := strings.Count(string(body), "reconciler_rollout_state{"); n != 2 {
+		t.Errorf("state series: got %d, want 2 (one per host reporting a rollout)", n)
+	}
+
+	s := promtest.New(t, promtest.Options{Targets: map[string][]string{"reconciler": {h.Addr}}})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	if err := s.WaitUp(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	c, err := api.NewClient(api.Config{Address: s.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prom := v1.NewAPI(c)
+	h.SetRollout("web-0002", "web-2.0", "failed", 10)
+	for {
+		v, _, _, err := prom.Query(ctx, `reconciler_rollout_state{rollout="web-2.0"} == 1`, time.Time{})
+		if err != nil {
+			t.Fatalf("query: %v", err)
+		}
+		got := map[string]string{}
+		for _, s := range v.(model.Vector) {
+			got[string(s.Metric["host_id"])] = string(s.Metric["state"])
+		}
+		if len(got) == 2 && got["web-0001"] == "applied" && got["web-0002"] == "failed" {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("states: got %v, want web-0001 applied, web-0002 failed", got)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
