@@ -2,7 +2,7 @@
 // otherwise use (git, curl + sha256sum), in the same run, on loopback only,
 // and prints one Markdown table. See docs/benchmarks.md.
 //
-//	go run ./bench                      # the default: about 6 minutes on 2 cores
+//	go run ./bench                      # the default: about 12 minutes on 2 cores, every group
 //	go run ./bench -plots docs -agent-polls 100 -fleet 100,500,1000 -fleet-period 15s -fleet-for 45s   # docs/benchmarks.md
 package main
 
@@ -160,7 +160,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.bumps, "bumps", 10, "commits for the commit-to-serving latency")
 	fs.IntVar(&o.agentPolls, "agent-polls", 60, "no-change polls for the agent's footprint (one a second)")
 	// Two sizes, one at ease and one that saturates 2 cores, keep the default
-	// run within about 6 minutes; docs/benchmarks.md's run adds 500.
+	// run within about 12 minutes with the other groups; docs/benchmarks.md's run adds 500.
 	fleet := fs.String("fleet", "100,1000", "fleet sizes (simulated agents)")
 	fs.IntVar(&o.fleetRefs, "fleet-refs", 0, "tags added to the fleet's deploy repo (0: main is its only ref)")
 	fs.DurationVar(&o.fleetPeriod, "fleet-period", 10*time.Second, "each simulated agent's poll period")
