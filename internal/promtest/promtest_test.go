@@ -23,17 +23,9 @@ func TestPrometheusScrapesAgents(t *testing.T) {
 	defer b.Close()
 	a.SetRollout("web-2.0", "pending", 10)
 	b.SetRollout("web-2.0", "out", 10)
-	s := promtest.New(t, promtest.Options{Targets: map[string][]string{"reconciler": {a.Addr, b.Addr}}})
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	if err := s.WaitUp(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
-	c, err := api.NewClient(api.Config{Address: s.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	prom := v1.NewAPI(c)
+	prom := scraping(ctx, t, a.Addr, b.Addr)
 	states := func() map[string]string {
 		v, _, _, err := prom.Query(ctx, `reconciler_rollout_state{rollout="web-2.0"} == 1`, time.Time{})
 		if err != nil {
@@ -95,17 +87,9 @@ func TestHosts(t *testing.T) {
 		t.Errorf("state series: got %d, want 2 (one per host reporting a rollout)", n)
 	}
 
-	s := promtest.New(t, promtest.Options{Targets: map[string][]string{"reconciler": {h.Addr}}})
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	if err := s.WaitUp(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
-	c, err := api.NewClient(api.Config{Address: s.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	prom := v1.NewAPI(c)
+	prom := scraping(ctx, t, h.Addr)
 	h.SetRollout("web-0002", "web-2.0", "failed", 10)
 	for {
 		v, _, _, err := prom.Query(ctx, `reconciler_rollout_state{rollout="web-2.0"} == 1`, time.Time{})
@@ -125,4 +109,19 @@ func TestHosts(t *testing.T) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// scraping starts a real Prometheus scraping targets, waits until it has
+// scraped them all, and returns its API.
+func scraping(ctx context.Context, t *testing.T, targets ...string) v1.API {
+	t.Helper()
+	s := promtest.New(t, promtest.Options{Targets: map[string][]string{"reconciler": targets}})
+	if err := s.WaitUp(ctx, len(targets)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := api.NewClient(api.Config{Address: s.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v1.NewAPI(c)
 }
