@@ -221,15 +221,17 @@ func (e *Engine) Sync(ctx context.Context) (Outcome, error) {
 	prev := st.LastError
 	e.record(&st, out, err)
 	e.recordRollout(&st, out)
+	// The metrics first: whoever sees this pass in the state file (status,
+	// GET /status) finds its metrics set too.
+	e.Metrics.pass(out, &st, time.Since(start), err, e.now())
+	e.Metrics.rollout(st.Rollout, e.hostID())
+	e.Metrics.setAppUp(e.appUp())
 	if serr := e.Layout.SaveState(st); serr != nil && err == nil {
 		err = serr
 	}
 	if ctx.Err() == nil {
 		e.noticeError(prev, &st, out, err)
 	}
-	e.Metrics.pass(out, &st, time.Since(start), err, e.now())
-	e.Metrics.rollout(st.Rollout, e.hostID())
-	e.Metrics.setAppUp(e.appUp())
 	return out, err
 }
 

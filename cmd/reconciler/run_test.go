@@ -201,9 +201,11 @@ func TestAgentRecoversFromBadCommit(t *testing.T) {
 	if !a.answers("2")() {
 		t.Errorf("with a broken desired file the app answers %q, want 2", answer(a.addr))
 	}
-	if v := a.metric(t, `reconciler_polls_total{result="error"}`); v < 1 {
-		t.Errorf("error polls: %v, want at least 1", v)
-	}
+	// The state file (which /status reads) is saved before the pass's
+	// metrics are set: wait for the count rather than expect it at once.
+	waitFor(t, "the failed poll to be counted", func() bool {
+		return a.metric(t, `reconciler_polls_total{result="error"}`) >= 1
+	})
 	a.d.releaseApp(t, "3", a.addr, nil)
 	waitFor(t, "recovery with 3", a.answers("3"))
 	waitFor(t, "release 1 pruned (--keep 2: 3 runs, 2 is the previous)", func() bool {
