@@ -180,10 +180,13 @@ func (e *Engine) dropConf(version string) {
 }
 
 // LocalInSync reports whether release/current.conf is the one this engine
-// last wrote or applied and the links agree with it: a watcher event it can
-// ignore (its own write).
+// last wrote or applied and the links agree with it, or is absent as this
+// engine left it (a new directory): a watcher event it can ignore.
 func (e *Engine) LocalInSync() bool {
 	conf, err := e.Layout.ReadLocalConf()
+	if errors.Is(err, os.ErrNotExist) && e.lastConf == nil {
+		return true // no file, and this engine wrote none: nobody edited anything
+	}
 	if err != nil || e.lastConf == nil || conf != *e.lastConf {
 		return false
 	}

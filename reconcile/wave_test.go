@@ -207,3 +207,19 @@ func TestOneScanPerPass(t *testing.T) {
 		t.Error("app_up: the app runs the release, want up")
 	}
 }
+
+// TestLocalInSyncNewDir: in a new directory, no release/current.conf is
+// no hand edit (the watcher's first look must not start a poll for
+// drift); a file written by someone else is one.
+func TestLocalInSyncNewDir(t *testing.T) {
+	l := Layout{Dir: t.TempDir()}
+	os.MkdirAll(l.Release(), 0o755)
+	e := &Engine{Layout: l, Switcher: &fakeSwitcher{dir: l.Dir}}
+	if !e.LocalInSync() {
+		t.Error("a new directory without current.conf: not in sync, want in sync")
+	}
+	os.WriteFile(l.CurrentConf(), []byte("version=1\nbin_file=release/app.1\n"), 0o644)
+	if e.LocalInSync() {
+		t.Error("a current.conf this engine did not write: in sync, want a change")
+	}
+}
