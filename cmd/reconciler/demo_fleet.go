@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/internal/promtest"
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
@@ -158,8 +159,8 @@ func (f *fleetDemo) prepare(ctx context.Context) error {
 	f.say("%-28s %s (bare, as on a git host: the agents follow it by file://, every step is pushed to it)", "deploy repo", f.repo.bare)
 	for _, id := range fleetHostIDs {
 		h := &fleetHost{id: id, dir: filepath.Join(f.ws, "srv", id)}
-		if h.app, err = loopbackAddr0(); err == nil {
-			h.listen, err = loopbackAddr0()
+		if h.app, err = testkit.FreeAddr(); err == nil { // distinct: never a port it gave before
+			h.listen, err = testkit.FreeAddr()
 		}
 		if err != nil {
 			return err

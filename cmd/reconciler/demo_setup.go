@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
@@ -23,7 +24,7 @@ import (
 // repo at 1.0.
 func (d *demo) prepare(ctx context.Context) error {
 	var err error
-	if d.appAddr, err = loopbackAddr0(); err != nil {
+	if d.appAddr, err = testkit.FreeAddr(); err != nil {
 		return err
 	}
 	artDir := filepath.Join(d.ws, "artifacts")
@@ -41,16 +42,6 @@ func (d *demo) prepare(ctx context.Context) error {
 	}
 	d.say("%-28s %s", "deploy repo", d.repo.dir)
 	return nil
-}
-
-// loopbackAddr0 is a port on 127.0.0.1 that the OS says is free now.
-func loopbackAddr0() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 // buildArtifacts builds the example app as each version into dir

@@ -5,20 +5,38 @@ package testkit
 
 import (
 	"bytes"
+	"errors"
 	"net"
 	"sync"
 )
 
 // FreeAddr returns a loopback address with a port that was free a moment
-// ago (the listener is closed again; fine on a test machine).
+// ago (the listener is closed again; fine on a test machine), and never one
+// it returned before in this process: the OS may hand a port just closed out
+// again, and two parts of one test (an app and an agent) then collide.
 func FreeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	given.Lock()
+	defer given.Unlock()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		if !given.addrs[addr] {
+			given.addrs[addr] = true
+			return addr, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
+	return "", errors.New("testkit: no loopback port free that was not handed out before")
 }
+
+// given is every address FreeAddr returned in this process.
+var given = struct {
+	sync.Mutex
+	addrs map[string]bool
+}{addrs: map[string]bool{}}
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writers (a child
 // process's output, a logger's goroutine) and a reader.
