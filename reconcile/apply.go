@@ -72,8 +72,13 @@ func (e *Engine) apply(ctx context.Context, p Plan, st *State, hs *hookedSwitch)
 	if e.Switcher == nil || !p.Switch {
 		return false, nil
 	}
+	if err := e.beginSwitch(st, p.To.Revision, p.To, p.From); err != nil {
+		return false, err
+	}
 	e.forgetSeen()
-	return true, e.Switcher.Switch(ctx, appdir.Target{Bin: p.To.BinFile, Cfg: p.To.CfgFile, Revision: p.To.Revision})
+	err := e.Switcher.Switch(ctx, appdir.Target{Bin: p.To.BinFile, Cfg: p.To.CfgFile, Revision: p.To.Revision})
+	e.endSwitch(st, err)
+	return true, err
 }
 
 func (e *Engine) applyStep(ctx context.Context, s Step) error {

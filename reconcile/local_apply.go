@@ -42,7 +42,7 @@ func (e *Engine) ApplyLocal(ctx context.Context) error {
 			st.LastError.Revision = st.Failed[len(st.Failed)-1].Revision
 		}
 	}
-	if failed || settled {
+	if failed || settled || sw.switched {
 		if serr := e.Layout.SaveState(st); serr != nil {
 			e.log().Error("save state", "err", serr)
 		}
@@ -106,8 +106,12 @@ func (e *Engine) applyLocal(ctx context.Context, st *State) (localSwitch, error)
 			return sw, err
 		}
 	}
+	if err := e.beginSwitch(st, conf.Revision, conf, prev); err != nil {
+		return localSwitch{}, err
+	}
 	e.forgetSeen()
 	err = e.Switcher.Switch(ctx, to)
+	e.endSwitch(st, err)
 	if err == nil {
 		e.lastConf = &conf
 	} else if isUnhealthy(err) {

@@ -34,6 +34,9 @@ type State struct {
 	Hooks *SwitchHooks `json:"hooks,omitempty"`
 	// Deferred is the revision the deploy windows hold back, if any.
 	Deferred *Deferred `json:"deferred,omitempty"`
+	// Switch is the last switch to another release and its verdict
+	// (judge.go).
+	Switch *SwitchRecord `json:"switch,omitempty"`
 	// Suspended is read from its own file (see Suspend), never saved here.
 	Suspended *Suspended `json:"-"`
 }
