@@ -92,7 +92,9 @@ func (e *Engine) skipFailedHead(p *pass) error {
 }
 
 // readDesired fetches the head (verifying its signature first, if asked)
-// and reads and validates the desired state at it.
+// and reads and validates the desired state at it. Fetch may bring a later
+// revision than the listed head (a push in between): that one is applied,
+// so that one is checked against the failed revisions.
 func (e *Engine) readDesired(p *pass) error {
 	p.out.Rev = p.head
 	rev, err := e.fetchVerified(p.ctx, p.head)
@@ -100,6 +102,12 @@ func (e *Engine) readDesired(p *pass) error {
 		return err
 	}
 	p.out.Rev = rev
+	if rev != p.head { // the ref moved since the listing: judge what is applied
+		p.head = rev
+		if err := e.skipFailedHead(p); err != nil || p.done {
+			return err
+		}
+	}
 	p.src, err = e.readDesiredAt(p.ctx, rev, p.st)
 	p.out.Wave, p.out.desiredRead = p.src.Wave, err == nil
 	return err
