@@ -25,7 +25,8 @@ type Agent struct {
 	MinBackoff time.Duration // first wait after a failure; default 1s
 	MaxBackoff time.Duration // default 15m
 	Log        *slog.Logger
-	// Rand returns a number in [0, n); default math/rand/v2.
+	// Rand returns a number in [0, n), for the schedule's jitter and the
+	// backoff's; default math/rand/v2.
 	Rand func(n int64) int64
 
 	trigger chan struct{}
@@ -66,7 +67,7 @@ func poke(c chan struct{}) {
 // when the last poll failed, until ctx ends. In-flight work is cancelled
 // through ctx; Run returns when it has stopped.
 func (a *Agent) Run(ctx context.Context) error {
-	a.backoff = backoffState{Min: a.MinBackoff, Max: a.MaxBackoff}
+	a.backoff = backoffState{Min: a.MinBackoff, Max: a.MaxBackoff, Rand: a.Rand}
 	if a.backoff.Max <= 0 {
 		a.backoff.Max = 15 * time.Minute
 	}
