@@ -33,6 +33,9 @@ type Agent struct {
 	local   chan struct{}
 	backoff backoffState
 	noticed string // the last skipped or suspended pass logged above debug
+	// personErrAt: the revision of the last poll, when it failed on an
+	// error that needs a person (logged at ERROR once per revision).
+	personErrAt *string
 }
 
 // Driven is what the agent drives (*Engine).
@@ -104,9 +107,10 @@ func (a *Agent) poll(ctx context.Context) time.Time {
 		// look again on the schedule (one cheap ref listing), no backoff.
 		a.backoff.Reset()
 		a.Metrics.SetBackoff(0)
-		a.log().Error("poll failed; needs a person", "err", err, "rev", short(out.Rev), "class", out.Class)
+		a.logNeedsPerson(ctx, out, err)
 		return a.Schedule.Next(now).Add(a.jitter())
 	}
+	a.personErrAt = nil
 	if err != nil && !isState(err) {
 		wait := a.backoff.Fail()
 		a.Metrics.SetBackoff(wait)
@@ -128,6 +132,19 @@ func (a *Agent) poll(ctx context.Context) time.Time {
 		next = out.Opens // deploy at the window's start, not at the first poll after it
 	}
 	return next.Add(a.jitter())
+}
+
+// logNeedsPerson logs an error that needs a person at ERROR at its first
+// poll of a revision; the polls that find it again at that revision log it
+// at DEBUG (status, metrics and the one notification show it meanwhile).
+// Any other outcome in between makes the next one news again.
+func (a *Agent) logNeedsPerson(ctx context.Context, out Outcome, err error) {
+	level := slog.LevelError
+	if a.personErrAt != nil && *a.personErrAt == out.Rev {
+		level = slog.LevelDebug
+	}
+	a.personErrAt = &out.Rev
+	a.log().Log(ctx, level, "poll failed; needs a person", "err", err, "rev", short(out.Rev), "class", out.Class)
 }
 
 // notice logs a pass that applied nothing on purpose (a failed revision, a
