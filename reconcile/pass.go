@@ -168,7 +168,9 @@ func (e *Engine) applyPass(p *pass) error {
 			e.restoreConf(plan.From)
 		}
 		e.lastConf = plan.From
-		e.emit(Event{Kind: EventRolledBack, FromVersion: plan.From.version(), ToVersion: p.out.Version, Revision: rev, Error: err.Error(), Rollout: p.out.rollout()})
+		// Told as the switch back, as the on-rollback hook is: from the
+		// failed release to the one running again.
+		e.emit(Event{Kind: EventRolledBack, FromVersion: p.out.Version, ToVersion: plan.From.version(), Revision: rev, Error: err.Error(), Rollout: p.out.rollout()})
 	}
 	if switched {
 		e.afterSwitch(p.ctx, st, hs, err)
