@@ -11,6 +11,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/gitsrc/gittest"
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
 // gitRig is an engine on a real deploy repo (git CLI, file://, gitsrc's
@@ -20,8 +21,20 @@ type gitRig struct {
 	l    Layout
 	git  *gittest.Repo
 	repo *countingRepo
-	sw   *fakeSwitcher
+	sw   *linkSwitcher
 	e    *Engine
+}
+
+// linkSwitcher is fakeSwitcher that also points app.cfg at the config.
+type linkSwitcher struct{ fakeSwitcher }
+
+func (s *linkSwitcher) Switch(ctx context.Context, to appdir.Target) error {
+	if err := s.fakeSwitcher.Switch(ctx, to); err != nil || to.Cfg == "" {
+		return err
+	}
+	link := filepath.Join(s.dir, appdir.CfgLink)
+	os.Remove(link)
+	return os.Symlink(to.Cfg, link)
 }
 
 // countingRepo is a real Source that counts the files read through the
@@ -79,7 +92,7 @@ func newGitRig(t testing.TB) *gitRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &gitRig{l: l, git: g, repo: &countingRepo{Source: src}, sw: &fakeSwitcher{dir: l.Dir}}
+	r := &gitRig{l: l, git: g, repo: &countingRepo{Source: src}, sw: &linkSwitcher{fakeSwitcher{dir: l.Dir}}}
 	r.e = &Engine{Layout: l, Path: "current.conf", Repo: r.repo, Switcher: r.sw}
 	return r
 }
