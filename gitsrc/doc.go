@@ -59,7 +59,7 @@
 //     body are read (go-git's NewErr reads it all).
 //   - A v2 answer is bounded: at most 100,000 refs in an ls-refs answer,
 //     1,000 capabilities, 16 sections of at most 100,000 lines in a fetch
-//     answer. Beyond that the call fails with an error saying so; it is not
+//     answer, 16 MiB of a v0 advertisement read by the v2 client. Beyond that the call fails with an error saying so; it is not
 //     handed to go-git's listing, which reads without a bound.
 //   - Credentials appear in no error: URLs are shown through RedactURL, the
 //     transport's error text is scrubbed of the URL's and Auth's secrets, and

@@ -37,6 +37,10 @@ const (
 	maxCaps         = 1_000
 	maxSectionLines = 100_000
 	maxSections     = 16 // a fetch answer has at most 5 kinds of section
+	// maxAdvertisement bounds a v0 advertisement read by the v2 client (a
+	// server that does not speak v2): 10,000 refs are 650 KB, 16 MiB about
+	// 250,000.
+	maxAdvertisement = 16 << 20
 )
 
 // errTooLarge: an answer holds more than a bound above. It is not a doubt
@@ -148,7 +152,11 @@ func readAdvertisement(r io.Reader) (*advertisement, error) {
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
-	refs, err := decodeV0(io.MultiReader(bytes.NewReader(head[:n]), r))
+	lr := &io.LimitedReader{R: io.MultiReader(bytes.NewReader(head[:n]), r), N: maxAdvertisement}
+	refs, err := decodeV0(lr)
+	if err != nil && lr.N <= 0 {
+		return nil, fmt.Errorf("read ref advertisement: %w: more than %d bytes", errTooLarge, maxAdvertisement)
+	}
 	return &advertisement{v0: refs}, err
 }
 
