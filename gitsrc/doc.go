@@ -55,7 +55,12 @@
 //   - The v2 clients send what go-git's transports send (the same Auth or
 //     URL credentials, CA bundle, proxy, User-Agent, host key check, dial
 //     timeout), and an HTTP error status becomes go-git's own error for it,
-//     so errors read as before.
+//     so errors read as before; only the first 4 KiB of an error answer's
+//     body are read (go-git's NewErr reads it all).
+//   - A v2 answer is bounded: at most 100,000 refs in an ls-refs answer,
+//     1,000 capabilities, 16 sections of at most 100,000 lines in a fetch
+//     answer, 16 MiB of a v0 advertisement read by the v2 client. Beyond that the call fails with an error saying so; it is not
+//     handed to go-git's listing, which reads without a bound.
 //   - Credentials appear in no error: URLs are shown through RedactURL, the
 //     transport's error text is scrubbed of the URL's and Auth's secrets, and
 //     the cache's stored remote URL is the redacted one.
@@ -90,4 +95,6 @@
 //     the next Fetch of the same Source re-clones.
 //   - ReadFile can only read commits that Fetch brought into the cache (and
 //     those still there from earlier fetches).
+//   - go-git's own transport, used after a doubt (a redirect, a v0 server),
+//     reads an HTTP error body and a v0 advertisement without a bound.
 package gitsrc

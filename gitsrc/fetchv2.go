@@ -163,11 +163,13 @@ func fetchRequest(server caps, want plumbing.Hash, haves, shallows []plumbing.Ha
 // pack it stores in st. It returns the shallow-info section's lists.
 func readFetch(r io.Reader, st storage.Storer) (shallow, unshallow []plumbing.Hash, err error) {
 	p := &pktReader{r: r}
-	for {
+	for n := 0; ; n++ {
 		header, kind, err := p.line()
 		switch {
 		case err != nil:
 			return nil, nil, fmt.Errorf("read fetch answer: %w", err)
+		case n >= maxSections:
+			return nil, nil, fmt.Errorf("read fetch answer: %w: more than %d sections", errTooLarge, maxSections)
 		case kind != pktData:
 			return nil, nil, errors.New("read fetch answer: no packfile section")
 		case header == "packfile":
@@ -209,6 +211,8 @@ func readSection(p *pktReader) ([]string, error) {
 			return lines, nil
 		case kind != pktData:
 			return nil, errors.New("section not ended by a delimiter")
+		case len(lines) >= maxSectionLines:
+			return nil, fmt.Errorf("%w: more than %d lines", errTooLarge, maxSectionLines)
 		}
 		lines = append(lines, line)
 	}

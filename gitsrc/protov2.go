@@ -27,6 +27,26 @@ import (
 // knew and starts again with the full exchange.
 var errNotV2 = errors.New("server did not answer in protocol v2")
 
+// Bounds on what a server's answer may hold, so that a broken or hostile
+// server cannot make the agent read or keep without end: a pkt-line is at
+// most 64 KiB by its length field, these bound how many of them. A poll
+// asks for one ref (or, for the hint, the branches and tags), so maxRefs
+// is far above any deploy repo's listing.
+const (
+	maxRefs         = 100_000
+	maxCaps         = 1_000
+	maxSectionLines = 100_000
+	maxSections     = 16 // a fetch answer has at most 5 kinds of section
+	// maxAdvertisement bounds a v0 advertisement read by the v2 client (a
+	// server that does not speak v2): 10,000 refs are 650 KB, 16 MiB about
+	// 250,000.
+	maxAdvertisement = 16 << 20
+)
+
+// errTooLarge: an answer holds more than a bound above. It is not a doubt
+// (errDoubt): go-git's listing, the fallback, reads without a bound.
+var errTooLarge = errors.New("answer too large")
+
 // pktKind tells the special packets of v2 apart from data.
 type pktKind int
 
@@ -132,14 +152,18 @@ func readAdvertisement(r io.Reader) (*advertisement, error) {
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
-	refs, err := decodeV0(io.MultiReader(bytes.NewReader(head[:n]), r))
+	lr := &io.LimitedReader{R: io.MultiReader(bytes.NewReader(head[:n]), r), N: maxAdvertisement}
+	refs, err := decodeV0(lr)
+	if err != nil && lr.N <= 0 {
+		return nil, fmt.Errorf("read ref advertisement: %w: more than %d bytes", errTooLarge, maxAdvertisement)
+	}
 	return &advertisement{v0: refs}, err
 }
 
 // readCaps reads capability lines up to the flush.
 func readCaps(p *pktReader) (caps, error) {
 	c := caps{}
-	for {
+	for n := 0; ; n++ {
 		line, kind, err := p.line()
 		switch {
 		case err != nil:
@@ -151,6 +175,9 @@ func readCaps(p *pktReader) (caps, error) {
 			return c, nil
 		case kind != pktData:
 			return nil, errors.New("read capability advertisement: unexpected delimiter")
+		}
+		if n >= maxCaps {
+			return nil, fmt.Errorf("read capability advertisement: %w: more than %d capabilities", errTooLarge, maxCaps)
 		}
 		name, value, _ := strings.Cut(line, "=")
 		c[name] = value
@@ -207,7 +234,7 @@ func lsRefsRequest(server caps, prefixes []string) []byte {
 func readLsRefs(r io.Reader) (map[string]plumbing.Hash, error) {
 	p := &pktReader{r: r}
 	refs := map[string]plumbing.Hash{}
-	for {
+	for n := 0; ; n++ {
 		line, kind, err := p.line()
 		switch {
 		case err != nil:
@@ -220,6 +247,9 @@ func readLsRefs(r io.Reader) (map[string]plumbing.Hash, error) {
 		fields := strings.Split(line, " ")
 		if len(fields) < 2 || !isHash(fields[0]) {
 			return nil, fmt.Errorf("read ls-refs answer: bad line %q", line)
+		}
+		if n >= maxRefs { // lines, not names: a name may come again
+			return nil, fmt.Errorf("read ls-refs answer: %w: more than %d refs", errTooLarge, maxRefs)
 		}
 		name := fields[1]
 		if fields[0] != "unborn" {

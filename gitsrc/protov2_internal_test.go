@@ -83,3 +83,30 @@ func TestReadAdvertisement(t *testing.T) {
 }
 
 func pkt(s string) string { return fmt.Sprintf("%04x", len(s)+4) + s }
+
+// endlessV0 is a v0 ref advertisement that never ends.
+type endlessV0 struct {
+	buf []byte
+	i   int
+}
+
+func (e *endlessV0) Read(p []byte) (int, error) {
+	if e.buf == nil {
+		e.buf = []byte(pkt("# service=git-upload-pack\n") + "0000" + pkt(strings.Repeat("a", 40)+" HEAD\x00multi_ack\n"))
+	}
+	for len(e.buf) < len(p) {
+		e.i++
+		e.buf = append(e.buf, pkt(fmt.Sprintf("%040x refs/heads/b%d\n", e.i, e.i))...)
+	}
+	n := copy(p, e.buf)
+	e.buf = e.buf[n:]
+	return n, nil
+}
+
+// TestReadAdvertisementBounded: a v0 advertisement without end is refused
+// as too large, not read on.
+func TestReadAdvertisementBounded(t *testing.T) {
+	if _, err := readAdvertisement(&endlessV0{}); !errors.Is(err, errTooLarge) {
+		t.Errorf("endless v0 advertisement: got %v, want errTooLarge", err)
+	}
+}

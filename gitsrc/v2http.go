@@ -127,7 +127,7 @@ func (h *httpV2) advertise(ctx context.Context) (*advertisement, error) {
 	defer body.Close()
 	adv, err := readAdvertisement(body)
 	switch {
-	case errors.Is(err, errEmptyRepo):
+	case errors.Is(err, errEmptyRepo), errors.Is(err, errTooLarge):
 		return nil, err
 	case err != nil:
 		return nil, fmt.Errorf("%w: %w", errDoubt, err)
@@ -143,7 +143,10 @@ func (h *httpV2) lsRefs(ctx context.Context, prefixes []string) (map[string]plum
 	}
 	defer body.Close()
 	refs, err := readLsRefs(body)
-	if err != nil {
+	switch {
+	case errors.Is(err, errTooLarge):
+		return nil, err // not a doubt: go-git's listing would read it all
+	case err != nil:
 		return nil, fmt.Errorf("%w: %w: %w", errDoubt, errNotV2, err)
 	}
 	return refs, nil
@@ -193,6 +196,10 @@ func (c *httpConn) close() {
 	}
 }
 
+// maxErrorBody bounds what is read of an HTTP error answer's body; the
+// error keeps at most its first line of plain text (plainReason).
+const maxErrorBody = 4 << 10
+
 // do sends req with the credentials and v2 header and returns the body of
 // a 200 answer of content type want. A 4xx/5xx answer becomes go-git's own
 // error for it (githttp.NewErr), so it is reported as before.
@@ -207,6 +214,13 @@ func (h *httpV2) do(req *http.Request, want string) (io.ReadCloser, error) {
 		return nil, err
 	}
 	if res.StatusCode >= 400 {
+		// NewErr reads the whole body into the error: a server (or a proxy
+		// in front of it) could send one without end. Only its first
+		// maxErrorBody bytes are read; closing drops the rest.
+		res.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.LimitReader(res.Body, maxErrorBody), res.Body}
 		return nil, githttp.NewErr(res) // reads and closes the body
 	}
 	got, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))

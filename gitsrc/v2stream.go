@@ -55,7 +55,7 @@ func openStream(u *upload) (conn *streamConn, v0 map[string]plumbing.Hash, err e
 		return &streamConn{u: u, caps: adv.v2}, nil, nil
 	case err == nil:
 		_, _ = io.WriteString(u.in, "0000") // v0: we want nothing
-	case !errors.Is(err, errEmptyRepo):
+	case !errors.Is(err, errEmptyRepo) && !errors.Is(err, errTooLarge):
 		err = fmt.Errorf("%w: %w", errDoubt, err)
 	}
 	u.close()
@@ -68,7 +68,10 @@ func (c *streamConn) lsRefs(ctx context.Context, prefixes []string) (map[string]
 		return nil, err
 	}
 	refs, err := readLsRefs(r)
-	if err != nil {
+	switch {
+	case errors.Is(err, errTooLarge):
+		return nil, err // not a doubt: go-git's listing would read it all
+	case err != nil:
 		return nil, fmt.Errorf("%w: %w", errDoubt, err)
 	}
 	return refs, nil

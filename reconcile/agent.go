@@ -25,13 +25,17 @@ type Agent struct {
 	MinBackoff time.Duration // first wait after a failure; default 1s
 	MaxBackoff time.Duration // default 15m
 	Log        *slog.Logger
-	// Rand returns a number in [0, n); default math/rand/v2.
+	// Rand returns a number in [0, n), for the schedule's jitter and the
+	// backoff's; default math/rand/v2.
 	Rand func(n int64) int64
 
 	trigger chan struct{}
 	local   chan struct{}
 	backoff backoffState
 	noticed string // the last skipped or suspended pass logged above debug
+	// personErrAt: the revision of the last poll, when it failed on an
+	// error that needs a person (logged at ERROR once per revision).
+	personErrAt *string
 }
 
 // Driven is what the agent drives (*Engine).
@@ -66,7 +70,7 @@ func poke(c chan struct{}) {
 // when the last poll failed, until ctx ends. In-flight work is cancelled
 // through ctx; Run returns when it has stopped.
 func (a *Agent) Run(ctx context.Context) error {
-	a.backoff = backoffState{Min: a.MinBackoff, Max: a.MaxBackoff}
+	a.backoff = backoffState{Min: a.MinBackoff, Max: a.MaxBackoff, Rand: a.Rand}
 	if a.backoff.Max <= 0 {
 		a.backoff.Max = 15 * time.Minute
 	}
@@ -103,9 +107,10 @@ func (a *Agent) poll(ctx context.Context) time.Time {
 		// look again on the schedule (one cheap ref listing), no backoff.
 		a.backoff.Reset()
 		a.Metrics.SetBackoff(0)
-		a.log().Error("poll failed; needs a person", "err", err, "rev", short(out.Rev), "class", out.Class)
+		a.logNeedsPerson(ctx, out, err)
 		return a.Schedule.Next(now).Add(a.jitter())
 	}
+	a.personErrAt = nil
 	if err != nil && !isState(err) {
 		wait := a.backoff.Fail()
 		a.Metrics.SetBackoff(wait)
@@ -127,6 +132,19 @@ func (a *Agent) poll(ctx context.Context) time.Time {
 		next = out.Opens // deploy at the window's start, not at the first poll after it
 	}
 	return next.Add(a.jitter())
+}
+
+// logNeedsPerson logs an error that needs a person at ERROR at its first
+// poll of a revision; the polls that find it again at that revision log it
+// at DEBUG (status, metrics and the one notification show it meanwhile).
+// Any other outcome in between makes the next one news again.
+func (a *Agent) logNeedsPerson(ctx context.Context, out Outcome, err error) {
+	level := slog.LevelError
+	if a.personErrAt != nil && *a.personErrAt == out.Rev {
+		level = slog.LevelDebug
+	}
+	a.personErrAt = &out.Rev
+	a.log().Log(ctx, level, "poll failed; needs a person", "err", err, "rev", short(out.Rev), "class", out.Class)
 }
 
 // notice logs a pass that applied nothing on purpose (a failed revision, a

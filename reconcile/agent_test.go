@@ -111,6 +111,7 @@ func TestAgentBacksOffAndResets(t *testing.T) {
 		f := &fakeReconciler{errs: []error{boom, boom, boom, boom, boom, boom, boom, nil}}
 		a := NewAgent(f, every(t, "@every 1m"), nil)
 		a.MaxBackoff = 20 * time.Second
+		a.Rand = func(n int64) int64 { return n - 1 } // the top of the jitter: the plain doubling
 		start := time.Now()
 		runAgent(a, 3*time.Minute)
 		s := time.Second

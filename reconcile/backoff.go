@@ -1,11 +1,19 @@
 package reconcile
 
-import "time"
+import (
+	"math/rand/v2"
+	"time"
+)
 
 // backoffState computes the wait after consecutive failures: Min, doubling,
-// capped at Max. One success resets it (Reset).
+// capped at Max, with "equal jitter" as notify's and artifacts' retries
+// have: uniformly in [d/2, d], so that a fleet that failed together (a
+// shared git host down) does not retry in step. One success resets it
+// (Reset).
 type backoffState struct {
 	Min, Max time.Duration
+	// Rand returns a number in [0, n); default math/rand/v2.
+	Rand     func(n int64) int64
 	failures int
 }
 
@@ -22,7 +30,12 @@ func (b *backoffState) Fail() time.Duration {
 	if b.Max > 0 && d > b.Max {
 		d = b.Max
 	}
-	return d
+	rnd := b.Rand
+	if rnd == nil {
+		rnd = rand.Int64N
+	}
+	half := d / 2
+	return d - half + time.Duration(rnd(int64(half)+1))
 }
 
 // Reset forgets the failures.

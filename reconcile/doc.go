@@ -52,7 +52,13 @@
 // failed pass is told once per distinct error by comparing it with the
 // state's last error, so the decision survives a restart. A config whose repo path ends in .age
 // is decrypted right after it is read, so everything after sees plaintext
-// (digests, immutability) and only Render decides what of it is shown. It uses artifacts' file primitives directly (atomic write, install,
+// (digests, immutability) and only Render decides what of it is shown.
+// What a pass derives from a committed file (a bin.path's digest, an .age
+// config's plaintext) is kept per commit and path in a small bounded cache
+// (blobcache.go): a commit's files never change, so a no-change poll
+// neither hashes a large committed binary nor decrypts again. An event's
+// from/to versions mean what the hooks' do (for rolled_back, the switch
+// back), and an error's quoted program output goes to its Detail. It uses artifacts' file primitives directly (atomic write, install,
 // digest), which have no behaviour worth a seam. The Agent runs the loop of
 // `reconciler run` around an Engine (the Driven interface): one goroutine
 // owns it, and schedule, webhook and watcher only poke it.

@@ -53,6 +53,7 @@ type Engine struct {
 	IgnoreWindows bool
 
 	digests  digestCache
+	blobs    blobCache  // what passes derived from committed files, per commit
 	seen     *appSeen   // this pass's answer about the app (running)
 	lastConf *LocalConf // what this engine last wrote or found applied
 	heldConf *LocalConf // a hand edit whose pre-switch hook failed with nothing to put back
@@ -183,7 +184,7 @@ func (e *Engine) observeDesired(ctx context.Context, st *State) (DesiredAt, erro
 // readDesiredAt reads the desired file at rev and what this host is to
 // run of it (see place).
 func (e *Engine) readDesiredAt(ctx context.Context, rev string, st *State) (DesiredAt, error) {
-	return readDesiredAt(ctx, e.Repo, e.Decrypter, rev, e.Path, func(d Desired) (Desired, *Wave) { return e.place(d, st) })
+	return readDesiredAt(ctx, e.Repo, e.Decrypter, &e.blobs, rev, e.Path, func(d Desired) (Desired, *Wave) { return e.place(d, st) })
 }
 
 // fetchVerified fetches head and, with a Verifier, refuses a commit whose

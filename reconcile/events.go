@@ -3,6 +3,8 @@ package reconcile
 import (
 	"errors"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
 // EventKind names what an operator is told about (--notify-url); the
@@ -18,9 +20,18 @@ const (
 	EventUntrusted  EventKind = "untrusted"   // the head's signature is missing or not trusted
 	EventDrift      EventKind = "drift"       // the directory changed by hand and was put back
 	EventDeferred   EventKind = "deferred"    // outside the deploy windows: once per revision
+	// Made by other parts of the agent; listed so that a notification body
+	// and the docs know them.
+	EventAppExited    EventKind = "app_exited"    // the app exited on its own: once per exit streak, with the count
+	EventAgentUpdated EventKind = "agent_updated" // the agent runs a new release of itself
+	EventAgentFailed  EventKind = "agent_failed"  // a new release of the agent could not run here
 )
 
-// Event is one notification, before it is rendered as JSON.
+// Event is one notification, before it is rendered as JSON. FromVersion
+// and ToVersion mean what the hooks' RECONCILER_FROM_VERSION and
+// RECONCILER_TO_VERSION mean: the release before and after what the event
+// reports (for rolled_back, the failed release and the one switched back
+// to).
 type Event struct {
 	Kind        EventKind
 	FromVersion string
@@ -28,7 +39,12 @@ type Event struct {
 	Revision    string
 	Rollout     string
 	Error       string // the error, for failed, untrusted and rolled_back; for deferred, when the windows open
-	Time        time.Time
+	// Detail is what a program printed that the error quoted (the last
+	// lines of app.log, a hook's output); emit moves it here out of Error,
+	// which stays one line.
+	Detail string
+	Count  int // for app_exited: the exits in the streak
+	Time   time.Time
 }
 
 // Notifier is told about events. Notify must return at once: delivery,
@@ -45,6 +61,9 @@ func (e *Engine) emit(ev Event) {
 	}
 	if ev.Time.IsZero() {
 		ev.Time = e.now()
+	}
+	if ev.Detail == "" {
+		ev.Error, ev.Detail = appdir.SplitOutput(ev.Error)
 	}
 	e.Notify.Notify(ev)
 }
@@ -131,7 +150,9 @@ func (e *Engine) noticeLocal(sw localSwitch, err error) {
 		}
 		ev.Kind = EventApplied
 	case sw.switched && isUnhealthy(err):
+		// Told as the switch back, as the on-rollback hook is.
 		ev.Kind, ev.Error = EventRolledBack, err.Error()
+		ev.FromVersion, ev.ToVersion = sw.to.Version, sw.from.version()
 	case err.Error() == e.localErr:
 		return
 	default:

@@ -94,7 +94,7 @@ func TestEventsApplyAndRollBack(t *testing.T) {
 	if err := r.sync(t); err == nil {
 		t.Fatal("sync of an unhealthy release: no error")
 	}
-	r.rec.expect(t, "unhealthy release", "rolled_back 2.0->3.0 cccc")
+	r.rec.expect(t, "unhealthy release", "rolled_back 3.0->2.0 cccc") // the switch back, as on-rollback is told
 	for range 3 {
 		r.sync(t)
 	}
@@ -220,6 +220,13 @@ func TestEventsLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.rec.expect(t, "hand edit back to 1.0", "applied 2.0->1.0 ")
+	r.sw.err = unhealthy{}
+	write(fmt.Sprintf(`{"bin.file": %q, "version": "2.0"}`, r.l.BinFile("2.0")))
+	if err := r.e.ApplyLocal(t.Context()); err == nil {
+		t.Fatal("a hand edit to a release that does not come up: no error")
+	}
+	r.rec.expect(t, "hand edit to 2.0, switched back", "rolled_back 2.0->1.0 ") // the switch back, as on-rollback is told
+	r.sw.err = nil
 	write(`{"bin.file": "/etc/passwd"}`)
 	for range 2 {
 		if err := r.e.ApplyLocal(t.Context()); !errors.Is(err, ErrBadLocalConf) {

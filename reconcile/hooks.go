@@ -171,7 +171,8 @@ func (e *Engine) runHook(ctx context.Context, st *State, k HookKind, hs *hookedS
 
 // preSwitch runs the pre-switch hook of hs. When it fails, nothing is
 // switched: the revision is recorded failed, as a release that did not come
-// up is, so it is not tried again in a loop.
+// up is, so it is not tried again in a loop. The failure is told by whoever
+// receives the error, as any failed pass is: once.
 func (e *Engine) preSwitch(ctx context.Context, st *State, hs *hookedSwitch) error {
 	st.beginHooks(hs)
 	err := e.runHook(ctx, st, HookPreSwitch, hs, hs.from, hs.to)
@@ -182,7 +183,8 @@ func (e *Engine) preSwitch(ctx context.Context, st *State, hs *hookedSwitch) err
 	st.failHooks()
 	reason := herr.Error() + "; nothing was switched"
 	st.MarkFailed(Failed{Revision: hs.to.Revision, Version: hs.version(), Reason: reason, Time: e.now()})
-	e.emit(Event{Kind: EventFailed, FromVersion: appdir.Version(hs.from), ToVersion: hs.version(), Revision: hs.to.Revision, Error: herr.Error()})
+	// Not told here: the pass (noticeError) or the hand edit (noticeLocal)
+	// that ends in this error tells it, once.
 	return fmt.Errorf("%w; nothing was switched, and %s is recorded failed: once the cause is fixed, `reconciler retry --dir %s` tries it again",
 		herr, e.switchName(hs), e.Layout.Dir)
 }

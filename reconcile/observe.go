@@ -80,7 +80,7 @@ type FileState struct {
 // nothing touches disk before this passed.
 // place picks what this host runs of the file (a rollout's wave or from);
 // only what it picks is read further.
-func readDesiredAt(ctx context.Context, repo Repo, dec Decrypter, rev, path string, place func(Desired) (Desired, *Wave)) (DesiredAt, error) {
+func readDesiredAt(ctx context.Context, repo Repo, dec Decrypter, cache *blobCache, rev, path string, place func(Desired) (Desired, *Wave)) (DesiredAt, error) {
 	data, err := repo.ReadFile(ctx, rev, path)
 	if err != nil {
 		return DesiredAt{}, fmt.Errorf("read desired state: %w", err)
@@ -96,22 +96,27 @@ func readDesiredAt(ctx context.Context, repo Repo, dec Decrypter, rev, path stri
 		key = "rollout.from."
 	}
 	if d.Bin.FromRepo() {
-		src.BinSHA256, err = hashRepoFile(ctx, repo, rev, d.Bin.Path)
+		src.BinSHA256, err = cache.repoDigest(ctx, repo, rev, d.Bin.Path)
 		if err != nil {
 			return DesiredAt{}, fmt.Errorf("%s: key \"%sbin.path\": %w", path, key, err)
 		}
 	}
 	if d.Cfg != nil && d.Cfg.FromRepo() {
-		src.CfgData, err = repo.ReadFile(ctx, rev, d.Cfg.Path)
-		if err != nil {
-			return DesiredAt{}, fmt.Errorf("%s: key \"%scfg.path\": %w", path, key, err)
-		}
+		read := func() ([]byte, error) { return repo.ReadFile(ctx, rev, d.Cfg.Path) }
 		if isEncrypted(d.Cfg.Path) {
 			src.CfgSecret = true
-			src.CfgData, err = decryptCfg(dec, d.Cfg.Path, src.CfgData)
-			if err != nil {
-				return DesiredAt{}, fmt.Errorf("%s: key \"%scfg.path\": %w", path, key, err)
-			}
+			src.CfgData, err = cache.repoPlain(rev, d.Cfg.Path, func() ([]byte, error) {
+				data, err := read()
+				if err != nil {
+					return nil, err
+				}
+				return decryptCfg(dec, d.Cfg.Path, data)
+			})
+		} else {
+			src.CfgData, err = read()
+		}
+		if err != nil {
+			return DesiredAt{}, fmt.Errorf("%s: key \"%scfg.path\": %w", path, key, err)
 		}
 	}
 	return src, nil

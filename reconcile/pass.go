@@ -92,7 +92,9 @@ func (e *Engine) skipFailedHead(p *pass) error {
 }
 
 // readDesired fetches the head (verifying its signature first, if asked)
-// and reads and validates the desired state at it.
+// and reads and validates the desired state at it. Fetch may bring a later
+// revision than the listed head (a push in between): that one is applied,
+// so that one is checked against the failed revisions.
 func (e *Engine) readDesired(p *pass) error {
 	p.out.Rev = p.head
 	rev, err := e.fetchVerified(p.ctx, p.head)
@@ -100,6 +102,12 @@ func (e *Engine) readDesired(p *pass) error {
 		return err
 	}
 	p.out.Rev = rev
+	if rev != p.head { // the ref moved since the listing: judge what is applied
+		p.head = rev
+		if err := e.skipFailedHead(p); err != nil || p.done {
+			return err
+		}
+	}
 	p.src, err = e.readDesiredAt(p.ctx, rev, p.st)
 	p.out.Wave, p.out.desiredRead = p.src.Wave, err == nil
 	return err
@@ -160,7 +168,9 @@ func (e *Engine) applyPass(p *pass) error {
 			e.restoreConf(plan.From)
 		}
 		e.lastConf = plan.From
-		e.emit(Event{Kind: EventRolledBack, FromVersion: plan.From.version(), ToVersion: p.out.Version, Revision: rev, Error: err.Error(), Rollout: p.out.rollout()})
+		// Told as the switch back, as the on-rollback hook is: from the
+		// failed release to the one running again.
+		e.emit(Event{Kind: EventRolledBack, FromVersion: p.out.Version, ToVersion: plan.From.version(), Revision: rev, Error: err.Error(), Rollout: p.out.rollout()})
 	}
 	if switched {
 		e.afterSwitch(p.ctx, st, hs, err)

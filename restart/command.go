@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
 // cmdWaitPipe is how long a finished command's inherited output pipes may
@@ -91,7 +93,7 @@ func (w *tailWriter) tail() string {
 	if len(lines) > cmdOutLines {
 		lines = lines[len(lines)-cmdOutLines:]
 	}
-	return "; its last output:\n  " + strings.Join(lines, "\n  ")
+	return appdir.QuoteOutput("its last output", lines)
 }
 
 // CheckCommand refuses a command line (--health-cmd, a hook) whose program

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
 // upgradeWatch follows the old process during a SIGHUP handover, to see a
@@ -146,5 +148,5 @@ func logTail(dir string) string {
 	if len(lines) == 1 && lines[0] == "" {
 		return ""
 	}
-	return "; last lines of " + LogFile + ":\n  " + strings.Join(lines, "\n  ")
+	return appdir.QuoteOutput("last lines of "+LogFile, lines)
 }

@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
@@ -28,8 +30,18 @@ type Body struct {
 	Rollout     string `json:"rollout"`
 	Error       string `json:"error"`
 	Time        string `json:"time"` // RFC 3339, UTC
-	Text        string `json:"text"` // one readable line
+	Text        string `json:"text"` // one readable line, at most MaxText characters
+	// Detail is what a program printed that the error quoted (the last
+	// lines of app.log, a hook's output), at most MaxDetail bytes: its end.
+	Detail string `json:"detail"`
+	Count  int    `json:"count"` // app_exited: the exits in the streak; else 0
 }
+
+// Bounds of a body's text and detail.
+const (
+	MaxText   = 300     // characters
+	MaxDetail = 4 << 10 // bytes
+)
 
 // NewBody is the body of ev as seen from host and dir.
 func NewBody(ev reconcile.Event, host, dir string) Body {
@@ -41,11 +53,40 @@ func NewBody(ev reconcile.Event, host, dir string) Body {
 		ToVersion:   ev.ToVersion,
 		Revision:    ev.Revision,
 		Rollout:     ev.Rollout,
-		Error:       ev.Error,
+		Error:       oneLine(ev.Error),
 		Time:        ev.Time.UTC().Format(time.RFC3339),
+		Detail:      tail(ev.Detail, MaxDetail),
+		Count:       ev.Count,
 	}
-	b.Text = b.text()
+	b.Text = cut(oneLine(b.text()), MaxText)
 	return b
+}
+
+// oneLine makes s one line: its line breaks become spaces.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// cut cuts s to at most n characters, the last of them "…" when cut.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// tail keeps the end of s, at most n bytes, from the start of a line when
+// one starts within them (the last lines of a log say most).
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[len(s)-n:]
+	if i := strings.IndexByte(s, '\n'); i >= 0 && i < len(s)-1 {
+		s = s[i+1:]
+	}
+	return strings.ToValidUTF8(s, "")
 }
 
 // text is the one-line summary, e.g. "web-017 /srv/web: 1.9 -> 2.0 applied".
@@ -65,6 +106,8 @@ func (b Body) text() string {
 		return fmt.Sprintf("%s: refused revision %s: %s", who, shortRev(b.Revision), b.Error)
 	case reconcile.EventDrift:
 		return fmt.Sprintf("%s: changed by hand; put back %s", who, orNone(b.ToVersion))
+	case reconcile.EventAppExited:
+		return fmt.Sprintf("%s: app %s exited (%d times in a row)", who, orNone(b.ToVersion), b.Count)
 	}
 	line := fmt.Sprintf("%s: %s %s", who, b.Event, orNone(b.ToVersion))
 	if b.Error != "" {

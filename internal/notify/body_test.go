@@ -3,10 +3,12 @@ package notify
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
@@ -20,7 +22,7 @@ func TestBodyShape(t *testing.T) {
 	b := NewBody(reconcile.Event{Kind: reconcile.EventApplied, FromVersion: "1.9", ToVersion: "2.0", Revision: rev, Time: at},
 		"web-017", "/srv/web").Encode()
 	want := `{"event":"applied","host":"web-017","dir":"/srv/web","from_version":"1.9","to_version":"2.0","revision":"` + rev +
-		`","rollout":"","error":"","time":"2026-12-01T10:00:00Z","text":"web-017 /srv/web: 1.9 -> 2.0 applied"}` + "\n"
+		`","rollout":"","error":"","time":"2026-12-01T10:00:00Z","text":"web-017 /srv/web: 1.9 -> 2.0 applied","detail":"","count":0}` + "\n"
 	if string(b) != want {
 		t.Errorf("body:\ngot  %s\nwant %s", b, want)
 	}
@@ -29,9 +31,40 @@ func TestBodyShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, v := range m {
-		if _, ok := v.(string); !ok {
+		if _, ok := v.(string); !ok && k != "count" {
 			t.Errorf("key %s: got %T, want a string", k, v)
 		}
+	}
+	if _, ok := m["count"].(float64); !ok {
+		t.Errorf("key count: got %T, want a number", m["count"])
+	}
+}
+
+// TestBodyBounds: text is one line of at most MaxText characters whatever
+// the error holds; detail keeps the end of what a program printed, at
+// most MaxDetail bytes, from the start of a line; an error with a line
+// break is one line.
+func TestBodyBounds(t *testing.T) {
+	long := strings.Repeat("é", 400)
+	b := NewBody(reconcile.Event{Kind: reconcile.EventFailed, Revision: rev, Error: "line one\nline two " + long}, "h", "/d")
+	if strings.ContainsAny(b.Text, "\r\n") || utf8.RuneCountInString(b.Text) != MaxText || !strings.HasSuffix(b.Text, "…") {
+		t.Errorf("text %q (%d characters): want one line of %d, cut with …", b.Text, utf8.RuneCountInString(b.Text), MaxText)
+	}
+	if b.Error != "line one line two "+long {
+		t.Errorf("error %q: want it on one line, whole", b.Error)
+	}
+	var out strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&out, "log line %d\n", i)
+	}
+	b = NewBody(reconcile.Event{Kind: reconcile.EventRolledBack, Detail: out.String()}, "h", "/d")
+	if len(b.Detail) > MaxDetail || !strings.HasPrefix(b.Detail, "log line ") || !strings.HasSuffix(b.Detail, "log line 999\n") {
+		t.Errorf("detail of %d bytes, from %.20q to %q: want at most %d, the end, from a line's start", len(b.Detail), b.Detail,
+			b.Detail[max(len(b.Detail)-20, 0):], MaxDetail)
+	}
+	b = NewBody(reconcile.Event{Kind: reconcile.EventAppExited, ToVersion: "2.0", Count: 3}, "h", "/d")
+	if b.Count != 3 || b.Text != "h /d: app 2.0 exited (3 times in a row)" {
+		t.Errorf("app_exited: count %d, text %q", b.Count, b.Text)
 	}
 }
 
@@ -42,8 +75,8 @@ func TestBodyText(t *testing.T) {
 	}{
 		{reconcile.Event{Kind: reconcile.EventApplied, ToVersion: "1.0"}, "h /d: 1.0 applied"},
 		{reconcile.Event{Kind: reconcile.EventApplied, FromVersion: "1.0", ToVersion: "2.0"}, "h /d: 1.0 -> 2.0 applied"},
-		{reconcile.Event{Kind: reconcile.EventRolledBack, FromVersion: "1.0", ToVersion: "2.0", Error: "health: 503"},
-			"h /d: 1.0 -> 2.0 rolled back: health: 503"},
+		{reconcile.Event{Kind: reconcile.EventRolledBack, FromVersion: "2.0", ToVersion: "1.0", Error: "health: 503"},
+			"h /d: 2.0 -> 1.0 rolled back: health: 503"},
 		{reconcile.Event{Kind: reconcile.EventFailed, Revision: rev, Error: "bad desired file"},
 			"h /d: failed at revision 0123456789ab: bad desired file"},
 		{reconcile.Event{Kind: reconcile.EventFailed, Error: "dial: refused"}, "h /d: failed at revision (unknown): dial: refused"},

@@ -99,13 +99,13 @@ func TestDelivered(t *testing.T) {
 			t.Fatalf("%s: got %d deliveries, want 1", r.URL, len(got))
 		}
 		q := got[0]
-		var body map[string]string
+		var body map[string]any
 		if err := json.Unmarshal(q.Body, &body); err != nil {
 			t.Fatalf("body %q: %v", q.Body, err)
 		}
-		want := map[string]string{"event": "applied", "host": "web-017", "dir": "/srv/web", "from_version": "1.9",
+		want := map[string]any{"event": "applied", "host": "web-017", "dir": "/srv/web", "from_version": "1.9",
 			"to_version": "2.0", "revision": rev, "rollout": "", "error": "", "time": "2026-12-01T10:00:00Z",
-			"text": "web-017 /srv/web: 1.9 -> 2.0 applied"}
+			"text": "web-017 /srv/web: 1.9 -> 2.0 applied", "detail": "", "count": 0.0}
 		for k, v := range want {
 			if got, ok := body[k]; !ok || got != v {
 				t.Errorf("body %s: got %q (present %v), want %q", k, got, ok, v)
