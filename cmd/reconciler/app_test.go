@@ -103,7 +103,7 @@ func TestSyncSwitchesTheApp(t *testing.T) {
 	if out, errOut, code := runCLI(t, args()...); code != 0 {
 		t.Fatalf("first sync: exit %d\n%s%s", code, out, errOut)
 	}
-	if got := answer(addr); !strings.HasPrefix(got, "exampleapp 1:") {
+	if got := testkit.Answer(addr); !strings.HasPrefix(got, "exampleapp 1:") {
 		t.Fatalf("after the first sync the app answers %q, want version 1", got)
 	}
 	out, _, _ := runCLI(t, "status", "--dir", dir)
@@ -121,7 +121,7 @@ func TestSyncSwitchesTheApp(t *testing.T) {
 	if res.Failed != 0 || res.OK < 50 {
 		t.Errorf("load across the switch: %s (%v), want 0 failed of a real load", res, res.Errors)
 	}
-	if got := answer(addr); !strings.HasPrefix(got, "exampleapp 2:") {
+	if got := testkit.Answer(addr); !strings.HasPrefix(got, "exampleapp 2:") {
 		t.Fatalf("after sync of 2 the app answers %q, want version 2", got)
 	}
 
@@ -144,7 +144,7 @@ func TestSyncSwitchesTheApp(t *testing.T) {
 	if out, errOut, code := runCLI(t, args()...); code != 0 {
 		t.Fatalf("sync of 3 after a failure: exit %d\n%s%s", code, out, errOut)
 	}
-	if got := answer(addr); !strings.HasPrefix(got, "exampleapp 3:") {
+	if got := testkit.Answer(addr); !strings.HasPrefix(got, "exampleapp 3:") {
 		t.Errorf("after sync of 3 the app answers %q, want version 3", got)
 	}
 }
@@ -175,7 +175,7 @@ func assertSwitchedBack(t *testing.T, dir, addr, v, want, bad string) {
 	if got := readConf(t, dir)["version"]; got != v {
 		t.Errorf("current.conf after the switch back: got version %q, want %s", got, v)
 	}
-	if got := answer(addr); !strings.HasPrefix(got+"\n", want) {
+	if got := testkit.Answer(addr); !strings.HasPrefix(got+"\n", want) {
 		t.Errorf("after the switch back the app answers %q, want %q", got, want)
 	}
 	layout, _ := reconcile.NewLayout(dir)

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/reconciler-dev/reconciler/gitsrc/gittest"
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
@@ -97,7 +98,7 @@ func (f *appsFixture) release(t *testing.T, app, v string, extra map[string]any)
 }
 
 func (f *appsFixture) answers(app, v string) func() bool {
-	return func() bool { return strings.HasPrefix(answer(f.apps[app].addr), "exampleapp "+v+":") }
+	return func() bool { return strings.HasPrefix(testkit.Answer(f.apps[app].addr), "exampleapp "+v+":") }
 }
 
 func (f *appsFixture) status(t *testing.T) map[string]appStatus {
@@ -144,7 +145,7 @@ func TestAppsAgentDeploys(t *testing.T) {
 	waitFor(t, "web to switch to 2", f.answers("web", "2"))
 	for _, name := range []string{"api", "db"} {
 		if !f.answers(name, "1")() || readPID(t, f.apps[name].dir) != pids[name] {
-			t.Errorf("a bump of web touched %s: it answers %q (pid %d, was %d)", name, answer(f.apps[name].addr), readPID(t, f.apps[name].dir), pids[name])
+			t.Errorf("a bump of web touched %s: it answers %q (pid %d, was %d)", name, testkit.Answer(f.apps[name].addr), readPID(t, f.apps[name].dir), pids[name])
 		}
 	}
 
@@ -237,12 +238,12 @@ func TestAppsAgentIsolation(t *testing.T) {
 		return st.Status != nil && st.LastPoll != nil && st.LastPoll.Result == reconcile.PollSuspended
 	})
 	if !f.answers("web", "1")() {
-		t.Errorf("suspended web answers %q, want 1", answer(f.apps["web"].addr))
+		t.Errorf("suspended web answers %q, want 1", testkit.Answer(f.apps["web"].addr))
 	}
 	runCLI(t, "resume", "--dir", f.apps["web"].dir)
 	waitFor(t, "web to deploy 3 once resumed", f.answers("web", "3"))
 	if !f.answers("db", "1")() {
-		t.Errorf("db answers %q, want 1 still", answer(f.apps["db"].addr))
+		t.Errorf("db answers %q, want 1 still", testkit.Answer(f.apps["db"].addr))
 	}
 }
 
@@ -294,7 +295,7 @@ func TestAppsAgentFollowsTheDir(t *testing.T) {
 		t.Errorf("agent exit after SIGTERM: %v", err)
 	}
 	for name := range f.apps {
-		if answer(f.apps[name].addr) == "" {
+		if testkit.Answer(f.apps[name].addr) == "" {
 			t.Errorf("after the agent stopped, %s does not answer", name)
 		}
 	}

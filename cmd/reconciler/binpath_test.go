@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,7 +43,7 @@ func TestSyncBinFromRepo(t *testing.T) {
 	if fi, _ := os.Stat(filepath.Join(dir, "release", "app.1.0")); fi.Mode().Perm() != 0o755 {
 		t.Errorf("release/app.1.0 mode %v, want 0755", fi.Mode().Perm())
 	}
-	if got := answer(addr); !strings.HasPrefix(got, "exampleapp 1.0: from the repo") {
+	if got := testkit.Answer(addr); !strings.HasPrefix(got, "exampleapp 1.0: from the repo") {
 		t.Errorf("the app answers %q, want the committed binary serving", got)
 	}
 }

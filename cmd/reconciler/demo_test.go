@@ -3,34 +3,38 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
+	"errors"
 	"strings"
 	"testing"
 )
 
-// TestDemo runs the newcomer's first command for real: it must succeed
-// with no failed request, and leave no app process behind.
-func TestDemo(t *testing.T) {
-	t.Parallel()
-	ws := filepath.Join(t.TempDir(), "demo")
-	var out, errOut bytes.Buffer
-	err := runDemo(context.Background(), &out, &errOut, ws, false)
-	t.Log(out.String())
+// TestDemoOutsideAClone: the installed command carries no demo; outside a
+// clone it says how to get one, as a usage error (exit 2), and runs
+// nothing.
+func TestDemoOutsideAClone(t *testing.T) {
+	t.Chdir(t.TempDir())
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"demo", "--fleet"}, &out, &out)
+	if got := exitCode(err, &out); got != 2 {
+		t.Fatalf("exit code %d, want 2 (%v)", got, err)
+	}
+	if !strings.Contains(out.String(), "go run ./cmd/demo") {
+		t.Errorf("the error should say how to run the demo from a clone: %q", out.String())
+	}
+	var ue *usageError
+	if !errors.As(err, &ue) {
+		t.Errorf("got %T, want a usage error", err)
+	}
+}
+
+// TestFindClone finds this repository's root from a directory inside it.
+func TestFindClone(t *testing.T) {
+	t.Chdir("../../internal")
+	root, err := findClone()
 	if err != nil {
-		t.Fatalf("demo: %v\n%s", err, errOut.String())
+		t.Fatal(err)
 	}
-	for _, want := range []string{"reconciler diff --ref next", "link      app.bin: release/app.1.0 -> release/app.2.0",
-		"bump to 2.0", "serving 2.0", "roll back (git revert)", "serving 1.0", " 0 failed",
-		"back on 1.0 after", `"crash_after" (1s)`, "not retried"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("demo output lacks %q", want)
-		}
-	}
-	if _, err := os.Stat(filepath.Join(ws, "deploy-repo", ".git")); err != nil {
-		t.Errorf("the workspace should stay for a look: %v", err)
-	}
-	if pid := readPIDIfAny(filepath.Join(ws, "srv", "web")); pid != 0 {
-		t.Errorf("the demo left its app running (pid %d)", pid)
+	if !declaresModule(root + "/go.mod") {
+		t.Errorf("findClone returned %s, whose go.mod is not %s's", root, modulePath)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/reconciler-dev/reconciler/internal/notify"
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
 // oneLine fails the test unless b's text is one line of at most 300
@@ -86,6 +87,6 @@ func TestSyncNotifiesRollbackAndPreSwitch(t *testing.T) {
 		t.Errorf("failed: %+v, want revision %.12s, 1 -> 3, the hook's output in detail", f, rev3)
 	}
 	if !answers(addr, "1") {
-		t.Errorf("the app answers %q, want 1", answer(addr))
+		t.Errorf("the app answers %q, want 1", testkit.Answer(addr))
 	}
 }

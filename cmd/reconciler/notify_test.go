@@ -106,11 +106,13 @@ func TestSyncNotifies(t *testing.T) {
 		t.Errorf("failed event: %+v, want revision %s, from 2 and the error", f, bad[:12])
 	}
 	if !answers(addr, "2") {
-		t.Errorf("after the bad commit the app answers %q, want 2", answer(addr))
+		t.Errorf("after the bad commit the app answers %q, want 2", testkit.Answer(addr))
 	}
 }
 
-func answers(addr, v string) bool { return strings.HasPrefix(answer(addr), "exampleapp "+v+":") }
+func answers(addr, v string) bool {
+	return strings.HasPrefix(testkit.Answer(addr), "exampleapp "+v+":")
+}
 
 // TestSyncStalledReceiver: a receiver that never answers does not stop
 // sync from switching and finishing; the other receiver gets its event and
@@ -131,7 +133,7 @@ func TestSyncStalledReceiver(t *testing.T) {
 		t.Fatalf("sync with a stalled receiver: exit %d\n%s%s", code, out, errOut)
 	}
 	if !answers(addr, "1") {
-		t.Errorf("the app answers %q, want 1", answer(addr))
+		t.Errorf("the app answers %q, want 1", testkit.Answer(addr))
 	}
 	if kinds(events(t, rcv)) != "applied" {
 		t.Errorf("the answering receiver got %q, want applied", kinds(events(t, rcv)))

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
@@ -88,8 +89,8 @@ func TestFailedRevisionLifecycle(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "did not come up") || !strings.Contains(errOut, "fail_start") {
 		t.Fatalf("sync of a release that exits at once, no --health-url: exit %d %q, want a rollback quoting app.log", code, errOut)
 	}
-	if !strings.HasPrefix(answer(addr), "exampleapp 2:") {
-		t.Errorf("after the rollback the app answers %q, want 2", answer(addr))
+	if !strings.HasPrefix(testkit.Answer(addr), "exampleapp 2:") {
+		t.Errorf("after the rollback the app answers %q, want 2", testkit.Answer(addr))
 	}
 	errOut, code = sync()
 	if code == 0 || !strings.Contains(errOut, "failed before") || !strings.Contains(errOut, "reconciler retry --dir") {
@@ -151,7 +152,7 @@ func TestAgentLooksAfterAppWhileHeadFailed(t *testing.T) {
 	dir := t.TempDir()
 	killApps(t, dir)
 	answers := func(v string) func() bool {
-		return func() bool { return strings.HasPrefix(answer(addr), "exampleapp "+v+":") }
+		return func() bool { return strings.HasPrefix(testkit.Answer(addr), "exampleapp "+v+":") }
 	}
 	d.releaseApp(t, "1", addr, nil)
 	a := startAgent(t, "--repo", d.URL(), "--path", "web/current.conf", "--dir", dir,

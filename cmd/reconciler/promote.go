@@ -179,27 +179,8 @@ func promoteOnce(ctx context.Context, p *promote.Promoter, client *promote.Clien
 	if err != nil {
 		return &exitError{code: 2, err: fmt.Errorf("promote %s of %s: %w", c.Path, redact.URL(c.Repo), err)}
 	}
-	fmt.Fprintln(stdout, promoteLine(c.Path, res))
+	fmt.Fprintln(stdout, res.Line(c.Path))
 	return nil
-}
-
-// promoteLine is the run's one line: the decision and what became of it.
-func promoteLine(path string, res promote.Result) string {
-	if res.NoRollout {
-		return fmt.Sprintf("none: %s has no rollout block at %s; nothing to promote", path, shortRev(res.Head))
-	}
-	dec := res.Decision
-	line := dec.Action.String() + ": " + dec.Subject()
-	switch {
-	case dec.Action == promote.Hold:
-	case res.Rev == "":
-		line += " [dry run: nothing committed]"
-	case res.Attempts > 1:
-		line += fmt.Sprintf(" [pushed %s, after %d pushes were refused]", shortRev(res.Rev), res.Attempts-1)
-	default:
-		line += " [pushed " + shortRev(res.Rev) + "]"
-	}
-	return line
 }
 
 // promoteWatch decides every --interval until ctx ends; a failed run is

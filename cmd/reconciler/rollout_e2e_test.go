@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/internal/promtest"
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
 // TestRolloutHaltsCrashingCanary: three real agents, each with its own
@@ -54,7 +55,7 @@ func TestRolloutHaltsCrashingCanary(t *testing.T) {
 		hs[h] = x
 	}
 	serves := func(h, v string) func() bool {
-		return func() bool { return strings.HasPrefix(answer(hs[h].app), "exampleapp "+v+":") }
+		return func() bool { return strings.HasPrefix(testkit.Answer(hs[h].app), "exampleapp "+v+":") }
 	}
 	for _, h := range hosts[1:] {
 		waitFor(t, h+" to install from (1)", serves(h, "1"))

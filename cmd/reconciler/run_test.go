@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
@@ -113,7 +114,7 @@ func startAgentOn1(t *testing.T, extra ...string) *agentFixture {
 }
 
 func (f *agentFixture) answers(v string) func() bool {
-	return func() bool { return strings.HasPrefix(answer(f.addr), "exampleapp "+v+":") }
+	return func() bool { return strings.HasPrefix(testkit.Answer(f.addr), "exampleapp "+v+":") }
 }
 
 func (f *agentFixture) status(t *testing.T) reconcile.Status {
@@ -182,7 +183,7 @@ func TestAgentWebhookAndRevert(t *testing.T) {
 		t.Errorf("agent took %s to stop", took)
 	}
 	if !a.answers("1")() {
-		t.Errorf("after the agent stopped the app answers %q, want 1", answer(a.addr))
+		t.Errorf("after the agent stopped the app answers %q, want 1", testkit.Answer(a.addr))
 	}
 }
 
@@ -199,7 +200,7 @@ func TestAgentRecoversFromBadCommit(t *testing.T) {
 		return strings.Contains(a.get(t, "/status"), "invalid JSON")
 	})
 	if !a.answers("2")() {
-		t.Errorf("with a broken desired file the app answers %q, want 2", answer(a.addr))
+		t.Errorf("with a broken desired file the app answers %q, want 2", testkit.Answer(a.addr))
 	}
 	// The state file (which /status reads) is saved before the pass's
 	// metrics are set: wait for the count rather than expect it at once.
@@ -252,7 +253,7 @@ func TestAgentSuspended(t *testing.T) {
 		return st.LastPoll != nil && st.LastPoll.Result == reconcile.PollSuspended && st.Suspended != nil
 	})
 	if !a.answers("1")() {
-		t.Errorf("suspended agent applied a change: the app answers %q", answer(a.addr))
+		t.Errorf("suspended agent applied a change: the app answers %q", testkit.Answer(a.addr))
 	}
 	if v := a.metric(t, "reconciler_suspended"); v != 1 {
 		t.Errorf("reconciler_suspended: got %v, want 1", v)

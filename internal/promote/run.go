@@ -69,6 +69,26 @@ type Result struct {
 	Attempts  int    // decisions made (more than 1 after rejected pushes)
 }
 
+// Line is the run's one line, as `reconciler promote` prints it: the
+// decision and what became of it, for path.
+func (r Result) Line(path string) string {
+	if r.NoRollout {
+		return fmt.Sprintf("none: %s has no rollout block at %s; nothing to promote", path, shortRev(r.Head))
+	}
+	dec := r.Decision
+	line := dec.Action.String() + ": " + dec.Subject()
+	switch {
+	case dec.Action == Hold:
+	case r.Rev == "":
+		line += " [dry run: nothing committed]"
+	case r.Attempts > 1:
+		line += fmt.Sprintf(" [pushed %s, after %d pushes were refused]", shortRev(r.Rev), r.Attempts-1)
+	default:
+		line += " [pushed " + shortRev(r.Rev) + "]"
+	}
+	return line
+}
+
 // Run makes one decision and, unless it holds or DryRun, commits and
 // pushes it. A rejected push is read and decided again, up to Attempts.
 func (p *Promoter) Run(ctx context.Context) (Result, error) {

@@ -6,8 +6,12 @@ package testkit
 import (
 	"bytes"
 	"errors"
+	"io"
 	"net"
+	"net/http"
+	"strings"
 	"sync"
+	"time"
 )
 
 // FreeAddr returns a loopback address with a port that was free a moment
@@ -55,4 +59,18 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Answer returns what the app at addr answers on / (or the error),
+// trimmed, on a new connection: a kept-alive one may lead to an old
+// process still draining after a switch.
+func Answer(addr string) string {
+	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := c.Get("http://" + addr + "/")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return strings.TrimSpace(string(b))
 }

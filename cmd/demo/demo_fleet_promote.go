@@ -5,18 +5,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/internal/promote"
 )
 
-// promoter is reconciler promote's, wired as `reconciler promote --repo
-// file://BARE --path web/current.conf --prometheus URL` wires it.
+// promoter is reconciler promote's code, wired as `reconciler promote
+// --repo file://BARE --path web/current.conf --prometheus URL` wires it
+// (no credentials, no signing: a local bare repo).
 func (f *fleetDemo) promoter() (*promote.Promoter, *promote.Client, error) {
-	c := defaultConfig()
-	c.Repo, c.Path = "file://"+f.repo.bare, "web/current.conf"
-	return newPromoter(c, &promoteFlags{prom: promConfig{URL: f.prom.URL, Timeout: 10 * time.Second}})
+	client, err := promote.NewClient(f.prom.URL, http.DefaultTransport, 10*time.Second)
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := gitsrc.New(gitsrc.Options{URL: "file://" + f.repo.bare, Ref: "main"})
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &promote.Promoter{Repo: promote.GitRepo{Source: src}, Path: "web/current.conf", Prometheus: client}
+	return p, client, nil
 }
 
 // rollOut starts r at its canary, as a person would, and lets promote take
@@ -85,7 +95,7 @@ func (f *fleetDemo) promoteUntil(ctx context.Context, p *promote.Promoter, want 
 		if watch != nil { // before the line: /status is fresher than what promote read
 			watch(ctx)
 		}
-		if line := promoteLine(p.Path, res); line != last {
+		if line := res.Line(p.Path); line != last {
 			f.say("  %6s  %s", since(start), line)
 			last = line
 		}

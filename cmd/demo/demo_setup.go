@@ -1,19 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/reconciler-dev/reconciler/internal/testkit"
@@ -25,6 +28,10 @@ import (
 func (d *demo) prepare(ctx context.Context) error {
 	var err error
 	if d.appAddr, err = testkit.FreeAddr(); err != nil {
+		return err
+	}
+	d.bin = filepath.Join(d.ws, "bin", "reconciler")
+	if err := buildReconciler(ctx, d.say, d.bin); err != nil {
 		return err
 	}
 	artDir := filepath.Join(d.ws, "artifacts")
@@ -112,15 +119,16 @@ func serveDir(ctx context.Context, dir string) (string, error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
-// runAgent runs the real agent of `reconciler run`, in process.
-func (d *demo) runAgent(ctx context.Context, log *slog.Logger) error {
-	return demoAgent{repo: "file://" + d.repo.dir, dir: d.appDir, app: d.appAddr}.run(ctx, log)
+// runAgent runs the real agent of `reconciler run` on the demo's app dir.
+func (d *demo) runAgent(ctx context.Context, logw io.Writer) error {
+	return demoAgent{bin: d.bin, repo: "file://" + d.repo.dir, dir: d.appDir, app: d.appAddr}.run(ctx, logw)
 }
 
-// demoAgent is the agent of one host of a demo: the real agent of
-// `reconciler run`, in process, with a one-second schedule and a short
+// demoAgent is the agent of one host of a demo: the real `reconciler run`,
+// a child process of the demo's, with a one-second schedule and a short
 // bake.
 type demoAgent struct {
+	bin       string // the reconciler binary built for the demo
 	repo, dir string
 	hostID    string // "": the host name
 	app       string // the app's address, for the health check
@@ -128,21 +136,88 @@ type demoAgent struct {
 	listen    string // where /metrics and /status are served; "": nowhere
 }
 
-func (a demoAgent) run(ctx context.Context, log *slog.Logger) error {
-	c := defaultConfig()
-	c.Repo, c.Path, c.Dir, c.HostID = a.repo, "web/current.conf", a.dir, a.hostID
-	if a.exec != "" {
-		c.Exec = a.exec
+// args are the agent's command line.
+func (a demoAgent) args() []string {
+	args := []string{"run", "--repo", a.repo, "--path", "web/current.conf", "--dir", a.dir,
+		"--health-url", "http://" + a.app + "/healthz", "--health-timeout", "20s", "--health-bake", demoBake.String(),
+		"--schedule", "@every 1s", "--max-backoff", "5s", "--log-format", "text"}
+	for _, f := range [][2]string{{"--host-id", a.hostID}, {"--exec", a.exec}, {"--listen", a.listen}} {
+		if f[1] != "" {
+			args = append(args, f[0], f[1])
+		}
 	}
-	c.HealthURL, c.HealthTimeout = "http://"+a.app+"/healthz", 20*time.Second
-	c.HealthBake = demoBake
-	if err := c.ValidateSource(); err != nil {
+	return args
+}
+
+// run runs the agent until ctx ends, then stops it as systemd would
+// (SIGTERM) and waits; its log goes to logw.
+func (a demoAgent) run(ctx context.Context, logw io.Writer) error {
+	cmd := exec.CommandContext(ctx, a.bin, a.args()...)
+	cmd.Stdout, cmd.Stderr = logw, logw
+	cmd.Env = agentEnv()
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("reconciler run: %w", err)
+}
+
+// agentEnv is the demo's environment without RECONCILER_* settings, so
+// that a user's own (an exported RECONCILER_REPO) cannot steer the demo's
+// agents.
+func agentEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "RECONCILER_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// buildReconciler builds cmd/reconciler into out: the demo's agents and
+// its diff run that binary, as a server would.
+func buildReconciler(ctx context.Context, say func(string, ...any), out string) error {
+	src, err := findModuleDir("cmd/reconciler")
+	if err != nil {
 		return err
 	}
-	if err := c.ValidateApply(); err != nil {
-		return err
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, ".")
+	cmd.Dir = src
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build reconciler: %v\n%s", err, b)
 	}
-	return runAgent(ctx, c, &agentFlags{Schedule: "@every 1s", MaxBackoff: 5 * time.Second, Listen: a.listen}, log)
+	say("%-28s %-20s %s", "built reconciler", filepath.Base(out), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// prefixLines is a writer for one agent's log among several: each line
+// is written whole, after prefix, to w (shared, guarded by mu).
+type prefixLines struct {
+	mu     *sync.Mutex
+	w      io.Writer
+	prefix string
+	buf    []byte
+}
+
+func (p *prefixLines) Write(b []byte) (int, error) {
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		p.mu.Lock()
+		_, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf[:i])
+		p.mu.Unlock()
+		p.buf = p.buf[i+1:]
+		if err != nil {
+			return len(b), err
+		}
+	}
 }
 
 // demoRepo is the demo's deploy repo, made with the git CLI from

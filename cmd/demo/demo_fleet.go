@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,6 +44,7 @@ type fleetDemo struct {
 	ws    string
 	start time.Time
 	repo  *demoRepo
+	bin   string // the reconciler binary the demo built
 	hosts []*fleetHost
 	prom  *promtest.Server // nil: no Prometheus
 
@@ -83,7 +83,7 @@ func runFleetDemo(ctx context.Context, stdout, stderr io.Writer, o fleetOptions)
 	if err := f.prepare(ctx); err != nil {
 		return f.fail("prepare", err)
 	}
-	stopAgents := f.startAgents(ctx, slog.New(slog.NewTextHandler(logw, nil)))
+	stopAgents := f.startAgents(ctx, logw)
 	defer stopAgents()
 	if err := f.firstDeploy(ctx, o.prometheus); err != nil {
 		return f.fail("first deploy", err)
@@ -138,6 +138,10 @@ func (f *fleetDemo) logWriter(verbose bool, stderr io.Writer) (io.Writer, func()
 // prepare builds the app, serves the artifacts, and makes the deploy repo
 // at 1.0, shared as a bare repo the agents follow and promote pushes to.
 func (f *fleetDemo) prepare(ctx context.Context) error {
+	f.bin = filepath.Join(f.ws, "bin", "reconciler")
+	if err := buildReconciler(ctx, f.say, f.bin); err != nil {
+		return err
+	}
 	artDir := filepath.Join(f.ws, "artifacts")
 	digests, err := buildArtifacts(ctx, f.say, artDir, "1.0", "2.0")
 	if err != nil {
@@ -170,24 +174,28 @@ func (f *fleetDemo) prepare(ctx context.Context) error {
 	return nil
 }
 
-// startAgents runs every host's agent in process; the func returned stops
-// them and waits.
-func (f *fleetDemo) startAgents(ctx context.Context, log *slog.Logger) func() {
+// startAgents runs every host's agent, each a `reconciler run` child
+// process whose log lines go to logw after its host id; the func returned
+// stops them (SIGTERM) and waits.
+func (f *fleetDemo) startAgents(ctx context.Context, logw io.Writer) func() {
 	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+	)
 	for _, h := range f.hosts {
-		a := demoAgent{repo: "file://" + f.repo.bare, dir: h.dir, hostID: h.id, app: h.app,
+		a := demoAgent{bin: f.bin, repo: "file://" + f.repo.bare, dir: h.dir, hostID: h.id, app: h.app,
 			exec: "./app.bin -c app.cfg -listen " + h.app, listen: h.listen}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := a.run(ctx, log.With("host", h.id))
+			err := a.run(ctx, &prefixLines{mu: &mu, w: logw, prefix: "host=" + h.id + " "})
 			if ctx.Err() == nil {
 				f.stopOnce.Do(func() { f.stopErr = fmt.Errorf("the agent of %s stopped: %v", h.id, err); close(f.stopped) })
 			}
 		}()
 	}
-	f.say("%-28s %d, in process, each with its --host-id, app directory and app port", "agents", len(f.hosts))
+	f.say("%-28s %d, each a reconciler run process with its --host-id, app directory and app port", "agents", len(f.hosts))
 	f.say("%-28s --schedule \"@every 1s\" --health-bake %s --exec \"./app.bin -c app.cfg -listen ADDR\"", "", demoBake)
 	return func() { cancel(); wg.Wait() }
 }
