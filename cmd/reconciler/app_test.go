@@ -25,7 +25,9 @@ var (
 )
 
 // exampleApp returns the example app built with version v (once per test
-// binary run; the Go build cache makes the second version a relink).
+// binary run; the Go build cache makes the second version a relink). The
+// builds live in one temporary directory for the whole run, which TestMain
+// removes (removeAppBuilds): about 10 MB per version.
 func exampleApp(t *testing.T, v string) []byte {
 	t.Helper()
 	appBuildMu.Lock()
@@ -51,6 +53,17 @@ func exampleApp(t *testing.T, v string) []byte {
 	}
 	appBuilds[v] = b
 	return b
+}
+
+// removeAppBuilds removes what exampleApp built; TestMain calls it after
+// every test has run.
+func removeAppBuilds() {
+	appBuildMu.Lock()
+	defer appBuildMu.Unlock()
+	if appBuildTo != "" {
+		_ = os.RemoveAll(appBuildTo)
+		appBuildTo = ""
+	}
 }
 
 func freeAddr(t *testing.T) string {

@@ -19,7 +19,9 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeAppBuilds()
+	os.Exit(code)
 }
 
 func childSync(t *testing.T, args ...string) *exec.Cmd {
