@@ -140,13 +140,13 @@ func TestSyncSwitchesTheApp(t *testing.T) {
 
 	bad := d.releaseApp(t, "2-bad", addr, map[string]any{"healthy": false})
 	_, errOut, code := runCLI(t, args()...)
-	if code == 0 || !strings.Contains(errOut, "switched back") {
+	if code != 1 || !strings.Contains(errOut, "switched back") {
 		t.Fatalf("sync of an unhealthy release: got exit %d %q, want an error saying it was switched back", code, errOut)
 	}
 	assertSwitchedBack(t, dir, addr, "2", "exampleapp 2: release 2\n", bad)
 	pid := readPID(t, dir)
 	_, errOut, code = runCLI(t, args()...)
-	if code == 0 || !strings.Contains(errOut, "failed before") {
+	if code != 1 || !strings.Contains(errOut, "failed before") {
 		t.Errorf("sync of the failed revision again: got exit %d %q, want it skipped", code, errOut)
 	}
 	if readPID(t, dir) != pid {

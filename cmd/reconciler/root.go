@@ -11,14 +11,7 @@ import (
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root := newRootCmd(stdout, stderr)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	if err != nil && !isExitError(err) {
-		// cobra's own errors (unknown flag, missing argument) are usage errors.
-		if isUsageError(err) {
-			return &exitError{code: 2, err: err}
-		}
-	}
-	return err
+	return usageExit(root.ExecuteContext(ctx))
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -53,6 +46,7 @@ Every flag can also be set as RECONCILER_<FLAG>, e.g. RECONCILER_REPO.`,
 		newDemoCmd(stdout, stderr),
 		newVersionCmd(stdout),
 	)
+	markUsageErrors(root)
 	completeValues(root, map[string][]string{
 		"restart":    {"hup", "restart", "none"},
 		"log-format": {"text", "json"},

@@ -62,7 +62,7 @@ func runWatch(ctx context.Context, c *Config, resync time.Duration, log *slog.Lo
 		if err == nil {
 			err = layout.CheckAppDir()
 		}
-		return err
+		return asUsage(err) // exit 2, as every command's mistyped --dir
 	}
 	warnNoHealthCheck(c, log)
 	layout, lock, err := lockDir(c.Dir)
