@@ -33,7 +33,7 @@ func TestExitCodesByKind(t *testing.T) {
 		{"sync", "--keep", "x"},
 		{"sync", "--dir"},
 		{"sync", "--dir", dir}, // no --repo
-		{"status"},              // no --dir
+		{"status"},             // no --dir
 		{"version", "extra"},
 		{"help", "status", "extra", "--bogus"},
 		{"suspend", "--dir", dir}, // no --reason
