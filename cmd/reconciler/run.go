@@ -59,7 +59,8 @@ With --listen (loopback unless an address says otherwise): GET /metrics
 POST /reconcile (poll now; with --webhook-secret-file a GitHub-style
 X-Hub-Signature-256 is required).
 
-SIGTERM or SIGINT stop the agent; the app keeps running.
+SIGTERM or SIGINT stop the agent; the app keeps running. SIGHUP polls at
+once (logged); it never stops the agent.
 
 With --apps-dir DIR instead of --dir, one agent runs every app of DIR: each
 DIR/NAME.env holds the RECONCILER_* settings of the app NAME, as the
@@ -122,6 +123,8 @@ func loopbackAddr(addr string) (string, error) {
 }
 
 func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) error {
+	hup := newHUPRelay() // first: a SIGHUP from now on polls, never kills
+	defer hup.Close()
 	sched, err := parseSchedule(a.Schedule)
 	if err != nil {
 		return err
@@ -167,6 +170,7 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 		opens, _ := c.windows.NextOpen(time.Now()) // now, when open
 		log.Info("deploy windows", "window", c.Windows, "deny_window", c.DenyWindows, "opens", opens)
 	}
+	hup.start(ctx, log, "SIGHUP: polling now", agent.Trigger)
 	err = serveAgent(ctx, agent, layout, ln, reg, secret, log)
 	lock.Unlock() // the agent is done: delivering what is queued needs no lock
 	closeNotifier(ctx, notifier)
