@@ -88,6 +88,9 @@ func (ag *appsAgent) serveApp(ctx context.Context, f appset.File) error {
 		return appFileError(f, err)
 	}
 	defer lock.Unlock()
+	if err := recordOwner(eng.Layout, f.Name); err != nil {
+		log.Warn("record the app of the directory (for status --apps-dir)", "err", err)
+	}
 	git, leave, err := ag.join(c)
 	if err != nil {
 		return appFileError(f, err)

@@ -28,7 +28,9 @@ directory).
 
 With --apps-dir DIR instead of --dir: one line per app of DIR (the app
 directory is each NAME.env's RECONCILER_DIR), and the exit status is the
-worst of them; a file that cannot be read is a status that cannot be.`,
+worst of them; a file that cannot be read is a status that cannot be, and
+so is a file naming the directory of another app, which the agent refuses
+("app NAME runs there already").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if appsMode(cmd) {
