@@ -239,8 +239,11 @@ func TestAppsAgentIsolation(t *testing.T) {
 	if !f.answers("web", "1")() {
 		t.Errorf("suspended web answers %q, want 1", answer(f.apps["web"].addr))
 	}
-	runCLI(t, "resume", "--dir", f.apps["web"].dir)
-	waitFor(t, "web to deploy 3 once resumed", f.answers("web", "3"))
+	// resume hands its poll to web's agent and waits for its pass.
+	out, errOut, code := runCLI(t, "resume", "--dir", f.apps["web"].dir)
+	if code != 0 || !strings.Contains(out, "version 3 at ") || !strings.Contains(out, "by the running agent") || !f.answers("web", "3")() {
+		t.Errorf("resume of web: exit %d, web answers %q\n%s%s\nwant 0, the agent's pass and version 3", code, answer(f.apps["web"].addr), out, errOut)
+	}
 	if !f.answers("db", "1")() {
 		t.Errorf("db answers %q, want 1 still", answer(f.apps["db"].addr))
 	}
