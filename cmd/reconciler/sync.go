@@ -67,6 +67,7 @@ func setup(cmd *cobra.Command, c *Config, apply bool) error {
 	if err := bindEnv(cmd); err != nil {
 		return err
 	}
+	c.takeFileToken(cmd)
 	if err := c.ValidateSource(); err != nil {
 		return err
 	}
