@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -143,5 +144,61 @@ func TestHandOverWithoutAgent(t *testing.T) {
 	}
 	if out, _, code := runCLI(t, "resume", "--dir", dir); code != 0 || strings.TrimSpace(out) != dir+": was not suspended" {
 		t.Errorf("resume without an agent: exit %d %q", code, out)
+	}
+}
+
+// TestSyncWhenTheAgentStops: an agent stopped or killed before it answers
+// (waiting, SIGSTOPped, with the request not taken; or in the middle of
+// the pass that took it, a download) leaves the sync to the command, which
+// does it itself and exits 0; no request is left behind.
+func TestSyncWhenTheAgentStops(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		during bool // stop it during the pass, else before it takes the request
+		sig    syscall.Signal
+	}{
+		{"SIGKILL before the pass", false, syscall.SIGKILL},
+		{"SIGKILL during the pass", true, syscall.SIGKILL},
+		{"SIGTERM during the pass", true, syscall.SIGTERM},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := startAgentOn1(t, "--schedule", "@every 1h")
+			f.d.art.setFault("/app-2", "stall")
+			f.d.releaseApp(t, "2", f.addr, nil)
+			if !tc.during {
+				f.cmd.Process.Signal(syscall.SIGSTOP)
+			}
+			type result struct {
+				out, errOut string
+				code        int
+			}
+			done := make(chan result, 1)
+			go func() {
+				out, errOut, code := runCLI(t, f.syncArgs()...)
+				done <- result{out, errOut, code}
+			}()
+			requests := filepath.Join(f.dir, ".reconciler", "requests")
+			if tc.during {
+				waitFor(t, "the agent's pass to download 2", func() bool { return f.d.art.hitCount("/app-2") > 0 })
+			} else {
+				waitFor(t, "the request", func() bool { m, _ := filepath.Glob(filepath.Join(requests, "*.request")); return len(m) == 1 })
+			}
+			f.d.art.setFault("/app-2", "")
+			f.cmd.Process.Signal(tc.sig)
+			var r result
+			select {
+			case r = <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("sync did not return after the agent stopped")
+			}
+			if r.code != 0 || strings.Contains(r.out, "by the running agent") || !f.answers("2")() {
+				t.Errorf("sync: exit %d, app %q\n%s%s\nwant 0, its own pass and version 2", r.code, answer(f.addr), r.out, r.errOut)
+			}
+			if m, _ := filepath.Glob(filepath.Join(requests, "*.*")); len(m) != 0 {
+				t.Errorf("left behind: %v", m)
+			}
+		})
 	}
 }
