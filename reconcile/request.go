@@ -77,6 +77,11 @@ func (l Layout) AnnounceAgent() error {
 // RunningAgent returns the pid of the agent that takes requests for the
 // directory: the process that holds its lock, if it announced itself.
 // Another holder (a `sync` or a `watch`) takes no requests: ok false.
+//
+// It asks the kernel by trying a shared lock: when nobody holds the lock,
+// the probe holds it for an instant, and a reconciler taking it in that
+// instant is refused as "another reconciler" (a person's command racing
+// another person's, or an agent starting: systemd starts it again).
 func (l Layout) RunningAgent() (pid int, ok bool) {
 	f, err := os.Open(l.LockFile())
 	if err != nil {
