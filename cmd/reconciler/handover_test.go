@@ -37,6 +37,12 @@ func TestSyncHandsOverToAgent(t *testing.T) {
 	if !strings.Contains(f.logs.String(), "request from `reconciler sync`") {
 		t.Errorf("the agent did not log the request:\n%s", f.logs.String())
 	}
+	start := time.Now()
+	out, errOut, code = runCLI(t, f.syncArgs()...)
+	if code != 0 || !strings.Contains(out, "(unchanged by the running agent, pid ") {
+		t.Errorf("sync through the agent with nothing to do: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Logf("a sync with nothing to do, through the agent: %v from the command's start to its answer", time.Since(start).Round(time.Millisecond))
 
 	url, sum := f.d.art.put("/web-x", binary("x"))
 	f.d.commitDesired(fmt.Sprintf(`{"version": "invalid argument", "bin": {"url": %q, "sha256": %q}}`, url, sum))
