@@ -140,6 +140,12 @@ func (l Layout) AnswerTo(id string) (Answer, bool, error) {
 	return a, true, nil
 }
 
+// Waiting reports whether the request id still waits for a pass.
+func (l Layout) Waiting(id string) bool {
+	_, err := os.Stat(l.requestFile(id))
+	return err == nil
+}
+
 // Withdraw removes the request id and its answer, if any. It reports
 // whether the request was still waiting (not taken by a pass).
 func (l Layout) Withdraw(id string) bool {

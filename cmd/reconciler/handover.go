@@ -30,7 +30,10 @@ var errAgentGone = errors.New("the agent stopped before answering")
 // handOver hands req to the agent (pid) that runs on layout's directory
 // and, unless --no-wait, waits for the answer of the pass that takes it.
 // answered is false with --no-wait. It polls for the answer (a file) and
-// for the agent (its lock) every pollEvery.
+// for the agent (its lock) every pollEvery. An agent that stops before it
+// answers leaves the request to the command (errAgentGone), or to the next
+// agent on the directory (systemd starting it again): one that took the
+// request with it is handed a new one.
 func handOver(ctx context.Context, layout reconcile.Layout, pid int, req reconcile.Request, h handOverFlags) (a reconcile.Answer, answered bool, err error) {
 	r, err := layout.HandOver(req)
 	if err != nil || h.NoWait {
@@ -44,13 +47,20 @@ func handOver(ctx context.Context, layout reconcile.Layout, pid int, req reconci
 		if a, ok, err := layout.AnswerTo(r.ID); ok || err != nil {
 			return a, ok, err
 		}
-		if _, ok := layout.RunningAgent(); !ok {
-			if a, ok, err := layout.AnswerTo(r.ID); ok || err != nil { // answered, then stopped
-				return a, ok, err
-			}
+		now, running := layout.RunningAgent()
+		if a, ok, err := layout.AnswerTo(r.ID); ok || err != nil { // answered, then stopped
+			return a, ok, err
+		}
+		switch {
+		case !running:
 			layout.Withdraw(r.ID)
 			return a, false, errAgentGone
+		case now != pid && !layout.Waiting(r.ID): // taken by the agent that went
+			if r, err = layout.HandOver(req); err != nil {
+				return a, false, err
+			}
 		}
+		pid = now
 		select {
 		case <-ctx.Done():
 			return a, false, fmt.Errorf("%s: stopped waiting for the agent (pid %d); the request stays with it: `reconciler status --dir %s` shows its pass", layout.Dir, pid, layout.Dir)

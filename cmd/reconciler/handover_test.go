@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -206,5 +208,53 @@ func TestSyncWhenTheAgentStops(t *testing.T) {
 				t.Errorf("left behind: %v", m)
 			}
 		})
+	}
+}
+
+// TestSyncFollowsARestartedAgent: an agent killed in the middle of the
+// pass that took the request, and started again (as systemd would) before
+// the waiting sync looks, is handed the request anew: sync exits 0 with
+// the new agent's pass. The sync is a real child process, stopped while
+// the agents change.
+func TestSyncFollowsARestartedAgent(t *testing.T) {
+	t.Parallel()
+	f := startAgentOn1(t, "--schedule", "@every 1h")
+	f.d.art.setFault("/app-2", "stall")
+	f.d.releaseApp(t, "2", f.addr, nil)
+	var out syncBuffer
+	sync := exec.Command(os.Args[0], f.syncArgs()...)
+	sync.Env = append(os.Environ(), "RECONCILER_TEST_MAIN=1")
+	sync.Stdout, sync.Stderr = &out, &out
+	if err := sync.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sync.Process.Kill(); sync.Wait() })
+	waitFor(t, "the first agent's pass to download 2", func() bool { return f.d.art.hitCount("/app-2") > 0 })
+	sync.Process.Signal(syscall.SIGSTOP)
+	f.d.art.setFault("/app-2", "")
+	f.cmd.Process.Kill()
+	f.cmd.Wait()
+	first := f.agentProc
+	second := startAgent(t, first.cmd.Args[2:]...)
+	waitFor(t, "the second agent to take requests", func() bool {
+		_, pid, ok := runningAgent(f.dir)
+		return ok && pid == second.cmd.Process.Pid
+	})
+	sync.Process.Signal(syscall.SIGCONT)
+	errc := make(chan error, 1)
+	go func() { errc <- sync.Wait() }()
+	select {
+	case err := <-errc:
+		// The second agent's first pass deploys 2 on its own; the request
+		// handed anew finds it done (or is that pass).
+		if err != nil || !strings.Contains(out.String(), "version 2 at ") ||
+			!strings.Contains(out.String(), " by the running agent, pid "+strconv.Itoa(second.cmd.Process.Pid)+")") {
+			t.Errorf("sync: %v\n%s\nwant exit 0 and the second agent's pass", err, out.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("sync did not return:\n%s", out.String())
+	}
+	if !f.answers("2")() {
+		t.Errorf("the app answers %q, want version 2", answer(f.addr))
 	}
 }
