@@ -62,4 +62,13 @@
 // digest), which have no behaviour worth a seam. The Agent runs the loop of
 // `reconciler run` around an Engine (the Driven interface): one goroutine
 // owns it, and schedule, webhook and watcher only poke it.
+//
+// A person's command reaches the agent that holds the lock through files
+// (request.go), as a suspension and a retry do: `sync`, `resume` and
+// `retry` write a request into .reconciler/requests/, the agent's request
+// watcher pokes it, and Sync takes the waiting requests at its start and
+// answers them with its outcome at its end (not when it was stopped: the
+// command then does its own pass). Requests and answers are files, not a
+// socket, so they need no listener, survive nothing they should not, and
+// work the same for every app of `run --apps-dir`.
 package reconcile

@@ -51,6 +51,7 @@ type Engine struct {
 	// --ignore-windows), with a warning.
 	Windows       Windows
 	IgnoreWindows bool
+	ignoreOnce    bool // this pass's: a request from `sync --ignore-windows`
 
 	digests  digestCache
 	blobs    blobCache  // what passes derived from committed files, per commit
@@ -208,7 +209,20 @@ func (e *Engine) fetchVerified(ctx context.Context, head string) (string, error)
 
 // Sync runs one pass: observe, plan, apply, and record the outcome in the
 // state file. The error, if any, says which step failed and why.
+//
+// It takes the requests handed over to the directory's agent (request.go)
+// and answers them with its outcome; one asking to ignore the deploy
+// windows makes this pass ignore them.
 func (e *Engine) Sync(ctx context.Context) (Outcome, error) {
+	reqs := e.takeRequests()
+	out, err := e.syncOnce(ctx)
+	if ctx.Err() == nil { // a stopped pass answers nothing: the command does its own
+		e.Layout.answer(reqs, out, err)
+	}
+	return out, err
+}
+
+func (e *Engine) syncOnce(ctx context.Context) (Outcome, error) {
 	start := time.Now()
 	e.seen = nil // what /proc said is this pass's, not the last one's
 	st, err := e.Layout.LoadState()

@@ -51,3 +51,7 @@ func (l Layout) loadSuspended() (*Suspended, error) {
 	}
 	return &s, nil
 }
+
+// Suspension returns the directory's suspension, nil when it is not
+// suspended.
+func (l Layout) Suspension() (*Suspended, error) { return l.loadSuspended() }

@@ -47,7 +47,7 @@ func (e *Engine) holdOutsideWindows(p *pass) error {
 		return nil
 	}
 	opens, _ := e.Windows.NextOpen(now)
-	if e.IgnoreWindows {
+	if e.IgnoreWindows || e.ignoreOnce {
 		e.log().Warn("outside the deploy windows: deploying anyway, as --ignore-windows asks",
 			"rev", short(p.out.Rev), "version", p.out.Version, "opens", opens)
 		p.st.Deferred = nil

@@ -108,7 +108,7 @@ func TestAgeEncryptedConfig(t *testing.T) {
 	// Another plaintext under a released version is refused.
 	d.releaseEncrypted("2.0", ageEncrypt(t, secretCfg("2.0", "changed-"+ageSecret), false, xRcpt))
 	_, errOut, code := runCLI(t, syncArgs(d.URL(), dir, "--age-identity", xKey)...)
-	if code == 0 || !strings.Contains(errOut, "release/cfg.2.0") || !strings.Contains(errOut, "immutable") {
+	if code != 1 || !strings.Contains(errOut, "release/cfg.2.0") || !strings.Contains(errOut, "immutable") {
 		t.Errorf("other plaintext, same version: exit %d, stderr %s; want a conflict naming release/cfg.2.0", code, errOut)
 	}
 	if after := snapshot(t, dir, ".reconciler"); after != before {
@@ -152,8 +152,8 @@ func TestAgeBadInput(t *testing.T) {
 				extra = []string{"--age-identity", tc.key}
 			}
 			out, errOut, code := runCLI(t, syncArgs(d.URL(), dir, extra...)...)
-			if code == 0 {
-				t.Fatalf("sync: got exit 0, want a failure")
+			if code != 1 {
+				t.Fatalf("sync: got exit %d, want 1", code)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(errOut, w) {

@@ -143,7 +143,7 @@ func resetList(fl *pflag.Flag) {
 func appFileError(f appset.File, err error) error {
 	var u *usageError
 	if errors.As(err, &u) {
-		return &usageError{msg: f.Path + ": " + u.msg}
+		return &usageError{msg: f.Path + ": " + u.Error()}
 	}
 	return fmt.Errorf("%s: %w", f.Path, err)
 }

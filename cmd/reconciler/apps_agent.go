@@ -88,6 +88,9 @@ func (ag *appsAgent) serveApp(ctx context.Context, f appset.File) error {
 		return appFileError(f, err)
 	}
 	defer lock.Unlock()
+	if err := recordOwner(eng.Layout, f.Name); err != nil {
+		log.Warn("record the app of the directory (for status --apps-dir)", "err", err)
+	}
 	git, leave, err := ag.join(c)
 	if err != nil {
 		return appFileError(f, err)
@@ -117,7 +120,8 @@ func (ag *appsAgent) serveApp(ctx context.Context, f appset.File) error {
 		delete(ag.apps, f.Name)
 		ag.mu.Unlock()
 	}()
-	err = serveAgent(ctx, agent, eng.Layout, nil, nil, nil, log)
+	onRequest := func() { git.Invalidate(); agent.Trigger() } // the person may just have pushed
+	err = serveAgent(ctx, agent, eng.Layout, onRequest, nil, nil, nil, log)
 	lock.Unlock() // the app's agent is done: delivering what is queued needs no lock
 	closeNotifier(ctx, notifier)
 	return err

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/internal/appset"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/spf13/cobra"
@@ -71,29 +75,50 @@ func (s appsStatus) render(w io.Writer) error {
 
 // appsDirStatus reads the status of every app of dir from disk, as
 // `status --dir` does for one: the app's directory is the file's
-// RECONCILER_DIR (the agent's command line cannot give one to all).
+// RECONCILER_DIR (the agent's command line cannot give one to all). A file
+// whose directory another file names too is refused as the agent refuses
+// it: the app the agent runs there (appOwner) has its status, the others
+// the agent's error.
 func appsDirStatus(dir string) (appsStatus, error) {
 	files, err := appset.Scan(dir)
 	if err != nil {
 		return appsStatus{}, err
 	}
+	dirs := make([]string, len(files))
+	errs := make([]error, len(files))
+	named := map[string][]string{} // app directory -> the apps whose file names it
+	for i, f := range files {
+		if dirs[i], errs[i] = fileDir(f); errs[i] == nil {
+			named[dirs[i]] = append(named[dirs[i]], f.Name)
+		}
+	}
 	st := appsStatus{Apps: []appStatus{}}
-	for _, f := range files {
+	for i, f := range files {
 		a := appStatus{Name: f.Name, File: f.Path}
-		if s, err := fileStatus(f); err != nil {
+		err := errs[i]
+		if err == nil && len(named[dirs[i]]) > 1 {
+			err = sharedDir(f, dirs[i], named[dirs[i]])
+		}
+		if err == nil {
+			var s reconcile.Status
+			if s, err = readStatus(reconcile.Layout{Dir: dirs[i]}); err == nil {
+				a.Status = &s
+			}
+		}
+		if err != nil {
 			a.Error = err.Error()
-		} else {
-			a.Status = &s
 		}
 		st.Apps = append(st.Apps, a)
 	}
 	return st, nil
 }
 
-func fileStatus(f appset.File) (reconcile.Status, error) {
+// fileDir is the app directory an app file names, refused when it is not
+// one.
+func fileDir(f appset.File) (string, error) {
 	vars, err := parseAppFile(f)
 	if err != nil {
-		return reconcile.Status{}, err
+		return "", err
 	}
 	dir := ""
 	for _, v := range vars {
@@ -102,16 +127,48 @@ func fileStatus(f appset.File) (reconcile.Status, error) {
 		}
 	}
 	if dir == "" {
-		return reconcile.Status{}, fmt.Errorf("%s: no %s", f.Path, envName("dir"))
+		return "", fmt.Errorf("%s: no %s", f.Path, envName("dir"))
 	}
 	layout, err := reconcile.NewLayout(dir)
 	if err == nil {
 		err = layout.CheckAppDir()
 	}
-	if err != nil {
-		return reconcile.Status{}, err
+	return layout.Dir, err
+}
+
+// sharedDir is the error of f, whose directory dir the files of the apps
+// in names name too: nil for the app the agent runs there, the agent's
+// refusal for the others (or for all when none of them is recorded
+// running there).
+func sharedDir(f appset.File, dir string, names []string) error {
+	owner := appOwner(dir)
+	if owner == f.Name {
+		return nil
 	}
-	return readStatus(layout)
+	if slices.Contains(names, owner) {
+		return fmt.Errorf("%s: RECONCILER_DIR %s: app %s runs there already", f.Path, dir, owner)
+	}
+	return fmt.Errorf("%s: RECONCILER_DIR %s is named by the files of %s: one app per directory", f.Path, dir, strings.Join(names, ", "))
+}
+
+// ownerFile is where `run --apps-dir` records which of its apps runs in a
+// directory, so that `status --apps-dir` tells the app it refused from the
+// one it runs when two files name the same directory.
+func ownerFile(layout reconcile.Layout) string { return filepath.Join(layout.StateDir(), "app") }
+
+// recordOwner records that app runs in layout's directory; its caller
+// holds the directory's lock.
+func recordOwner(layout reconcile.Layout, app string) error {
+	return artifacts.WriteFileAtomic(ownerFile(layout), []byte(app+"\n"), 0o644)
+}
+
+// appOwner is the app last recorded running in dir, "" when none is.
+func appOwner(dir string) string {
+	data, err := os.ReadFile(ownerFile(reconcile.Layout{Dir: dir}))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(data))
 }
 
 // status is the status of every app of the agent: the apps dir's as it

@@ -240,8 +240,11 @@ func TestAppsAgentIsolation(t *testing.T) {
 	if !f.answers("web", "1")() {
 		t.Errorf("suspended web answers %q, want 1", testkit.Answer(f.apps["web"].addr))
 	}
-	runCLI(t, "resume", "--dir", f.apps["web"].dir)
-	waitFor(t, "web to deploy 3 once resumed", f.answers("web", "3"))
+	// resume hands its poll to web's agent and waits for its pass.
+	out, errOut, code := runCLI(t, "resume", "--dir", f.apps["web"].dir)
+	if code != 0 || !strings.Contains(out, "version 3 at ") || !strings.Contains(out, "by the running agent") || !f.answers("web", "3")() {
+		t.Errorf("resume of web: exit %d, web answers %q\n%s%s\nwant 0, the agent's pass and version 3", code, answer(f.apps["web"].addr), out, errOut)
+	}
 	if !f.answers("db", "1")() {
 		t.Errorf("db answers %q, want 1 still", testkit.Answer(f.apps["db"].addr))
 	}
@@ -268,6 +271,21 @@ func TestAppsAgentFollowsTheDir(t *testing.T) {
 	if code != 2 || !regexp.MustCompile(`(?m)^bad +ERROR +.*bad\.env:2: "RECONCILER_REPO http`).MatchString(out) {
 		t.Errorf("status --apps-dir with a bad file: exit %d, want 2 and its line:\n%s", code, out)
 	}
+
+	// A file naming web's directory too is refused by the agent; status
+	// --apps-dir says so (it said ok, reading web's status twice), and web
+	// is ok.
+	web := f.apps["web"]
+	writeFileAtomic(t, filepath.Join(f.appsDir, "dup.env"), fmt.Sprintf("RECONCILER_REPO=%s\nRECONCILER_PATH=web/current.conf\nRECONCILER_DIR=%s\n", web.repoURL, web.dir))
+	refused := "dup.env: RECONCILER_DIR " + web.dir + ": app web runs there already"
+	waitFor(t, "dup.env refused", func() bool { return strings.Contains(f.status(t)["dup"].Error, refused) })
+	out, _, code = runCLI(t, "status", "--apps-dir", f.appsDir)
+	if code != 2 || !regexp.MustCompile(`(?m)^dup +ERROR +.*`+regexp.QuoteMeta(refused)).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^web +ok `).MatchString(out) {
+		t.Errorf("status --apps-dir with dup.env naming web's directory: exit %d, want 2, dup refused and web ok:\n%s", code, out)
+	}
+	os.Remove(filepath.Join(f.appsDir, "dup.env"))
+
 	f.release(t, "api", "2", nil)
 	waitFor(t, "api to deploy beside a bad file", f.answers("api", "2"))
 

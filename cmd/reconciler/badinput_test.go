@@ -132,8 +132,8 @@ func TestSyncBadInput(t *testing.T) {
 			args := append(syncArgs(d.URL(), dir), append([]string{"--git-timeout", "5s"}, flags...)...)
 			out, errOut, code := runCLI(t, args...)
 			t.Logf("exit %d: %s", code, errOut)
-			if code == 0 {
-				t.Fatalf("got exit 0, want an error\n%s", out)
+			if code != 1 {
+				t.Fatalf("got exit %d, want 1\n%s", code, out)
 			}
 			for _, w := range want {
 				if !strings.Contains(errOut, w) {

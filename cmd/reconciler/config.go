@@ -58,8 +58,8 @@ type Config struct {
 	// --post-switch, --on-rollback), each within HookTimeout.
 	PreSwitch, PostSwitch, OnRollback string
 	HookTimeout                       time.Duration
-	// appToken is RECONCILER_GIT_TOKEN of an --apps-dir file; nil: the
-	// environment's (gitToken).
+	// appToken is RECONCILER_GIT_TOKEN of an --apps-dir or --env-file
+	// file; nil: the environment's (gitToken).
 	appToken *string
 
 	mode         restart.Mode // --restart, parsed
@@ -135,17 +135,33 @@ func (c *Config) addLogFlag(fs *pflag.FlagSet) {
 }
 
 // bindEnv gives every flag not set on the command line the value of
-// RECONCILER_<FLAG> (dashes become underscores), as docs/reference.md promises; a bad
-// value is reported as the variable it came from. It first warns about every
-// RECONCILER_* variable that nothing reads, which a typo would otherwise be.
+// RECONCILER_<FLAG> (dashes become underscores) of the command's
+// --env-file (or --apps-dir DIR --app NAME) file, else of the environment,
+// as docs/reference.md promises; a bad value is reported as the file's
+// line or the variable it came from. It first warns about every
+// RECONCILER_* setting of both that nothing reads, which a typo would
+// otherwise be.
 func bindEnv(cmd *cobra.Command) error {
-	warnUnknownEnv(cmd, os.Environ())
-	var err error
+	vars, err := envFileSettings(cmd)
+	if err != nil {
+		return err
+	}
+	path, _, _ := envFilePath(cmd)
+	environ := os.Environ()
+	for _, v := range vars {
+		environ = append(environ, v.Name+"="+v.Value)
+	}
+	warnUnknownEnv(cmd, environ)
+	file := fileValues(vars)
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
 		if err != nil || f.Changed || f.Name == "help" {
 			return
 		}
 		name := envName(f.Name)
+		if v, ok := file[name]; ok {
+			err = setFromFile(cmd, f, v, path)
+			return
+		}
 		if v, ok := os.LookupEnv(name); ok {
 			if serr := cmd.Flags().Set(f.Name, v); serr != nil {
 				err = &usageError{msg: fmt.Sprintf("%s=%s: %v", name, v, envCause(serr))}
@@ -190,7 +206,7 @@ func warnUnknownEnv(cmd *cobra.Command, environ []string) {
 		}
 	}
 	slices.Sort(typos)
-	for _, name := range typos {
+	for _, name := range slices.Compact(typos) { // in the file and the environment: once
 		line := "reconciler: warning: ignoring " + name + ": no such setting"
 		if near := closestEnv(name, known); near != "" {
 			line += " (did you mean " + near + "?)"

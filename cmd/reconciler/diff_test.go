@@ -94,7 +94,7 @@ func TestDiffSaysWhenSyncIsBlocked(t *testing.T) {
 	}
 
 	// A release whose binary exits at once is rolled back and recorded failed.
-	if _, errOut, code := runCLI(t, syncArgs(d.URL(), dir, "--restart", "restart", "--health-timeout", "3s")...); code == 0 {
+	if _, errOut, code := runCLI(t, syncArgs(d.URL(), dir, "--restart", "restart", "--health-timeout", "3s")...); code != 1 {
 		t.Fatalf("sync of a binary that exits at once: exit 0, want a failure\n%s", errOut)
 	}
 	out, _, code = runCLI(t, diffArgs...)

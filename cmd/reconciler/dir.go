@@ -24,7 +24,7 @@ func openDir(cmd *cobra.Command, c *Config) (reconcile.Layout, error) {
 		return layout, err
 	}
 	if err := layout.CheckAppDir(); err != nil {
-		return layout, &exitError{code: 2, err: err}
+		return layout, asUsage(err) // exit 2: a mistyped --dir
 	}
 	return layout, nil
 }

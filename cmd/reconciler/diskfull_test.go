@@ -28,7 +28,7 @@ func TestSyncDiskFull(t *testing.T) {
 	url, sum := d.art.put("/web-big", big)
 	d.commitDesired(fmt.Sprintf(`{"version":"2.0","bin":{"url":%q,"sha256":%q}}`, url, sum))
 	_, errOut, code := runCLI(t, syncArgs(d.URL(), dir)...)
-	if code == 0 || !strings.Contains(errOut, "disk full") || !strings.Contains(errOut, "/web-big") {
+	if code != 1 || !strings.Contains(errOut, "disk full") || !strings.Contains(errOut, "/web-big") {
 		t.Fatalf("got exit %d %q, want a disk-full error naming the URL", code, errOut)
 	}
 	if after := snapshot(t, dir, ".reconciler"); after != before {

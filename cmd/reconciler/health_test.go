@@ -28,7 +28,7 @@ func TestSyncHealthBake(t *testing.T) {
 	}
 	bad := d.releaseApp(t, "2", addr, map[string]any{"crash_after": "2s"})
 	_, errOut, code := runCLI(t, args...)
-	if code == 0 || !strings.Contains(errOut, "switched back") || !strings.Contains(errOut, "--health-bake") {
+	if code != 1 || !strings.Contains(errOut, "switched back") || !strings.Contains(errOut, "--health-bake") {
 		t.Fatalf("sync of a release that crashes: got exit %d %q, want it switched back during the bake", code, errOut)
 	}
 	assertSwitchedBack(t, dir, addr, "1", "exampleapp 1:", bad)

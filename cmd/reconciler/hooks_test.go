@@ -231,7 +231,7 @@ func TestSyncOnRollback(t *testing.T) {
 		t.Errorf("the health command was told %q, want version 1 at revision %s", got, rev1)
 	}
 	bad := d.releaseApp(t, "2-bad", addr, map[string]any{"healthy": false})
-	if _, errOut, code := runCLI(t, args...); code == 0 || !strings.Contains(errOut, "switched back") {
+	if _, errOut, code := runCLI(t, args...); code != 1 || !strings.Contains(errOut, "switched back") {
 		t.Fatalf("sync of an unhealthy release: got exit %d %q, want it switched back", code, errOut)
 	}
 	assertSwitchedBack(t, dir, addr, "1", "exampleapp 1:", bad)

@@ -19,7 +19,9 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeAppBuilds()
+	os.Exit(code)
 }
 
 func childSync(t *testing.T, args ...string) *exec.Cmd {
@@ -118,7 +120,7 @@ func TestSecondReconcilerRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, errOut, code := runCLI(t, syncArgs(d.URL(), dir)...)
-	if code == 0 || !strings.Contains(errOut, "another reconciler") || !strings.Contains(errOut, "pid") {
+	if code != 1 || !strings.Contains(errOut, "another reconciler") || !strings.Contains(errOut, "pid") {
 		t.Errorf("got exit %d %q, want an error naming the other reconciler", code, errOut)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "release")); !os.IsNotExist(err) {

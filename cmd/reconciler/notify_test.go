@@ -94,7 +94,7 @@ func TestSyncNotifies(t *testing.T) {
 
 	bad := d.commitDesired(`{"version": "3"}`)
 	for range 3 {
-		if errOut, code := sync(); code == 0 || !strings.Contains(errOut, `"bin" is required`) {
+		if errOut, code := sync(); code != 1 || !strings.Contains(errOut, `"bin" is required`) {
 			t.Fatalf("sync of a bad commit: exit %d %q, want an error", code, errOut)
 		}
 	}

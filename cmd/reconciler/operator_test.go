@@ -32,8 +32,8 @@ func TestCommandsRefuseNonAppDir(t *testing.T) {
 			{"watch", "--dir", dir, "--log-format", "json"},
 		} {
 			_, errOut, code := runCLI(t, args...)
-			if code == 0 || !strings.Contains(errOut, "not an app directory") || !strings.Contains(errOut, dir) {
-				t.Errorf("%s on %s: exit %d %q, want a refusal naming the directory", args[0], dir, code, errOut)
+			if code != 2 || !strings.Contains(errOut, "not an app directory") || !strings.Contains(errOut, dir) {
+				t.Errorf("%s on %s: exit %d %q, want exit 2 and a refusal naming the directory", args[0], dir, code, errOut)
 			}
 		}
 	}
@@ -86,14 +86,14 @@ func TestFailedRevisionLifecycle(t *testing.T) {
 
 	bad3 := d.releaseApp(t, "3", addr, map[string]any{"fail_start": true})
 	errOut, code := sync()
-	if code == 0 || !strings.Contains(errOut, "did not come up") || !strings.Contains(errOut, "fail_start") {
+	if code != 1 || !strings.Contains(errOut, "did not come up") || !strings.Contains(errOut, "fail_start") {
 		t.Fatalf("sync of a release that exits at once, no --health-url: exit %d %q, want a rollback quoting app.log", code, errOut)
 	}
 	if !strings.HasPrefix(testkit.Answer(addr), "exampleapp 2:") {
 		t.Errorf("after the rollback the app answers %q, want 2", testkit.Answer(addr))
 	}
 	errOut, code = sync()
-	if code == 0 || !strings.Contains(errOut, "failed before") || !strings.Contains(errOut, "reconciler retry --dir") {
+	if code != 1 || !strings.Contains(errOut, "failed before") || !strings.Contains(errOut, "reconciler retry --dir") {
 		t.Errorf("sync of the failed revision again: exit %d %q, want it skipped with the way to retry", code, errOut)
 	}
 	out, _ := status()
@@ -104,11 +104,11 @@ func TestFailedRevisionLifecycle(t *testing.T) {
 		t.Errorf("retry: exit %d %q", code, o)
 	}
 	errOut, code = sync()
-	if code == 0 || strings.Contains(errOut, "failed before") || !strings.Contains(errOut, "did not come up") {
+	if code != 1 || strings.Contains(errOut, "failed before") || !strings.Contains(errOut, "did not come up") {
 		t.Errorf("sync after retry: exit %d %q, want the revision tried (and failing) again", code, errOut)
 	}
 	d.releaseApp(t, "4", addr, map[string]any{"fail_start": true})
-	if _, code := sync(); code == 0 {
+	if _, code := sync(); code != 1 {
 		t.Fatal("sync of the second bad release: exit 0")
 	}
 
@@ -225,7 +225,7 @@ func TestErrorClassInStatus(t *testing.T) {
 		{`{"version": "2.0", "bin": {"url": "http://127.0.0.1:1/x", "sha256": "` + strings.Repeat("a", 64) + `"}}`, reconcile.ClassRetry},
 	} {
 		d.commitDesired(tc.desired)
-		if _, _, code := runCLI(t, syncArgs(d.URL(), dir)...); code == 0 {
+		if _, _, code := runCLI(t, syncArgs(d.URL(), dir)...); code != 1 {
 			t.Fatalf("sync of %s: exit 0", tc.desired)
 		}
 		out, _, _ := runCLI(t, "status", "--dir", dir, "--json")

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -125,6 +124,7 @@ func setupPromote(cmd *cobra.Command, c *Config, f *promoteFlags) (*promote.Prom
 	if err := bindEnv(cmd); err != nil {
 		return nil, nil, err
 	}
+	c.takeFileToken(cmd)
 	return newPromoter(c, f)
 }
 
@@ -151,7 +151,7 @@ func newPromoter(c *Config, f *promoteFlags) (*promote.Promoter, *promote.Client
 		}
 	}
 	auth, err := gitsrc.NewAuth(c.Repo, gitsrc.AuthOptions{SSHKeyFile: c.SSHKey, KnownHostsFile: c.KnownHosts,
-		TokenFile: c.TokenFile, Token: os.Getenv("RECONCILER_GIT_TOKEN")})
+		TokenFile: c.TokenFile, Token: c.gitToken()})
 	if err != nil {
 		return nil, nil, &usageError{msg: err.Error()}
 	}

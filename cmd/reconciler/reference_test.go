@@ -39,12 +39,25 @@ const (
 // cobra.Command says so, hence this list.
 var commandsWithoutEnv = []string{"demo", "version"}
 
+// ownCommands are root's subcommands but cobra's help and completion
+// (made early so that their argument errors are usage errors, see
+// markUsageErrors; the reference's prose names them).
+func ownCommands(root *cobra.Command) []*cobra.Command {
+	var own []*cobra.Command
+	for _, cmd := range root.Commands() {
+		if cmd.Name() != "help" && cmd.Name() != "completion" {
+			own = append(own, cmd)
+		}
+	}
+	return own
+}
+
 // renderCommandsReference renders every subcommand of root, in the order
 // `reconciler --help` lists them: name, summary, usage line, help text and
 // a table of its flags with default, environment variable and meaning.
 func renderCommandsReference(root *cobra.Command) string {
 	var b strings.Builder
-	for _, cmd := range root.Commands() {
+	for _, cmd := range ownCommands(root) {
 		if cmd.Hidden {
 			continue
 		}
@@ -163,7 +176,7 @@ func TestReferenceNamesEveryFlag(t *testing.T) {
 			missing = append(missing, what+" "+word)
 		}
 	}
-	for _, cmd := range append([]*cobra.Command{root}, root.Commands()...) {
+	for _, cmd := range append([]*cobra.Command{root}, ownCommands(root)...) {
 		cmd.Flags().VisitAll(func(f *pflag.Flag) {
 			need("flag of "+cmd.Name(), "--"+f.Name)
 		})

@@ -11,14 +11,7 @@ import (
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root := newRootCmd(stdout, stderr)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	if err != nil && !isExitError(err) {
-		// cobra's own errors (unknown flag, missing argument) are usage errors.
-		if isUsageError(err) {
-			return &exitError{code: 2, err: err}
-		}
-	}
-	return err
+	return usageExit(root.ExecuteContext(ctx))
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -53,6 +46,8 @@ Every flag can also be set as RECONCILER_<FLAG>, e.g. RECONCILER_REPO.`,
 		newDemoCmd(stdout, stderr),
 		newVersionCmd(stdout),
 	)
+	addSettingsFlags(root)
+	markUsageErrors(root)
 	completeValues(root, map[string][]string{
 		"restart":    {"hup", "restart", "none"},
 		"log-format": {"text", "json"},
@@ -70,5 +65,23 @@ func completeValues(root *cobra.Command, values map[string][]string) {
 			}
 			_ = cmd.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(vals, cobra.ShellCompDirectiveNoFileComp))
 		}
+	}
+}
+
+// addSettingsFlags gives every command that reads settings --env-file, and
+// the commands that act on one app's directory --apps-dir DIR --app NAME
+// (status has its own --apps-dir, which lists every app without --app).
+func addSettingsFlags(root *cobra.Command) {
+	for _, cmd := range root.Commands() {
+		switch cmd.Name() {
+		case "demo", "version":
+			continue
+		case "diff", "suspend", "resume", "retry":
+			cmd.Flags().String("apps-dir", "", "with --app NAME: the directory of the app files (NAME.env, as run --apps-dir reads them)")
+			addAppFlag(cmd.Flags())
+		case "status":
+			addAppFlag(cmd.Flags())
+		}
+		addEnvFileFlag(cmd.Flags())
 	}
 }

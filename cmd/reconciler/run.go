@@ -59,7 +59,8 @@ With --listen (loopback unless an address says otherwise): GET /metrics
 POST /reconcile (poll now; with --webhook-secret-file a GitHub-style
 X-Hub-Signature-256 is required).
 
-SIGTERM or SIGINT stop the agent; the app keeps running.
+SIGTERM or SIGINT stop the agent; the app keeps running. SIGHUP polls at
+once (logged); it never stops the agent.
 
 With --apps-dir DIR instead of --dir, one agent runs every app of DIR: each
 DIR/NAME.env holds the RECONCILER_* settings of the app NAME, as the
@@ -98,6 +99,10 @@ one git cache in --cache-dir. /metrics labels every series with app,
 	return cmd, &c, &a
 }
 
+// requestResync is how often the agent also looks for requests handed
+// over, in case the file watcher lost an event.
+const requestResync = 2 * time.Second
+
 // parseSchedule accepts 5 or 6 fields (seconds optional) and descriptors.
 func parseSchedule(spec string) (cron.Schedule, error) {
 	p := cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
@@ -122,6 +127,8 @@ func loopbackAddr(addr string) (string, error) {
 }
 
 func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) error {
+	hup := newHUPRelay() // first: a SIGHUP from now on polls, never kills
+	defer hup.Close()
 	sched, err := parseSchedule(a.Schedule)
 	if err != nil {
 		return err
@@ -167,22 +174,32 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 		opens, _ := c.windows.NextOpen(time.Now()) // now, when open
 		log.Info("deploy windows", "window", c.Windows, "deny_window", c.DenyWindows, "opens", opens)
 	}
-	err = serveAgent(ctx, agent, layout, ln, reg, secret, log)
+	hup.start(ctx, log, "SIGHUP: polling now", agent.Trigger)
+	err = serveAgent(ctx, agent, layout, agent.Trigger, ln, reg, secret, log)
 	lock.Unlock() // the agent is done: delivering what is queued needs no lock
 	closeNotifier(ctx, notifier)
 	return err
 }
 
-// serveAgent runs the agent loop, the watcher and the HTTP server until ctx
-// ends, then waits for all three.
-func serveAgent(ctx context.Context, agent *reconcile.Agent, layout reconcile.Layout, ln net.Listener,
+// serveAgent runs the agent loop, the watcher, the watch on requests
+// handed over (onRequest: poll now) and the HTTP server until ctx ends,
+// then waits for them all.
+func serveAgent(ctx context.Context, agent *reconcile.Agent, layout reconcile.Layout, onRequest func(), ln net.Listener,
 	reg *prometheus.Registry, secret []byte, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
-	wg.Add(2)
+	errs := make(chan error, 4)
+	wg.Add(3)
 	go func() { defer wg.Done(); errs <- agent.Run(ctx) }()
+	go func() {
+		defer wg.Done()
+		// Without it, a request still waits for the next scheduled poll.
+		if err := layout.WatchRequests(ctx, requestResync, onRequest); err != nil {
+			log.Warn("requests of sync, resume and retry wait for the next poll", "err", err)
+		}
+		errs <- nil
+	}()
 	pokes := make(chan struct{}, 1)
 	go func() { defer wg.Done(); errs <- restart.Watcher{Dir: layout.Dir}.Run(ctx, pokes) }()
 	if ln != nil {

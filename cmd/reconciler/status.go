@@ -14,7 +14,7 @@ func newStatusCmd(stdout io.Writer) *cobra.Command {
 		x      appsFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "status --dir DIR [--json] | status --apps-dir DIR [--json]",
+		Use:   "status --dir DIR [--json] | status --apps-dir DIR [--app NAME] [--json]",
 		Short: "Show the applied version, links, last poll and errors",
 		Long: `status shows the applied version and revision, the links, the app's
 process, the last poll and error, the failure that still matters (the
@@ -28,10 +28,13 @@ directory).
 
 With --apps-dir DIR instead of --dir: one line per app of DIR (the app
 directory is each NAME.env's RECONCILER_DIR), and the exit status is the
-worst of them; a file that cannot be read is a status that cannot be.`,
+worst of them; a file that cannot be read is a status that cannot be, and
+so is a file naming the directory of another app, which the agent refuses
+("app NAME runs there already"). With --app NAME too: the status of that
+one app (its directory is NAME.env's RECONCILER_DIR), as with --dir.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if appsMode(cmd) {
+			if appsMode(cmd) && flagValue(cmd, "app") == "" {
 				return appsStatusCmd(cmd, &c, &x, asJSON, stdout)
 			}
 			layout, err := openDir(cmd, &c)

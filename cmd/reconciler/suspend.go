@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/reconcile"
 
 	"github.com/spf13/cobra"
 )
@@ -38,7 +42,10 @@ func newSuspendCmd(stdout io.Writer) *cobra.Command {
 }
 
 func newRetryCmd(stdout io.Writer) *cobra.Command {
-	var c Config
+	var (
+		c Config
+		h handOverFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "retry --dir DIR",
 		Short: "Try the failed revision the branch points at again",
@@ -46,7 +53,11 @@ func newRetryCmd(stdout io.Writer) *cobra.Command {
 failed, so the next sync or poll applies it again. Use it when the failure
 came from the agent's own flags or the machine (the app did not handle
 SIGHUP, a port was taken), not from the release: a broken release fails
-again. The agent takes the request at its next poll.`,
+again.
+
+When an agent (reconciler run) runs on --dir, it polls at once, and retry
+waits for its pass (--wait, --no-wait) and prints its outcome, with the exit
+code of a sync. Otherwise the next sync or poll takes the request.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			layout, err := openDir(cmd, &c)
@@ -64,32 +75,76 @@ again. The agent takes the request at its next poll.`,
 			if err := layout.RequestRetry(f.Revision); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "%s: revision %s (version %s) will be tried again at the next sync or poll\n", layout.Dir, shortRev(f.Revision), f.Version)
-			return nil
+			pid, ok := layout.RunningAgent()
+			if !ok {
+				fmt.Fprintf(stdout, "%s: revision %s (version %s) will be tried again at the next sync or poll\n", layout.Dir, shortRev(f.Revision), f.Version)
+				return nil
+			}
+			fmt.Fprintf(stdout, "%s: revision %s (version %s) will be tried again now\n", layout.Dir, shortRev(f.Revision), f.Version)
+			return pollThroughAgent(cmd.Context(), stdout, layout, pid, "retry", h)
 		},
 	}
 	c.addDirFlag(cmd.Flags())
+	h.add(cmd.Flags())
 	return cmd
 }
 
+// pollThroughAgent asks the running agent (pid) for a pass now, for
+// resume and retry, and prints its outcome as sync does. An agent that
+// stops before it answers leaves the work to the next sync or poll, as
+// when no agent runs.
+func pollThroughAgent(ctx context.Context, stdout io.Writer, layout reconcile.Layout, pid int, from string, h handOverFlags) error {
+	a, answered, err := handOver(ctx, layout, pid, reconcile.Request{From: from}, h)
+	switch {
+	case errors.Is(err, errAgentGone):
+		fmt.Fprintf(stdout, "%s: the agent (pid %d) stopped before its pass; the next sync or poll does it\n", layout.Dir, pid)
+		return nil
+	case err != nil:
+		return err
+	case !answered:
+		handedOver(stdout, layout.Dir, pid)
+		return nil
+	}
+	return outcome(stdout, layout.Dir, a)
+}
+
 func newResumeCmd(stdout io.Writer) *cobra.Command {
-	var c Config
+	var (
+		c Config
+		h handOverFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "resume --dir DIR",
 		Short: "Give control back to the reconciler",
-		Args:  cobra.NoArgs,
+		Long: `resume gives control back to the reconciler (it says so when the
+directory was not suspended). When an agent (reconciler run) runs on --dir,
+it polls at once, and resume waits for its pass (--wait, --no-wait) and
+prints its outcome, with the exit code of a sync.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			layout, err := openDir(cmd, &c)
 			if err != nil {
 				return err
 			}
+			was, serr := layout.Suspension() // one that cannot be read is removed all the same
 			if err := layout.Resume(); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "%s: resumed\n", layout.Dir)
+			switch {
+			case serr != nil:
+				fmt.Fprintf(stdout, "%s: resumed (%v)\n", layout.Dir, serr)
+			case was == nil:
+				fmt.Fprintf(stdout, "%s: was not suspended\n", layout.Dir)
+			default:
+				fmt.Fprintf(stdout, "%s: resumed (suspended since %s: %s)\n", layout.Dir, was.Time.Format(time.RFC3339), was.Reason)
+			}
+			if pid, ok := layout.RunningAgent(); ok {
+				return pollThroughAgent(cmd.Context(), stdout, layout, pid, "resume", h)
+			}
 			return nil
 		},
 	}
 	c.addDirFlag(cmd.Flags())
+	h.add(cmd.Flags())
 	return cmd
 }

@@ -13,7 +13,10 @@ import (
 )
 
 func newSyncCmd(stdout, stderr io.Writer) *cobra.Command {
-	var c Config
+	var (
+		c Config
+		h handOverFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "sync --repo URL --dir DIR [flags]",
 		Short: "Apply the deploy repo's desired state once, now",
@@ -29,7 +32,14 @@ their progress.
 
 With --window or --deny-window, a new release outside the deploy windows is
 not downloaded nor applied: sync says when they open and exits 1.
---ignore-windows deploys anyway (an emergency).`,
+--ignore-windows deploys anyway (an emergency).
+
+When an agent (reconciler run) runs on --dir, sync hands its request to
+that agent instead: the agent polls at once, with its own settings (of
+this command line only --ignore-windows is handed over, for that one
+pass), and sync waits for its pass (--wait, --no-wait) and prints its
+outcome, with the exit code of a sync of its own. If the agent stops
+before it answers, sync does the pass itself.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := setup(cmd, &c, true); err != nil {
@@ -39,7 +49,7 @@ not downloaded nor applied: sync says when they open and exits 1.
 			if err != nil {
 				return err
 			}
-			return runSync(cmd, &c, log, stdout)
+			return runSync(cmd, &c, &h, log, stdout)
 		},
 	}
 	c.addSourceFlags(cmd.Flags())
@@ -47,7 +57,8 @@ not downloaded nor applied: sync says when they open and exits 1.
 	c.addApplyFlags(cmd.Flags())
 	c.addLogFlag(cmd.Flags())
 	c.addWindowFlags(cmd.Flags())
-	cmd.Flags().BoolVar(&c.IgnoreWindows, "ignore-windows", false, "deploy now whatever --window and --deny-window say (an emergency; logged as a warning)")
+	cmd.Flags().BoolVar(&c.IgnoreWindows, "ignore-windows", false, "deploy now whatever --window and --deny-window say (an emergency; logged as a warning); handed to a running agent for its next pass")
+	h.add(cmd.Flags())
 	return cmd
 }
 
@@ -56,6 +67,7 @@ func setup(cmd *cobra.Command, c *Config, apply bool) error {
 	if err := bindEnv(cmd); err != nil {
 		return err
 	}
+	c.takeFileToken(cmd)
 	if err := c.ValidateSource(); err != nil {
 		return err
 	}
@@ -70,7 +82,22 @@ func setup(cmd *cobra.Command, c *Config, apply bool) error {
 	return c.ValidateWindows(time.Now())
 }
 
-func runSync(cmd *cobra.Command, c *Config, log *slog.Logger, stdout io.Writer) error {
+func runSync(cmd *cobra.Command, c *Config, h *handOverFlags, log *slog.Logger, stdout io.Writer) error {
+	if layout, pid, ok := runningAgent(c.Dir); ok {
+		log.Info("an agent runs on the directory: handing the sync over", "pid", pid, "ignore_windows", c.IgnoreWindows)
+		a, answered, err := handOver(cmd.Context(), layout, pid, reconcile.Request{From: "sync", IgnoreWindows: c.IgnoreWindows}, *h)
+		switch {
+		case errors.Is(err, errAgentGone):
+			log.Warn("the agent stopped before answering: syncing here", "pid", pid)
+		case err != nil:
+			return err
+		case !answered:
+			handedOver(stdout, layout.Dir, pid)
+			return nil
+		default:
+			return outcome(stdout, layout.Dir, a)
+		}
+	}
 	eng, lock, err := openEngine(c, log)
 	if err != nil {
 		return err

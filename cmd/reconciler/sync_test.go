@@ -144,7 +144,7 @@ func TestSyncWritesStateAndStatus(t *testing.T) {
 
 	// A failing pass is recorded as the last error, the applied state kept.
 	d.commitDesired(`{"version": "2.0"}`)
-	if _, _, code := runCLI(t, syncArgs(d.URL(), dir)...); code == 0 {
+	if _, _, code := runCLI(t, syncArgs(d.URL(), dir)...); code != 1 {
 		t.Fatal("sync of a broken desired file: got exit 0")
 	}
 	out, _, _ = runCLI(t, "status", "--dir", dir)

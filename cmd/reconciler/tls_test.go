@@ -37,11 +37,11 @@ func TestHTTPSWithOwnCA(t *testing.T) {
 
 	dir := t.TempDir()
 	// The repo over HTTPS with an unknown CA.
-	if _, errOut, code := runCLI(t, syncArgs(repo, dir)...); code == 0 || !strings.Contains(errOut, "certificate") {
+	if _, errOut, code := runCLI(t, syncArgs(repo, dir)...); code != 1 || !strings.Contains(errOut, "certificate") {
 		t.Errorf("https repo without --ca-file: got exit %d %q, want a certificate error", code, errOut)
 	}
 	// The repo trusted through a file:// URL, the artifact over HTTPS with an unknown CA.
-	if _, errOut, code := runCLI(t, syncArgs(d.URL(), dir)...); code == 0 || !strings.Contains(errOut, "certificate") {
+	if _, errOut, code := runCLI(t, syncArgs(d.URL(), dir)...); code != 1 || !strings.Contains(errOut, "certificate") {
 		t.Errorf("https artifact without --ca-file: got exit %d %q, want a certificate error", code, errOut)
 	}
 	mustSync(t, repo, dir, "--ca-file", caFile)

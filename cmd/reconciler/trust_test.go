@@ -34,11 +34,11 @@ func TestSyncOverSSH(t *testing.T) {
 		t.Fatalf("over SSH: got version %q, want 1.0", v)
 	}
 	_, errOut, code := runCLI(t, syncArgs(srv.URL, dir, "--ssh-key", wrongKey, "--known-hosts", known)...)
-	if code == 0 || !strings.Contains(errOut, "authentication") {
+	if code != 1 || !strings.Contains(errOut, "authentication") {
 		t.Errorf("wrong key: got exit %d %q, want an authentication error", code, errOut)
 	}
 	_, errOut, code = runCLI(t, syncArgs(srv.URL, dir, "--ssh-key", key, "--known-hosts", otherKnown)...)
-	if code == 0 || !strings.Contains(errOut, "--known-hosts") || !strings.Contains(errOut, "ssh-keyscan") {
+	if code != 1 || !strings.Contains(errOut, "--known-hosts") || !strings.Contains(errOut, "ssh-keyscan") {
 		t.Errorf("unknown host key: got exit %d %q, want an error naming --known-hosts and how to add the key", code, errOut)
 	}
 }
@@ -75,7 +75,7 @@ func TestSyncVerifiesSignatures(t *testing.T) {
 	for _, c := range []struct{ signer, want string }{{"", "not signed"}, {otherKey, "not trusted"}} {
 		rev := signedCommit("2.0", c.signer)
 		_, errOut, code := runCLI(t, args()...)
-		if code == 0 || !strings.Contains(errOut, c.want) || !strings.Contains(errOut, rev[:12]) {
+		if code != 1 || !strings.Contains(errOut, c.want) || !strings.Contains(errOut, rev[:12]) {
 			t.Errorf("got exit %d %q, want a refusal naming %s and %q", code, errOut, rev[:12], c.want)
 		}
 		if v := readConf(t, dir)["version"]; v != "1.0" {

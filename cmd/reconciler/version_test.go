@@ -19,6 +19,7 @@ func TestVersionLine(t *testing.T) {
 				{Key: "vcs", Value: "git"},
 				{Key: "vcs.revision", Value: rev},
 				{Key: "vcs.modified", Value: modified},
+				{Key: "vcs.time", Value: "2026-01-02T03:04:05Z"},
 			},
 		}
 	}
@@ -27,18 +28,19 @@ func TestVersionLine(t *testing.T) {
 		name     string
 		bi       *debug.BuildInfo
 		ver, rev string // -X overrides
+		when     string
 		want     string
 	}{
-		{"build info", vcs("false"), "", "", "reconciler v1.2.3 commit " + rev + " go1.99.1"},
-		{"modified work tree", vcs("true"), "", "", "reconciler v1.2.3 commit " + rev + " (modified) go1.99.1"},
-		{"-X wins", vcs("true"), "v9.9.9", "feedface", "reconciler v9.9.9 commit feedface go1.99.1"},
-		{"-buildvcs=false", noVCS, "", "", "reconciler (devel) commit unknown go1.99.1"},
-		{"-buildvcs=false, -X commit", noVCS, "", "feedface", "reconciler (devel) commit feedface go1.99.1"},
-		{"no build info", nil, "", "", "reconciler unknown commit unknown " + runtime.Version()},
-		{"no build info, -X", nil, "v1.0.0", "feedface", "reconciler v1.0.0 commit feedface " + runtime.Version()},
+		{"build info", vcs("false"), "", "", "", "reconciler v1.2.3 commit " + rev + " built 2026-01-02T03:04:05Z go1.99.1"},
+		{"modified work tree", vcs("true"), "", "", "", "reconciler v1.2.3 commit " + rev + " (modified) built 2026-01-02T03:04:05Z go1.99.1"},
+		{"-X wins", vcs("true"), "v9.9.9", "feedface", "2027-01-01", "reconciler v9.9.9 commit feedface built 2027-01-01 go1.99.1"},
+		{"-buildvcs=false", noVCS, "", "", "", "reconciler (devel) commit unknown go1.99.1"},
+		{"-buildvcs=false, -X commit", noVCS, "", "feedface", "", "reconciler (devel) commit feedface go1.99.1"},
+		{"no build info", nil, "", "", "", "reconciler unknown commit unknown " + runtime.Version()},
+		{"no build info, -X", nil, "v1.0.0", "feedface", "2027-01-01T00:00:00Z", "reconciler v1.0.0 commit feedface built 2027-01-01T00:00:00Z " + runtime.Version()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := versionLine(tc.bi, tc.ver, tc.rev); got != tc.want {
+			if got := versionLine(tc.bi, tc.ver, tc.rev, tc.when); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
@@ -64,18 +66,18 @@ func TestVersionCommand(t *testing.T) {
 }
 
 // TestVersionLdflags builds the real binary with -X overrides, as a release
-// build without .git would, and runs both spellings.
+// build without .git would (CI, the package tool), and runs both spellings.
 func TestVersionLdflags(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
 	bin := filepath.Join(t.TempDir(), "reconciler")
 	build := exec.Command("go", "build", "-o", bin,
-		"-ldflags", "-X main.version=v7.7.7 -X main.commit=c0ffee", ".")
+		"-ldflags", "-X main.version=v7.7.7 -X main.commit=c0ffee -X main.date=2026-12-07T10:00:00Z", ".")
 	if b, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, b)
 	}
-	want := "reconciler v7.7.7 commit c0ffee " + runtime.Version() + "\n"
+	want := "reconciler v7.7.7 commit c0ffee built 2026-12-07T10:00:00Z " + runtime.Version() + "\n"
 	for _, arg := range []string{"version", "--version"} {
 		out, err := exec.Command(bin, arg).Output()
 		if err != nil || string(out) != want {

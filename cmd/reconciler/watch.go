@@ -28,7 +28,10 @@ relative bin.file or cfg.file is taken relative to release/. A file pointing
 outside release/, at a missing file or at a binary this machine cannot run is
 refused with a log line and nothing changes. A release that does not come up
 healthy is switched back. --dir must be an app directory already (holding
-release/ or .reconciler/).`,
+release/ or .reconciler/).
+
+SIGHUP looks again at once (release/current.conf, the links, the app), as
+the --resync timer does; it never stops watch. SIGTERM or SIGINT stop it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := bindEnv(cmd); err != nil {
@@ -56,13 +59,15 @@ release/ or .reconciler/).`,
 }
 
 func runWatch(ctx context.Context, c *Config, resync time.Duration, log *slog.Logger) error {
+	hup := newHUPRelay() // first: a SIGHUP from now on looks again, never kills
+	defer hup.Close()
 	// watch serves people who fill release/ by hand: release/ is enough,
 	// but a directory that is not an app directory is refused.
 	if layout, err := reconcile.NewLayout(c.Dir); err != nil || layout.CheckAppDir() != nil {
 		if err == nil {
 			err = layout.CheckAppDir()
 		}
-		return err
+		return asUsage(err) // exit 2, as every command's mistyped --dir
 	}
 	warnNoHealthCheck(c, log)
 	layout, lock, err := lockDir(c.Dir)
@@ -85,6 +90,13 @@ func runWatch(ctx context.Context, c *Config, resync time.Duration, log *slog.Lo
 	go func() { werr <- restart.Watcher{Dir: layout.Dir}.Run(ctx, poke) }()
 	tick := time.NewTicker(resync)
 	defer tick.Stop()
+	looks := make(chan struct{}, 1)
+	hup.start(ctx, log, "SIGHUP: looking again", func() {
+		select {
+		case looks <- struct{}{}:
+		default: // a look is pending
+		}
+	})
 	log.Info("watching", "dir", layout.Dir, "file", layout.Rel(layout.CurrentConf()))
 	for {
 		select {
@@ -93,6 +105,8 @@ func runWatch(ctx context.Context, c *Config, resync time.Duration, log *slog.Lo
 		case err := <-werr:
 			return err
 		case <-poke:
+			la.apply(ctx)
+		case <-looks:
 			la.apply(ctx)
 		case <-tick.C:
 			la.apply(ctx)
