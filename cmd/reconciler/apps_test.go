@@ -243,7 +243,7 @@ func TestAppsAgentIsolation(t *testing.T) {
 	// resume hands its poll to web's agent and waits for its pass.
 	out, errOut, code := runCLI(t, "resume", "--dir", f.apps["web"].dir)
 	if code != 0 || !strings.Contains(out, "version 3 at ") || !strings.Contains(out, "by the running agent") || !f.answers("web", "3")() {
-		t.Errorf("resume of web: exit %d, web answers %q\n%s%s\nwant 0, the agent's pass and version 3", code, answer(f.apps["web"].addr), out, errOut)
+		t.Errorf("resume of web: exit %d, web answers %q\n%s%s\nwant 0, the agent's pass and version 3", code, testkit.Answer(f.apps["web"].addr), out, errOut)
 	}
 	if !f.answers("db", "1")() {
 		t.Errorf("db answers %q, want 1 still", testkit.Answer(f.apps["db"].addr))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,7 +35,7 @@ func TestSyncHandsOverToAgent(t *testing.T) {
 		t.Fatalf("sync through the agent: exit %d\n%s%s\nwant 0 and the agent's pass", code, out, errOut)
 	}
 	if !f.answers("2")() {
-		t.Errorf("sync returned with the app answering %q, want version 2", answer(f.addr))
+		t.Errorf("sync returned with the app answering %q, want version 2", testkit.Answer(f.addr))
 	}
 	if !strings.Contains(f.logs.String(), "request from `reconciler sync`") {
 		t.Errorf("the agent did not log the request:\n%s", f.logs.String())
@@ -93,11 +94,11 @@ func TestSyncIgnoreWindowsThroughAgent(t *testing.T) {
 	}
 	out, errOut, code = runCLI(t, f.syncArgs("--ignore-windows")...)
 	if code != 0 || !f.answers("2")() {
-		t.Fatalf("sync --ignore-windows through the agent: exit %d, app %q\n%s%s\nwant 0 and version 2", code, answer(f.addr), out, errOut)
+		t.Fatalf("sync --ignore-windows through the agent: exit %d, app %q\n%s%s\nwant 0 and version 2", code, testkit.Answer(f.addr), out, errOut)
 	}
 	f.d.releaseApp(t, "3", f.addr, nil)
 	if _, errOut, code := runCLI(t, f.syncArgs()...); code != 1 || !f.answers("2")() {
-		t.Errorf("sync after the emergency: exit %d %s, app %q; want 1 and 2 still: --ignore-windows is for one pass", code, errOut, answer(f.addr))
+		t.Errorf("sync after the emergency: exit %d %s, app %q; want 1 and 2 still: --ignore-windows is for one pass", code, errOut, testkit.Answer(f.addr))
 	}
 }
 
@@ -113,7 +114,7 @@ func TestResumeAndRetryThroughAgent(t *testing.T) {
 	f.d.releaseApp(t, "2", f.addr, nil)
 	out, errOut, code := runCLI(t, "resume", "--dir", f.dir)
 	if code != 0 || !strings.Contains(out, "resumed (suspended since ") || !strings.Contains(out, "version 2 at ") || !f.answers("2")() {
-		t.Fatalf("resume through the agent: exit %d, app %q\n%s%s\nwant 0, the pass and version 2", code, answer(f.addr), out, errOut)
+		t.Fatalf("resume through the agent: exit %d, app %q\n%s%s\nwant 0, the pass and version 2", code, testkit.Answer(f.addr), out, errOut)
 	}
 	out, errOut, code = runCLI(t, "resume", "--dir", f.dir)
 	if code != 0 || !strings.Contains(out, "was not suspended") || !strings.Contains(out, "(unchanged by the running agent") {
@@ -202,7 +203,7 @@ func TestSyncWhenTheAgentStops(t *testing.T) {
 				t.Fatal("sync did not return after the agent stopped")
 			}
 			if r.code != 0 || strings.Contains(r.out, "by the running agent") || !f.answers("2")() {
-				t.Errorf("sync: exit %d, app %q\n%s%s\nwant 0, its own pass and version 2", r.code, answer(f.addr), r.out, r.errOut)
+				t.Errorf("sync: exit %d, app %q\n%s%s\nwant 0, its own pass and version 2", r.code, testkit.Answer(f.addr), r.out, r.errOut)
 			}
 			if m, _ := filepath.Glob(filepath.Join(requests, "*.*")); len(m) != 0 {
 				t.Errorf("left behind: %v", m)
@@ -255,6 +256,6 @@ func TestSyncFollowsARestartedAgent(t *testing.T) {
 		t.Fatalf("sync did not return:\n%s", out.String())
 	}
 	if !f.answers("2")() {
-		t.Errorf("the app answers %q, want version 2", answer(f.addr))
+		t.Errorf("the app answers %q, want version 2", testkit.Answer(f.addr))
 	}
 }
