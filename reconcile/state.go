@@ -34,6 +34,8 @@ type State struct {
 	Hooks *SwitchHooks `json:"hooks,omitempty"`
 	// Deferred is the revision the deploy windows hold back, if any.
 	Deferred *Deferred `json:"deferred,omitempty"`
+	// Mismatches are downloads refused for their digest (mismatch.go).
+	Mismatches []Mismatch `json:"mismatches,omitempty"`
 	// Suspended is read from its own file (see Suspend), never saved here.
 	Suspended *Suspended `json:"-"`
 }

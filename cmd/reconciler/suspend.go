@@ -2,10 +2,9 @@ package main
 
 import (
 	"fmt"
+	"github.com/spf13/cobra"
 	"io"
 	"time"
-
-	"github.com/spf13/cobra"
 )
 
 func newSuspendCmd(stdout io.Writer) *cobra.Command {
@@ -46,7 +45,10 @@ func newRetryCmd(stdout io.Writer) *cobra.Command {
 failed, so the next sync or poll applies it again. Use it when the failure
 came from the agent's own flags or the machine (the app did not handle
 SIGHUP, a port was taken), not from the release: a broken release fails
-again. The agent takes the request at its next poll.`,
+again. It also forgets a download refused for its sha256 at that revision
+(downloaded once per revision otherwise), for when the artifact store
+served the wrong file and now serves the right one. The agent takes the
+request at its next poll.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			layout, err := openDir(cmd, &c)
@@ -57,14 +59,19 @@ again. The agent takes the request at its next poll.`,
 			if err != nil {
 				return err
 			}
-			f, ok := st.HeadFailure()
-			if !ok {
+			rev, what := "", ""
+			if f, ok := st.HeadFailure(); ok {
+				rev, what = f.Revision, "version "+f.Version
+			} else if m, ok := st.HeadMismatch(); ok {
+				rev, what = m.Revision, "its download of "+m.URL+", refused for its sha256"
+			}
+			if rev == "" {
 				return &exitError{code: 1, err: fmt.Errorf("%s: the revision the branch points at (as of the last poll) has not failed: nothing to retry", layout.Dir)}
 			}
-			if err := layout.RequestRetry(f.Revision); err != nil {
+			if err := layout.RequestRetry(rev); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "%s: revision %s (version %s) will be tried again at the next sync or poll\n", layout.Dir, shortRev(f.Revision), f.Version)
+			fmt.Fprintf(stdout, "%s: revision %s (%s) will be tried again at the next sync or poll\n", layout.Dir, shortRev(rev), what)
 			return nil
 		},
 	}
