@@ -17,7 +17,6 @@ import (
 	"github.com/reconciler-dev/reconciler/artifacts"
 )
 
-
 func hexSum(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
