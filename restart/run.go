@@ -84,6 +84,9 @@ func (s *Switcher) hup(ctx context.Context, old Proc, bin string) (int, error) {
 		}
 		if suspect.IsZero() && time.Since(lastHUP) >= hupRetry { // no SIGHUP again into a failed upgrade
 			target := procs[0] // the youngest: the one that serves
+			if why := hupRefused(target.PID); why != "" && !lastHUP.IsZero() {
+				return false, errHUPRefused(target.PID, why) // a second look: not one taken while it set up
+			}
 			if err := s.signal(target.PID, syscall.SIGHUP); err != nil {
 				return false, fmt.Errorf("SIGHUP pid %d: %w", target.PID, err)
 			}
