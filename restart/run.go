@@ -43,7 +43,11 @@ func (s *Switcher) runBinary(ctx context.Context, t target) error {
 		return s.explain(ctx, err)
 	}
 	s.log().Info("app runs the release", "pid", pid, "bin", s.rel(bin))
-	return s.explain(ctx, s.healthy(ctx, pid, t))
+	err = s.explain(ctx, s.healthy(ctx, pid, t))
+	if procs, ferr := s.finder().Find(); err == nil && ferr == nil && len(procs) > 0 {
+		s.notePID(procs[0].PID) // the youngest serves: the new process of a handover
+	}
+	return err
 }
 
 // explain turns the health deadline into a message an operator can use.

@@ -225,5 +225,6 @@ func (s *Switcher) Running(bin string) (int, bool) {
 	if err != nil || len(procs) == 0 {
 		return 0, s.Mode == ModeNone
 	}
+	s.notePID(procs[0].PID) // a handover the switcher did not ask for
 	return procs[0].PID, procs[0].Exe == bin || s.Mode == ModeNone
 }
