@@ -39,18 +39,17 @@ func wrongDigestRows(ctx context.Context, t *table, work string, o options) erro
 		}
 	}
 	show := func(c storeCount) string {
-		return fmt.Sprintf("%.1f MiB (%d downloads)", float64(c.bytes)/(1<<20), c.requests)
+		return fmt.Sprintf("%.1f MiB in %d GETs", float64(c.bytes)/(1<<20), c.requests)
 	}
 	what := fmt.Sprintf("artifact store, wrong sha256 pinned: %d polls @every 1s of one agent (%.1f MiB artifact)", o.wrongDigestPolls, float64(size)/(1<<20))
 	t.add(what, show(got[1]), show(got[0]), "agent of "+o.wrongDigestBefore, float64(got[1].bytes)/float64(max(got[0].bytes, 1)))
 	hour := func(c storeCount) float64 { // 1,000 hosts @every 30s: 120 polls an hour each
-		perPoll := float64(c.bytes) / float64(o.wrongDigestPolls)
 		if c.requests <= 1 {
-			perPoll = 0 // once per commit, whatever the polls
+			return float64(c.bytes) * 1000 / (1 << 30) // once per wrong commit, whatever the polls
 		}
-		return (perPoll*120 + float64(size)) * 1000 / (1 << 30)
+		return float64(c.bytes) / float64(o.wrongDigestPolls) * 120 * 1000 / (1 << 30)
 	}
-	t.add("same, 1,000 hosts @every 30s, first hour (from the row above)", fmt.Sprintf("%.1f GiB", hour(got[1])),
+	t.add("same, extrapolated: 1,000 hosts @every 30s for an hour", fmt.Sprintf("%.1f GiB", hour(got[1])),
 		fmt.Sprintf("%.1f GiB", hour(got[0])), "agent of "+o.wrongDigestBefore, hour(got[1])/hour(got[0]))
 	return nil
 }
