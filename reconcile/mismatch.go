@@ -33,25 +33,33 @@ const maxMismatches = 8
 
 // fetchStep applies one step of the revision rev, unless its download was
 // refused for its digest at rev before; a refusal now is remembered, and
-// its bytes counted as refused.
+// its bytes counted as refused. Both say the same words, so that the
+// refusal is one error, told once (errorIsNews), however many passes see it.
 func (e *Engine) fetchStep(ctx context.Context, s Step, st *State, rev string) error {
 	if s.Action == Download {
 		if m, ok := st.mismatch(rev, s); ok {
-			return fmt.Errorf("%s %s: %w: %s served sha256 %s, the desired file pins %s (downloaded at %s, %d bytes; %w until the deploy repo moves on or `reconciler retry --dir %s`)",
-				s.Kind, e.Layout.Rel(s.Target), artifacts.ErrDigestMismatch, m.URL, m.Got, m.Want,
-				m.Time.Format(time.RFC3339), m.Bytes, ErrKnownMismatch, e.Layout.Dir)
+			return e.mismatchErr(s, m)
 		}
 	}
 	err := e.applyStep(ctx, s)
 	var de *artifacts.DigestError
-	if s.Action == Download && errors.As(err, &de) {
-		e.Metrics.downloadedBytes(downloadRefused, de.Size)
-		st.rememberMismatch(Mismatch{Revision: rev, URL: artifacts.RedactURL(s.URL), Want: de.Want, Got: de.Got, Bytes: de.Size, Time: e.now()})
-		e.log().Error("download refused: its sha256 is not the pinned one; not downloaded again at this revision",
-			"url", artifacts.RedactURL(s.URL), "rev", short(rev), "got", de.Got, "want", de.Want, "bytes", de.Size)
-		return fmt.Errorf("%w (%w until the deploy repo moves on or `reconciler retry --dir %s`)", err, ErrKnownMismatch, e.Layout.Dir)
+	if s.Action != Download || !errors.As(err, &de) {
+		return err
 	}
-	return err
+	m := Mismatch{Revision: rev, URL: artifacts.RedactURL(s.URL), Want: de.Want, Got: de.Got, Bytes: de.Size, Time: e.now()}
+	e.Metrics.downloadedBytes(downloadRefused, de.Size)
+	st.rememberMismatch(m)
+	e.log().Error("download refused: its sha256 is not the pinned one; not downloaded again at this revision",
+		"url", m.URL, "rev", short(rev), "got", de.Got, "want", de.Want, "bytes", de.Size)
+	return e.mismatchErr(s, m)
+}
+
+// mismatchErr is the error of a step whose download was refused for its
+// digest: it needs a person, and names the URL and both digests.
+func (e *Engine) mismatchErr(s Step, m Mismatch) error {
+	return fmt.Errorf("%s %s: %w: %s served sha256 %s, the desired file pins %s (downloaded at %s, %d bytes; %w until the deploy repo moves on or `reconciler retry --dir %s`)",
+		s.Kind, e.Layout.Rel(s.Target), artifacts.ErrDigestMismatch, m.URL, m.Got, m.Want,
+		m.Time.Format(time.RFC3339), m.Bytes, ErrKnownMismatch, e.Layout.Dir)
 }
 
 func (st *State) mismatch(rev string, s Step) (Mismatch, bool) {

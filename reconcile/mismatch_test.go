@@ -50,6 +50,7 @@ func TestWrongDigestDownloadedOncePerRevision(t *testing.T) {
 			Switcher: &fakeSwitcher{dir: l.Dir}, Metrics: m}
 	}
 	e := engine()
+	var first string
 	for i := range 4 {
 		if i == 2 {
 			e = engine() // an agent restarted: the memory is on disk
@@ -57,6 +58,11 @@ func TestWrongDigestDownloadedOncePerRevision(t *testing.T) {
 		out, err := e.Sync(t.Context())
 		if !errors.Is(err, artifacts.ErrDigestMismatch) || out.Class != ClassNeedsPerson {
 			t.Fatalf("pass %d: got %v (class %q), want a sha256 mismatch that needs a person", i, err, out.Class)
+		}
+		if i == 0 {
+			first = err.Error()
+		} else if err.Error() != first {
+			t.Errorf("pass %d says %q, pass 0 said %q: want one error, told once", i, err, first)
 		}
 		for _, s := range []string{srv.URL + "/app", hexSum(body), wrong} {
 			if !strings.Contains(err.Error(), s) {

@@ -26,7 +26,10 @@ var startMu sync.Mutex
 // child gets the mask of the thread that forks. So: the ignored signals are
 // handled (signal.Notify) for the moment of the fork and ignored again
 // after it, and the fork happens on a thread of its own whose mask is
-// cleared first, a thread that ends with it.
+// cleared first, a thread that ends with it. Caveat: a signal.Notify for one
+// of those signals made by another goroutine during a start is undone by
+// the Ignore that follows it; the agent sets up its own signal handling
+// before it starts any app.
 func startClean(start func() error) error {
 	startMu.Lock()
 	defer startMu.Unlock()
