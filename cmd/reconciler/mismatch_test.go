@@ -105,3 +105,34 @@ func TestAgentWrongDigestDownloadsOnce(t *testing.T) {
 		t.Errorf(`downloaded_bytes_total{result="ok"} = %v, want at least %d`, v, len(bin))
 	}
 }
+
+// TestSyncRetryForgetsRefusedDownload: `sync` remembers a refused download
+// (a second sync reports it without a request to the store), and `retry`
+// names it and makes the next sync download it again: for a store that
+// served the wrong file and now serves the right one.
+func TestSyncRetryForgetsRefusedDownload(t *testing.T) {
+	t.Parallel()
+	d := newDeployRepo(t)
+	dir := t.TempDir()
+	d.release("2.0")
+	d.art.setFault("/web-2.0", "corrupt")
+	for i := range 2 {
+		if _, errOut, code := runCLI(t, syncArgs(d.URL(), dir)...); code == 0 || !strings.Contains(errOut, "sha256 mismatch") {
+			t.Fatalf("sync %d of a corrupt artifact: exit %d, %s", i, code, errOut)
+		}
+	}
+	if n := d.art.hitCount("/web-2.0"); n != 1 {
+		t.Errorf("two syncs made %d requests for the refused artifact, want 1", n)
+	}
+	out, errOut, code := runCLI(t, "retry", "--dir", dir)
+	if code != 0 || !strings.Contains(out, "/web-2.0") {
+		t.Fatalf("retry: exit %d, %s%s; want it to name the refused download", code, out, errOut)
+	}
+	d.art.setFault("/web-2.0", "")
+	if _, errOut, code := runCLI(t, syncArgs(d.URL(), dir)...); code != 0 {
+		t.Fatalf("sync after retry, the store fixed: exit %d, %s", code, errOut)
+	}
+	if n := d.art.hitCount("/web-2.0"); n != 2 {
+		t.Errorf("after retry %d requests in all, want 2", n)
+	}
+}
