@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,4 +42,39 @@ func TestSyncFirstReleaseCrashes(t *testing.T) {
 	if !answers(addr, "2") {
 		t.Errorf("after the good release the app answers %q, want 2", answer(addr))
 	}
+}
+
+// TestAgentFirstReleaseCrashes: under a real agent polling every second, a
+// first release that exits at start is recorded failed once; the polls
+// after it neither start it again nor put a link back; the next good
+// commit deploys.
+func TestAgentFirstReleaseCrashes(t *testing.T) {
+	t.Parallel()
+	d, addr, dir, listen := newDeployRepo(t), freeAddr(t), t.TempDir(), freeAddr(t)
+	killApps(t, dir)
+	d.releaseApp(t, "1", addr, map[string]any{"fail_start": true})
+	a := startAgent(t, "--repo", d.URL(), "--path", "web/current.conf", "--dir", dir,
+		"--schedule", "@every 1s", "--listen", listen, "--health-url", "http://"+addr+"/healthz",
+		"--health-timeout", "5s", "--log-format", "json")
+	a.listen = listen
+	waitFor(t, "the agent to listen", func() bool {
+		resp, err := http.Get("http://" + listen + "/metrics")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	waitFor(t, "3 skipped polls of the failed first release", func() bool {
+		return a.metric(t, `reconciler_polls_total{result="skipped"}`) >= 3
+	})
+	if n := strings.Count(a.logs.String(), `"msg":"started the app"`); n != 1 {
+		t.Errorf("the failed first release was started %d times, want once", n)
+	}
+	for _, name := range []string{"app.bin", "app.cfg", "release/current.conf"} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			t.Errorf("%s present while the failed first release is skipped", name)
+		}
+	}
+	d.releaseApp(t, "2", addr, nil)
+	waitFor(t, "the good release", func() bool { return answers(addr, "2") })
 }
