@@ -19,7 +19,11 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if appBuildTo != "" {
+		os.RemoveAll(appBuildTo) // the example apps exampleApp built, in /tmp
+	}
+	os.Exit(code)
 }
 
 func childSync(t *testing.T, args ...string) *exec.Cmd {
