@@ -31,7 +31,9 @@
 //     redacted: userinfo becomes "xxxxx" and query values (presigned-URL
 //     signatures, tokens) become "xxxxx". Errors wrap sentinels for the
 //     caller to branch on with errors.Is, and [IsTransient] sorts them into
-//     "retry later" and "needs a human".
+//     "retry later" and "needs a human". A digest mismatch is a
+//     [*DigestError] (errors.As): both digests and the bytes it cost, so
+//     the caller can remember the refusal instead of downloading again.
 //
 // # Caveats
 //

@@ -128,7 +128,7 @@ func verify(c copied, total int64, want string) error {
 		return fmt.Errorf("%w: got %d of %d bytes: %w", ErrTruncated, c.n, total, io.ErrUnexpectedEOF)
 	}
 	if c.sum != want {
-		return fmt.Errorf("%w: got %s, want %s", ErrDigestMismatch, c.sum, want)
+		return &DigestError{Got: c.sum, Want: want, Size: c.n}
 	}
 	return nil
 }

@@ -46,6 +46,9 @@ type options struct {
 	rolloutSoak         time.Duration // each step's soak
 	rolloutPromoteEvery time.Duration // the promoter's interval
 	rolloutLog          bool          // print each promoter decision to stderr
+
+	wrongDigestPolls  int    // polls of a wrong sha256 pin per side
+	wrongDigestBefore string // the commit whose agent is the "before"
 }
 
 func main() {
@@ -116,6 +119,7 @@ func groups(t *table, work string, o options) []group {
 		{"fleet", func(ctx context.Context) error { return fleetRows(ctx, t, work, o) }},
 		{"rollout", func(ctx context.Context) error { fairnessRows(t); return rolloutRows(ctx, t, work, o) }},
 		{"apps", func(ctx context.Context) error { return appsRows(ctx, t, work, o) }},
+		{"wrongdigest", func(ctx context.Context) error { return wrongDigestRows(ctx, t, work, o) }},
 	}
 }
 
@@ -166,7 +170,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.fleetPeriod, "fleet-period", 10*time.Second, "each simulated agent's poll period")
 	fs.DurationVar(&o.fleetFor, "fleet-for", 30*time.Second, "how long each fleet polls")
 	fs.StringVar(&o.plotDir, "plots", "", "write SVG charts into this directory (e.g. docs)")
-	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, refs, download, switch, agent, notify, fleet, rollout, apps")
+	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, refs, download, switch, agent, notify, fleet, rollout, apps, wrongdigest")
 	fs.IntVar(&o.apps, "apps", 10, "apps of the apps rows: one agent for all (run --apps-dir) against one agent each")
 	fs.DurationVar(&o.appsIdle, "apps-idle", time.Minute, "how long each side of the apps rows polls idle (@every 1s)")
 	// A rollout of four steps, then a plain bump as long, take about 4 ×
@@ -179,6 +183,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.rolloutSoak, "rollout-soak", 3*time.Second, "each step's soak in the rollout rows (seconds, where a real rollout soaks for an hour)")
 	fs.DurationVar(&o.rolloutPromoteEvery, "rollout-promote-every", time.Second, "the promoter's interval in the rollout rows")
 	fs.BoolVar(&o.rolloutLog, "rollout-log", false, "print each promoter decision of the rollout rows to stderr")
+	fs.IntVar(&o.wrongDigestPolls, "wrongdigest-polls", 30, "polls of a wrong sha256 pin per side of the wrongdigest rows (docs/benchmarks.md: 100)")
+	fs.StringVar(&o.wrongDigestBefore, "wrongdigest-before", "ebd7eef", "the commit whose agent is the wrongdigest rows' before (built in the run)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -201,6 +207,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.rolloutAgents < 1 || o.rolloutPeriod <= 0 || o.rolloutSoak < time.Second || o.rolloutPromoteEvery <= 0 {
 		return o, fmt.Errorf("-rollout-agents %d -rollout-period %s -rollout-soak %s -rollout-promote-every %s: want at least 1 agent, a positive period and interval, a soak of 1s or more",
 			o.rolloutAgents, o.rolloutPeriod, o.rolloutSoak, o.rolloutPromoteEvery)
+	}
+	if o.wrongDigestPolls < 2 {
+		return o, fmt.Errorf("-wrongdigest-polls %d: want 2 or more", o.wrongDigestPolls)
 	}
 	o.plots = &plotData{}
 	return o, nil

@@ -48,7 +48,7 @@ func (e *Engine) apply(ctx context.Context, p Plan, st *State, hs *hookedSwitch)
 		return false, fmt.Errorf("create %s: %w", rel, err)
 	}
 	for _, s := range p.Steps {
-		if err := e.applyStep(ctx, s); err != nil {
+		if err := e.fetchStep(ctx, s, st, p.To.Revision); err != nil {
 			return false, err
 		}
 		st.recordRelease(filepath.Base(s.Target), s.SHA256)
@@ -103,7 +103,7 @@ func (e *Engine) applyStep(ctx context.Context, s Step) error {
 		return fmt.Errorf("%s %s: %w", s.Kind, e.Layout.Rel(s.Target), err)
 	}
 	if !res.Reused && s.Action == Download {
-		e.Metrics.downloadedBytes(res.Size)
+		e.Metrics.downloadedBytes(downloadOK, res.Size)
 	}
 	e.log().Info("release file ready", "file", e.Layout.Rel(s.Target), "source", s.Origin,
 		"sha256", res.SHA256, "bytes", res.Size, "reused", res.Reused)
@@ -140,7 +140,7 @@ func (e *Engine) repair(ctx context.Context, s Step) error {
 	} else {
 		var res artifacts.Result
 		res, err = e.Download.Fetch(ctx, s.URL, s.SHA256, dir, name, s.Mode)
-		e.Metrics.downloadedBytes(res.Size)
+		e.Metrics.downloadedBytes(downloadOK, res.Size)
 	}
 	if err == nil {
 		err = os.Rename(side, s.Target)

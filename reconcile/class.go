@@ -17,7 +17,7 @@ const (
 )
 
 // needsPerson are this package's errors that no wait fixes.
-var needsPerson = []error{ErrInvalidDesired, ErrConflict, ErrUntrusted, ErrBadLocalConf, ErrNoDecrypter}
+var needsPerson = []error{ErrInvalidDesired, ErrConflict, ErrUntrusted, ErrBadLocalConf, ErrNoDecrypter, ErrKnownMismatch}
 
 // Classifier sorts an error; the caller that wires the concrete git and
 // artifact clients knows their errors (Engine.Classify).

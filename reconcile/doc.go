@@ -30,7 +30,11 @@
 //
 // Only a release that did not come up healthy is recorded as failed (and
 // not tried again until the repo moves on, or `reconciler retry`); every
-// other error is retried, by class.
+// other error is retried, by class. One error is remembered besides
+// (mismatch.go): a download whose bytes do not match the pinned sha256, per
+// revision and URL in the state file, so a wrong pin costs one download per
+// commit, not one per poll on every host; the pass reports it from memory
+// until the followed ref moves or `reconciler retry`.
 //
 // Hooks (hooks.go) run around a switch to another release: the pre-switch
 // hook after the release is verified and before release/current.conf is

@@ -180,7 +180,7 @@ func (e *Engine) dropConf(version string) {
 		e.log().Error("remove current.conf", "err", err)
 		return
 	}
-	e.log().Warn("the first release of this directory did not come up and there is none to switch back to: removed release/current.conf; the app stays down until a release comes up", "version", version)
+	e.log().Warn("the first release of this directory did not come up and there is none to switch back to: removed release/current.conf (the switch removed the links); the app stays down until a release comes up", "version", version)
 }
 
 // LocalInSync reports whether release/current.conf is the one this engine

@@ -14,7 +14,7 @@ type Metrics struct {
 	polls       *prometheus.CounterVec
 	pollErrors  *prometheus.CounterVec
 	duration    prometheus.Histogram
-	downloaded  prometheus.Counter
+	downloaded  *prometheus.CounterVec
 	switches    prometheus.Counter
 	rollbacks   prometheus.Counter
 	drift       prometheus.Counter
@@ -46,8 +46,8 @@ func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 			Help: "Failed passes by class: retry (the surroundings; retried with backoff) or needs_person (bad input, auth, host key, untrusted commit)."}, []string{"class"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "reconciler_reconcile_duration_seconds",
 			Help: "Duration of one reconcile pass.", Buckets: prometheus.ExponentialBuckets(0.005, 3, 10)}),
-		downloaded: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_downloaded_bytes_total",
-			Help: "Artifact bytes downloaded and verified."}),
+		downloaded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "reconciler_downloaded_bytes_total",
+			Help: "Artifact bytes downloaded, by result: ok (verified) or refused (its sha256 was not the pinned one)."}, []string{"result"}),
 		switches: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_switches_total",
 			Help: "Switches to another release that succeeded."}),
 		rollbacks: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_rollbacks_total",
@@ -97,6 +97,9 @@ func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 	}
 	for _, r := range []string{PollUnchanged, PollApplied, PollError, PollSkipped, PollSuspended, PollDeferred} {
 		m.polls.WithLabelValues(r) // export zeros, so rate() works from the start
+	}
+	for _, r := range []string{downloadOK, downloadRefused} {
+		m.downloaded.WithLabelValues(r)
 	}
 	for _, c := range []ErrorClass{ClassRetry, ClassNeedsPerson} {
 		m.pollErrors.WithLabelValues(string(c))
@@ -179,9 +182,16 @@ func (m *Metrics) setAppUp(up bool) {
 	}
 }
 
-func (m *Metrics) downloadedBytes(n int64) {
+// Results of a download, as the result label of
+// reconciler_downloaded_bytes_total.
+const (
+	downloadOK      = "ok"
+	downloadRefused = "refused"
+)
+
+func (m *Metrics) downloadedBytes(result string, n int64) {
 	if m != nil {
-		m.downloaded.Add(float64(n))
+		m.downloaded.WithLabelValues(result).Add(float64(n))
 	}
 }
 

@@ -73,6 +73,7 @@ func (e *Engine) findHead(p *pass) error {
 		return err
 	}
 	p.head = head
+	p.st.forgetMismatches(func(rev string) bool { return rev != head })
 	if rev := e.Layout.takeRetry(p.st); rev != "" {
 		e.log().Info("retrying a failed revision, as `reconciler retry` asked", "rev", short(rev))
 	}

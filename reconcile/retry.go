@@ -46,8 +46,9 @@ func (l Layout) RequestRetry(rev string) error {
 	return nil
 }
 
-// takeRetry forgets the failure a person asked to retry, if any, and
-// removes the request. It returns the revision forgotten.
+// takeRetry forgets the failure, or the refused downloads, a person asked
+// to retry, if any, and removes the request. It returns the revision
+// forgotten.
 func (l Layout) takeRetry(st *State) string {
 	data, err := os.ReadFile(l.retryFile())
 	if err != nil {
@@ -55,7 +56,12 @@ func (l Layout) takeRetry(st *State) string {
 	}
 	_ = os.Remove(l.retryFile())
 	rev := strings.TrimSpace(string(data))
+	n := len(st.Mismatches)
+	st.forgetMismatches(func(r string) bool { return r == rev })
 	if _, ok := st.IsFailed(rev); !ok {
+		if len(st.Mismatches) < n {
+			return rev
+		}
 		return ""
 	}
 	st.forget(rev)

@@ -37,6 +37,8 @@ type State struct {
 	// Switch is the last switch to another release and its verdict
 	// (judge.go).
 	Switch *SwitchRecord `json:"switch,omitempty"`
+	// Mismatches are downloads refused for their digest (mismatch.go).
+	Mismatches []Mismatch `json:"mismatches,omitempty"`
 	// Suspended is read from its own file (see Suspend), never saved here.
 	Suspended *Suspended `json:"-"`
 }

@@ -24,6 +24,15 @@
 // to its end without its writes failing. When to run a hook, and that it
 // runs at most once, is the caller's business (reconcile records it).
 //
+// The app is started with default signal dispositions and an empty signal
+// mask, whatever the reconciler inherited (sigreset.go: Go's os/exec has no
+// option for it, and the fork must happen on a thread of its own while the
+// ignored signals are handled). A `hup` switch to an app that ignores or
+// blocks SIGHUP (read from /proc) fails at once with that reason. app.pid,
+// when it exists, is kept naming the serving process across handovers
+// (pidfile.go). A directory's first release that does not come up leaves no
+// link and no process (unswitch.go): there is no release to point at.
+//
 // The package does not know the reconcile package: callers pass validated
 // absolute paths.
 package restart

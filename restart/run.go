@@ -43,7 +43,11 @@ func (s *Switcher) runBinary(ctx context.Context, t target) error {
 		return s.explain(ctx, err)
 	}
 	s.log().Info("app runs the release", "pid", pid, "bin", s.rel(bin))
-	return s.explain(ctx, s.healthy(ctx, pid, t))
+	err = s.explain(ctx, s.healthy(ctx, pid, t))
+	if procs, ferr := s.finder().Find(); err == nil && ferr == nil && len(procs) > 0 {
+		s.notePID(procs[0].PID) // the youngest serves: the new process of a handover
+	}
+	return err
 }
 
 // explain turns the health deadline into a message an operator can use.
@@ -84,6 +88,9 @@ func (s *Switcher) hup(ctx context.Context, old Proc, bin string) (int, error) {
 		}
 		if suspect.IsZero() && time.Since(lastHUP) >= hupRetry { // no SIGHUP again into a failed upgrade
 			target := procs[0] // the youngest: the one that serves
+			if why := hupRefused(target.PID); why != "" && !lastHUP.IsZero() {
+				return false, errHUPRefused(target.PID, why) // a second look: not one taken while it set up
+			}
 			if err := s.signal(target.PID, syscall.SIGHUP); err != nil {
 				return false, fmt.Errorf("SIGHUP pid %d: %w", target.PID, err)
 			}

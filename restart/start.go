@@ -28,7 +28,9 @@ type Starter struct {
 // Start runs Exec in Dir, detached in a session of its own (so the app
 // outlives the reconciler and a Ctrl-C to the reconciler's terminal does not
 // reach it), output appended to app.log, pid written to app.pid. The
-// returned wait func reaps the process: call it (in a goroutine) so that an
+// app starts with default signal dispositions and an empty signal mask,
+// whatever the reconciler inherited (see startClean). The returned wait
+// func reaps the process: call it (in a goroutine) so that an
 // app that exits after handing over to its successor does not stay a zombie
 // while the reconciler runs.
 func (s Starter) Start() (pid int, wait func() error, err error) {
@@ -45,7 +47,7 @@ func (s Starter) Start() (pid int, wait func() error, err error) {
 	cmd.Dir = s.Dir
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
+	if err := startClean(cmd.Start); err != nil {
 		return 0, nil, fmt.Errorf("start app %q in %s: %w", s.Exec, s.Dir, err)
 	}
 	pid = cmd.Process.Pid

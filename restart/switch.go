@@ -80,15 +80,24 @@ type Switcher struct {
 }
 
 // UnhealthyError says a release did not come up healthy and the previous
-// one was put back. Unhealthy lets callers record the revision as failed.
+// one was put back, or, with NoPrevious, that there was none: the links
+// were removed and the release's process stopped. Unhealthy lets callers
+// record the revision as failed.
 type UnhealthyError struct {
 	Bin         string
 	Err         error // why the release was judged unhealthy
 	RollbackErr error // non-nil if putting the previous release back failed too
+	// NoPrevious: the release was the directory's first; nothing to
+	// switch back to.
+	NoPrevious bool
 }
 
 func (e *UnhealthyError) Error() string {
 	msg := fmt.Sprintf("release %s did not come up: %v; switched back to the previous release", filepath.Base(e.Bin), e.Err)
+	if e.NoPrevious {
+		msg = fmt.Sprintf("release %s did not come up: %v; there is no previous release to switch back to: removed the app.bin and app.cfg links and stopped its process (the app stays down until a release comes up)",
+			filepath.Base(e.Bin), e.Err)
+	}
 	if e.RollbackErr != nil {
 		msg += fmt.Sprintf(" (which failed too: %v)", e.RollbackErr)
 	}
@@ -138,7 +147,11 @@ func (s *Switcher) Switch(ctx context.Context, to appdir.Target) error {
 	}
 	s.log().Error("release did not come up, switching back", "bin", s.rel(to.Bin), "err", err)
 	uerr := &UnhealthyError{Bin: to.Bin, Err: err}
-	if prevBin == "" || prevBin == to.Bin {
+	if prevBin == "" {
+		uerr.NoPrevious, uerr.RollbackErr = true, s.unswitch(ctx, prevCfg)
+		return uerr
+	}
+	if prevBin == to.Bin {
 		return uerr
 	}
 	if err := s.point(prevBin, prevCfg); err != nil {
@@ -212,5 +225,6 @@ func (s *Switcher) Running(bin string) (int, bool) {
 	if err != nil || len(procs) == 0 {
 		return 0, s.Mode == ModeNone
 	}
+	s.notePID(procs[0].PID) // a handover the switcher did not ask for
 	return procs[0].PID, procs[0].Exe == bin || s.Mode == ModeNone
 }

@@ -213,7 +213,7 @@ func TestAgentRecoversFromBadCommit(t *testing.T) {
 		_, err := os.Stat(filepath.Join(a.dir, "release", "app.1"))
 		return os.IsNotExist(err)
 	})
-	if v := a.metric(t, `reconciler_downloaded_bytes_total`); v < 1<<20 {
+	if v := a.metric(t, `reconciler_downloaded_bytes_total{result="ok"}`); v < 1<<20 {
 		t.Errorf("downloaded bytes: %v, want the releases' binaries", v)
 	}
 }

@@ -53,7 +53,9 @@ func newRetryCmd(stdout io.Writer) *cobra.Command {
 failed, so the next sync or poll applies it again. Use it when the failure
 came from the agent's own flags or the machine (the app did not handle
 SIGHUP, a port was taken), not from the release: a broken release fails
-again.
+again. It also forgets a download refused for its sha256 at that revision
+(downloaded once per revision otherwise), for when the artifact store
+served the wrong file and now serves the right one.
 
 When an agent (reconciler run) runs on --dir, it polls at once, and retry
 waits for its pass (--wait, --no-wait) and prints its outcome, with the exit
@@ -68,19 +70,24 @@ code of a sync. Otherwise the next sync or poll takes the request.`,
 			if err != nil {
 				return err
 			}
-			f, ok := st.HeadFailure()
-			if !ok {
+			rev, what := "", ""
+			if f, ok := st.HeadFailure(); ok {
+				rev, what = f.Revision, "version "+f.Version
+			} else if m, ok := st.HeadMismatch(); ok {
+				rev, what = m.Revision, "its download of "+m.URL+", refused for its sha256"
+			}
+			if rev == "" {
 				return &exitError{code: 1, err: fmt.Errorf("%s: the revision the branch points at (as of the last poll) has not failed: nothing to retry", layout.Dir)}
 			}
-			if err := layout.RequestRetry(f.Revision); err != nil {
+			if err := layout.RequestRetry(rev); err != nil {
 				return err
 			}
 			pid, ok := layout.RunningAgent()
 			if !ok {
-				fmt.Fprintf(stdout, "%s: revision %s (version %s) will be tried again at the next sync or poll\n", layout.Dir, shortRev(f.Revision), f.Version)
+				fmt.Fprintf(stdout, "%s: revision %s (%s) will be tried again at the next sync or poll\n", layout.Dir, shortRev(rev), what)
 				return nil
 			}
-			fmt.Fprintf(stdout, "%s: revision %s (version %s) will be tried again now\n", layout.Dir, shortRev(f.Revision), f.Version)
+			fmt.Fprintf(stdout, "%s: revision %s (%s) will be tried again now\n", layout.Dir, shortRev(rev), what)
 			return pollThroughAgent(cmd.Context(), stdout, layout, pid, "retry", h)
 		},
 	}
