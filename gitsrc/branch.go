@@ -57,10 +57,10 @@ func (s *Source) OpenBranch(ctx context.Context, depth int, trust Trust) (*Branc
 	if err != nil {
 		return nil, fmt.Errorf("create in-memory clone: %w", err)
 	}
-	if depth == 1 {
-		// a depth-1 clone is a poll's fetch: protocol v2 where the server
-		// speaks it, so the ref advertisement does not grow with the refs
-		if _, err := s.fetchInto(ctx, repo); err != nil {
+	if depth > 0 {
+		// as a poll's fetch: protocol v2 where the server speaks it, so
+		// that the ref advertisement does not grow with the repo's refs
+		if _, err := s.fetchInto(ctx, repo, depth); err != nil {
 			return nil, err
 		}
 	} else if err := s.cloneDepth(ctx, repo, name, depth); err != nil {
@@ -83,8 +83,8 @@ func (s *Source) OpenBranch(ctx context.Context, depth int, trust Trust) (*Branc
 	return b, nil
 }
 
-// cloneDepth fetches name with depth commits of history (0: all of it)
-// into the fresh in-memory repo, through go-git.
+// cloneDepth fetches name with all of its history (depth 0) into the
+// fresh in-memory repo, through go-git.
 func (s *Source) cloneDepth(ctx context.Context, repo *git.Repository, name plumbing.ReferenceName, depth int) error {
 	s.stats.fetches.Add(1)
 	callCtx, cancel := context.WithTimeout(ctx, s.timeout)

@@ -94,3 +94,33 @@ func TestBranchPushTo(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenBranchDepthV2: a writer's clone of N commits over smart HTTP is
+// made in protocol v2 (the refs listed are the followed one alone, however
+// many the repo has) and holds exactly N commits of history.
+func TestOpenBranchDepthV2(t *testing.T) {
+	r := pushableRepo(t)
+	for i := range 5 {
+		r.WriteFile("other.conf", []byte{byte('a' + i)})
+		r.Commit("other")
+	}
+	r.AddRefs("refs/tags/v", 2000)
+	srv := r.ServeHTTP(t, gittest.AllowPush())
+	for _, depth := range []int{1, 3} {
+		src := newSource(t, gitsrc.Options{URL: srv.URL})
+		before := srv.Handler.Stats()
+		b, err := src.OpenBranch(t.Context(), depth, gitsrc.Trust{})
+		if err != nil {
+			t.Fatalf("OpenBranch(%d): %v", depth, err)
+		}
+		got := srv.Handler.Stats()
+		if got.BytesOut-before.BytesOut > 20_000 {
+			t.Errorf("depth %d: the server sent %d bytes, want a v2 exchange (2,000 tags cost more than 20 kB in v0)", depth, got.BytesOut-before.BytesOut)
+		}
+		n := 0
+		shallow, err := b.Log(t.Context(), "other.conf", func(gitsrc.Rev) bool { n++; return true })
+		if err != nil || !shallow || n != depth {
+			t.Errorf("depth %d: Log saw %d commits (shallow %v, %v), want %d", depth, n, shallow, err, depth)
+		}
+	}
+}
