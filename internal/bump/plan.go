@@ -17,7 +17,9 @@ type Release struct {
 	Cfg     *reconcile.Artifact `json:"cfg,omitempty"`
 }
 
-func releaseOf(d reconcile.Desired) Release { return Release{Version: d.Version, Bin: d.Bin, Cfg: d.Cfg} }
+func releaseOf(d reconcile.Desired) Release {
+	return Release{Version: d.Version, Bin: d.Bin, Cfg: d.Cfg}
+}
 
 // state is what one read of the branch found.
 type state struct {
