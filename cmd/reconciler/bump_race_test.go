@@ -113,4 +113,3 @@ func TestBumpSameAppConflict(t *testing.T) {
 		})
 	}
 }
-
