@@ -73,7 +73,21 @@ func bumpRows(t *table, work string, o options) error {
 			os.RemoveAll(dir)
 		}
 	}
+	readWall, readBytes, err := readRows(srv, work, o, []func(dir string) (sample, error){
+		func(dir string) (sample, error) {
+			return runProc(dir, bin, "bump", "--repo", url, "--path", "web/current.conf", "--version", "9.0",
+				"--bin-url", "https://artifacts.example.com/web/9.0/web", "--bin-sha256", sum, "--dry-run")
+		},
+		func(dir string) (sample, error) {
+			return runProc(dir, "git", "clone", "-q", "--depth", "1", "--single-branch", "--no-tags", url, "clone")
+		},
+	})
+	if err != nil {
+		return err
+	}
 	label := fmt.Sprintf("bump, %d commits and %d tags", o.bumpCommits, o.bumpCommits)
+	t.add(label+": the read alone, wall (reconciler bump --dry-run)", readWall[0].String("ms"), readWall[1].String("ms"), "git clone --depth 1", readWall[0].med/readWall[1].med)
+	t.add(label+": the read alone, bytes on the wire (reconciler bump --dry-run)", readBytes[0].String("B"), readBytes[1].String("B"), "git clone --depth 1", readBytes[0].med/readBytes[1].med)
 	git := len(sides) - 1
 	gw, gb := summarize(walls[git]), summarize(bytes[git])
 	for i := 0; i < git; i++ {
@@ -113,4 +127,27 @@ func gitBump(dir, url, version string) (sample, error) {
 		return total, err
 	}
 	return total, add(runProc(clone, "git", "push", "-q", "origin", "HEAD:main"))
+}
+
+// readRows measures each side's wall and bytes on the wire, o.runs times.
+func readRows(srv *gittest.HTTPServer, work string, o options, sides []func(dir string) (sample, error)) (walls, bytes []stat, err error) {
+	w, b := make([][]float64, len(sides)), make([][]float64, len(sides))
+	for r := 0; r < o.runs; r++ {
+		for i, side := range sides {
+			dir, _ := os.MkdirTemp(work, "read-")
+			before := srv.Stats()
+			smp, err := side(dir)
+			os.RemoveAll(dir)
+			if err != nil {
+				return nil, nil, err
+			}
+			after := srv.Stats()
+			w[i] = append(w[i], ms(smp.wall))
+			b[i] = append(b[i], float64(after.BytesIn+after.BytesOut-before.BytesIn-before.BytesOut))
+		}
+	}
+	for i := range sides {
+		walls, bytes = append(walls, summarize(w[i])), append(bytes, summarize(b[i]))
+	}
+	return walls, bytes, nil
 }
