@@ -160,7 +160,8 @@ func TestBumpBadInput(t *testing.T) {
 // TestBumpSourcesDryRunJSON: --bin-url alone is downloaded and hashed;
 // --cfg-repo-file commits the config next to the bump; --dry-run prints
 // the diff and the message and pushes nothing; --json says old, new,
-// commit and branch; --branch pushes to a new branch and leaves main.
+// commit and branch; --branch pushes to a new branch and leaves main;
+// RECONCILER_VERSION gives the version.
 func TestBumpSourcesDryRunJSON(t *testing.T) {
 	r := newBumpRemote(t, nil)
 	r.repo.WriteFile("web/current.conf", []byte(r.desiredFile("web", "1.0")))
@@ -170,7 +171,8 @@ func TestBumpSourcesDryRunJSON(t *testing.T) {
 	url, sum, _ := r.publish("web", "2.0")
 	cfg := filepath.Join(t.TempDir(), "cfg.json")
 	os.WriteFile(cfg, []byte(`{"port": 8080}`), 0o644)
-	args := []string{"bump", "--repo", r.url("http"), "--path", "web/current.conf", "--version", "2.0",
+	t.Setenv("RECONCILER_VERSION", "2.0") // bump's --version, as every flag, from the environment
+	args := []string{"bump", "--repo", r.url("http"), "--path", "web/current.conf",
 		"--bin-url", url, "--cfg-repo-file", cfg, "--cfg-path", "web/cfg-2.0.json"}
 
 	out, errOut, code := runCLI(t, append(args, "--dry-run")...)
