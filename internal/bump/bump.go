@@ -180,17 +180,7 @@ func read(ctx context.Context, br *gitsrc.Branch, req Request, t target) (state,
 				return false
 			}
 		}
-		d, err := reconcile.ParseDesired(req.Path, rev.Data)
-		if rev.Err != nil || err != nil {
-			return true // an old bad version of the file names nothing
-		}
-		st.seen = append(st.seen, seenRelease{rev: rev.Hash, rel: releaseOf(d)})
-		if d.Rollout != nil {
-			st.seen = append(st.seen, seenRelease{rev: rev.Hash, rel: releaseOf(*d.Rollout.From)})
-			if st.lastRollout == nil {
-				st.lastRollout = d.Rollout
-			}
-		}
+		st.remember(rev, req.Path)
 		return true
 	})
 	switch {
@@ -203,14 +193,29 @@ func read(ctx context.Context, br *gitsrc.Branch, req Request, t target) (state,
 	}
 	for _, f := range []*gitsrc.File{t.bin.file, t.cfg.file} {
 		if f != nil {
-			data, err := readAtHead(ctx, br, f.Path)
-			if err != nil {
+			if st.repoFiles[f.Path], err = readAtHead(ctx, br, f.Path); err != nil {
 				return st, err
 			}
-			st.repoFiles[f.Path] = data
 		}
 	}
 	return st, nil
+}
+
+// remember notes the releases the file names at rev, and its rollout
+// block if it is the newest seen; an old bad version of the file names
+// nothing.
+func (st *state) remember(rev gitsrc.Rev, path string) {
+	d, err := reconcile.ParseDesired(path, rev.Data)
+	if rev.Err != nil || err != nil {
+		return
+	}
+	st.seen = append(st.seen, seenRelease{rev: rev.Hash, rel: releaseOf(d)})
+	if d.Rollout != nil {
+		st.seen = append(st.seen, seenRelease{rev: rev.Hash, rel: releaseOf(*d.Rollout.From)})
+		if st.lastRollout == nil {
+			st.lastRollout = d.Rollout
+		}
+	}
 }
 
 // readAtHead returns a file at the head; nil when there is none.

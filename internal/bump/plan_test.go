@@ -27,13 +27,7 @@ func stateOf(t *testing.T, file string, older ...string) state {
 		if i == 0 {
 			st.cur = d
 		}
-		st.seen = append(st.seen, seenRelease{rev: strings.Repeat("b", 40), rel: releaseOf(d)})
-		if d.Rollout != nil {
-			st.seen = append(st.seen, seenRelease{rev: strings.Repeat("b", 40), rel: releaseOf(*d.Rollout.From)})
-			if st.lastRollout == nil {
-				st.lastRollout = d.Rollout
-			}
-		}
+		st.remember(gitsrc.Rev{Hash: strings.Repeat("b", 40), Data: []byte(f)}, "web/current.conf")
 	}
 	return st
 }
