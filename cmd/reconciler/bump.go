@@ -56,8 +56,8 @@ new head and pushed again (up to 10 times); if the other writer changed the
 values this bump sets, it stops, pushing nothing.
 
 --rollout starts a staged rollout: a rollout block with from set to the
-release being replaced, the id (default <app>-<version>; --rollout=ID to
-name it), and the canary, steps, checks, max_failed and on_halt of the
+release being replaced, the id (default <app>-<version>; --rollout ID or
+--rollout=ID names it), and the canary, steps, checks, max_failed and on_halt of the
 file's last rollout block (else steps 10% 30m, 50% 1h, 100% 30m), at its
 first step. Without --rollout, a rollout block is removed: the new release
 goes everywhere.
@@ -69,8 +69,19 @@ Exit status: 0 when the file says the release (committed now or already),
 1 on an error (the repo or an artifact unreachable, a bad desired file, an
 immutable version, a conflict), 2 on a usage error (flags, their
 combination, a missing local file, a bad version or path).`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		// --rollout ID as SPEC writes it: pflag's optional value must be
+		// joined (--rollout=ID), so an id after a bare --rollout arrives
+		// as the one argument.
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 || (len(args) == 1 && f.rollout == rolloutDefault) {
+				return nil
+			}
+			return &usageError{msg: fmt.Sprintf("bump takes no arguments, got %q (a rollout id goes after --rollout)", args)}
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				f.rollout = args[0]
+			}
 			return runBump(cmd, &c, &f, stdout, stderr)
 		},
 	}
@@ -92,7 +103,7 @@ func (f *bumpFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&r.Message, "message", "", `commit message (default "<app>: <old> -> <new>")`)
 	fs.StringVar(&f.signKey, "sign-key", "", "sign the commit with this key: an armored OpenPGP secret key or an OpenSSH private key, without passphrase")
 	fs.StringVar(&r.Branch, "branch", "", "push to this new branch, for review, instead of --ref")
-	fs.StringVar(&f.rollout, "rollout", "", "start a staged rollout with this id (--rollout alone: <app>-<version>)")
+	fs.StringVar(&f.rollout, "rollout", "", "start a staged rollout; --rollout ID (or --rollout=ID) names it (alone: <app>-<version>)")
 	fs.Lookup("rollout").NoOptDefVal = rolloutDefault
 	fs.BoolVar(&r.DryRun, "dry-run", false, "print the file's diff and the commit message; commit nothing")
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON: old and new release, commit, branch")

@@ -204,3 +204,33 @@ func TestBumpSourcesDryRunJSON(t *testing.T) {
 		t.Errorf("files of the bump: %q", got)
 	}
 }
+
+// TestBumpRolloutID: --rollout names its id after a space, as SPEC writes
+// it, or after "="; alone, <app>-<version>; any other argument is a usage
+// error.
+func TestBumpRolloutID(t *testing.T) {
+	r := newBumpRemote(t, nil)
+	r.repo.WriteFile("web/current.conf", []byte(r.desiredFile("web", "1.0")))
+	r.repo.Commit("web 1.0")
+	r.repo.Git("push", "-q", r.bare, "HEAD:main")
+	url, sum, _ := r.publish("web", "2.0")
+	base := []string{"bump", "--repo", r.url("file"), "--path", "web/current.conf", "--version", "2.0",
+		"--bin-url", url, "--bin-sha256", sum, "--dry-run", "--json"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rollout", "web-canary"}, "web-canary"},
+		{[]string{"--rollout=web-eq"}, "web-eq"},
+		{[]string{"--rollout"}, "web-2.0"},
+	} {
+		out, errOut, code := runCLI(t, append(base, tc.args...)...)
+		var res bump.Result
+		if err := json.Unmarshal([]byte(out), &res); code != 0 || err != nil || res.Rollout != tc.want {
+			t.Errorf("%q: exit %d, rollout %q (%v %s); want %q", tc.args, code, res.Rollout, err, errOut, tc.want)
+		}
+	}
+	if _, errOut, code := runCLI(t, append(base, "stray")...); code != 2 || !strings.Contains(errOut, "no arguments") {
+		t.Errorf("a stray argument: exit %d, %q; want 2", code, errOut)
+	}
+}
