@@ -30,6 +30,7 @@ type options struct {
 	artifactMiB int
 	switches    int
 	bumps       int
+	bumpCommits int // commits and tags of the bump rows' deploy repo
 	agentPolls  int
 	fleet       []int
 	fleetRefs   int // tags added to the fleet's deploy repo
@@ -120,6 +121,7 @@ func groups(t *table, work string, o options) []group {
 		{"rollout", func(ctx context.Context) error { fairnessRows(t); return rolloutRows(ctx, t, work, o) }},
 		{"apps", func(ctx context.Context) error { return appsRows(ctx, t, work, o) }},
 		{"wrongdigest", func(ctx context.Context) error { return wrongDigestRows(ctx, t, work, o) }},
+		{"bump", func(context.Context) error { return bumpRows(t, work, o) }},
 	}
 }
 
@@ -162,6 +164,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.artifactMiB, "artifact-mib", 256, "size of the downloaded artifact")
 	fs.IntVar(&o.switches, "switches", 10, "switches under load")
 	fs.IntVar(&o.bumps, "bumps", 10, "commits for the commit-to-serving latency")
+	fs.IntVar(&o.bumpCommits, "bump-commits", 10000, "commits, and tags, of the bump rows' deploy repo")
 	fs.IntVar(&o.agentPolls, "agent-polls", 60, "no-change polls for the agent's footprint (one a second)")
 	// Two sizes, one at ease and one that saturates 2 cores, keep the default
 	// run within about 12 minutes with the other groups; docs/benchmarks.md's run adds 500.
@@ -170,7 +173,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.fleetPeriod, "fleet-period", 10*time.Second, "each simulated agent's poll period")
 	fs.DurationVar(&o.fleetFor, "fleet-for", 30*time.Second, "how long each fleet polls")
 	fs.StringVar(&o.plotDir, "plots", "", "write SVG charts into this directory (e.g. docs)")
-	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, refs, download, switch, agent, notify, fleet, rollout, apps, wrongdigest")
+	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, refs, download, switch, agent, notify, fleet, rollout, apps, wrongdigest, bump")
 	fs.IntVar(&o.apps, "apps", 10, "apps of the apps rows: one agent for all (run --apps-dir) against one agent each")
 	fs.DurationVar(&o.appsIdle, "apps-idle", time.Minute, "how long each side of the apps rows polls idle (@every 1s)")
 	// A rollout of four steps, then a plain bump as long, take about 4 ×

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/memory"
 )
@@ -54,20 +57,14 @@ func (s *Source) OpenBranch(ctx context.Context, depth int, trust Trust) (*Branc
 	if err != nil {
 		return nil, fmt.Errorf("create in-memory clone: %w", err)
 	}
-	s.stats.fetches.Add(1)
-	callCtx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	err = repo.FetchContext(callCtx, &git.FetchOptions{
-		RemoteName: git.DefaultRemoteName,
-		RemoteURL:  s.url,
-		RefSpecs:   []config.RefSpec{config.RefSpec("+" + name + ":" + name)},
-		Depth:      depth, // a fresh clone: go-git #1443 is about fetching into a shallow one
-		Tags:       git.NoTags,
-		Auth:       s.auth,
-		CABundle:   s.caBundle,
-	})
-	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return nil, s.remoteErr(ctx, callCtx, "clone "+name.String()+" of "+s.logURL, err)
+	if depth > 0 {
+		// as a poll's fetch: protocol v2 where the server speaks it, so
+		// that the ref advertisement does not grow with the repo's refs
+		if _, err := s.fetchInto(ctx, repo, depth); err != nil {
+			return nil, err
+		}
+	} else if err := s.cloneDepth(ctx, repo, name, depth); err != nil {
+		return nil, err
 	}
 	head, err := localCommit(repo, name)
 	if err != nil {
@@ -84,6 +81,27 @@ func (s *Source) OpenBranch(ctx context.Context, depth int, trust Trust) (*Branc
 		}
 	}
 	return b, nil
+}
+
+// cloneDepth fetches name with all of its history (depth 0) into the
+// fresh in-memory repo, through go-git.
+func (s *Source) cloneDepth(ctx context.Context, repo *git.Repository, name plumbing.ReferenceName, depth int) error {
+	s.stats.fetches.Add(1)
+	callCtx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	err := repo.FetchContext(callCtx, &git.FetchOptions{
+		RemoteName: git.DefaultRemoteName,
+		RemoteURL:  s.url,
+		RefSpecs:   []config.RefSpec{config.RefSpec("+" + name + ":" + name)},
+		Depth:      depth, // a fresh clone: go-git #1443 is about fetching into a shallow one
+		Tags:       git.NoTags,
+		Auth:       s.auth,
+		CABundle:   s.caBundle,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return s.remoteErr(ctx, callCtx, "clone "+name.String()+" of "+s.logURL, err)
+	}
+	return nil
 }
 
 // Head is the commit the branch points to: the remote's when opened, the
@@ -157,34 +175,38 @@ func (b *Branch) read(ctx context.Context, c *object.Commit, path string) ([]byt
 // sign unless it is nil, and moves the local branch to it. It returns the
 // new commit's hash. Nothing leaves the process until Push.
 func (b *Branch) Commit(path string, data []byte, msg string, who object.Signature, sign Signer) (string, error) {
+	return b.CommitFiles([]File{{Path: path, Data: data}}, msg, who, sign)
+}
+
+// File is a regular file a commit sets.
+type File struct {
+	Path string
+	Data []byte
+	// Create allows the file (and the directories on its way) to be new;
+	// otherwise it must exist.
+	Create bool
+}
+
+// CommitFiles is Commit for several files at once, some of which may be
+// new (File.Create). An existing file is replaced only when it is a
+// regular file reached through no symlink.
+func (b *Branch) CommitFiles(files []File, msg string, who object.Signature, sign Signer) (string, error) {
 	if b.head != b.base {
 		return "", fmt.Errorf("commit on %s: the branch already has a new commit (open it again)", b.name.Short())
 	}
-	op := fmt.Sprintf("commit %q on %s of %s", path, b.name.Short(), b.s.logURL)
-	if err := CheckPath(path); err != nil {
-		return "", err
-	}
+	op := fmt.Sprintf("commit on %s of %s", b.name.Short(), b.s.logURL)
 	parent, err := b.repo.CommitObject(b.head)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
 	}
-	blob, err := b.store(func(o plumbing.EncodedObject) error {
-		o.SetType(plumbing.BlobObject)
-		w, err := o.Writer()
-		if err != nil {
-			return err
+	tree := parent.TreeHash
+	for _, f := range files {
+		if err := CheckPath(f.Path); err != nil {
+			return "", err
 		}
-		if _, err := w.Write(data); err != nil {
-			return err
+		if tree, err = b.setFile(tree, f); err != nil {
+			return "", fmt.Errorf("commit %q on %s of %s: %w", f.Path, b.name.Short(), b.s.logURL, err)
 		}
-		return w.Close()
-	})
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", op, err)
-	}
-	tree, err := b.replace(parent.TreeHash, splitPath(path), blob)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", op, err)
 	}
 	c := &object.Commit{Author: who, Committer: who, Message: msg, TreeHash: tree, ParentHashes: []plumbing.Hash{b.head}}
 	if sign != nil {
@@ -203,27 +225,54 @@ func (b *Branch) Commit(path string, data []byte, msg string, who object.Signatu
 	return h.String(), nil
 }
 
-// replace returns the hash of the tree treeHash with the file at els set to
-// blob, storing every tree on the way.
-func (b *Branch) replace(treeHash plumbing.Hash, els []string, blob plumbing.Hash) (plumbing.Hash, error) {
-	t, err := b.repo.TreeObject(treeHash)
+// setFile stores f's blob and returns the tree treeHash with f set.
+func (b *Branch) setFile(treeHash plumbing.Hash, f File) (plumbing.Hash, error) {
+	blob, err := b.store(func(o plumbing.EncodedObject) error {
+		o.SetType(plumbing.BlobObject)
+		w, err := o.Writer()
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(f.Data); err != nil {
+			return err
+		}
+		return w.Close()
+	})
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	entries := append([]object.TreeEntry(nil), t.Entries...)
-	i := -1
-	for j, e := range entries {
-		if e.Name == els[0] {
-			i = j
+	return b.replace(treeHash, splitPath(f.Path), blob, f.Create)
+}
+
+// replace returns the hash of the tree treeHash (ZeroHash: an empty one)
+// with the file at els set to blob, storing every tree on the way; create
+// allows the file and the directories on its way to be new.
+func (b *Branch) replace(treeHash plumbing.Hash, els []string, blob plumbing.Hash, create bool) (plumbing.Hash, error) {
+	var entries []object.TreeEntry
+	if treeHash != plumbing.ZeroHash {
+		t, err := b.repo.TreeObject(treeHash)
+		if err != nil {
+			return plumbing.ZeroHash, err
 		}
+		entries = append(entries, t.Entries...)
 	}
+	i := slices.IndexFunc(entries, func(e object.TreeEntry) bool { return e.Name == els[0] })
+	var err error
 	switch {
-	case i < 0:
+	case i < 0 && !create:
 		return plumbing.ZeroHash, fmt.Errorf("%q: %w", els[0], ErrFileNotFound)
+	case i < 0 && len(els) > 1:
+		sub, err := b.replace(plumbing.ZeroHash, els[1:], blob, create)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		entries = append(entries, object.TreeEntry{Name: els[0], Mode: filemode.Dir, Hash: sub})
+	case i < 0:
+		entries = append(entries, object.TreeEntry{Name: els[0], Mode: filemode.Regular, Hash: blob})
 	case len(els) > 1 && entries[i].Mode.IsFile():
 		return plumbing.ZeroHash, fmt.Errorf("%q is not a directory", els[0])
 	case len(els) > 1:
-		if entries[i].Hash, err = b.replace(entries[i].Hash, els[1:], blob); err != nil {
+		if entries[i].Hash, err = b.replace(entries[i].Hash, els[1:], blob, create); err != nil {
 			return plumbing.ZeroHash, err
 		}
 	case !entries[i].Mode.IsFile() || !entries[i].Mode.IsRegular():
@@ -231,7 +280,17 @@ func (b *Branch) replace(treeHash plumbing.Hash, els []string, blob plumbing.Has
 	default:
 		entries[i].Hash = blob
 	}
+	slices.SortFunc(entries, func(x, y object.TreeEntry) int { return strings.Compare(treeKey(x), treeKey(y)) })
 	return b.store((&object.Tree{Entries: entries}).Encode)
+}
+
+// treeKey is what git sorts tree entries by: the name, with a "/" after
+// a directory's.
+func treeKey(e object.TreeEntry) string {
+	if e.Mode == filemode.Dir {
+		return e.Name + "/"
+	}
+	return e.Name
 }
 
 // store encodes an object into the clone's storage.
@@ -280,4 +339,44 @@ func (b *Branch) Push(ctx context.Context) error {
 		return fmt.Errorf("%s: %w: now at %s, not %s", op, ErrPushRejected, short(now), short(b.base))
 	}
 	return pushErr
+}
+
+// PushTo sends the new commit to a new branch named branch (a short name,
+// refs/heads/ is added) for review, leaving the followed branch as it is.
+// A branch of that name that the commit does not extend refuses the push.
+func (b *Branch) PushTo(ctx context.Context, branch string) error {
+	name := plumbing.NewBranchReferenceName(branch)
+	op := fmt.Sprintf("push %s to %s", name.Short(), b.s.logURL)
+	switch {
+	case b.head == b.base:
+		return fmt.Errorf("%s: no new commit", op)
+	}
+	if err := CheckBranch(branch); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if err := b.repo.Storer.SetReference(plumbing.NewHashReference(name, b.head)); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	callCtx, cancel := context.WithTimeout(ctx, b.s.timeout)
+	defer cancel()
+	err := b.repo.PushContext(callCtx, &git.PushOptions{
+		RemoteName: git.DefaultRemoteName,
+		RemoteURL:  b.s.url,
+		RefSpecs:   []config.RefSpec{config.RefSpec(name + ":" + name)},
+		Auth:       b.s.auth,
+		CABundle:   b.s.caBundle,
+	})
+	if err != nil {
+		return b.s.remoteErr(ctx, callCtx, op, err)
+	}
+	return nil
+}
+
+// CheckBranch applies git's rules for ref names to a short branch name, as
+// PushTo takes it.
+func CheckBranch(branch string) error {
+	if strings.HasPrefix(branch, "refs/") || branch == "" {
+		return fmt.Errorf("branch %q: give a short branch name, such as bump/web-2.1", branch)
+	}
+	return checkRef(branch)
 }

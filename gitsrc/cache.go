@@ -83,7 +83,7 @@ func (s *Source) reclone(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	got, err := s.fetchInto(ctx, repo)
+	got, err := s.fetchInto(ctx, repo, 1)
 	if err != nil {
 		removeAll(tmp)
 		if isDecided(err) {

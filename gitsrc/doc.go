@@ -23,7 +23,13 @@
 // back to the full exchange, then to go-git v5, which still clones and
 // serves git:// and the v0 fetch. go-git v5 speaks only v0; its v6
 // pre-release has a v2 client, but a v6 listing still costs two requests
-// and adds 2.7 MB to the binary, where this one adds 0.1 MB. VerifyCommit checks, offline in the cache, that the commit is
+// and adds 2.7 MB to the binary, where this one adds 0.1 MB. Writers
+// (reconciler promote and bump) open a Branch: an in-memory clone of a
+// few commits (fetched in v2 too, "deepen N"), on which they make one
+// commit of one or more files (CommitFiles may add files) and push it on
+// condition that the branch has not moved, or to a new branch (PushTo);
+// RetryRejected is their one loop for a push refused because someone
+// pushed meanwhile. VerifyCommit checks, offline in the cache, that the commit is
 // signed by a trusted OpenPGP key (Trust.Keyring) or SSH key (git's
 // allowed-signers format, namespace "git"); a refusal wraps ErrUnsigned,
 // ErrUntrustedKey or ErrBadSignature. NewAuth builds the credentials: SSH

@@ -45,7 +45,7 @@ func (s *Source) Fetch(ctx context.Context, want string) (string, error) {
 	if repo == nil || s.distrust || s.tooManyPacks() {
 		return s.reclone(ctx)
 	}
-	got, err := s.fetchInto(ctx, repo)
+	got, err := s.fetchInto(ctx, repo, 1)
 	switch {
 	case err == nil:
 		return got.String(), nil
@@ -55,10 +55,11 @@ func (s *Source) Fetch(ctx context.Context, want string) (string, error) {
 	return s.reclone(ctx) // the cache is in doubt: start afresh, once
 }
 
-// fetchInto fetches the followed ref at depth 1 into repo and returns the
+// fetchInto fetches the followed ref at depth (1 for the polls and the
+// cache; a writer's in-memory clone may ask for more) into repo and returns the
 // commit it now points to locally, checked readable. It speaks protocol v2
 // where the polls do (fetchV2), and lets go-git fetch otherwise.
-func (s *Source) fetchInto(ctx context.Context, repo *git.Repository) (plumbing.Hash, error) {
+func (s *Source) fetchInto(ctx context.Context, repo *git.Repository, depth int) (plumbing.Hash, error) {
 	name, err := s.fullRef(ctx)
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -66,13 +67,13 @@ func (s *Source) fetchInto(ctx context.Context, repo *git.Repository) (plumbing.
 	s.stats.fetches.Add(1)
 	callCtx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	err = s.fetchV2(callCtx, repo, name)
+	err = s.fetchV2(callCtx, repo, name, depth)
 	if errors.Is(err, errV0) || (errors.Is(err, errDoubt) && callCtx.Err() == nil) {
 		err = repo.FetchContext(callCtx, &git.FetchOptions{
 			RemoteName: git.DefaultRemoteName,
 			RemoteURL:  s.url, // the stored remote holds the redacted URL only
 			RefSpecs:   []config.RefSpec{config.RefSpec("+" + name + ":" + name)},
-			Depth:      1, // never omit: without it, go-git #1443 can leave the ref at a missing commit
+			Depth:      depth, // never 0: without it, go-git #1443 can leave the ref at a missing commit
 			Tags:       git.NoTags,
 			Force:      true,
 			Auth:       s.auth,

@@ -39,12 +39,12 @@ type v2conn interface {
 	close()
 }
 
-// fetchV2 fetches the followed ref name at depth 1 into repo in protocol
+// fetchV2 fetches the followed ref name at depth (at least 1) into repo in protocol
 // v2 and points the local ref at what it fetched. Before anything is
 // written it may return errV0 or an error wrapping errDoubt: go-git then
 // fetches. After a failure once objects were coming, go-git fetches for
 // this Source from then on (the re-clone that follows included).
-func (s *Source) fetchV2(ctx context.Context, repo *git.Repository, name plumbing.ReferenceName) error {
+func (s *Source) fetchV2(ctx context.Context, repo *git.Repository, name plumbing.ReferenceName, depth int) error {
 	switch {
 	case s.v2Failed:
 		return errDoubt
@@ -65,7 +65,7 @@ func (s *Source) fetchV2(ctx context.Context, repo *git.Repository, name plumbin
 		return fmt.Errorf("%w: no %s", ErrRefNotFound, name)
 	}
 	if repo.Storer.HasEncodedObject(want) != nil { // not here yet
-		if err := fetchPack(ctx, c, repo.Storer, want); err != nil {
+		if err := fetchPack(ctx, c, repo.Storer, want, depth); err != nil {
 			// Only a failure not of the network (an answer not understood)
 			// hands the fetches to go-git for good.
 			s.v2Failed = ctx.Err() == nil && classify(err) == nil
@@ -100,12 +100,12 @@ func (s *Source) openV2(ctx context.Context) (v2conn, error) {
 
 // fetchPack sends the fetch command for want and stores the pack and the
 // shallow commits of the answer.
-func fetchPack(ctx context.Context, c v2conn, st storage.Storer, want plumbing.Hash) error {
+func fetchPack(ctx context.Context, c v2conn, st storage.Storer, want plumbing.Hash, depth int) error {
 	shallows, err := st.Shallow()
 	if err != nil {
 		return fmt.Errorf("read shallow commits of the cache: %w", err)
 	}
-	r, err := c.command(ctx, fetchRequest(c.serverCaps(), want, haves(st), shallows))
+	r, err := c.command(ctx, fetchRequest(c.serverCaps(), want, haves(st), shallows, depth))
 	if err != nil {
 		return err
 	}
@@ -135,10 +135,11 @@ func haves(st storage.Storer) []plumbing.Hash {
 	return out
 }
 
-// fetchRequest encodes a fetch command for want at depth 1, without
+// fetchRequest encodes a fetch command for want at depth (1 for the
+// polls; a writer may ask for more history), without
 // progress, in a pack that may use offset deltas (go-git reads them) but
 // is not thin (its bases are in the pack).
-func fetchRequest(server caps, want plumbing.Hash, haves, shallows []plumbing.Hash) []byte {
+func fetchRequest(server caps, want plumbing.Hash, haves, shallows []plumbing.Hash, depth int) []byte {
 	var b bytes.Buffer
 	e := pktline.NewEncoder(&b)
 	_ = e.EncodeString("command=fetch\n", "agent="+capability.DefaultAgent()+"\n")
@@ -146,7 +147,7 @@ func fetchRequest(server caps, want plumbing.Hash, haves, shallows []plumbing.Ha
 		_ = e.EncodeString("object-format=" + f + "\n")
 	}
 	b.WriteString("0001")
-	_ = e.EncodeString("no-progress\n", "ofs-delta\n", "deepen 1\n")
+	_ = e.EncodeString("no-progress\n", "ofs-delta\n", fmt.Sprintf("deepen %d\n", depth))
 	for _, h := range shallows {
 		_ = e.EncodeString("shallow " + h.String() + "\n")
 	}

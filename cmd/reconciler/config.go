@@ -220,13 +220,15 @@ func warnUnknownEnv(cmd *cobra.Command, environ []string) {
 // reconciler it runs inherits them).
 func knownEnv(root *cobra.Command) []string {
 	known := slices.Concat(envOnly, appdir.EnvNames())
-	add := func(f *pflag.Flag) {
-		if f.Name != "help" && f.Name != "version" { // cobra's, never bound
-			known = append(known, envName(f.Name))
-		}
-	}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
+		add := func(f *pflag.Flag) {
+			// cobra's --help and the root's --version, never bound (bump's
+			// --version is its own)
+			if f.Name != "help" && (f.Name != "version" || c.HasParent()) {
+				known = append(known, envName(f.Name))
+			}
+		}
 		c.Flags().VisitAll(add)
 		c.PersistentFlags().VisitAll(add)
 		for _, sub := range c.Commands() {

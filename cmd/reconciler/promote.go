@@ -6,14 +6,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/internal/promote"
 	"github.com/reconciler-dev/reconciler/internal/redact"
 )
@@ -128,13 +126,10 @@ func setupPromote(cmd *cobra.Command, c *Config, f *promoteFlags) (*promote.Prom
 	return newPromoter(c, f)
 }
 
-// newPromoter checks the settings and wires the promoter: promote's, and
-// the fleet demo's, which runs it in process.
+// newPromoter checks the settings and wires promote's promoter.
 func newPromoter(c *Config, f *promoteFlags) (*promote.Promoter, *promote.Client, error) {
-	if strings.Contains(c.Path, "{hostname}") {
-		return nil, nil, &usageError{msg: fmt.Sprintf("--path %q: promote moves one file; {hostname} is for agents", c.Path)}
-	}
-	if err := c.ValidateSource(); err != nil {
+	src, sign, err := newWriter("promote", c, f.signKey)
+	if err != nil {
 		return nil, nil, err
 	}
 	if f.watch && f.interval <= 0 {
@@ -143,21 +138,6 @@ func newPromoter(c *Config, f *promoteFlags) (*promote.Promoter, *promote.Client
 	client, err := f.prom.client(c.CAFile)
 	if err != nil {
 		return nil, nil, err
-	}
-	var sign gitsrc.Signer
-	if f.signKey != "" {
-		if sign, err = gitsrc.NewSigner(f.signKey); err != nil {
-			return nil, nil, &usageError{msg: "--" + err.Error()}
-		}
-	}
-	auth, err := gitsrc.NewAuth(c.Repo, gitsrc.AuthOptions{SSHKeyFile: c.SSHKey, KnownHostsFile: c.KnownHosts,
-		TokenFile: c.TokenFile, Token: c.gitToken()})
-	if err != nil {
-		return nil, nil, &usageError{msg: err.Error()}
-	}
-	src, err := gitsrc.New(gitsrc.Options{URL: c.Repo, Ref: c.Ref, Timeout: c.GitTimeout, CABundle: c.caPEM, Auth: auth})
-	if err != nil {
-		return nil, nil, &usageError{msg: "--repo: " + err.Error()}
 	}
 	p := &promote.Promoter{
 		Repo:       promote.GitRepo{Source: src, Trust: c.trust, Sign: sign},

@@ -2,8 +2,6 @@ package promote
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -50,11 +48,6 @@ func (b gitBranch) Commit(path string, data []byte, msg string) (string, error) 
 	return b.b.Commit(path, data, msg, author(time.Now()), b.sign)
 }
 
-// Push turns gitsrc's rejection into ours, so Run decides again.
-func (b gitBranch) Push(ctx context.Context) error {
-	err := b.b.Push(ctx)
-	if errors.Is(err, gitsrc.ErrPushRejected) {
-		return fmt.Errorf("%w: %w", ErrPushRejected, err)
-	}
-	return err
-}
+// Push sends the commit; a rejection wraps gitsrc.ErrPushRejected (ours),
+// so Run decides again.
+func (b gitBranch) Push(ctx context.Context) error { return b.b.Push(ctx) }

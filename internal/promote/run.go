@@ -2,17 +2,19 @@ package promote
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
 // ErrPushRejected: the branch moved between the read and the push
-// (someone pushed meanwhile). Run reads it again and decides again.
-var ErrPushRejected = errors.New("push rejected: someone pushed meanwhile")
+// (someone pushed meanwhile). Run reads it again and decides again. It is
+// gitsrc's: the loop that retries is gitsrc.RetryRejected, shared with
+// every writer.
+var ErrPushRejected = gitsrc.ErrPushRejected
 
 // Repo opens the deploy repo's branch: every Open reads the remote afresh.
 type Repo interface {
@@ -53,7 +55,7 @@ type Promoter struct {
 	Prometheus Prometheus
 	DryRun     bool
 	// Attempts bounds the reads and decisions when pushes are rejected;
-	// 0 means 3.
+	// 0 means gitsrc.DefaultPushAttempts (3).
 	Attempts int
 	Now      func() time.Time // nil: time.Now
 }
@@ -92,20 +94,14 @@ func (r Result) Line(path string) string {
 // Run makes one decision and, unless it holds or DryRun, commits and
 // pushes it. A rejected push is read and decided again, up to Attempts.
 func (p *Promoter) Run(ctx context.Context) (Result, error) {
-	attempts := p.Attempts
-	if attempts <= 0 {
-		attempts = 3
-	}
-	for n := 1; ; n++ {
-		res, err := p.once(ctx)
-		res.Attempts = n
-		if !errors.Is(err, ErrPushRejected) || n >= attempts {
-			if err != nil && errors.Is(err, ErrPushRejected) {
-				err = fmt.Errorf("%w (%d attempts, each rejected)", err, n)
-			}
-			return res, err
-		}
-	}
+	var res Result
+	n, err := gitsrc.RetryRejected(ctx, p.Attempts, func(ctx context.Context, _ int) error {
+		var err error
+		res, err = p.once(ctx)
+		return err
+	})
+	res.Attempts = n
+	return res, err
 }
 
 func (p *Promoter) once(ctx context.Context) (Result, error) {
