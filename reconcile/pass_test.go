@@ -52,6 +52,9 @@ func (s *fakeSwitcher) Switch(_ context.Context, to appdir.Target) error {
 	os.Remove(filepath.Join(s.dir, "app.bin"))
 	return os.Symlink(to.Bin, filepath.Join(s.dir, "app.bin"))
 }
+func (s *fakeSwitcher) Judge(ctx context.Context, to, _ appdir.Target) error {
+	return s.Switch(ctx, to)
+}
 func (s *fakeSwitcher) Check(string) error { return nil }
 func (s *fakeSwitcher) Running(bin string) (int, bool) {
 	s.scans++
