@@ -238,3 +238,36 @@ func assertStoppedCleanly(t *testing.T, f *judgeFixture, bad bool) {
 		t.Errorf("after a SIGTERM the app runs %s while app.bin -> %s: links and process disagree", procs[0].Exe, f.link())
 	}
 }
+
+// TestAppsEditMidBakeFinishesTheJudgement: under run --apps-dir, an app's
+// file edited while its release bakes restarts that app's engine (a stop);
+// the new engine finishes the judgement: a release that dies within the
+// bake is switched back and recorded failed, not adopted.
+func TestAppsEditMidBakeFinishesTheJudgement(t *testing.T) {
+	t.Parallel()
+	bake := "RECONCILER_HEALTH_BAKE=" + judgeBake + "\n"
+	f := startApps(t, map[string]string{"web": bake})
+	web := f.apps["web"]
+	bad := f.release(t, "web", "2", map[string]any{"crash_after": judgeCrash})
+	waitLong(t, "web to bake 2", func() bool {
+		for _, l := range strings.Split(f.logs.String(), "\n") {
+			if strings.Contains(l, `"msg":"baking the release"`) && strings.Contains(l, `"app":"web"`) && strings.Contains(l, `"bin":"release/app.2"`) {
+				return true
+			}
+		}
+		return false
+	})
+	f.writeEnv(t, "web", bake+"# edited mid-bake\n")
+	l, _ := reconcile.NewLayout(web.dir)
+	adopted := false
+	waitLong(t, "2 recorded failed and 1 back", func() bool {
+		st, _ := l.LoadState()
+		adopted = adopted || st.Applied != nil && st.Applied.Revision == bad
+		_, failed := st.IsFailed(bad)
+		return failed && answers(web.addr, "1")
+	})
+	if adopted {
+		t.Error("the state named 2 applied before its verdict")
+	}
+	assertLinks(t, web.dir, "1")
+}
