@@ -8,7 +8,6 @@ import (
 	"testing"
 )
 
-
 // TestJudgementSurvivesTheEngine stops a pass while it switches from 1.0
 // to 2.0 (before the links moved, and after), then lets a new engine (the
 // next agent) run a pass or ApplyLocal: the stop is no error, 2.0 is never
