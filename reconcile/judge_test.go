@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -52,6 +53,12 @@ func testJudgementSurvives(t *testing.T, linkFirst bool, judgeErr error, local b
 	}
 	if st.Applied == nil || st.Applied.Revision != head1 {
 		t.Errorf("applied after the stop: got %+v, want %s", st.Applied, head1[:8])
+	}
+	status, _ := l.ReadStatus()
+	var out strings.Builder
+	status.Render(&out)
+	if status.Judging == nil || !strings.Contains(out.String(), "judging:") {
+		t.Errorf("status after the stop: got judging %+v and\n%s\nwant the switch to 2.0 shown judging", status.Judging, out.String())
 	}
 
 	// The next agent.
