@@ -49,3 +49,29 @@ func appBuildsOf(dir, pkg string, n int) (map[int]string, error) {
 	}
 	return out, nil
 }
+
+// buildAtCommit builds the reconciler command of commit rev of the clone
+// bench runs from (git archive into work, then go build there).
+func buildAtCommit(work, rev string) (string, error) {
+	src := filepath.Join(work, "src-"+rev)
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", err
+	}
+	tarball := src + ".tar"
+	if err := runCmd("", "git", "archive", "--format=tar", "-o", tarball, rev); err != nil {
+		return "", fmt.Errorf("git archive %s (bench runs from a clone): %w", rev, err)
+	}
+	if err := runCmd("", "tar", "-xf", tarball, "-C", src); err != nil {
+		return "", err
+	}
+	out := filepath.Join(work, "reconciler-"+rev)
+	if _, err := os.Stat(out); err == nil {
+		return out, nil // built for another group of this run
+	}
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/reconciler")
+	cmd.Dir = src
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build at %s: %v\n%s", rev, err, b)
+	}
+	return out, nil
+}

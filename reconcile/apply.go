@@ -28,6 +28,12 @@ type Switcher interface {
 	// Switch makes the app run the release to (to.Cfg "" leaves app.cfg
 	// alone); to.Revision is told to the health command.
 	Switch(ctx context.Context, to appdir.Target) error
+	// Judge finishes the judgement of a switch from -> to that an agent
+	// began and did not finish: links and process onto to when they are
+	// not there yet (a process on to is not signalled), then the health
+	// checks and the whole bake; switched back to from when it fails, as
+	// Switch does.
+	Judge(ctx context.Context, to, from appdir.Target) error
 	// Check refuses a binary this machine cannot run, before anything
 	// points at it.
 	Check(bin string) error

@@ -43,6 +43,15 @@
 // after, so a hook runs at most once for one switch: one that a dead agent
 // left started is never run again (an interrupted pre-switch hook fails its
 // revision, for a person to check).
+//
+// A switch is judged to the end, whatever happens to the agent (judge.go):
+// it is saved in the state file, judging, before any link moves; a record
+// left judging by an agent that stopped or died is finished before
+// anything else by the next ApplyLocal (the agent's start) or pass, also
+// while suspended (Switcher.Judge: the health checks and the whole bake
+// again), and its release is never taken as applied before a good verdict.
+// A pass stopped (ctx) is not recorded as an error.
+//
 // Deploy windows (windows.go) hold a deploy, not upkeep: a pass that would
 // bring another release while they are closed ends deferred, after the plan
 // and before any download; drift of the applied revision is put back and a

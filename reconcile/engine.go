@@ -230,6 +230,17 @@ func (e *Engine) syncOnce(ctx context.Context) (Outcome, error) {
 		return Outcome{Result: PollError}, err
 	}
 	out, err := e.sync(ctx, &st)
+	if err != nil && ctx.Err() != nil && !isUnhealthy(err) {
+		// Stopped (the agent is stopping): a stop is no error of the
+		// pass. A switch under way was finished or undone (the
+		// switcher's critical section); its judgement is the next
+		// agent's (st.Switch).
+		e.log().Info("pass stopped: the agent is stopping", "rev", short(out.Rev), "result", out.Result)
+		if serr := e.Layout.SaveState(st); serr != nil {
+			e.log().Error("save state", "err", serr)
+		}
+		return out, err
+	}
 	if err != nil && !isState(err) {
 		out.Class = e.classify(err)
 	}
@@ -286,6 +297,9 @@ func (e *Engine) record(st *State, out Outcome, err error) {
 		return
 	}
 	st.LastError = nil
+	if st.judging(out.Rev) {
+		return // never taken as applied before its verdict
+	}
 	if out.Result == PollApplied || (out.Result == PollUnchanged && st.Applied == nil) ||
 		(st.Applied != nil && st.Applied.Revision != out.Rev) {
 		st.Applied = &Applied{Revision: out.Rev, Version: out.Version, Time: now}

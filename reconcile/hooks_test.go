@@ -183,6 +183,35 @@ func TestHooksAroundSync(t *testing.T) {
 			t.Errorf("hooks record: %+v, want the failed switch's pre-switch and on-rollback", st.Hooks)
 		}
 	})
+	t.Run("judgement finished by the next agent", func(t *testing.T) {
+		r := newHookRig(t)
+		r.sync(t, nil)
+		r.to2()
+		ctx, stop := context.WithCancel(t.Context())
+		stop() // the agent stops once the links moved, mid-bake
+		r.sw.err, r.sw.linkFirst = context.Canceled, true
+		if _, err := r.e.Sync(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("stopped sync: got %v", err)
+		}
+		next := *r.e // the next agent: a new engine on the same directory
+		sw := &fakeSwitcher{dir: r.l.Dir, judgeErr: unhealthy{}}
+		next.Switcher = sw
+		if _, err := next.Sync(t.Context()); !isUnhealthy(err) {
+			t.Fatalf("the next agent's pass: got %v, want the release switched back", err)
+		}
+		wantCalls(t, "pre-switch", r.pre, 2) // 1.0's and 2.0's, not again
+		wantCalls(t, "on-rollback", r.rb, 1)
+		if c := r.rb.calls[0]; c.from != r.bin2 || c.to != (appdir.Target{Bin: r.bin1, Revision: head1}) {
+			t.Errorf("on-rollback told %q -> %+v, want the switch back from %s to %s at %s", c.from, c.to, r.bin2, r.bin1, head1)
+		}
+		found := false
+		for _, ev := range r.events {
+			found = found || ev.Kind == EventRolledBack && ev.Revision == head2 && ev.FromVersion == "1.0" && ev.ToVersion == "2.0"
+		}
+		if !found {
+			t.Errorf("events: got %+v, want rolled_back 1.0 -> 2.0 at %s", r.events, head2[:8])
+		}
+	})
 	t.Run("switch tried again", func(t *testing.T) {
 		r := newHookRig(t)
 		r.sw.err = errors.New("drain timeout")
@@ -191,8 +220,10 @@ func TestHooksAroundSync(t *testing.T) {
 		r.sync(t, nil)
 		wantCalls(t, "pre-switch", r.pre, 1) // it ran for this switch already
 		wantCalls(t, "post-switch", r.post, 1)
-		if r.sw.switches != 2 {
-			t.Errorf("%d switches, want 2", r.sw.switches)
+		// The switch left judging (a drain timeout is no verdict) is
+		// tried again by the next pass through Judge.
+		if r.sw.switches != 1 || r.sw.judges != 1 {
+			t.Errorf("%d switches and %d judgements, want 1 and 1", r.sw.switches, r.sw.judges)
 		}
 	})
 }

@@ -1,7 +1,10 @@
 package reconcile
 
 import (
+	"context"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
 // Verdict is where the judgement of a switch stands.
@@ -71,4 +74,87 @@ func (e *Engine) endSwitch(st *State, switchErr error) {
 		return // not judged (stopped, a drain to wait for): still judging
 	}
 	r.Judged = e.now()
+}
+
+// finishJudgement finishes the judgement of a switch that an agent began
+// and did not finish (stopped or killed: st.Switch left judging), before
+// anything else of a pass or of ApplyLocal, so an unjudged release is never
+// taken as applied. When the links never moved and release/current.conf
+// no longer names the release, the switch is no longer wanted and is
+// dropped; otherwise the switcher judges the release (moving the links and
+// the process first if they did not move), from the start of its health
+// checks and bake. A good release ends applied; one that fails is switched
+// back to the record's From and recorded failed, release/current.conf put
+// back, the rolled_back event and the on-rollback hook as after any switch
+// back. It reports whether the state changed; its error is the
+// switcher's: an UnhealthyError for a release switched back, or another
+// (a stop, a drain) that leaves the record judging for the next try.
+func (e *Engine) finishJudgement(ctx context.Context, st *State) (bool, error) {
+	r := st.Switch
+	if r == nil || r.Verdict != VerdictJudging || e.Switcher == nil {
+		return false, nil
+	}
+	if !e.linksAgree(r.To) {
+		if conf, err := e.Layout.ReadLocalConf(); err != nil || conf != r.To {
+			e.log().Warn("a switch the last agent began is no longer wanted: release/current.conf changed and the links never moved; dropped",
+				"version", r.To.Version, "rev", short(r.Revision))
+			st.Switch = nil
+			return true, nil
+		}
+	}
+	e.log().Warn("finishing the judgement of a switch the last agent did not finish", "version", r.To.Version,
+		"rev", short(r.Revision), "from", r.From.version(), "started", r.Started)
+	to := appdir.Target{Bin: r.To.BinFile, Cfg: r.To.CfgFile, Revision: r.Revision}
+	var from appdir.Target
+	if r.From != nil {
+		from = appdir.Target{Bin: r.From.BinFile, Cfg: r.From.CfgFile, Revision: r.From.Revision}
+	}
+	e.forgetSeen()
+	err := e.Switcher.Judge(ctx, to, from)
+	e.endSwitch(st, err)
+	if r.Verdict == VerdictJudging {
+		return false, err // not judged: the next pass or agent tries again
+	}
+	e.judged(ctx, st, r, err)
+	return true, err
+}
+
+// judged carries out the verdict finishJudgement reached on r.
+func (e *Engine) judged(ctx context.Context, st *State, r *SwitchRecord, err error) {
+	ev := Event{Kind: EventApplied, FromVersion: r.From.version(), ToVersion: r.To.Version, Revision: r.Revision}
+	if err == nil {
+		e.Metrics.switched(true)
+		e.lastConf = &r.To
+		if r.Revision != "" {
+			st.Applied = &Applied{Revision: r.Revision, Version: r.To.Version, Time: e.now()}
+		}
+		e.log().Info("judged: the release is good", "version", r.To.Version, "rev", short(r.Revision))
+	} else {
+		e.Metrics.switched(false)
+		st.MarkFailed(Failed{Revision: r.Revision, Version: r.To.Version, Reason: err.Error(), Time: e.now()})
+		if r.From == nil {
+			e.dropConf(r.To.Version)
+		} else {
+			e.restoreConf(r.From)
+		}
+		e.lastConf = r.From
+		ev.Kind, ev.Error = EventRolledBack, err.Error()
+		e.log().Error("judged: the release failed and was switched back", "version", r.To.Version, "rev", short(r.Revision),
+			"from", r.From.version(), "err", err)
+	}
+	e.emit(ev)
+	if e.Hooks.any() {
+		hs := &hookedSwitch{to: appdir.Target{Bin: r.To.BinFile, Cfg: r.To.CfgFile, Revision: r.Revision}}
+		if r.From != nil {
+			hs.from, hs.fromRev = r.From.BinFile, r.From.Revision
+		}
+		st.beginHooks(hs)
+		e.afterSwitch(ctx, st, hs, err)
+	}
+}
+
+// judging reports whether rev is the revision of a switch still being
+// judged: not to be taken as applied.
+func (st *State) judging(rev string) bool {
+	return st.Switch != nil && st.Switch.Verdict == VerdictJudging && st.Switch.Revision == rev
 }

@@ -33,7 +33,11 @@ func (e *Engine) ApplyLocal(ctx context.Context) error {
 	}
 	before := len(st.Failed)
 	settled := e.settleHooks(&st)
-	sw, err := e.applyLocal(ctx, &st)
+	judged, err := e.finishJudgement(ctx, &st)
+	var sw localSwitch
+	if err == nil {
+		sw, err = e.applyLocal(ctx, &st)
+	}
 	var herr *HookError
 	failed := len(st.Failed) != before || errors.As(err, &herr)
 	if failed && err != nil {
@@ -42,12 +46,12 @@ func (e *Engine) ApplyLocal(ctx context.Context) error {
 			st.LastError.Revision = st.Failed[len(st.Failed)-1].Revision
 		}
 	}
-	if failed || settled || sw.switched {
+	if failed || settled || judged || sw.switched {
 		if serr := e.Layout.SaveState(st); serr != nil {
 			e.log().Error("save state", "err", serr)
 		}
 	}
-	if ctx.Err() == nil {
+	if ctx.Err() == nil && (!judged || sw.switched) {
 		e.noticeLocal(sw, err)
 	}
 	return err

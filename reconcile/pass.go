@@ -30,6 +30,7 @@ type step func(e *Engine, p *pass) error
 var steps = []step{
 	(*Engine).cleanTemp,
 	(*Engine).settleInterruptedHooks,
+	(*Engine).finishInterruptedJudgement,
 	(*Engine).findHead,
 	(*Engine).skipFailedHead,
 	(*Engine).readDesired,
@@ -63,6 +64,18 @@ func (e *Engine) cleanTemp(*pass) error {
 func (e *Engine) settleInterruptedHooks(p *pass) error {
 	e.settleHooks(p.st)
 	return nil
+}
+
+// finishInterruptedJudgement finishes the judgement of a switch a stopped
+// or killed agent left (finishJudgement) before anything of the repo is
+// read: no network is needed for it. A release switched back ends the pass
+// with its error, as the pass that switched would have.
+func (e *Engine) finishInterruptedJudgement(p *pass) error {
+	_, err := e.finishJudgement(p.ctx, p.st)
+	if isUnhealthy(err) {
+		p.out.Rev, p.out.Version = p.st.Switch.Revision, p.st.Switch.To.Version
+	}
+	return err
 }
 
 // findHead asks where the followed ref points (one small request), and

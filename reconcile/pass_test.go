@@ -41,13 +41,29 @@ type fakeSwitcher struct {
 	dir      string
 	err      error
 	switches int
-	scans    int // calls of Running: a scan of /proc each, for the real one
+	// linkFirst: Switch moves app.bin before it answers err (a stop
+	// after the links moved).
+	linkFirst bool
+	judges    int   // calls of Judge
+	judgeErr  error // Judge's answer
+	scans     int   // calls of Running: a scan of /proc each, for the real one
 }
 
 func (s *fakeSwitcher) Switch(_ context.Context, to appdir.Target) error {
 	s.switches++
-	if s.err != nil {
+	if s.err != nil && !s.linkFirst {
 		return s.err
+	}
+	os.Remove(filepath.Join(s.dir, "app.bin"))
+	if err := os.Symlink(to.Bin, filepath.Join(s.dir, "app.bin")); err != nil {
+		return err
+	}
+	return s.err
+}
+func (s *fakeSwitcher) Judge(_ context.Context, to, _ appdir.Target) error {
+	s.judges++
+	if s.judgeErr != nil {
+		return s.judgeErr
 	}
 	os.Remove(filepath.Join(s.dir, "app.bin"))
 	return os.Symlink(to.Bin, filepath.Join(s.dir, "app.bin"))

@@ -29,6 +29,9 @@ type Status struct {
 	// Deferred: the followed revision waits for a deploy window.
 	Deferred *Deferred  `json:"deferred,omitempty"`
 	App      *AppStatus `json:"app,omitempty"`
+	// Judging is the switch whose release has not proved itself yet (the
+	// state file's switch record, while its verdict is judging).
+	Judging *SwitchRecord `json:"judging,omitempty"`
 	// Rollout is this host's place in the rollout of the last desired
 	// file read; nil without one.
 	Rollout *RolloutStatus `json:"rollout,omitempty"`
@@ -75,6 +78,9 @@ func (l Layout) ReadStatus() (Status, error) {
 	if d, ok := st.DeferredHead(); ok {
 		s.Deferred = &d
 	}
+	if r := st.Switch; r != nil && r.Verdict == VerdictJudging {
+		s.Judging = r
+	}
 	if c, err := l.ReadLocalConf(); err == nil {
 		s.Version, s.Revision, s.BinFile = c.Version, c.Revision, c.BinFile
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -115,6 +121,10 @@ func (s Status) Render(w io.Writer) error {
 		default:
 			line("app", "pid %d, runs %s, NOT the current binary", s.App.PID, s.App.Exe)
 		}
+	}
+	if r := s.Judging; r != nil {
+		line("judging", "%s at %s, switched from %s (%s): not applied until it proves itself (health checks, bake)",
+			r.To.Version, orNone(short(r.Revision)), orNone(r.From.version()), ago(r.Started))
 	}
 	if s.Applied != nil {
 		line("applied", "%s at %s (%s)", s.Applied.Version, short(s.Applied.Revision), ago(s.Applied.Time))

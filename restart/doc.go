@@ -17,6 +17,15 @@
 // and after it exits: a check must not leave processes behind, nor hang on
 // a child that holds its output pipes.
 //
+// Once a link moved, getting a process onto the binary the links name (a
+// SIGHUP and the wait for the new process, a start, a switch back) is a
+// critical section a stop (ctx) does not cut short: it is bounded by
+// DrainTimeout and HealthTimeout instead, so links and process agree when
+// a stopped agent exits. The health checks and the bake are cut short by a
+// stop (ctx.Err(), no verdict). Judge finishes the judgement of a switch
+// that another run began: it moves links and process only where they are
+// not on the release yet, then checks and bakes it from the start.
+//
 // Hook runs the commands of --pre-switch, --post-switch and --on-rollback
 // with the same runner as the health command (process group, kill at the
 // deadline, WaitDelay) and the same environment (appdir.Env); its output

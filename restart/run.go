@@ -14,40 +14,55 @@ import (
 const hupRetry = time.Second
 
 // runBinary gets a process of this directory onto bin within the health
-// timeout, and healthy.
+// timeout, and healthy. Getting the process there is the critical section
+// of a switch whose links moved: a stop (ctx) does not cut it short
+// (bounded by DrainTimeout and HealthTimeout all the same), so links and
+// process agree when the agent stops. The health checks are cut short by a
+// stop: then it returns ctx.Err(), which is no verdict on the release.
 func (s *Switcher) runBinary(ctx context.Context, t target) error {
-	bin := t.Bin
-	if err := s.waitDrain(ctx); err != nil { // before the health timeout starts
+	crit := context.WithoutCancel(ctx)
+	if err := s.waitDrain(crit); err != nil { // before the health timeout starts
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout())
+	hctx, cancel := context.WithTimeout(crit, s.timeout())
 	defer cancel()
-	procs, err := s.finder().Find()
+	pid, err := s.move(hctx, t.Bin)
 	if err != nil {
-		return err
+		return s.explain(hctx, err)
 	}
-	var pid int
-	switch {
-	case len(procs) > 0 && procs[0].Exe == bin:
-		pid = procs[0].PID // already there (a rollback the old process never left)
-	case len(procs) == 0:
-		pid, err = s.start(ctx, bin)
-	case s.Mode == ModeRestart:
-		if err = s.stop(ctx, procs); err == nil {
-			pid, err = s.start(ctx, bin)
-		}
-	default:
-		pid, err = s.hup(ctx, procs[0], bin)
+	s.log().Info("app runs the release", "pid", pid, "bin", s.rel(t.Bin))
+	cctx, stop := context.WithCancel(hctx)
+	defer stop()
+	defer context.AfterFunc(ctx, stop)()
+	err = s.healthy(cctx, pid, t)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
 	}
-	if err != nil {
-		return s.explain(ctx, err)
-	}
-	s.log().Info("app runs the release", "pid", pid, "bin", s.rel(bin))
-	err = s.explain(ctx, s.healthy(ctx, pid, t))
 	if procs, ferr := s.finder().Find(); err == nil && ferr == nil && len(procs) > 0 {
 		s.notePID(procs[0].PID) // the youngest serves: the new process of a handover
 	}
-	return err
+	return s.explain(hctx, err)
+}
+
+// move gets a process of this directory onto bin: the one there already
+// (not signalled), a new one when none runs, or the running one signalled.
+func (s *Switcher) move(ctx context.Context, bin string) (int, error) {
+	procs, err := s.finder().Find()
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case len(procs) > 0 && procs[0].Exe == bin:
+		return procs[0].PID, nil // already there (a rollback the old process never left, a judgement finished)
+	case len(procs) == 0:
+		return s.start(ctx, bin)
+	case s.Mode == ModeRestart:
+		if err := s.stop(ctx, procs); err != nil {
+			return 0, err
+		}
+		return s.start(ctx, bin)
+	}
+	return s.hup(ctx, procs[0], bin)
 }
 
 // explain turns the health deadline into a message an operator can use.

@@ -121,11 +121,43 @@ func (s *Switcher) Switch(ctx context.Context, to appdir.Target) error {
 	if err := CleanLinks(s.Dir); err != nil {
 		return fmt.Errorf("clean temporary links: %w", err)
 	}
-	prevBin, prevCfg := appdir.LinkTarget(s.Dir, appdir.BinLink), appdir.LinkTarget(s.Dir, appdir.CfgLink)
+	from := appdir.Target{Bin: appdir.LinkTarget(s.Dir, appdir.BinLink), Cfg: appdir.LinkTarget(s.Dir, appdir.CfgLink)}
+	return s.switchTo(ctx, to, from)
+}
+
+// Judge finishes the judgement of a switch from -> to that another run
+// began and did not finish (an agent stopped or killed): the links are
+// put on to (left there when they are already), the process is got onto
+// to only when it is not on it yet (one that runs to is not signalled),
+// then the health checks within HealthTimeout and the whole HealthBake,
+// from the start. A release that fails is switched back to from, as
+// Switch does (an UnhealthyError); from.Bin "" is a first release, with
+// nothing to put back. A stop (ctx) during the checks returns ctx.Err():
+// links and process agree on to, still to be judged.
+func (s *Switcher) Judge(ctx context.Context, to, from appdir.Target) error {
+	if err := CleanLinks(s.Dir); err != nil {
+		return fmt.Errorf("clean temporary links: %w", err)
+	}
+	if from.Cfg == "" {
+		from.Cfg = appdir.LinkTarget(s.Dir, appdir.CfgLink)
+	}
+	return s.switchTo(ctx, to, from)
+}
+
+// switchTo moves the links from -> to, gets the process onto to and judges
+// it, switching back to from when it fails. Once a link moved, a stop
+// (ctx) does not cut short getting a process onto the binary the links
+// name (runBinary's critical section): links and process agree when it
+// returns; the checks and the bake are cut short, with ctx.Err().
+func (s *Switcher) switchTo(ctx context.Context, to, from appdir.Target) error {
+	prevBin, prevCfg := from.Bin, from.Cfg
 	// A previous handover still draining refuses the next one: wait before
 	// any link moves, so links and process keep agreeing meanwhile.
 	if err := s.waitDrain(ctx); err != nil {
 		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err // stopped before anything moved
 	}
 	if err := s.point(to.Bin, to.Cfg); err != nil {
 		return err
@@ -142,7 +174,7 @@ func (s *Switcher) Switch(ctx context.Context, to appdir.Target) error {
 	if err == nil {
 		err = s.bake(ctx, next)
 	}
-	if err == nil || ctx.Err() != nil {
+	if err == nil || stopped(ctx, err) {
 		return err
 	}
 	s.log().Error("release did not come up, switching back", "bin", s.rel(to.Bin), "err", err)
@@ -158,10 +190,17 @@ func (s *Switcher) Switch(ctx context.Context, to appdir.Target) error {
 		uerr.RollbackErr = err
 		return uerr
 	}
-	// The switcher does not know the previous release's revision.
+	// The switcher does not know the previous release's revision. The
+	// switch back is not cut short by a stop: links and process agree.
 	back := target{Target: appdir.Target{Bin: prevBin, Cfg: prevCfg}, from: to.Bin}
-	uerr.RollbackErr = s.runBinary(ctx, back)
+	uerr.RollbackErr = s.runBinary(context.WithoutCancel(ctx), back)
 	return uerr
+}
+
+// stopped reports whether err is the stop of ctx (the agent stopping), not
+// a verdict on the release.
+func stopped(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && errors.Is(err, ctx.Err())
 }
 
 // point swaps app.cfg then app.bin: the binary last, so a process started
