@@ -164,6 +164,9 @@ func sortErr(op string, err error) error {
 	switch {
 	case errors.As(err, &er):
 		return &artifacts.StoreError{Op: op, Code: er.StatusCode, Err: err}
+	case errors.Is(err, auth.ErrBasicCredentialNotFound):
+		// The registry asked for basic auth and config.json has none for it.
+		return &artifacts.StoreError{Op: op, Code: http.StatusUnauthorized, Err: err}
 	case errors.Is(err, errdef.ErrNotFound):
 		return &artifacts.StoreError{Op: op, Code: http.StatusNotFound, Err: err}
 	}
