@@ -108,8 +108,8 @@ func TestOCIErrors(t *testing.T) {
 	f := fetcher(t, oci.Options{})
 	for _, tc := range []struct {
 		name, loc, sha string
-		want          error
-		says          string
+		want           error
+		says           string
 	}{
 		{"wrong file digest", loc(two.Ref, "app"), strings.Repeat("0", 64), artifacts.ErrDigestMismatch, "want " + strings.Repeat("0", 64)},
 		{"manifest not there", loc(missing, "app"), two.SHA256["app"], artifacts.ErrNotFound, "fetch manifest " + missing},

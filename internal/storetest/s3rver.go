@@ -106,7 +106,10 @@ func (s *S3) Put(ctx context.Context, bucket, key, path string) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.PutObject(ctx, bucket, key, f, st.Size(), minio.PutObjectOptions{ContentType: "application/octet-stream"})
+	// An unsigned payload: s3rver does not understand minio-go's streaming
+	// (aws-chunked) upload over plain HTTP and would store the chunk
+	// signatures as data.
+	_, err = c.PutObject(ctx, bucket, key, f, st.Size(), minio.PutObjectOptions{ContentType: "application/octet-stream", DisableContentSha256: true})
 	if err != nil {
 		return fmt.Errorf("put s3://%s/%s: %w", bucket, key, err)
 	}
