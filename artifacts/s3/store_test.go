@@ -2,9 +2,9 @@ package s3_test
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"crypto/rand"
 	"errors"
 	"os"
 	"path/filepath"
