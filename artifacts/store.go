@@ -46,7 +46,12 @@ type StoreError struct {
 	Err  error  // the client library's error
 }
 
-func (e *StoreError) Error() string { return fmt.Sprintf("%s: %v", e.Op, e.Err) }
+func (e *StoreError) Error() string {
+	if c := e.class(); c != nil {
+		return fmt.Sprintf("%s: %v (%d): %v", e.Op, c, e.Code, e.Err)
+	}
+	return fmt.Sprintf("%s: status %d: %v", e.Op, e.Code, e.Err)
+}
 
 // Unwrap gives the cause and the class sentinel, if any.
 func (e *StoreError) Unwrap() []error {

@@ -39,7 +39,7 @@ type Options struct {
 // Store opens OCI artifacts (see the package doc). Safe for concurrent use.
 type Store struct {
 	config string
-	client *auth.Client
+	http   *http.Client
 }
 
 // New returns a Store. An explicit Options.Config must exist.
@@ -57,10 +57,7 @@ func New(opts Options) (*Store, error) {
 		Transport:     newPlainPolicy(base.Transport, opts.Insecure),
 		CheckRedirect: artifacts.RefuseDowngrade,
 	}
-	s := &Store{config: path}
-	s.client = &auth.Client{Client: hc, Cache: auth.NewCache(), Credential: s.credential}
-	s.client.SetUserAgent("reconciler")
-	return s, nil
+	return &Store{config: path, http: hc}, nil
 }
 
 // defaultConfig is docker's own lookup: $DOCKER_CONFIG, then the home dir.
@@ -97,7 +94,12 @@ func (s *Store) Open(ctx context.Context, loc *url.URL) (artifacts.Blob, error) 
 	if err != nil {
 		return artifacts.Blob{}, fmt.Errorf("%s: %w", ref, err)
 	}
-	repo.Client = s.client
+	// A client per download: its cache keeps the credential or token for
+	// the manifest and the blob, and the next download reads config.json
+	// again (a changed password is used, a removed one is no longer).
+	client := &auth.Client{Client: s.http, Cache: auth.NewCache(), Credential: s.credential}
+	client.SetUserAgent("reconciler")
+	repo.Client = client
 	m, err := fetchManifest(ctx, repo, ref)
 	if err != nil {
 		return artifacts.Blob{}, err
