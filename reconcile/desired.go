@@ -150,16 +150,16 @@ func (a *Artifact) source(key string) (string, error) {
 	var given []string
 	for _, s := range []struct{ name, val string }{{"url", a.URL}, {"oci", a.OCI}, {"s3", a.S3}, {"path", a.Path}} {
 		if s.val != "" {
-			given = append(given, s.name)
+			given = append(given, `"`+s.name+`"`)
 		}
 	}
 	switch len(given) {
 	case 1:
-		return given[0], nil
+		return strings.Trim(given[0], `"`), nil
 	case 0:
 		return "", fmt.Errorf(`key %q: one of "url", "oci", "s3" (each with "sha256") or "path" is required`, key)
 	}
-	return "", fmt.Errorf(`key %q: give exactly one of "url", "oci", "s3" and "path", not %q`, key, strings.Join(given, `" and "`))
+	return "", fmt.Errorf(`key %q: give exactly one of "url", "oci", "s3" and "path", not %s`, key, strings.Join(given, " and "))
 }
 
 func checkOCI(a *Artifact) error {
