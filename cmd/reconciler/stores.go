@@ -23,7 +23,7 @@ func (s *storeFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&s.RegistryConfig, "registry-config", "", "docker config.json with OCI registry credentials and credential helpers (default: $DOCKER_CONFIG/config.json, then ~/.docker/config.json)")
 	fs.StringSliceVar(&s.RegistryInsecure, "registry-insecure", nil, "OCI registry hosts (host or host:port, comma-separated) that may be reached over plain HTTP; loopback always may")
 	fs.StringVar(&s.S3Endpoint, "s3-endpoint", "", "URL of an S3-compatible store, addressed path-style (default: AWS S3)")
-	fs.StringVar(&s.S3Region, "s3-region", "", "region of the S3 buckets (default: found by the client; us-east-1 for --s3-endpoint)")
+	fs.StringVar(&s.S3Region, "s3-region", "", "region of the S3 buckets (default: asked of the store)")
 	fs.BoolVar(&s.S3Instance, "s3-instance-credentials", false, "also take S3 credentials from the instance metadata service when the environment and the shared credentials file have none")
 }
 
