@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"encoding/pem"
 	"math/big"
 	"net"
@@ -72,4 +73,17 @@ func NewCA(dir string) (*CA, error) {
 		}
 	}
 	return c, nil
+}
+
+// LoadCA is a TLS config trusting the CA in the PEM file caFile.
+func LoadCA(caFile string) (*tls.Config, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New(caFile + ": no PEM certificate")
+	}
+	return &tls.Config{RootCAs: pool}, nil
 }
