@@ -1,7 +1,6 @@
 package oci
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -14,9 +13,10 @@ import (
 // nor named insecure.
 var ErrPlainHTTP = errors.New("plain HTTP refused (only to loopback or a --registry-insecure host)")
 
-// plainPolicy is the transport under oras-go's client: it lets plain HTTP
-// reach loopback and insecure-named hosts only, and switches such a host
-// to HTTP when it answers a TLS handshake in HTTP (remembered per host).
+// plainPolicy says which registries may be reached over plain HTTP
+// (loopback and insecure-named hosts) and remembers those that answered
+// HTTPS in HTTP. As the transport under oras-go's client it refuses any
+// other plain HTTP request (a token realm, a blob redirect).
 type plainPolicy struct {
 	base     http.RoundTripper
 	insecure []string
@@ -29,31 +29,30 @@ func newPlainPolicy(base http.RoundTripper, insecure []string) *plainPolicy {
 }
 
 func (p *plainPolicy) RoundTrip(req *http.Request) (*http.Response, error) {
-	host := req.URL.Host
-	if req.URL.Scheme == "http" && !p.mayBePlain(host) {
-		return nil, fmt.Errorf("%w: %s", ErrPlainHTTP, host)
+	if req.URL.Scheme == "http" && !p.mayBePlain(req.URL.Host) {
+		return nil, fmt.Errorf("%w: %s", ErrPlainHTTP, req.URL.Host)
 	}
-	if req.URL.Scheme == "https" && p.isPlain(host) {
-		return p.base.RoundTrip(asPlain(req))
-	}
-	resp, err := p.base.RoundTrip(req)
-	var rh tls.RecordHeaderError
-	if err != nil && req.URL.Scheme == "https" && errors.As(err, &rh) &&
-		string(rh.RecordHeader[:]) == "HTTP/" && p.mayBePlain(host) {
-		p.mu.Lock()
-		p.plain[host] = true
-		p.mu.Unlock()
-		if req.GetBody != nil || req.Body == nil || req.Body == http.NoBody {
-			return p.base.RoundTrip(asPlain(req))
-		}
-	}
-	return resp, err
+	return p.base.RoundTrip(req)
 }
 
-func (p *plainPolicy) isPlain(host string) bool {
+// speaksPlain reports whether host answered HTTPS in HTTP before.
+func (p *plainPolicy) speaksPlain(host string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.plain[host]
+}
+
+// fallBack reports whether a request to host that failed with err is to be
+// made again over plain HTTP: the host may be plain and answered a TLS
+// handshake in HTTP. It remembers the host.
+func (p *plainPolicy) fallBack(host string, err error) bool {
+	if !errors.Is(err, http.ErrSchemeMismatch) || !p.mayBePlain(host) {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.plain[host] = true
+	return true
 }
 
 // mayBePlain: loopback, or named in the insecure list (host or host:port).
@@ -69,14 +68,4 @@ func (p *plainPolicy) mayBePlain(hostport string) bool {
 		return true
 	}
 	return slices.Contains(p.insecure, hostport) || slices.Contains(p.insecure, h)
-}
-
-// asPlain is req over HTTP.
-func asPlain(req *http.Request) *http.Request {
-	r := req.Clone(req.Context())
-	r.URL.Scheme = "http"
-	if req.GetBody != nil {
-		r.Body, _ = req.GetBody()
-	}
-	return r
 }

@@ -44,26 +44,22 @@ func TestPlainHTTPOnlyToLoopbackOrInsecure(t *testing.T) {
 	}
 }
 
-// TestHTTPSFallsBackToPlainOnLoopback: a loopback registry that answers
-// a TLS handshake in HTTP is asked again over HTTP, and remembered.
-func TestHTTPSFallsBackToPlainOnLoopback(t *testing.T) {
+// TestFallBackOnlyWhenHTTPAnswersHTTPS: a host that answered a TLS
+// handshake in HTTP is asked again in plain HTTP only when it may be, and
+// remembered; any other error is no reason to.
+func TestFallBackOnlyWhenHTTPAnswersHTTPS(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
 	p := newPlainPolicy(http.DefaultTransport, nil)
 	host := srv.Listener.Addr().String()
-	for i := range 2 {
-		req := httptest.NewRequest(http.MethodGet, "https://"+host+"/v2/", nil)
-		req.RequestURI = ""
-		resp, err := p.RoundTrip(req)
-		if err != nil {
-			t.Fatalf("request %d: %v", i, err)
-		}
-		resp.Body.Close()
-		if resp.Request.URL.Scheme != "http" {
-			t.Fatalf("request %d went over %s, want http", i, resp.Request.URL.Scheme)
-		}
+	_, err := (&http.Client{Transport: p}).Get("https://" + host + "/v2/")
+	if !p.fallBack(host, err) || !p.speaksPlain(host) {
+		t.Fatalf("a loopback host answering HTTPS in HTTP (%v): no fall back, want one, remembered", err)
 	}
-	if !p.isPlain(host) {
-		t.Fatal("the host is not remembered as plain")
+	if p.fallBack("registry.example.com:443", err) {
+		t.Error("a fall back to plain HTTP for a host that is neither loopback nor insecure")
+	}
+	if p.fallBack("127.0.0.2:1", errors.New("connection refused")) {
+		t.Error("a fall back to plain HTTP on another error")
 	}
 }

@@ -40,6 +40,7 @@ type Options struct {
 type Store struct {
 	config string
 	http   *http.Client
+	plain  *plainPolicy
 }
 
 // New returns a Store. An explicit Options.Config must exist.
@@ -53,11 +54,9 @@ func New(opts Options) (*Store, error) {
 		path = defaultConfig()
 	}
 	base := artifacts.NewClient(opts.TLS)
-	hc := &http.Client{
-		Transport:     newPlainPolicy(base.Transport, opts.Insecure),
-		CheckRedirect: artifacts.RefuseDowngrade,
-	}
-	return &Store{config: path, http: hc}, nil
+	plain := newPlainPolicy(base.Transport, opts.Insecure)
+	hc := &http.Client{Transport: plain, CheckRedirect: artifacts.RefuseDowngrade}
+	return &Store{config: path, http: hc, plain: plain}, nil
 }
 
 // defaultConfig is docker's own lookup: $DOCKER_CONFIG, then the home dir.
@@ -90,10 +89,23 @@ func (s *Store) Open(ctx context.Context, loc *url.URL) (artifacts.Blob, error) 
 	if err != nil {
 		return artifacts.Blob{}, err
 	}
+	plain := s.plain.speaksPlain(ref.Registry)
+	b, err := s.open(ctx, ref, file, plain)
+	if !plain && s.plain.fallBack(ref.Registry, err) {
+		// A loopback or insecure registry that speaks HTTP only, as docker
+		// finds out: ask again, all of it over HTTP (oras-go refuses to
+		// mix: a token realm in http for a registry asked in https).
+		b, err = s.open(ctx, ref, file, true)
+	}
+	return b, err
+}
+
+func (s *Store) open(ctx context.Context, ref artifacts.OCIRef, file string, plain bool) (artifacts.Blob, error) {
 	repo, err := remote.NewRepository(ref.Registry + "/" + ref.Repository)
 	if err != nil {
 		return artifacts.Blob{}, fmt.Errorf("%s: %w", ref, err)
 	}
+	repo.PlainHTTP = plain
 	// A client per download: its cache keeps the credential or token for
 	// the manifest and the blob, and the next download reads config.json
 	// again (a changed password is used, a removed one is no longer).
