@@ -216,44 +216,63 @@ func TestAgentDeploysFromS3(t *testing.T) {
 	}
 }
 
-// TestSyncKilledMidOCIDownload SIGKILLs a real sync while it downloads
-// from a registry, then checks the directory is consistent and the next
-// run finishes the job.
-func TestSyncKilledMidOCIDownload(t *testing.T) {
-	reg := storetest.NewRegistry(t, storetest.RegistryOptions{})
-	d := newDeployRepo(t)
-	dir := t.TempDir()
-	d.release("1.0")
-	mustSync(t, d.URL(), dir)
-	path, sum := storeRelease(t, "2.0", 256<<20)
-	p, err := reg.Push(t.Context(), "team/web", "", "", "", storetest.Layer{Title: "app", Path: path})
-	if err != nil {
-		t.Fatal(err)
+// TestSyncKilledMidStoreDownload SIGKILLs a real sync while it downloads
+// from a registry, then from an S3 store, then checks the directory is
+// consistent and the next run finishes the job.
+func TestSyncKilledMidStoreDownload(t *testing.T) {
+	for _, store := range []string{"oci", "s3"} {
+		t.Run(store, func(t *testing.T) {
+			d := newDeployRepo(t)
+			dir := t.TempDir()
+			d.release("1.0")
+			mustSync(t, d.URL(), dir)
+			path, sum := storeRelease(t, "2.0", 256<<20)
+			var bin string
+			var flags []string
+			switch store {
+			case "oci":
+				reg := storetest.NewRegistry(t, storetest.RegistryOptions{})
+				p, err := reg.Push(t.Context(), "team/web", "", "", "", storetest.Layer{Title: "app", Path: path})
+				if err != nil {
+					t.Fatal(err)
+				}
+				bin = fmt.Sprintf(`"oci": %q, "sha256": %q`, p.Ref, sum)
+			case "s3":
+				srv := storetest.NewS3(t, "releases")
+				if err := srv.Put(t.Context(), "releases", "app-2.0", path); err != nil {
+					t.Fatal(err)
+				}
+				t.Setenv("AWS_ACCESS_KEY_ID", storetest.S3AccessKey)
+				t.Setenv("AWS_SECRET_ACCESS_KEY", storetest.S3Secret)
+				bin = fmt.Sprintf(`"s3": "s3://releases/app-2.0", "sha256": %q`, sum)
+				flags = []string{"--s3-endpoint", srv.Endpoint}
+			}
+			rev2 := d.commitStoreRelease("2.0", bin)
+			child := childSync(t, syncArgs(d.URL(), dir, flags...)...)
+			waitFor(t, "the download's temporary file", func() bool { return len(tempFiles(dir)) > 0 })
+			if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			_ = child.Wait()
+			if _, err := os.Stat(filepath.Join(dir, "release", "app.2.0")); !os.IsNotExist(err) {
+				t.Errorf("release/app.2.0 exists after a killed download (%v), want no partial file", err)
+			}
+			if v := readConf(t, dir)["version"]; v != "1.0" {
+				t.Errorf("current.conf: got version %s, want 1.0", v)
+			}
+			assertLinks(t, dir, "1.0")
+			mustSync(t, d.URL(), dir, flags...)
+			conf := readConf(t, dir)
+			if conf["version"] != "2.0" || conf["revision"] != rev2 {
+				t.Errorf("current.conf: got version %s revision %s, want 2.0 %s", conf["version"], conf["revision"], rev2)
+			}
+			assertLinks(t, dir, "2.0")
+			if got, _, _ := fileSHA(filepath.Join(dir, "release", "app.2.0")); got != sum {
+				t.Errorf("release/app.2.0 has sha256 %s, want %s", got, sum)
+			}
+			assertNoTemp(t, dir)
+		})
 	}
-	rev2 := d.commitStoreRelease("2.0", fmt.Sprintf(`"oci": %q, "sha256": %q`, p.Ref, sum))
-	child := childSync(t, syncArgs(d.URL(), dir)...)
-	waitFor(t, "the download's temporary file", func() bool { return len(tempFiles(dir)) > 0 })
-	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = child.Wait()
-	if _, err := os.Stat(filepath.Join(dir, "release", "app.2.0")); !os.IsNotExist(err) {
-		t.Errorf("release/app.2.0 exists after a killed download (%v), want no partial file", err)
-	}
-	if v := readConf(t, dir)["version"]; v != "1.0" {
-		t.Errorf("current.conf: got version %s, want 1.0", v)
-	}
-	assertLinks(t, dir, "1.0")
-	mustSync(t, d.URL(), dir)
-	conf := readConf(t, dir)
-	if conf["version"] != "2.0" || conf["revision"] != rev2 {
-		t.Errorf("current.conf: got version %s revision %s, want 2.0 %s", conf["version"], conf["revision"], rev2)
-	}
-	assertLinks(t, dir, "2.0")
-	if got, _, _ := fileSHA(filepath.Join(dir, "release", "app.2.0")); got != sum {
-		t.Errorf("release/app.2.0 has sha256 %s, want %s", got, sum)
-	}
-	assertNoTemp(t, dir)
 }
 
 func fileSHA(path string) (string, int64, error) {
