@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -63,7 +64,7 @@ func StartS3(ctx context.Context, dir string, buckets ...string) (*S3, error) {
 		if err != nil {
 			return nil, err
 		}
-		host, port, _ := cutPort(addr)
+		host, port, _ := net.SplitHostPort(addr)
 		args := []string{"-d", dir, "-a", host, "-p", port, "-s", "--no-vhost-buckets"}
 		for _, b := range buckets {
 			args = append(args, "--configure-bucket", b)
@@ -79,15 +80,6 @@ func StartS3(ctx context.Context, dir string, buckets ...string) (*S3, error) {
 		p.Kill()
 	}
 	return nil, lastErr
-}
-
-func cutPort(addr string) (string, string, bool) {
-	for i := len(addr) - 1; i >= 0; i-- {
-		if addr[i] == ':' {
-			return addr[:i], addr[i+1:], true
-		}
-	}
-	return addr, "", false
 }
 
 // Put uploads the file at path as bucket/key.
