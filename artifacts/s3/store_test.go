@@ -5,10 +5,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -148,4 +152,41 @@ func TestS3BadEndpoint(t *testing.T) {
 func sha(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
+}
+
+// TestS3InstanceCredentialsOptIn: the metadata service (here the
+// container credentials endpoint of ECS, on loopback) is asked only with
+// InstanceMetadata set. s3rver serves anonymous requests too (it enforces
+// no bucket policy), so the metadata service's hit count is the proof, not
+// the fetch's outcome.
+func TestS3InstanceCredentialsOptIn(t *testing.T) {
+	srv := storetest.NewS3(t, "releases")
+	_, sum := object(t, srv, "releases", "app", 1000)
+	credsEnv(t, "", "")
+	var hits atomic.Int32
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		json.NewEncoder(w).Encode(map[string]any{"AccessKeyId": storetest.S3AccessKey, "SecretAccessKey": storetest.S3Secret,
+			"Token": "session", "Expiration": time.Now().Add(time.Hour)})
+	}))
+	defer imds.Close()
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", imds.URL+"/creds")
+
+	s, err := s3.New(s3.Options{Endpoint: srv.Endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &artifacts.Fetcher{Stores: map[string]artifacts.Store{artifacts.SchemeS3: s}, Attempts: 1}
+	_, err = f.Fetch(t.Context(), "s3://releases/app", sum, t.TempDir(), "app", 0o755)
+	if hits.Load() != 0 {
+		t.Fatalf("the metadata service was asked %d times without the opt-in (fetch: %v)", hits.Load(), err)
+	}
+	s, err = s3.New(s3.Options{Endpoint: srv.Endpoint, InstanceMetadata: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Stores[artifacts.SchemeS3] = s
+	if _, err := f.Fetch(t.Context(), "s3://releases/app", sum, t.TempDir(), "app", 0o755); err != nil || hits.Load() == 0 {
+		t.Fatalf("with the opt-in: fetch %v, metadata asked %d times; want success with its credentials", err, hits.Load())
+	}
 }
