@@ -1,6 +1,8 @@
 // Package artifacts puts release files into a directory, verified by
-// sha256 and atomically: it downloads them (http, https, file URLs) or
-// writes given bytes, and never leaves a partial or unverified file behind.
+// sha256 and atomically: it downloads them (http, https, file URLs, and
+// through a [Store] OCI registries and S3 buckets: packages artifacts/oci
+// and artifacts/s3) or writes given bytes, and never leaves a partial or
+// unverified file behind.
 //
 // # Role
 //
@@ -27,6 +29,13 @@
 //   - The digest is computed while streaming (one pass, constant memory) and
 //     the size limit is enforced while streaming, so a hostile or broken
 //     server cannot fill the disk beyond MaxSize+1 bytes.
+//   - A Store only opens a stream (Fetcher.Stores, by locator scheme);
+//     verifying, bounding, retrying and placing are the Fetcher's, the same
+//     for every source. A digest the store announces (an OCI layer's) is
+//     compared with the wanted one before a byte is read. Store errors carry
+//     their class: [StoreError] wraps [ErrAccessDenied] (401, 403) or
+//     [ErrNotFound] (404), which need a person, and is transient for 5xx;
+//     [ErrNotPinned] marks an OCI tag.
 //   - Errors say what was being done and name the URL with its credentials
 //     redacted: userinfo becomes "xxxxx" and query values (presigned-URL
 //     signatures, tokens) become "xxxxx". Errors wrap sentinels for the

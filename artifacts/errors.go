@@ -47,7 +47,8 @@ func (e *StatusError) Transient() bool {
 // found in the same chain.
 var permanent = []error{
 	ErrDigestMismatch, ErrImmutable, ErrTooLarge, ErrUnsupportedScheme,
-	ErrDiskFull, ErrInsecureRedirect, context.Canceled,
+	ErrDiskFull, ErrInsecureRedirect, ErrAccessDenied, ErrNotFound, ErrNotPinned,
+	context.Canceled,
 }
 
 // transientErrnos are network faults of the surroundings.
@@ -78,6 +79,10 @@ func IsTransient(err error) bool {
 	var se *StatusError
 	if errors.As(err, &se) {
 		return se.Transient()
+	}
+	var ste *StoreError
+	if errors.As(err, &ste) {
+		return ste.Transient()
 	}
 	for _, e := range transientErrnos {
 		if errors.Is(err, e) {

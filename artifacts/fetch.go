@@ -29,6 +29,10 @@ type Fetcher struct {
 	// StallTimeout fails an attempt (transiently) when no byte arrives for
 	// that long, response headers included. 0 means 1 minute.
 	StallTimeout time.Duration
+	// Stores open locators of other schemes than http, https and file:
+	// "oci" and "s3" (packages artifacts/oci and artifacts/s3). A scheme
+	// without a Store is ErrUnsupportedScheme.
+	Stores map[string]Store
 	// Progress, if set, is called with the bytes done so far and the total
 	// (-1 if unknown), at most ~10 times a second and once at the end.
 	Progress func(name string, done, total int64)
@@ -45,7 +49,7 @@ type Fetcher struct {
 // IsTransient) are retried with backoff; others are returned at once.
 func (f *Fetcher) Fetch(ctx context.Context, rawURL, want, dir, name string, mode os.FileMode) (Result, error) {
 	dest := filepath.Join(dir, name)
-	t, err := parseTarget(rawURL)
+	t, err := parseTarget(rawURL, f.Stores)
 	if err == nil {
 		var res Result
 		res, err = f.fetch(ctx, t, want, dir, name, mode)
@@ -91,7 +95,7 @@ func (f *Fetcher) fetch(ctx context.Context, t target, want, dir, name string, m
 func (f *Fetcher) once(ctx context.Context, doer Doer, t target, want, dir, name string, mode os.FileMode) (Result, error) {
 	w := newWatchdog(ctx, f.StallTimeout)
 	defer w.stop()
-	body, total, err := open(w.ctx, doer, t)
+	body, total, err := f.open(w.ctx, doer, t, want)
 	if err != nil {
 		return Result{}, w.explain(err)
 	}

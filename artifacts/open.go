@@ -13,11 +13,14 @@ import (
 
 // open starts reading the artifact at t and returns its body and announced
 // length (-1 if unknown).
-func open(ctx context.Context, doer Doer, t target) (io.ReadCloser, int64, error) {
-	if t.url.Scheme == "file" {
+func (f *Fetcher) open(ctx context.Context, doer Doer, t target, want string) (io.ReadCloser, int64, error) {
+	switch t.url.Scheme {
+	case "file":
 		return openFile(t)
+	case "http", "https":
+		return openHTTP(ctx, doer, t)
 	}
-	return openHTTP(ctx, doer, t)
+	return f.openStore(ctx, t, want)
 }
 
 func openHTTP(ctx context.Context, doer Doer, t target) (io.ReadCloser, int64, error) {

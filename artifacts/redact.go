@@ -19,7 +19,7 @@ type target struct {
 
 // parseTarget parses and checks rawURL. On failure the target still has a
 // redacted form for the error message.
-func parseTarget(rawURL string) (target, error) {
+func parseTarget(rawURL string, stores map[string]Store) (target, error) {
 	t := target{shown: redact.URL(rawURL), secrets: redact.Secrets(rawURL)}
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -33,6 +33,14 @@ func parseTarget(rawURL string) (target, error) {
 	t.url = u
 	switch u.Scheme {
 	case "http", "https", "file":
+		return t, nil
+	}
+	if stores[u.Scheme] != nil {
+		if u.User == nil {
+			// A store's locator holds no secret (its credentials come
+			// from elsewhere): show it whole, its ?file= too.
+			t.shown = rawURL
+		}
 		return t, nil
 	}
 	return t, fmt.Errorf("%w %q (want http, https or file)", ErrUnsupportedScheme, u.Scheme)

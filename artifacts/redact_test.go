@@ -85,7 +85,7 @@ func TestRedactURL(t *testing.T) {
 		"https://h/a":                 "https://h/a",
 		"file:///srv/a":               "file:///srv/a",
 	} {
-		tg, err := parseTarget(raw)
+		tg, err := parseTarget(raw, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

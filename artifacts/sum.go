@@ -13,7 +13,7 @@ import (
 // truncated body (shorter than announced) is an error; transient failures
 // are retried as by Fetch. Errors name the URL redacted.
 func (f *Fetcher) Sum(ctx context.Context, rawURL string) (sum string, size int64, err error) {
-	t, err := parseTarget(rawURL)
+	t, err := parseTarget(rawURL, nil) // a URL: bump hashes no store locator
 	if err == nil {
 		doer := f.Client
 		if doer == nil {
@@ -37,7 +37,7 @@ func (f *Fetcher) Sum(ctx context.Context, rawURL string) (sum string, size int6
 func (f *Fetcher) sumOnce(ctx context.Context, doer Doer, t target) (copied, error) {
 	w := newWatchdog(ctx, f.StallTimeout)
 	defer w.stop()
-	body, total, err := open(w.ctx, doer, t)
+	body, total, err := f.open(w.ctx, doer, t, "")
 	if err != nil {
 		return copied{}, w.explain(err)
 	}

@@ -33,6 +33,8 @@ func childMain(args []string) error {
 		return err
 	case "git-server": // ROOT [push]: serve until killed; print the URL first
 		return serveGitChild(ctx, args[1], len(args) > 2 && args[2] == "push")
+	case "store-download": // LOCATOR SHA256 DIR REGISTRY-CONFIG CA-FILE S3-ENDPOINT
+		return storeDownload(ctx, args[1:])
 	case "download": // URL SHA256 DIR
 		_, err := (&artifacts.Fetcher{}).Fetch(ctx, args[1], args[2], args[3], "app.bench", 0o755)
 		return err

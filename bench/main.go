@@ -114,6 +114,7 @@ func groups(t *table, work string, o options) []group {
 		}},
 		{"refs", func(ctx context.Context) error { return refsRows(ctx, t, work, o) }},
 		{"download", func(context.Context) error { return downloadRows(t, work, o) }},
+		{"stores", func(ctx context.Context) error { return storeRows(ctx, t, work, o) }},
 		{"switch", func(context.Context) error { return switchRows(t, work, o) }},
 		{"agent", func(context.Context) error { return agentRows(t, work, o) }},
 		{"notify", func(context.Context) error { return notifyRows(t, work, o) }},
@@ -174,7 +175,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.fleetPeriod, "fleet-period", 10*time.Second, "each simulated agent's poll period")
 	fs.DurationVar(&o.fleetFor, "fleet-for", 30*time.Second, "how long each fleet polls")
 	fs.StringVar(&o.plotDir, "plots", "", "write SVG charts into this directory (e.g. docs)")
-	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, refs, download, switch, agent, notify, fleet, rollout, apps, wrongdigest, bump, judge")
+	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, refs, download, switch, agent, notify, fleet, rollout, apps, wrongdigest, bump, judge, stores")
 	fs.IntVar(&o.apps, "apps", 10, "apps of the apps rows: one agent for all (run --apps-dir) against one agent each")
 	fs.DurationVar(&o.appsIdle, "apps-idle", time.Minute, "how long each side of the apps rows polls idle (@every 1s)")
 	// A rollout of four steps, then a plain bump as long, take about 4 ×

@@ -34,10 +34,15 @@ type Desired struct {
 	Rollout *Rollout `json:"rollout,omitempty"`
 }
 
-// Artifact names the bytes of a release file: a URL with its sha256, or a
-// file of the deploy repo at the same commit.
+// Artifact names the bytes of a release file: a URL, an OCI artifact or an
+// S3 object with its sha256, or a file of the deploy repo at the same commit.
 type Artifact struct {
-	URL    string `json:"url,omitempty"`
+	URL string `json:"url,omitempty"`
+	// OCI is registry/repository@sha256:<manifest digest>; File picks the
+	// layer by its org.opencontainers.image.title (else the only layer).
+	OCI    string `json:"oci,omitempty"`
+	File   string `json:"file,omitempty"`
+	S3     string `json:"s3,omitempty"` // s3://bucket/key
 	SHA256 string `json:"sha256,omitempty"`
 	Path   string `json:"path,omitempty"`
 }
@@ -103,25 +108,34 @@ func (d *Desired) Validate() error {
 }
 
 func (a *Artifact) validate(key string) error {
-	switch {
-	case a.URL != "" && a.Path != "":
-		return fmt.Errorf(`key %q: give exactly one of "url" and "path", not both`, key)
-	case a.URL == "" && a.Path == "":
-		return fmt.Errorf(`key %q: one of "url" (with "sha256") or "path" is required`, key)
-	case a.Path != "":
+	src, err := a.source(key)
+	if err != nil {
+		return err
+	}
+	if a.File != "" && src != "oci" {
+		return fmt.Errorf(`key "%s.file": only allowed with "oci"`, key)
+	}
+	switch src {
+	case "path":
 		if a.SHA256 != "" {
-			return fmt.Errorf(`key "%s.sha256": only allowed with "url" (a "path" is verified by git)`, key)
+			return fmt.Errorf(`key "%s.sha256": not allowed with "path" (a "path" is verified by git)`, key)
 		}
 		if err := checkRepoPath(a.Path); err != nil {
 			return fmt.Errorf(`key "%s.path": %w`, key, err)
 		}
 		return nil
+	case "url":
+		err = checkURL(a.URL)
+	case "oci":
+		err = checkOCI(a)
+	case "s3":
+		_, err = artifacts.ParseS3URL(a.S3)
 	}
-	if err := checkURL(a.URL); err != nil {
-		return fmt.Errorf(`key "%s.url": %w`, key, err)
+	if err != nil {
+		return fmt.Errorf(`key "%s.%s": %w`, key, src, err)
 	}
 	if a.SHA256 == "" {
-		return fmt.Errorf(`key "%s.sha256" is required with "url"`, key)
+		return fmt.Errorf(`key "%s.sha256" is required with %q`, key, src)
 	}
 	sum := strings.ToLower(a.SHA256)
 	if b, err := hex.DecodeString(sum); err != nil || len(b) != 32 {
@@ -129,6 +143,58 @@ func (a *Artifact) validate(key string) error {
 	}
 	a.SHA256 = sum
 	return nil
+}
+
+// source names the one source key the artifact gives.
+func (a *Artifact) source(key string) (string, error) {
+	var given []string
+	for _, s := range []struct{ name, val string }{{"url", a.URL}, {"oci", a.OCI}, {"s3", a.S3}, {"path", a.Path}} {
+		if s.val != "" {
+			given = append(given, `"`+s.name+`"`)
+		}
+	}
+	switch len(given) {
+	case 1:
+		return strings.Trim(given[0], `"`), nil
+	case 0:
+		return "", fmt.Errorf(`key %q: one of "url", "oci", "s3" (each with "sha256") or "path" is required`, key)
+	}
+	return "", fmt.Errorf(`key %q: give exactly one of "url", "oci", "s3" and "path", not %s`, key, strings.Join(given, " and "))
+}
+
+func checkOCI(a *Artifact) error {
+	if _, err := artifacts.ParseOCIRef(a.OCI); err != nil {
+		return err
+	}
+	if a.File != "" {
+		if err := artifacts.CheckOCIFile(a.File); err != nil {
+			return fmt.Errorf(`"file": %w`, err)
+		}
+	}
+	return nil
+}
+
+// Locator is what the Downloader fetches: the URL, or the locator of the
+// OCI artifact or S3 object (artifacts.OCILocator). Only a URL may hold a
+// credential: never print it, print Origin.
+func (a *Artifact) Locator() string {
+	switch {
+	case a.OCI != "":
+		ref, _ := artifacts.ParseOCIRef(a.OCI) // validated
+		return artifacts.OCILocator(ref, a.File)
+	case a.S3 != "":
+		return a.S3
+	}
+	return a.URL
+}
+
+// Origin names the artifact's source for people: the redacted URL, or the
+// OCI or S3 reference, which hold no credential.
+func (a *Artifact) Origin() string {
+	if a.URL != "" {
+		return artifacts.RedactURL(a.URL)
+	}
+	return a.Locator()
 }
 
 func checkURL(raw string) error {

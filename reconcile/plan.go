@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
@@ -206,12 +205,12 @@ func secretChange(act Actual, cfg Step, text string) *SecretChange {
 // digest (and content) from the caller, which then checks it against the
 // disk again with checkOnDisk.
 func planStep(l Layout, act Actual, kind string, a *Artifact, name string, mode os.FileMode) (Step, error) {
-	s := Step{Kind: kind, Target: filepath.Join(l.Release(), name), Mode: mode, URL: a.URL, SHA256: a.SHA256}
+	s := Step{Kind: kind, Target: filepath.Join(l.Release(), name), Mode: mode, URL: a.Locator(), SHA256: a.SHA256}
 	if a.FromRepo() {
 		s.Action, s.RepoPath = Install, a.Path
 		return s, nil
 	}
-	s.Origin, s.Action = artifacts.RedactURL(a.URL), Download
+	s.Origin, s.Action = a.Origin(), Download
 	return s, checkOnDisk(act, &s, name)
 }
 

@@ -47,6 +47,8 @@ type Config struct {
 	AgeIdentity string
 	// HostID places this host in staged rollouts ("": the host name).
 	HostID string
+	// Stores say how to reach OCI registries and S3 (--registry-*, --s3-*).
+	Stores storeFlags
 	// Notify is where events are POSTed (--notify-url, --notify-secret-file).
 	Notify notifyFlags
 	// Windows and DenyWindows are --window and --deny-window as given;
@@ -126,6 +128,7 @@ func (c *Config) addApplyFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.HookTimeout, "hook-timeout", restart.HookTimeout, "a hook still running after this is killed with its process group (and has failed)")
 	fs.IntVar(&c.Keep, "keep", 5, "releases kept in release/")
 	fs.StringVar(&c.MaxSize, "max-artifact-size", "2GiB", "largest artifact accepted, enforced while streaming")
+	c.Stores.addFlags(fs)
 	c.Notify.addFlags(fs)
 }
 

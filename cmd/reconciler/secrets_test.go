@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/reconciler-dev/reconciler/internal/storetest"
 )
 
 // TestNoCredentialInAnyOutput runs failing syncs whose repo and artifact
@@ -168,6 +171,65 @@ func TestNoPlaintextInAnyOutput(t *testing.T) {
 	for _, s := range []string{ageSecret, secret2, "db_password", "AGE-SECRET-KEY", strings.TrimSpace(string(keyData))} {
 		if i := strings.Index(text, s); i >= 0 {
 			t.Errorf("%q appears in the output: ...%s...", s, text[max(0, i-120):min(len(text), i+40)])
+		}
+	}
+}
+
+// TestNoStoreCredentialInAnyOutput runs syncs against a real registry
+// (basic auth from config.json, a right and a wrong password) and a real
+// s3rver (a secret key and a session token in the environment), failing
+// and succeeding, and greps everything they leave behind for the
+// secrets: plain, URL-encoded and base64 (as config.json holds them).
+func TestNoStoreCredentialInAnyOutput(t *testing.T) {
+	const pass, wrong = "Regi5try-S3cr3t/+=", "Wr0ng-S3cr3t/+="
+	const awsSecret, awsToken = "aws-S3cr3t-K3y/+=", "aws-S3ssion-T0ken"
+	reg := storetest.NewRegistry(t, storetest.RegistryOptions{TLS: true, Users: map[string]string{"deployer": pass}})
+	srv := storetest.NewS3(t, "releases")
+	d := newDeployRepo(t)
+	dir := t.TempDir()
+	path, sum := storeRelease(t, "1.0", 0)
+	p, err := reg.Push(t.Context(), "team/web", "", "deployer", pass, storetest.Layer{Title: "app", Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Put(t.Context(), "releases", "app-1.0", path); err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(t.TempDir(), "config.json")
+	t.Setenv("AWS_ACCESS_KEY_ID", storetest.S3AccessKey)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", awsSecret)
+	t.Setenv("AWS_SESSION_TOKEN", awsToken)
+	flags := []string{"--registry-config", config, "--ca-file", reg.CA.CAFile, "--s3-endpoint", srv.Endpoint}
+	var all strings.Builder
+	for _, bin := range []string{
+		fmt.Sprintf(`"oci": %q, "sha256": %q`, p.Ref, sum),
+		fmt.Sprintf(`"s3": "s3://releases/app-1.0", "sha256": %q`, sum),
+		fmt.Sprintf(`"s3": "s3://releases/missing", "sha256": %q`, sum),
+	} {
+		d.commitStoreRelease("1.0", bin)
+		for _, pw := range []string{wrong, pass} {
+			writeDockerConfig(t, config, reg.Host, "deployer", pw)
+			for _, format := range []string{"json", "text"} {
+				out, errOut, _ := runCLI(t, syncArgs(d.URL(), dir, append([]string{"--log-format", format}, flags...)...)...)
+				all.WriteString(out + errOut)
+			}
+			out, errOut, _ := runCLI(t, append([]string{"diff", "--repo", d.URL(), "--path", "web/current.conf", "--dir", dir}, flags...)...)
+			all.WriteString(out + errOut)
+		}
+	}
+	out, _, _ := runCLI(t, "status", "--dir", dir, "--json")
+	all.WriteString(out)
+	state, _ := os.ReadFile(filepath.Join(dir, ".reconciler", "state.json"))
+	all.WriteString(string(state))
+	text := all.String()
+	if !strings.Contains(text, "access denied") || !strings.Contains(text, "s3://releases/missing") {
+		t.Fatalf("the runs did not fail on the credentials and the missing object; the test proves nothing:\n%s", text)
+	}
+	for _, s := range []string{pass, wrong, awsSecret, awsToken} {
+		for _, form := range []string{s, url.QueryEscape(s), base64.StdEncoding.EncodeToString([]byte("deployer:" + s))} {
+			if i := strings.Index(text, form); i >= 0 {
+				t.Errorf("the secret %q appears in the output: ...%s...", form, text[max(0, i-120):min(len(text), i+40)])
+			}
 		}
 	}
 }

@@ -33,7 +33,11 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 	if err != nil {
 		return wired{}, &usageError{msg: "--repo: " + err.Error()}
 	}
-	fetcher := &artifacts.Fetcher{MaxSize: c.maxSizeBytes, Client: artifacts.NewClient(c.tlsConf)}
+	stores, err := newStores(c)
+	if err != nil {
+		return wired{}, err
+	}
+	fetcher := &artifacts.Fetcher{MaxSize: c.maxSizeBytes, Client: artifacts.NewClient(c.tlsConf), Stores: stores}
 	eng := &reconcile.Engine{
 		Layout:   layout,
 		Path:     c.Path,
