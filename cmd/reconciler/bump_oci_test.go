@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/reconciler-dev/reconciler/internal/storetest"
@@ -285,4 +286,60 @@ func TestBumpOCIUsage(t *testing.T) {
 	if got := r.git("rev-parse", "main"); got != before {
 		t.Errorf("main moved to %s", got)
 	}
+}
+
+// TestBumpOCIRace: bumps of two apps with --bin-oci, at once, from the
+// same head (the remote holds both pushes until both arrived): the one
+// rejected is read again and pushed again, and both land, each pinning
+// its own artifact; a sync of each deploys it.
+func TestBumpOCIRace(t *testing.T) {
+	r := newOCIRemote(t, storetest.RegistryOptions{})
+	os.WriteFile(r.config, []byte("{}"), 0o600)
+	r.repo.WriteFile("api/current.conf", []byte(r.raw("web/current.conf")))
+	r.repo.Commit("api 1.0")
+	r.repo.Git("push", "-q", r.bare, "HEAD:main")
+	before := r.git("rev-parse", "main")
+	r.holdPushes(2)
+	apps := []string{"web", "api"}
+	outs, errOuts, codes := make([]string, 2), make([]string, 2), make([]int, 2)
+	sums := make([]string, 2)
+	var wg sync.WaitGroup
+	for i, app := range apps {
+		file, sum := r.build(app+" 2.0", app)
+		sums[i] = sum
+		wg.Go(func() {
+			outs[i], errOuts[i], codes[i] = runCLI(t, "bump", "--repo", r.url("http"), "--path", app+"/current.conf", "--version", "2.0",
+				"--registry-config", r.config, "--bin-oci", r.reg.Host+"/team/"+app, "--bin-file", file, "--json")
+		})
+	}
+	wg.Wait()
+	retried := 0
+	for i, app := range apps {
+		var res struct {
+			Attempts int
+			Pushes   []struct{ Pinned string }
+		}
+		if codes[i] != 0 || json.Unmarshal([]byte(outs[i]), &res) != nil || len(res.Pushes) != 1 {
+			t.Fatalf("bump of %s: exit %d %s%s", app, codes[i], outs[i], errOuts[i])
+		}
+		if res.Attempts > 1 {
+			retried++
+		}
+		d, err := reconcile.ParseDesired(app+"/current.conf", []byte(r.raw(app+"/current.conf")))
+		if err != nil || d.Version != "2.0" || d.Bin.OCI != res.Pushes[0].Pinned || d.Bin.SHA256 != sums[i] {
+			t.Errorf("%s at main: %+v %v; want 2.0 pinned at %s", app, d.Bin, err, res.Pushes[0].Pinned)
+		}
+		if got := r.tags("team/" + app); got != "2.0" {
+			t.Errorf("tags of team/%s: %q, want 2.0", app, got)
+		}
+	}
+	if retried != 1 {
+		t.Errorf("%d bumps were read again, want 1 (the two raced)", retried)
+	}
+	if n := r.git("rev-list", "--count", before+"..main"); n != "2" {
+		t.Errorf("commits on main: %s, want 2", n)
+	}
+	dir := t.TempDir()
+	mustSync(t, r.url("file"), dir, "--registry-config", r.config)
+	assertLinks(t, dir, "2.0")
 }
