@@ -236,7 +236,9 @@ func TestBumpOCIPlainHTTPBinAndCfg(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("bump: exit %d %s%s", code, out, errOut)
 	}
-	var res struct{ Pushes []struct{ Ref, Pinned string } }
+	var res struct {
+		Pushes []struct{ Ref, Pinned string }
+	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Pushes) != 2 {
 		t.Fatalf("--json: %v %s", err, out)
 	}
