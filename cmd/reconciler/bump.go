@@ -46,7 +46,11 @@ the version, and the bin (and cfg) from one of these sources:
                                        REF (registry/repository[:tag]; no tag:
                                        the version), pinned by digest
 
-and --cfg-... likewise (without one, the file's cfg stays). Only the values
+and --cfg-... likewise (without one, the file's cfg stays). --bin-oci
+pushes as oras push does (empty config, one layer titled with FILE's base
+name) but without a created annotation, so the manifest digest is known
+before the push; it pushes after the checks below and before the commit,
+with the agents' --registry-config, --ca-file and --registry-insecure. Only the values
 that change are edited: key order, indentation and every other byte of the
 file stay. A version the file names (at the head or in the last --history
 commits) with other artifacts is refused: a released version is immutable.
@@ -66,7 +70,9 @@ first step. Without --rollout, a rollout block is removed: the new release
 goes everywhere.
 
 Output: the commit, or with --json the old and new release, the commit and
-the branch; --dry-run prints the file's diff and the commit message instead.
+the branch; --dry-run prints the file's diff, what it would push to a
+registry (and the digests it would pin), and the commit message instead,
+committing and pushing nothing.
 
 Exit status: 0 when the file says the release (committed now or already),
 1 on an error (the repo or an artifact unreachable, a bad desired file, an
