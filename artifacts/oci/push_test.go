@@ -73,11 +73,17 @@ func TestPushThenFetch(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(dir, "app")); !bytes.Equal(got, data) {
 		t.Fatal("fetched bytes differ from the pushed ones")
 	}
-	// A file changed after it was packed is refused by the registry.
-	os.WriteFile(path, append(data, 'x'), 0o644)
+	// A file changed after it was packed (same size, other bytes) is
+	// refused by the registry's digest check, and not stored.
+	changed := bytes.Clone(data)
+	changed[0] ^= 1
+	os.WriteFile(path, changed, 0o644)
 	other, _ := oci.ParseTarget(host+"/team/other", "2.0")
-	if err := s.Push(t.Context(), other, p, path); err == nil {
-		t.Fatal("a file that changed since it was hashed was pushed")
+	if err := s.Push(t.Context(), other, p, path); err == nil || !strings.Contains(err.Error(), "digest invalid") {
+		t.Fatalf("a file that changed since it was hashed: got %v, want the registry's digest invalid", err)
+	}
+	if _, err := f.Fetch(t.Context(), loc(other.Pinned(p), "web-linux-amd64"), sum, t.TempDir(), "app", 0o755); err == nil {
+		t.Fatal("the refused push left a manifest to fetch")
 	}
 }
 
