@@ -12,6 +12,12 @@
 // size and digest; the Fetcher compares that digest with the desired one
 // before reading a byte, then hashes what arrives.
 //
+// [Pack] and [Store.Push] are the other way, for reconciler bump: a file
+// packed as oras push packs it (an empty config, one titled layer) but
+// without a created annotation, so its manifest digest is a function of
+// the file's digest, size and title, known before a push (a dry run) and
+// the same at every push of the same file.
+//
 // # Invariants
 //
 //   - Credentials come from a docker config.json (credential helpers and

@@ -101,17 +101,10 @@ func (s *Store) Open(ctx context.Context, loc *url.URL) (artifacts.Blob, error) 
 }
 
 func (s *Store) open(ctx context.Context, ref artifacts.OCIRef, file string, plain bool) (artifacts.Blob, error) {
-	repo, err := remote.NewRepository(ref.Registry + "/" + ref.Repository)
+	repo, err := s.repository(ref.Registry, ref.Repository, plain)
 	if err != nil {
 		return artifacts.Blob{}, fmt.Errorf("%s: %w", ref, err)
 	}
-	repo.PlainHTTP = plain
-	// A client per download: its cache keeps the credential or token for
-	// the manifest and the blob, and the next download reads config.json
-	// again (a changed password is used, a removed one is no longer).
-	client := &auth.Client{Client: s.http, Cache: auth.NewCache(), Credential: s.credential}
-	client.SetUserAgent("reconciler")
-	repo.Client = client
 	m, err := fetchManifest(ctx, repo, ref)
 	if err != nil {
 		return artifacts.Blob{}, err
@@ -125,6 +118,22 @@ func (s *Store) open(ctx context.Context, ref artifacts.OCIRef, file string, pla
 		return artifacts.Blob{}, sortErr("fetch layer "+layer.Digest.String()+" of "+ref.String(), err)
 	}
 	return artifacts.Blob{Body: body, Size: layer.Size, SHA256: strings.TrimPrefix(layer.Digest.String(), "sha256:")}, nil
+}
+
+// repository is a client of one repository, over plain HTTP or not. A
+// client per download or push: its cache keeps the credential or token
+// for the manifest and the blobs, and the next one reads config.json
+// again (a changed password is used, a removed one is no longer).
+func (s *Store) repository(registry, name string, plain bool) (*remote.Repository, error) {
+	repo, err := remote.NewRepository(registry + "/" + name)
+	if err != nil {
+		return nil, err
+	}
+	repo.PlainHTTP = plain
+	client := &auth.Client{Client: s.http, Cache: auth.NewCache(), Credential: s.credential}
+	client.SetUserAgent("reconciler")
+	repo.Client = client
+	return repo, nil
 }
 
 // maxManifest bounds a manifest read into memory.

@@ -42,8 +42,15 @@ the version, and the bin (and cfg) from one of these sources:
   --bin-url URL --bin-sha256 HEX       their digest, computed by CI
   --bin-url URL                        downloaded and hashed, streamed
   --bin-repo-file FILE --bin-path P    FILE committed into the deploy repo at P
+  --bin-oci REF --bin-file FILE        FILE pushed to the OCI registry repository
+                                       REF (registry/repository[:tag]; no tag:
+                                       the version), pinned by digest
 
-and --cfg-... likewise (without one, the file's cfg stays). Only the values
+and --cfg-... likewise (without one, the file's cfg stays). --bin-oci
+pushes as oras push does (empty config, one layer titled with FILE's base
+name) but without a created annotation, so the manifest digest is known
+before the push; it pushes after the checks below and before the commit,
+with the agents' --registry-config, --ca-file and --registry-insecure. Only the values
 that change are edited: key order, indentation and every other byte of the
 file stay. A version the file names (at the head or in the last --history
 commits) with other artifacts is refused: a released version is immutable.
@@ -63,7 +70,9 @@ first step. Without --rollout, a rollout block is removed: the new release
 goes everywhere.
 
 Output: the commit, or with --json the old and new release, the commit and
-the branch; --dry-run prints the file's diff and the commit message instead.
+the branch; --dry-run prints the file's diff, what it would push to a
+registry (and the digests it would pin), and the commit message instead,
+committing and pushing nothing.
 
 Exit status: 0 when the file says the release (committed now or already),
 1 on an error (the repo or an artifact unreachable, a bad desired file, an
@@ -92,6 +101,8 @@ combination, a missing local file, a bad version or path).`,
 	fs.Lookup("verify-keyring").Usage = "armored OpenPGP keyring; the head must be signed by one of its keys before bump commits on it"
 	fs.Lookup("verify-ssh-allowed-signers").Usage = "git allowed-signers file; likewise for an SSH-signed head"
 	f.addFlags(fs)
+	c.Stores.addRegistryFlags(fs)
+	fs.Lookup("ca-file").Usage = "extra CA certificates (PEM) for an https deploy repo, artifact URLs and OCI registries"
 	return cmd
 }
 
@@ -118,7 +129,7 @@ func addSourceFlags(fs *pflag.FlagSet, key string, s *bump.Source, what string) 
 	fs.StringVar(&s.SHA256, key+"-sha256", "", "with --"+key+"-url: the sha256 of "+what+" (64 hex digits)")
 	fs.StringVar(&s.RepoFile, key+"-repo-file", "", "a local file committed into the deploy repo as "+what+", at --"+key+"-path")
 	fs.StringVar(&s.RepoPath, key+"-path", "", "with --"+key+"-repo-file: where in the deploy repo")
-	fs.StringVar(&s.OCI, key+"-oci", "", "an OCI registry reference (not supported by bump yet)")
+	fs.StringVar(&s.OCI, key+"-oci", "", "with --"+key+"-file: push it to this OCI registry repository, registry/repository[:tag] (no tag: the version), and pin it by digest")
 }
 
 // runBump wires the bumper and prints what it did.
@@ -162,7 +173,13 @@ func setupBump(cmd *cobra.Command, c *Config, f *bumpFlags) (*bump.Bumper, error
 		return nil, err
 	}
 	fetcher := &artifacts.Fetcher{Client: artifacts.NewClient(c.tlsConf), MaxSize: maxSize}
-	return &bump.Bumper{Source: src, Trust: c.trust, Sign: sign, Fetcher: fetcher}, nil
+	b := &bump.Bumper{Source: src, Trust: c.trust, Sign: sign, Fetcher: fetcher}
+	if f.req.Bin.OCI != "" || f.req.Cfg.OCI != "" {
+		if b.Registry, err = newRegistry(c); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
 
 // printBump prints the commit (or JSON, or the dry run's diff).
@@ -177,8 +194,15 @@ func printBump(stdout, stderr io.Writer, res bump.Result, asJSON bool) error {
 		fmt.Fprintln(stdout, res.Commit)
 	case res.DryRun:
 		fmt.Fprint(stdout, res.Diff)
+		for _, p := range res.Pushes {
+			fmt.Fprintf(stdout, "\npush %s (%d bytes, sha256 %s) to %s as layer %q (dry run: nothing pushed)\n    pinned as %s\n",
+				p.File, p.Size, p.SHA256, p.Ref, p.Title, p.Pinned)
+		}
 		fmt.Fprintf(stdout, "\ncommit to %s (dry run: nothing committed):\n    %s\n", res.Branch, res.Message)
 	default:
+		for _, p := range res.Pushes {
+			fmt.Fprintf(stderr, "reconciler: pushed %s to %s: %s\n", p.File, p.Ref, p.Pinned)
+		}
 		fmt.Fprintln(stdout, res.Commit)
 	}
 	return nil

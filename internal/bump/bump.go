@@ -10,6 +10,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
+	"github.com/reconciler-dev/reconciler/artifacts/oci"
 	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
@@ -24,7 +25,15 @@ type Bumper struct {
 	// Fetcher hashes a --bin-url given alone; MaxSize bounds it and the
 	// local files (0: 2 GiB).
 	Fetcher *artifacts.Fetcher
-	Now     func() time.Time // nil: time.Now
+	// Registry pushes the --bin-oci and --cfg-oci artifacts
+	// (artifacts/oci's Store); needed only by those.
+	Registry Pusher
+	Now      func() time.Time // nil: time.Now
+}
+
+// Pusher pushes a packed file to a registry: artifacts/oci's Store.
+type Pusher interface {
+	Push(ctx context.Context, t oci.Target, p oci.Packed, path string) error
 }
 
 // Result is what a bump did.
@@ -41,6 +50,9 @@ type Result struct {
 	Message  string  `json:"message,omitempty"`
 	// Diff is the file's change as diff -u shows it (dry run only).
 	Diff string `json:"diff,omitempty"`
+	// Pushes are the OCI artifacts of the bump (--bin-oci, --cfg-oci):
+	// pushed before the commit, or in a dry run what would be.
+	Pushes []Push `json:"pushes,omitempty"`
 }
 
 const defaultMaxSize = 2 << 30
@@ -64,11 +76,14 @@ func (b *Bumper) Run(ctx context.Context, req Request) (Result, error) {
 	var t target
 	var err error
 	t.version = req.Version
-	if t.bin, err = req.Bin.resolve(ctx, "bin", f, maxSize); err != nil {
+	if t.bin, err = req.Bin.resolve(ctx, "bin", req.Version, f, maxSize); err != nil {
 		return Result{}, err
 	}
-	if t.cfg, err = req.Cfg.resolve(ctx, "cfg", f, maxSize); err != nil {
+	if t.cfg, err = req.Cfg.resolve(ctx, "cfg", req.Version, f, maxSize); err != nil {
 		return Result{}, err
+	}
+	if (t.bin.push != nil || t.cfg.push != nil) && b.Registry == nil {
+		return Result{}, errors.New("bump: an OCI source and no registry client")
 	}
 	res := Result{Path: req.Path, Branch: req.Branch, DryRun: req.DryRun}
 	if res.Branch == "" {
@@ -114,11 +129,49 @@ func (b *Bumper) once(ctx context.Context, req Request, t target, first **reconc
 		return nil
 	}
 	res.Message = p.message
+	res.Pushes = t.pushes(res.Pushes)
 	if req.DryRun {
 		res.Diff = reconcile.UnifiedDiff("a/"+req.Path, "b/"+req.Path, st.data, p.data)
 		return nil
 	}
+	if err := b.push(ctx, res.Pushes); err != nil {
+		return err
+	}
 	return b.commit(ctx, br, req, p, res)
+}
+
+// pushes lists the target's OCI pushes, keeping what an earlier attempt
+// already pushed.
+func (t target) pushes(done []Push) []Push {
+	var out []Push
+	for _, r := range []resolved{t.bin, t.cfg} {
+		if r.push == nil {
+			continue
+		}
+		p := *r.push
+		for _, d := range done {
+			p.Pushed = p.Pushed || (d.Pinned == p.Pinned && d.Ref == p.Ref && d.Pushed)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// push pushes the OCI artifacts not pushed yet: after the plan (so an
+// immutable version or a conflict pushes nothing), before the commit (so
+// no agent reads a digest the registry does not have).
+func (b *Bumper) push(ctx context.Context, pushes []Push) error {
+	for i := range pushes {
+		p := &pushes[i]
+		if p.Pushed {
+			continue
+		}
+		if err := b.Registry.Push(ctx, p.Target, p.Packed, p.File); err != nil {
+			return fmt.Errorf("push %s: %w", p.File, err)
+		}
+		p.Pushed = true
+	}
+	return nil
 }
 
 // commit makes the commit and pushes it.

@@ -38,5 +38,12 @@
 //     commits); agents still refuse a changed artifact under a version
 //     they hold, whatever the repo's history.
 //   - The desired file must exist: bump edits, it does not create.
-//   - OCI sources (--bin-oci) are refused as not supported yet.
+//   - An OCI source (--bin-oci REF --bin-file FILE) is packed locally
+//     (artifacts/oci.Pack: no created annotation, so the manifest digest
+//     is known without a registry) and pushed only after the plan passed
+//     (immutability, conflict, no-op) and before the commit: a dry run,
+//     a refused bump or a bump with nothing to change pushes nothing, and
+//     no commit names a digest the registry lacks. A push that is made
+//     and then followed by a failed commit leaves the artifact in the
+//     registry, unpinned (harmless: the next bump pushes the same digest).
 package bump

@@ -134,19 +134,32 @@ func artifactEdits(key string, cur, next *reconcile.Artifact) []jsonedit.Edit {
 		return nil
 	case next == nil:
 		return []jsonedit.Edit{{Path: []string{key}, Delete: true}}
-	case cur == nil || cur.FromRepo() != next.FromRepo():
+	case cur == nil || keysOf(*cur) != keysOf(*next):
+		// another form (url, oci, s3, path; an oci "file" or none): the
+		// whole artifact is written anew
 		return []jsonedit.Edit{{Path: []string{key}, Value: next}}
-	case next.FromRepo():
-		return []jsonedit.Edit{{Path: []string{key, "path"}, Value: next.Path}}
 	}
 	var edits []jsonedit.Edit
-	if cur.URL != next.URL {
-		edits = append(edits, jsonedit.Edit{Path: []string{key, "url"}, Value: next.URL})
-	}
-	if cur.SHA256 != next.SHA256 {
-		edits = append(edits, jsonedit.Edit{Path: []string{key, "sha256"}, Value: next.SHA256})
+	for _, v := range []struct{ name, was, is string }{
+		{"url", cur.URL, next.URL}, {"oci", cur.OCI, next.OCI}, {"file", cur.File, next.File},
+		{"s3", cur.S3, next.S3}, {"sha256", cur.SHA256, next.SHA256}, {"path", cur.Path, next.Path},
+	} {
+		if v.was != v.is {
+			edits = append(edits, jsonedit.Edit{Path: []string{key, v.name}, Value: v.is})
+		}
 	}
 	return edits
+}
+
+// keysOf is which keys an artifact gives, as a bit set.
+func keysOf(a reconcile.Artifact) int {
+	n := 0
+	for i, v := range []string{a.URL, a.OCI, a.File, a.S3, a.SHA256, a.Path} {
+		if v != "" {
+			n |= 1 << i
+		}
+	}
+	return n
 }
 
 // sameArtifact compares what two artifacts name: the digest of a URL (the

@@ -172,3 +172,33 @@ func TestApp(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanOCIEdits: an oci artifact replaced by another of the same form
+// has only its changed values edited, in place; a url replaced by an oci
+// artifact is written anew; the same oci pin again is no change.
+func TestPlanOCIEdits(t *testing.T) {
+	ociTarget := func(version, ref, file, sum string) target {
+		return target{version: version, bin: resolved{art: &reconcile.Artifact{OCI: ref, File: file, SHA256: sum}}}
+	}
+	d1, d2 := "r.example.com/team/web@sha256:"+strings.Repeat("c", 64), "r.example.com/team/web@sha256:"+strings.Repeat("d", 64)
+	head := "{\n\t\"bin\": {\"sha256\": \"" + sum1 + "\", \"file\": \"web\", \"oci\": \"" + d1 + "\"},\n\t\"version\": \"1.0\"\n}\n"
+	p, err := makePlan(stateOf(t, head), req, ociTarget("2.0", d2, "web", sum2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.NewReplacer(sum1, sum2, d1, d2, `"1.0"`, `"2.0"`).Replace(head)
+	if string(p.data) != want {
+		t.Errorf("got\n%s\nwant\n%s", p.data, want)
+	}
+	if p, err := makePlan(stateOf(t, head), Request{Path: req.Path, Version: "1.0"}, ociTarget("1.0", d1, "web", sum1)); err != nil || !p.noChange {
+		t.Errorf("the same pin again: noChange %v, %v; want no change", p.noChange, err)
+	}
+	urlHead := `{"version": "1.0", "bin": {"url": "https://a/1", "sha256": "` + sum1 + `"}}`
+	p, err = makePlan(stateOf(t, urlHead), req, ociTarget("2.0", d2, "web", sum2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := reconcile.ParseDesired(req.Path, p.data); err != nil || d.Bin.URL != "" || d.Bin.OCI != d2 || d.Bin.File != "web" {
+		t.Errorf("url to oci: %s (%v)", p.data, err)
+	}
+}

@@ -50,7 +50,7 @@ func (r *Request) Check() error {
 		return bad("--version: %w", err)
 	}
 	if !r.Bin.Given() {
-		return bad("a bin source is required: --bin-url with --bin-file or --bin-sha256, --bin-url alone, or --bin-repo-file with --bin-path")
+		return bad("a bin source is required: --bin-url with --bin-file or --bin-sha256, --bin-url alone, --bin-repo-file with --bin-path, or --bin-oci with --bin-file")
 	}
 	for _, s := range []struct {
 		key string

@@ -8,9 +8,11 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
+	"github.com/reconciler-dev/reconciler/artifacts/oci"
 	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/internal/redact"
 	"github.com/reconciler-dev/reconciler/internal/repopath"
@@ -26,7 +28,9 @@ type Source struct {
 	SHA256   string // their digest, when CI computed it
 	RepoFile string // a local file committed into the deploy repo...
 	RepoPath string // ...at this path
-	OCI      string // a registry reference: not supported yet
+	// OCI is a registry repository, with a tag or not (then the version
+	// is the tag), where File is pushed as a one-layer artifact.
+	OCI string
 }
 
 // Given reports whether any flag of the source was set.
@@ -41,6 +45,7 @@ const (
 	formURLSum        // --url with --sha256
 	formURL           // --url alone: downloaded and hashed
 	formRepoFile      // --repo-file with --path: committed
+	formOCI           // --oci with --file: pushed, pinned by digest
 )
 
 // check refuses a combination of flags that is none of the forms, naming
@@ -52,7 +57,13 @@ func (s Source) check(key string) (form, error) {
 	}
 	switch {
 	case s.OCI != "":
-		return bad("%s: OCI artifacts are not supported by bump yet; give %s with %s or %s", flag("oci"), flag("url"), flag("file"), flag("sha256"))
+		if s.File == "" || s.URL != "" || s.SHA256 != "" || s.RepoFile != "" || s.RepoPath != "" {
+			return bad("%s goes with %s (the file pushed), and with no %s, %s, %s or %s", flag("oci"), flag("file"), flag("url"), flag("sha256"), flag("repo-file"), flag("path"))
+		}
+		if _, err := oci.ParseTarget(s.OCI, "latest"); err != nil {
+			return bad("%s: %w", flag("oci"), err)
+		}
+		return formOCI, nil
 	case !s.Given():
 		return formNone, nil
 	case s.RepoFile != "" || s.RepoPath != "":
@@ -104,15 +115,16 @@ func checkURL(raw string) error {
 }
 
 // resolved is a source made into what the desired file says, and the
-// file to commit with it (the repo-file form).
+// file to commit with it (the repo-file form) or to push (the OCI form).
 type resolved struct {
 	art  *reconcile.Artifact
 	file *gitsrc.File
+	push *Push
 }
 
 // resolve hashes or reads what the source names. A missing or unreadable
 // local file is a usage error; a URL that cannot be read is not.
-func (s Source) resolve(ctx context.Context, key string, f *artifacts.Fetcher, maxSize int64) (resolved, error) {
+func (s Source) resolve(ctx context.Context, key, version string, f *artifacts.Fetcher, maxSize int64) (resolved, error) {
 	fm, err := s.check(key)
 	if err != nil {
 		return resolved{}, err
@@ -134,6 +146,8 @@ func (s Source) resolve(ctx context.Context, key string, f *artifacts.Fetcher, m
 			return resolved{}, fmt.Errorf("--%s-url: %w", key, err)
 		}
 		return resolved{art: &reconcile.Artifact{URL: s.URL, SHA256: sum}}, nil
+	case formOCI:
+		return s.pack(key, version, maxSize)
 	}
 	data, err := readFile(s.RepoFile, maxSize)
 	if err != nil {
@@ -183,4 +197,42 @@ func regular(name string, max int64) error {
 		return fmt.Errorf("%s: %w (%d bytes)", name, errTooLarge, max)
 	}
 	return nil
+}
+
+// Push is an OCI artifact a bump pushes before its commit: the file packed
+// (artifacts/oci.Pack) and where it goes.
+type Push struct {
+	Target oci.Target `json:"-"`
+	Ref    string     `json:"ref"`    // registry/repository:tag
+	Pinned string     `json:"pinned"` // registry/repository@sha256:<manifest digest>
+	File   string     `json:"file"`   // the local file
+	Title  string     `json:"title"`  // its layer title: the file's base name
+	SHA256 string     `json:"sha256"` // the file's digest
+	Size   int64      `json:"size"`
+	Packed oci.Packed `json:"-"`
+	Pushed bool       `json:"pushed"` // false in a dry run, or when nothing changed
+}
+
+// pack hashes the file (streamed) and packs it: the digests the desired
+// file pins are known here, before anything is pushed.
+func (s Source) pack(key, version string, maxSize int64) (resolved, error) {
+	t, err := oci.ParseTarget(s.OCI, version)
+	if err != nil {
+		return resolved{}, usage(fmt.Errorf("--%s-oci: %w", key, err))
+	}
+	sum, err := hashFile(s.File, maxSize)
+	if err != nil {
+		return resolved{}, usage(fmt.Errorf("--%s-file: %w", key, err))
+	}
+	st, err := os.Stat(s.File)
+	if err != nil {
+		return resolved{}, usage(fmt.Errorf("--%s-file: %w", key, err))
+	}
+	title := filepath.Base(s.File)
+	p, err := oci.Pack(title, sum, st.Size())
+	if err != nil {
+		return resolved{}, usage(fmt.Errorf("--%s-file: %w", key, err))
+	}
+	push := &Push{Target: t, Ref: t.String(), Pinned: t.Pinned(p), File: s.File, Title: title, SHA256: sum, Size: st.Size(), Packed: p}
+	return resolved{art: &reconcile.Artifact{OCI: push.Pinned, File: title, SHA256: sum}, push: push}, nil
 }
