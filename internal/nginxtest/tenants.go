@@ -1,0 +1,88 @@
+package nginxtest
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+)
+
+// Tenant is one credential of a Tenants host and the repositories it may
+// read.
+type Tenant struct {
+	User, Token string
+	Repos       []string // names under the host's root, e.g. "a.git"
+}
+
+// Tenants is a git host where each tenant's HTTP basic credentials open
+// its own repositories only, as a hosting service's tokens do: another
+// tenant's repository answers 404 (hosts do not tell a stranger it
+// exists), no credentials 401. It counts the requests that reached it
+// per user.
+type Tenants struct {
+	git     http.Handler
+	tenants []Tenant
+	mu      sync.Mutex
+	hits    map[string]int
+	lsRefs  []byte // the last ls-refs POST's body
+}
+
+// NewTenants serves git (e.g. a gittest.Handler over the repositories'
+// root) to these tenants.
+func NewTenants(git http.Handler, tenants ...Tenant) *Tenants {
+	return &Tenants{git: git, tenants: tenants, hits: map[string]int{}}
+}
+
+// Hits is how many requests of user reached the host.
+func (h *Tenants) Hits(user string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.hits[user]
+}
+
+// LastLsRefs is the body of the last protocol-v2 ls-refs POST that
+// reached the host, or nil.
+func (h *Tenants) LastLsRefs() []byte {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lsRefs
+}
+
+func (h *Tenants) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	user, token, ok := req.BasicAuth()
+	var body []byte
+	if req.Method == http.MethodPost {
+		body, _ = io.ReadAll(req.Body)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	h.mu.Lock()
+	h.hits[user]++
+	if bytes.HasPrefix(body, []byte("0014command=ls-refs\n")) {
+		h.lsRefs = body
+	}
+	h.mu.Unlock()
+	t := h.find(user, token)
+	if !ok || t == nil {
+		w.Header().Set("WWW-Authenticate", `Basic realm="tenants"`)
+		http.Error(w, "authentication required", http.StatusUnauthorized)
+		return
+	}
+	repo, _, _ := strings.Cut(strings.TrimPrefix(req.URL.Path, "/"), "/")
+	for _, r := range t.Repos {
+		if r == repo {
+			h.git.ServeHTTP(w, req)
+			return
+		}
+	}
+	http.NotFound(w, req)
+}
+
+func (h *Tenants) find(user, token string) *Tenant {
+	for i, t := range h.tenants {
+		if t.User == user && t.Token == token {
+			return &h.tenants[i]
+		}
+	}
+	return nil
+}
