@@ -3,14 +3,18 @@ package nginxtest_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/gitsrc/gittest"
@@ -166,7 +170,7 @@ func TestCacheKeepsTenantsApart(t *testing.T) {
 // lsRefsBody is the body of the last ls-refs POST that reached git.
 func (h *host) lsRefsBody(t *testing.T) []byte {
 	t.Helper()
-	b := h.tenants.LastLsRefs()
+	b, _ := h.tenants.LastLsRefs()
 	if b == nil {
 		t.Fatal("no ls-refs POST reached git")
 	}
@@ -254,3 +258,36 @@ func TestREADMEQuotesTheSnippet(t *testing.T) {
 		t.Error("README.md does not quote docs/nginx/git-cache.conf verbatim in an ```nginx block")
 	}
 }
+
+// TestAgentsSendTheSameListing: every agent following one ref sends the
+// same ls-refs request, byte for byte, at its first contact and at every
+// poll after, whoever it is (its own credentials aside): nothing of the
+// agent's own (a session id, a host name, a time) is in the body or the
+// headers, so a cache keyed on them serves a whole fleet with one entry.
+func TestAgentsSendTheSameListing(t *testing.T) {
+	h := newHost(t, false)
+	want := "0014command=ls-refs\n" + pkt("agent="+capability.DefaultAgent()+"\n") + pkt("object-format=sha1\n") +
+		"0001" + pkt("peel\n") + pkt("ref-prefix refs/heads/main\n") + pkt("ref-prefix refs/tags/main\n") + "0000"
+	var firstHdr http.Header
+	for i, user := range []string{"alice", "carol", "alice", "carol"} {
+		token := map[string]string{"alice": "a-token", "carol": "c-token"}[user]
+		src := h.source(t, user, token, "a.git")
+		for range 2 { // the first contact, then a poll
+			if _, err := src.Head(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			body, hdr := h.tenants.LastLsRefs()
+			if string(body) != want {
+				t.Fatalf("agent %d (%s): ls-refs body %q, want %q", i, user, body, want)
+			}
+			hdr.Del("Authorization")
+			if firstHdr == nil {
+				firstHdr = hdr
+			} else if !reflect.DeepEqual(hdr, firstHdr) {
+				t.Fatalf("agent %d (%s): ls-refs headers %v, want %v (the first agent's)", i, user, hdr, firstHdr)
+			}
+		}
+	}
+}
+
+func pkt(s string) string { return fmt.Sprintf("%04x%s", len(s)+4, s) }

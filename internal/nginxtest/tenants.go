@@ -25,7 +25,8 @@ type Tenants struct {
 	tenants []Tenant
 	mu      sync.Mutex
 	hits    map[string]int
-	lsRefs  []byte // the last ls-refs POST's body
+	lsRefs  []byte      // the last ls-refs POST's body
+	lsHdr   http.Header // and its headers
 }
 
 // NewTenants serves git (e.g. a gittest.Handler over the repositories'
@@ -41,12 +42,12 @@ func (h *Tenants) Hits(user string) int {
 	return h.hits[user]
 }
 
-// LastLsRefs is the body of the last protocol-v2 ls-refs POST that
-// reached the host, or nil.
-func (h *Tenants) LastLsRefs() []byte {
+// LastLsRefs is the body and the headers of the last protocol-v2
+// ls-refs POST that reached the host, or nil.
+func (h *Tenants) LastLsRefs() ([]byte, http.Header) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.lsRefs
+	return h.lsRefs, h.lsHdr
 }
 
 func (h *Tenants) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -59,7 +60,7 @@ func (h *Tenants) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	h.mu.Lock()
 	h.hits[user]++
 	if bytes.HasPrefix(body, []byte("0014command=ls-refs\n")) {
-		h.lsRefs = body
+		h.lsRefs, h.lsHdr = body, req.Header.Clone()
 	}
 	h.mu.Unlock()
 	t := h.find(user, token)
