@@ -7,15 +7,24 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/reconciler-dev/reconciler/internal/nginxtest"
 )
 
-// cacheResult is one fleet's run through nginx, and what nginx spent.
+// cacheResult is one fleet's run through nginx: the whole window (the
+// commit, and every agent's fetch of it, included), and its idle part
+// before the commit, where every poll is a no-change poll.
 type cacheResult struct {
 	fleetResult
-	nginxCPU time.Duration // per minute
+	idle idleResult
+}
+
+// idleResult is what the no-change polls cost, per minute.
+type idleResult struct {
+	gitCPU, nginxCPU  time.Duration
+	listings, uploads float64 // requests reaching git
 }
 
 // cacheRows (issue 29): simulated agents (the fleet rows' agents: each its
@@ -25,13 +34,15 @@ type cacheResult struct {
 // -cache-fleet, in one run. The git server is a process of its own (its
 // CPU, http-backend children included, is read from /proc); requests
 // reaching git are counted by it. The fleet is already running when the
-// run starts: every agent knows the branch's head, so a poll is a listing
-// until the commit lands a third of the way into the window, which each
-// agent then fetches (fetches always reach git). The same fleet running
-// `git fetch` per poll in bare clones (made beforehand from the repo on
-// disk) is measured at the smallest size, through both nginx. Polls that
-// time out or fail are figures (a saturated server is a result); only a
-// broken setup is an error.
+// run starts: every agent knows the branch's head, so a poll is a
+// no-change listing until the commit lands a third of the way into the
+// window; that idle part is measured on its own. Each agent then fetches
+// the commit (fetches always reach git; an agent of the bench holds no
+// objects, so its fetch is a depth-1 clone). The same run with -cache-cli
+// clients doing `git fetch` per poll in bare clones (made beforehand from
+// the repo on disk) compares git's own client, through both nginx. Polls
+// that time out or fail are figures (a saturated server is a result);
+// only a broken setup is an error.
 func cacheRows(ctx context.Context, t *table, work string, o options) error {
 	if nginxtest.Binary() == "" {
 		return fmt.Errorf("no nginx binary installed (apt-get install nginx)")
@@ -46,34 +57,38 @@ func cacheRows(ctx context.Context, t *table, work string, o options) error {
 		return err
 	}
 	defer srv.Close()
-	fo := o
-	fo.fleetPeriod, fo.fleetFor = o.cachePeriod, o.cacheFor
 	for _, n := range o.cacheFleet {
 		var res [2]cacheResult
 		for i, cache := range []bool{false, true} {
-			if res[i], err = runCacheFleet(ctx, srv, bare, n, fo, cache, agentPoll); err != nil {
+			if res[i], err = runCacheFleet(ctx, srv, bare, n, o, cache, agentPoll); err != nil {
 				return fmt.Errorf("fleet of %d through nginx (cache %v): %w", n, cache, err)
 			}
 		}
+		noteFailures(fmt.Sprintf("%d agents through nginx without the cache", n), res[0].polls)
+		noteFailures(fmt.Sprintf("%d agents through nginx with the cache", n), res[1].polls)
 		addCacheRows(t, fmt.Sprintf("%d agents polling every %s through nginx", n, o.cachePeriod), res[0], res[1])
 	}
-	n := o.cacheFleet[0]
+	n := o.cacheCLI
 	clones, err := cloneFleet(ctx, bare, filepath.Join(root, "cli"), n)
 	if err != nil {
 		return err
 	}
 	var cli [2]cacheResult
 	for i, cache := range []bool{false, true} {
-		if cli[i], err = runCacheFleet(ctx, srv, bare, n, fo, cache, func(url string) pollFunc { return fetchPoll(url, clones) }); err != nil {
+		if cli[i], err = runCacheFleet(ctx, srv, bare, n, o, cache, func(url string) pollFunc { return fetchPoll(url, clones) }); err != nil {
 			return fmt.Errorf("fleet of %d running git fetch through nginx (cache %v): %w", n, cache, err)
 		}
 	}
+	noteFailures(fmt.Sprintf("%d git fetch clients through nginx without the cache", n), cli[0].polls)
+	noteFailures(fmt.Sprintf("%d git fetch clients through nginx with the cache", n), cli[1].polls)
 	addCacheRows(t, fmt.Sprintf("%d `git fetch` clients every %s through nginx", n, o.cachePeriod), cli[0], cli[1])
 	return nil
 }
 
 // runCacheFleet runs one fleet through a new nginx in front of srv, with
-// or without the cache; the agents start knowing the branch's head.
+// or without the cache; the agents start knowing the branch's head. As
+// runFleet, but the idle part of the window (from the end of the settling
+// period to the commit) is measured on its own.
 func runCacheFleet(ctx context.Context, srv *remoteGitServer, bare string, n int, o options, cache bool, poll func(url string) pollFunc) (cacheResult, error) {
 	ngx, err := nginxtest.Start(ctx, nginxtest.Options{Upstream: strings.TrimPrefix(srv.URL, "http://"), Cache: cache})
 	if err != nil {
@@ -84,16 +99,52 @@ func runCacheFleet(ctx context.Context, srv *remoteGitServer, bare string, n int
 	if err != nil {
 		return cacheResult{}, err
 	}
-	start, cpu0 := time.Now(), ngx.CPU()
-	r, err := runFleet(ctx, srv, bare, n, o, seeded(poll(ngx.URL+"/deploy.git"), strings.TrimSpace(head)))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	f := &fleet{n: n, period: o.cachePeriod, dur: o.cacheFor, start: time.Now(),
+		poll: seeded(poll(ngx.URL+"/deploy.git"), strings.TrimSpace(head)), polls: make([][]pollRecord, n)}
+	var wg sync.WaitGroup
+	for id := range n {
+		wg.Go(func() { f.agent(ctx, id) })
+	}
+	w, idle, err := measureIdle(ctx, f, srv, ngx, bare)
+	if err != nil {
+		cancel()
+	}
+	wg.Wait()
 	if err != nil {
 		return cacheResult{}, err
 	}
-	what := fmt.Sprintf("fleet of %d through nginx (cache %v)", n, cache)
-	noteFailures(what, r.polls)
-	// nginx's CPU over the whole run (settling included): the worker is
-	// alive until Close, so its ticks are read live.
-	return cacheResult{fleetResult: r, nginxCPU: time.Duration(float64(ngx.CPU()-cpu0) / time.Since(start).Minutes())}, nil
+	return cacheResult{fleetResult: f.result(srv, w), idle: idle}, nil
+}
+
+// measureIdle lets the fleet settle (every agent has polled once), then
+// measures a third of the rest of the run with no commit, and commits.
+func measureIdle(ctx context.Context, f *fleet, srv *remoteGitServer, ngx *nginxtest.Server, bare string) (window, idleResult, error) {
+	var w window
+	if err := sleepCtx(ctx, f.period+time.Second); err != nil {
+		return w, idleResult{}, err
+	}
+	w.l0, w.u0 = srv.stats()
+	w.cpu0, w.t0 = srv.cpu(), time.Now()
+	ngx0 := ngx.CPU()
+	if err := sleepCtx(ctx, (f.dur-f.period)/3); err != nil {
+		return w, idleResult{}, err
+	}
+	l1, u1 := srv.stats()
+	minutes := time.Since(w.t0).Minutes()
+	idle := idleResult{
+		gitCPU:   time.Duration(float64(srv.cpu()-w.cpu0) / minutes),
+		nginxCPU: time.Duration(float64(ngx.CPU()-ngx0) / minutes),
+		listings: float64(l1-w.l0) / minutes,
+		uploads:  float64(u1-w.u0) / minutes,
+	}
+	rev, err := bumpRepo(bare)
+	if err != nil {
+		return w, idle, err
+	}
+	w.bumpRev, w.bumpAt = rev, time.Now()
+	return w, idle, nil
 }
 
 // seeded makes a fleet that was running before the measure began: an
@@ -145,17 +196,21 @@ func addCacheRows(t *table, what string, plain, cached cacheResult) {
 		}
 		return a / b
 	}
-	t.add(what+" with the ls-refs cache: git server CPU per minute", cached.serverCPU.Round(time.Millisecond).String(),
-		plain.serverCPU.Round(time.Millisecond).String(), alt, ratio(float64(cached.serverCPU), float64(plain.serverCPU)))
-	t.add(what+" with the ls-refs cache: requests reaching git per minute (ref listings + object transfers)",
-		fmt.Sprintf("%.0f + %.1f", cached.listings, cached.uploads), fmt.Sprintf("%.0f + %.1f", plain.listings, plain.uploads),
-		alt, ratio(cached.listings+cached.uploads, plain.listings+plain.uploads))
-	t.add(what+" with the ls-refs cache: nginx CPU per minute", cached.nginxCPU.Round(time.Millisecond).String(),
-		plain.nginxCPU.Round(time.Millisecond).String(), alt, 0)
-	t.add(what+" with the ls-refs cache: commit reaches all agents",
+	what += " with the ls-refs cache"
+	t.add(what+": no-change polls: git server CPU per minute", cached.idle.gitCPU.Round(time.Millisecond).String(),
+		plain.idle.gitCPU.Round(time.Millisecond).String(), alt, ratio(float64(cached.idle.gitCPU), float64(plain.idle.gitCPU)))
+	t.add(what+": no-change polls: requests reaching git per minute (ref listings + object transfers)",
+		fmt.Sprintf("%.0f + %.1f", cached.idle.listings, cached.idle.uploads), fmt.Sprintf("%.0f + %.1f", plain.idle.listings, plain.idle.uploads),
+		alt, ratio(cached.idle.listings+cached.idle.uploads, plain.idle.listings+plain.idle.uploads))
+	t.add(what+": no-change polls: nginx CPU per minute", cached.idle.nginxCPU.Round(time.Millisecond).String(),
+		plain.idle.nginxCPU.Round(time.Millisecond).String(), alt, 0)
+	t.add(what+": the whole window, the commit and its fetches included: git server CPU per minute; object transfers in all",
+		fmt.Sprintf("%s; %d", cached.serverCPU.Round(time.Millisecond), cached.uploadsTotal),
+		fmt.Sprintf("%s; %d", plain.serverCPU.Round(time.Millisecond), plain.uploadsTotal), alt, 0)
+	t.add(what+": commit reaches all agents",
 		fmt.Sprintf("%s (%d of %d)", cached.bumpReachAll.Round(time.Millisecond), cached.reached, cached.expectedReach),
 		fmt.Sprintf("%s (%d of %d)", plain.bumpReachAll.Round(time.Millisecond), plain.reached, plain.expectedReach), alt, 0)
-	t.add(fmt.Sprintf("%s with the ls-refs cache: polls (slots skipped); timed out (no answer in %s); failed", what, fleetPollTimeout),
+	t.add(fmt.Sprintf("%s: polls (slots skipped); timed out (no answer in %s); failed", what, fleetPollTimeout),
 		cached.polls.counts(), plain.polls.counts(), alt, 0)
-	t.add(what+" with the ls-refs cache: poll latency p50 / p90 / p99 / max", cached.polls.latencies(), plain.polls.latencies(), alt, 0)
+	t.add(what+": poll latency p50 / p90 / p99 / max", cached.polls.latencies(), plain.polls.latencies(), alt, 0)
 }

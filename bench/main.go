@@ -44,6 +44,7 @@ type options struct {
 	cacheFleet  []int         // fleet sizes of the cache rows
 	cachePeriod time.Duration // their poll period
 	cacheFor    time.Duration // how long each fleet of the cache rows polls
+	cacheCLI    int           // `git fetch` clients of the cache rows
 
 	rolloutAgents       int           // simulated agents of the rollout rows
 	rolloutPeriod       time.Duration // their poll period
@@ -88,9 +89,9 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 
 	t := &table{}
 	fmt.Fprintf(out, "machine: %s/%s, %d CPUs, %s; %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), gitVersion())
-	fmt.Fprintf(out, "run: %s, -runs %d -polls %d -old-mib %d -artifact-mib %d -fleet %s -fleet-refs %d -fleet-period %s -fleet-for %s -cache-fleet %s -cache-period %s -cache-for %s -rollout-agents %d -rollout-period %s -rollout-soak %s\n\n",
+	fmt.Fprintf(out, "run: %s, -runs %d -polls %d -old-mib %d -artifact-mib %d -fleet %s -fleet-refs %d -fleet-period %s -fleet-for %s -cache-fleet %s -cache-period %s -cache-for %s -cache-cli %d -rollout-agents %d -rollout-period %s -rollout-soak %s\n\n",
 		time.Now().UTC().Format(time.RFC3339), o.runs, o.polls, o.oldMiB, o.artifactMiB, intsString(o.fleet), o.fleetRefs, o.fleetPeriod, o.fleetFor,
-		intsString(o.cacheFleet), o.cachePeriod, o.cacheFor,
+		intsString(o.cacheFleet), o.cachePeriod, o.cacheFor, o.cacheCLI,
 		o.rolloutAgents, o.rolloutPeriod, o.rolloutSoak)
 	failed := runGroups(ctx, t, stderr, o.only, groups(t, work, o))
 	t.print(out)
@@ -175,7 +176,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	// 5,000 agents without the cache saturate 2 cores: a figure of the rows.
 	cacheFleet := fs.String("cache-fleet", "1000,5000", "fleet sizes of the cache rows (agents polling through nginx, without and with the ls-refs cache)")
 	fs.DurationVar(&o.cachePeriod, "cache-period", 15*time.Second, "each simulated agent's poll period in the cache rows")
-	fs.DurationVar(&o.cacheFor, "cache-for", 45*time.Second, "how long each fleet of the cache rows polls")
+	// 60 s: a period to settle, a third of the rest idle, then the commit
+	// with more than a period and the cache time left to reach everyone.
+	fs.DurationVar(&o.cacheFor, "cache-for", time.Minute, "how long each fleet of the cache rows polls")
+	// 1,000 git fetch processes every 15 s saturate 2 cores by themselves.
+	fs.IntVar(&o.cacheCLI, "cache-cli", 250, "`git fetch` clients of the cache rows (the comparison with git's own client)")
 	fs.StringVar(&o.plotDir, "plots", "", "write SVG charts into this directory (e.g. docs)")
 	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, refs, download, switch, agent, notify, fleet, cache, rollout, apps")
 	fs.IntVar(&o.apps, "apps", 10, "apps of the apps rows: one agent for all (run --apps-dir) against one agent each")
@@ -208,6 +213,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.cacheFleet, err = intList("-cache-fleet", *cacheFleet); err != nil {
 		return o, err
+	}
+	if o.cacheCLI < 1 {
+		return o, fmt.Errorf("-cache-cli %d: want 1 or more", o.cacheCLI)
 	}
 	if o.cacheFor <= o.cachePeriod {
 		return o, fmt.Errorf("-cache-for %s: want more than -cache-period %s (the first period is the fleet's first contact)", o.cacheFor, o.cachePeriod)
