@@ -181,20 +181,92 @@ func (h *host) lsRefsBody(t *testing.T) []byte {
 // with user's credentials, and returns the status.
 func (h *host) post(t *testing.T, user, token string, body []byte) int {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, h.nginx.URL+"/a.git/git-upload-pack", bytes.NewReader(body))
+	code, _ := h.postCache(t, user, token, body)
+	return code
+}
+
+// postCache is post, and it returns nginx's cache status too (X-Git-Cache).
+func (h *host) postCache(t *testing.T, user, token string, body []byte) (int, string) {
+	t.Helper()
+	code, status, err := h.rawPost(t.Context(), user, token, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return code, status
+}
+
+// rawPost is postCache for any goroutine: it returns its error.
+func (h *host) rawPost(ctx context.Context, user, token string, body []byte) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.nginx.URL+"/a.git/git-upload-pack", bytes.NewReader(body))
+	if err != nil {
+		return 0, "", err
 	}
 	req.SetBasicAuth(user, token)
 	req.Header.Set("Git-Protocol", "version=2")
 	req.Header.Set("Content-Type", "application/x-git-upload-pack-request")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", err
 	}
 	defer res.Body.Close()
 	io.Copy(io.Discard, res.Body)
-	return res.StatusCode
+	return res.StatusCode, res.Header.Get("X-Git-Cache"), nil
+}
+
+// TestCacheRefreshGoesToGitOnce: while the listing that refreshes an
+// expired entry waits for git, the same listings are answered from the
+// entry it replaces (UPDATING) and do not reach git: git sees one listing
+// per key and refresh, however many agents ask meanwhile.
+func TestCacheRefreshGoesToGitOnce(t *testing.T) {
+	h := newHost(t, true)
+	alice := h.source(t, "alice", "a-token", "a.git")
+	if _, err := alice.Head(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	body := h.lsRefsBody(t)
+	release := h.tenants.HoldLsRefs()
+	defer release()
+	// Ask until a listing finds the entry expired and goes to git, where
+	// it is held: its answer does not come back while the others ask.
+	type answer struct {
+		code   int
+		status string
+	}
+	refresher := make(chan answer, 1)
+	until(t, "a listing that refreshes the entry", func() bool {
+		hits := h.tenants.Hits("alice")
+		done := make(chan answer, 1)
+		go func() { c, s, _ := h.rawPost(context.Background(), "alice", "a-token", body); done <- answer{c, s} }()
+		for {
+			select {
+			case a := <-done: // served from the fresh entry
+				if a.code != http.StatusOK || a.status != "HIT" {
+					t.Fatalf("listing while fresh: got HTTP %d, %s; want 200 HIT", a.code, a.status)
+				}
+				time.Sleep(100 * time.Millisecond)
+				return false
+			default:
+			}
+			if h.tenants.Hits("alice") > hits {
+				go func() { refresher <- <-done }()
+				return true
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+	hits := h.tenants.Hits("alice")
+	for range 5 {
+		if code, status := h.postCache(t, "alice", "a-token", body); code != http.StatusOK || status != "UPDATING" {
+			t.Fatalf("listing during the refresh: got HTTP %d, %s; want 200 UPDATING (the replaced entry)", code, status)
+		}
+	}
+	if got := h.tenants.Hits("alice") - hits; got != 0 {
+		t.Errorf("listings during the refresh that reached git: got %d, want 0", got)
+	}
+	release()
+	if a := <-refresher; a.code != http.StatusOK || a.status != "EXPIRED" {
+		t.Errorf("the refreshing listing: got HTTP %d, %s; want 200 EXPIRED (fresh from git)", a.code, a.status)
+	}
 }
 
 // TestCacheIsFreshWithinItsTime: after a push, an agent polling through

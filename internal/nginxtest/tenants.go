@@ -25,8 +25,24 @@ type Tenants struct {
 	tenants []Tenant
 	mu      sync.Mutex
 	hits    map[string]int
-	lsRefs  []byte      // the last ls-refs POST's body
-	lsHdr   http.Header // and its headers
+	lsRefs  []byte        // the last ls-refs POST's body
+	lsHdr   http.Header   // and its headers
+	hold    chan struct{} // while not nil, ls-refs POSTs wait for it to close
+}
+
+// HoldLsRefs makes ls-refs POSTs that reach the host from now on wait
+// (counted already) until release is called, as a slow git host would.
+func (h *Tenants) HoldLsRefs() (release func()) {
+	ch := make(chan struct{})
+	h.mu.Lock()
+	h.hold = ch
+	h.mu.Unlock()
+	return sync.OnceFunc(func() {
+		h.mu.Lock()
+		h.hold = nil
+		h.mu.Unlock()
+		close(ch)
+	})
 }
 
 // NewTenants serves git (e.g. a gittest.Handler over the repositories'
@@ -59,10 +75,18 @@ func (h *Tenants) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	h.mu.Lock()
 	h.hits[user]++
+	var hold chan struct{}
 	if bytes.HasPrefix(body, []byte("0014command=ls-refs\n")) {
-		h.lsRefs, h.lsHdr = body, req.Header.Clone()
+		h.lsRefs, h.lsHdr, hold = body, req.Header.Clone(), h.hold
 	}
 	h.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-req.Context().Done():
+			return
+		}
+	}
 	t := h.find(user, token)
 	if !ok || t == nil {
 		w.Header().Set("WWW-Authenticate", `Basic realm="tenants"`)
