@@ -34,8 +34,8 @@ type idleResult struct {
 // -cache-fleet, in one run. The git server is a process of its own (its
 // CPU, http-backend children included, is read from /proc); requests
 // reaching git are counted by it. The fleet is already running when the
-// run starts: every agent knows the branch's head, so a poll is a
-// no-change listing until the commit lands a third of the way into the
+// run starts: every agent knows the branch's head and has made its first
+// contact (warmUp), so a poll is a no-change listing until the commit lands a third of the way into the
 // window; that idle part is measured on its own. Each agent then fetches
 // the commit (fetches always reach git; an agent of the bench holds no
 // objects, so its fetch is a depth-1 clone). The same run with -cache-cli
@@ -60,7 +60,7 @@ func cacheRows(ctx context.Context, t *table, work string, o options) error {
 	for _, n := range o.cacheFleet {
 		var res [2]cacheResult
 		for i, cache := range []bool{false, true} {
-			if res[i], err = runCacheFleet(ctx, srv, bare, n, o, cache, agentPoll); err != nil {
+			if res[i], err = runCacheFleet(ctx, srv, bare, n, o, cache, true, agentPoll); err != nil {
 				return fmt.Errorf("fleet of %d through nginx (cache %v): %w", n, cache, err)
 			}
 		}
@@ -75,7 +75,7 @@ func cacheRows(ctx context.Context, t *table, work string, o options) error {
 	}
 	var cli [2]cacheResult
 	for i, cache := range []bool{false, true} {
-		if cli[i], err = runCacheFleet(ctx, srv, bare, n, o, cache, func(url string) pollFunc { return fetchPoll(url, clones) }); err != nil {
+		if cli[i], err = runCacheFleet(ctx, srv, bare, n, o, cache, false, func(url string) pollFunc { return fetchPoll(url, clones) }); err != nil {
 			return fmt.Errorf("fleet of %d running git fetch through nginx (cache %v): %w", n, cache, err)
 		}
 	}
@@ -88,8 +88,9 @@ func cacheRows(ctx context.Context, t *table, work string, o options) error {
 // runCacheFleet runs one fleet through a new nginx in front of srv, with
 // or without the cache; the agents start knowing the branch's head. As
 // runFleet, but the idle part of the window (from the end of the settling
-// period to the commit) is measured on its own.
-func runCacheFleet(ctx context.Context, srv *remoteGitServer, bare string, n int, o options, cache bool, poll func(url string) pollFunc) (cacheResult, error) {
+// period to the commit) is measured on its own. With warm, every agent
+// makes its first contact before the run (warmUp).
+func runCacheFleet(ctx context.Context, srv *remoteGitServer, bare string, n int, o options, cache, warm bool, poll func(url string) pollFunc) (cacheResult, error) {
 	ngx, err := nginxtest.Start(ctx, nginxtest.Options{Upstream: strings.TrimPrefix(srv.URL, "http://"), Cache: cache})
 	if err != nil {
 		return cacheResult{}, err
@@ -99,10 +100,15 @@ func runCacheFleet(ctx context.Context, srv *remoteGitServer, bare string, n int
 	if err != nil {
 		return cacheResult{}, err
 	}
+	p := seeded(poll(ngx.URL+"/deploy.git"), strings.TrimSpace(head))
+	if warm {
+		if err := warmUp(ctx, p, n); err != nil {
+			return cacheResult{}, err
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	f := &fleet{n: n, period: o.cachePeriod, dur: o.cacheFor, start: time.Now(),
-		poll: seeded(poll(ngx.URL+"/deploy.git"), strings.TrimSpace(head)), polls: make([][]pollRecord, n)}
+	f := &fleet{n: n, period: o.cachePeriod, dur: o.cacheFor, start: time.Now(), poll: p, polls: make([][]pollRecord, n)}
 	var wg sync.WaitGroup
 	for id := range n {
 		wg.Go(func() { f.agent(ctx, id) })
@@ -145,6 +151,34 @@ func measureIdle(ctx context.Context, f *fleet, srv *remoteGitServer, ngx *nginx
 	}
 	w.bumpRev, w.bumpAt = rev, time.Now()
 	return w, idle, nil
+}
+
+// warmUp makes every agent's first contact (the capabilities' GET, then
+// the ls-refs POST), a few at a time, before the run: a fleet that runs
+// has made it long ago, and 5,000 first contacts in one period (their
+// GETs are never cached) would saturate 2 cores and time out, sending
+// the agents that timed out back to a first contact at every poll.
+func warmUp(ctx context.Context, poll pollFunc, n int) error {
+	ids := make(chan int)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for id := range ids {
+				pollCtx, cancel := context.WithTimeout(ctx, fleetPollTimeout)
+				_, _ = poll(pollCtx, id, "") // one that fails makes its first contact in the run
+				cancel()
+			}
+		})
+	}
+	for id := range n {
+		select {
+		case ids <- id:
+		case <-ctx.Done():
+		}
+	}
+	close(ids)
+	wg.Wait()
+	return ctx.Err()
 }
 
 // seeded makes a fleet that was running before the measure began: an
