@@ -2,7 +2,7 @@
 // otherwise use (git, curl + sha256sum), in the same run, on loopback only,
 // and prints one Markdown table. See docs/benchmarks.md.
 //
-//	go run ./bench                      # the default: about 12 minutes on 2 cores, every group
+//	go run ./bench                      # the default: about 22 minutes on 2 cores, every group (the cache group about 10)
 //	go run ./bench -plots docs -agent-polls 100 -fleet 100,500,1000 -fleet-period 15s -fleet-for 45s   # docs/benchmarks.md
 package main
 
