@@ -2,7 +2,7 @@
 // otherwise use (git, curl + sha256sum), in the same run, on loopback only,
 // and prints one Markdown table. See docs/benchmarks.md.
 //
-//	go run ./bench                      # the default: about 12 minutes on 2 cores, every group
+//	go run ./bench                      # the default: about 22 minutes on 2 cores, every group (the cache group about 10)
 //	go run ./bench -plots docs -agent-polls 100 -fleet 100,500,1000 -fleet-period 15s -fleet-for 45s   # docs/benchmarks.md
 package main
 
@@ -41,6 +41,11 @@ type options struct {
 	only        string
 	apps        int           // apps of the apps rows
 	appsIdle    time.Duration // idle window of each side of the apps rows
+
+	cacheFleet  []int         // fleet sizes of the cache rows
+	cachePeriod time.Duration // their poll period
+	cacheFor    time.Duration // how long each fleet of the cache rows polls
+	cacheCLI    int           // `git fetch` clients of the cache rows
 
 	rolloutAgents       int           // simulated agents of the rollout rows
 	rolloutPeriod       time.Duration // their poll period
@@ -88,8 +93,9 @@ func run(ctx context.Context, args []string, out, stderr io.Writer) error {
 
 	t := &table{}
 	fmt.Fprintf(out, "machine: %s/%s, %d CPUs, %s; %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), gitVersion())
-	fmt.Fprintf(out, "run: %s, -runs %d -polls %d -old-mib %d -artifact-mib %d -fleet %s -fleet-refs %d -fleet-period %s -fleet-for %s -rollout-agents %d -rollout-period %s -rollout-soak %s\n\n",
+	fmt.Fprintf(out, "run: %s, -runs %d -polls %d -old-mib %d -artifact-mib %d -fleet %s -fleet-refs %d -fleet-period %s -fleet-for %s -cache-fleet %s -cache-period %s -cache-for %s -cache-cli %d -rollout-agents %d -rollout-period %s -rollout-soak %s\n\n",
 		time.Now().UTC().Format(time.RFC3339), o.runs, o.polls, o.oldMiB, o.artifactMiB, intsString(o.fleet), o.fleetRefs, o.fleetPeriod, o.fleetFor,
+		intsString(o.cacheFleet), o.cachePeriod, o.cacheFor, o.cacheCLI,
 		o.rolloutAgents, o.rolloutPeriod, o.rolloutSoak)
 	failed := runGroups(ctx, t, stderr, o.only, groups(t, work, o))
 	t.print(out)
@@ -119,6 +125,7 @@ func groups(t *table, work string, o options) []group {
 		{"agent", func(context.Context) error { return agentRows(t, work, o) }},
 		{"notify", func(context.Context) error { return notifyRows(t, work, o) }},
 		{"fleet", func(ctx context.Context) error { return fleetRows(ctx, t, work, o) }},
+		{"cache", func(ctx context.Context) error { return cacheRows(ctx, t, work, o) }},
 		{"rollout", func(ctx context.Context) error { fairnessRows(t); return rolloutRows(ctx, t, work, o) }},
 		{"apps", func(ctx context.Context) error { return appsRows(ctx, t, work, o) }},
 		{"wrongdigest", func(ctx context.Context) error { return wrongDigestRows(ctx, t, work, o) }},
@@ -174,8 +181,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.fleetRefs, "fleet-refs", 0, "tags added to the fleet's deploy repo (0: main is its only ref)")
 	fs.DurationVar(&o.fleetPeriod, "fleet-period", 10*time.Second, "each simulated agent's poll period")
 	fs.DurationVar(&o.fleetFor, "fleet-for", 30*time.Second, "how long each fleet polls")
+	// The cache rows (issue 29): the sizes and period of docs/benchmarks.md.
+	// 5,000 agents without the cache saturate 2 cores: a figure of the rows.
+	cacheFleet := fs.String("cache-fleet", "1000,5000", "fleet sizes of the cache rows (agents polling through nginx, without and with the ls-refs cache)")
+	fs.DurationVar(&o.cachePeriod, "cache-period", 15*time.Second, "each simulated agent's poll period in the cache rows")
+	// 60 s: a period to settle, a third of the rest idle, then the commit
+	// with more than a period and the cache time left to reach everyone.
+	fs.DurationVar(&o.cacheFor, "cache-for", time.Minute, "how long each fleet of the cache rows polls")
+	// 1,000 git fetch processes every 15 s saturate 2 cores by themselves.
+	fs.IntVar(&o.cacheCLI, "cache-cli", 250, "`git fetch` clients of the cache rows (the comparison with git's own client)")
 	fs.StringVar(&o.plotDir, "plots", "", "write SVG charts into this directory (e.g. docs)")
-	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, refs, download, switch, agent, notify, fleet, rollout, apps, wrongdigest, bump, judge, stores")
+	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, refs, download, switch, agent, notify, fleet, cache, rollout, apps, wrongdigest, bump, judge, stores")
 	fs.IntVar(&o.apps, "apps", 10, "apps of the apps rows: one agent for all (run --apps-dir) against one agent each")
 	fs.DurationVar(&o.appsIdle, "apps-idle", time.Minute, "how long each side of the apps rows polls idle (@every 1s)")
 	// A rollout of four steps, then a plain bump as long, take about 4 ×
@@ -205,6 +221,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.fleetRefs < 0 {
 		return o, fmt.Errorf("-fleet-refs %d: want 0 or more", o.fleetRefs)
+	}
+	if o.cacheFleet, err = intList("-cache-fleet", *cacheFleet); err != nil {
+		return o, err
+	}
+	if o.cacheCLI < 1 {
+		return o, fmt.Errorf("-cache-cli %d: want 1 or more", o.cacheCLI)
+	}
+	if o.cacheFor <= o.cachePeriod {
+		return o, fmt.Errorf("-cache-for %s: want more than -cache-period %s (the first period is the fleet's first contact)", o.cacheFor, o.cachePeriod)
 	}
 	if o.fleetFor <= o.fleetPeriod {
 		return o, fmt.Errorf("-fleet-for %s: want more than -fleet-period %s (the first period is the fleet's first contact)", o.fleetFor, o.fleetPeriod)
