@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -77,6 +78,11 @@ type Switcher struct {
 	Signal func(pid int, sig syscall.Signal) error
 	HTTP   *http.Client
 	Log    *slog.Logger
+	// Reaped, if set, is told the exit status of every app process the
+	// switcher starts (see ExitWatch).
+	Reaped *Reaped
+
+	switching atomic.Int32 // Switch calls under way (Switching)
 }
 
 // UnhealthyError says a release did not come up healthy and the previous
@@ -109,6 +115,8 @@ func (s *Switcher) Check(bin string) error { return CheckExecutable(bin) }
 // does, before it writes release/current.conf); Switch does not check again.
 // to.Revision is only told to the health command.
 func (s *Switcher) Switch(ctx context.Context, to appdir.Target) error {
+	s.switching.Add(1)
+	defer s.switching.Add(-1)
 	if err := CleanLinks(s.Dir); err != nil {
 		return fmt.Errorf("clean temporary links: %w", err)
 	}
@@ -214,3 +222,8 @@ func (s *Switcher) Running(bin string) (int, bool) {
 	}
 	return procs[0].PID, procs[0].Exe == bin || s.Mode == ModeNone
 }
+
+// Switching reports whether a Switch is under way: an app process that
+// ends meanwhile is the switch's to judge (the stop of --restart restart,
+// a release that does not come up), not an app exit.
+func (s *Switcher) Switching() bool { return s.switching.Load() > 0 }
