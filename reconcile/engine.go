@@ -51,6 +51,10 @@ type Engine struct {
 	// --ignore-windows), with a warning.
 	Windows       Windows
 	IgnoreWindows bool
+	// Exits says what an exit of the app brings (--crash-loop, --exec '').
+	Exits ExitPolicy
+
+	startHold time.Time // a dead app is not started before this (restart backoff)
 
 	digests  digestCache
 	seen     *appSeen   // this pass's answer about the app (running)
@@ -156,7 +160,7 @@ func (e *Engine) makePlan(src DesiredAt, act Actual) (Plan, error) {
 		act.Links, act.AppStale = nil, false
 	} else {
 		pid, ok := e.running(e.Layout.BinFile(src.Desired.Version))
-		act.AppPID, act.AppStale = pid, !ok
+		act.AppPID, act.AppStale = pid, !ok && !(pid == 0 && e.startHeld())
 	}
 	p, err := planFrom(e.Layout, src, act)
 	switch {

@@ -18,6 +18,7 @@ const (
 	EventUntrusted  EventKind = "untrusted"   // the head's signature is missing or not trusted
 	EventDrift      EventKind = "drift"       // the directory changed by hand and was put back
 	EventDeferred   EventKind = "deferred"    // outside the deploy windows: once per revision
+	EventAppExited  EventKind = "app_exited"  // the app process exited: once per exit streak
 )
 
 // Event is one notification, before it is rendered as JSON.
@@ -27,8 +28,13 @@ type Event struct {
 	ToVersion   string
 	Revision    string
 	Rollout     string
-	Error       string // the error, for failed, untrusted and rolled_back; for deferred, when the windows open
-	Time        time.Time
+	Error       string // the error, for failed, untrusted and rolled_back; for deferred, when the windows open; for app_exited, how it ended
+	// Detail is longer text from the app (app_exited: the end of
+	// app.log); not yet in the notification body.
+	Detail string
+	// Count is the number of exits told (app_exited).
+	Count int
+	Time  time.Time
 }
 
 // Notifier is told about events. Notify must return at once: delivery,
@@ -64,7 +70,7 @@ func (e *Engine) noticeApplied(out Outcome, plan Plan, switched bool) {
 	switch {
 	case out.Drift:
 		ev.Kind = EventDrift
-	case switched:
+	case switched && !plan.restartOnly():
 		ev.Kind = EventApplied
 	default:
 		return

@@ -37,6 +37,8 @@ type State struct {
 	// Switch is the last switch to another release and its verdict
 	// (judge.go).
 	Switch *SwitchRecord `json:"switch,omitempty"`
+	// Exits are the last exits of the app process (crashloop.go).
+	Exits []AppExit `json:"exits,omitempty"`
 	// Suspended is read from its own file (see Suspend), never saved here.
 	Suspended *Suspended `json:"-"`
 }

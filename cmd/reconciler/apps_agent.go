@@ -117,7 +117,7 @@ func (ag *appsAgent) serveApp(ctx context.Context, f appset.File) error {
 		delete(ag.apps, f.Name)
 		ag.mu.Unlock()
 	}()
-	err = serveAgent(ctx, agent, eng.Layout, nil, nil, nil, log)
+	err = serveAgent(ctx, agent, exitWatch(eng.Engine), eng.Layout, nil, nil, nil, log)
 	lock.Unlock() // the app's agent is done: delivering what is queued needs no lock
 	closeNotifier(ctx, notifier)
 	return err

@@ -167,7 +167,7 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 		opens, _ := c.windows.NextOpen(time.Now()) // now, when open
 		log.Info("deploy windows", "window", c.Windows, "deny_window", c.DenyWindows, "opens", opens)
 	}
-	err = serveAgent(ctx, agent, layout, ln, reg, secret, log)
+	err = serveAgent(ctx, agent, exitWatch(eng.Engine), layout, ln, reg, secret, log)
 	lock.Unlock() // the agent is done: delivering what is queued needs no lock
 	closeNotifier(ctx, notifier)
 	return err
@@ -175,16 +175,21 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 
 // serveAgent runs the agent loop, the watcher and the HTTP server until ctx
 // ends, then waits for all three.
-func serveAgent(ctx context.Context, agent *reconcile.Agent, layout reconcile.Layout, ln net.Listener,
+func serveAgent(ctx context.Context, agent *reconcile.Agent, ew *restart.ExitWatch, layout reconcile.Layout, ln net.Listener,
 	reg *prometheus.Registry, secret []byte, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
+	errs := make(chan error, 4)
 	wg.Add(2)
 	go func() { defer wg.Done(); errs <- agent.Run(ctx) }()
 	pokes := make(chan struct{}, 1)
 	go func() { defer wg.Done(); errs <- restart.Watcher{Dir: layout.Dir}.Run(ctx, pokes) }()
+	exits := make(chan restart.Exit)
+	if ew != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- ew.Run(ctx, exits) }()
+	}
 	if ln != nil {
 		srv := newHTTPServer(agent, layout, reg, secret, log)
 		wg.Add(1)
@@ -198,6 +203,8 @@ loop:
 			break loop
 		case <-pokes:
 			agent.LocalChanged()
+		case x := <-exits:
+			agent.AppExited(appExit(x))
 		case err := <-errs:
 			if err != nil {
 				first = err
