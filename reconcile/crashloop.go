@@ -180,7 +180,16 @@ func (e *Engine) RestartApp(ctx context.Context) error {
 	if e.Exits.Supervised || e.Suspended() {
 		return nil
 	}
-	return e.ApplyLocal(ctx)
+	if conf, err := e.Layout.ReadLocalConf(); err == nil {
+		if pid, ok := e.Switcher.Running(conf.BinFile); ok && pid > 0 {
+			return nil // started meanwhile (a poll), or by its supervisor
+		}
+	}
+	if err := e.ApplyLocal(ctx); err != nil {
+		return err
+	}
+	e.log().Info("app started again after its exit")
+	return nil
 }
 
 // startHeld reports whether a dead app is not to be started now: it has a

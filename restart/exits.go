@@ -91,8 +91,11 @@ type ExitWatch struct {
 	// Switcher's); nil: every status is unknown.
 	Reaped *Reaped
 	// Switching reports a switch in progress (Switcher.Switching); nil:
-	// never.
+	// never. Switches counts the switches ended (Switcher.Switches): when
+	// it moves, the watch looks for the process at once rather than
+	// after Idle, so an app that dies soon after its start is seen.
 	Switching func() bool
+	Switches  func() uint64
 	// Idle is how often to look for a process while none runs; default 1s.
 	Idle time.Duration
 }
@@ -106,9 +109,10 @@ const exitPoll = 250 * time.Millisecond
 func (w ExitWatch) Run(ctx context.Context, exits chan<- Exit) error {
 	f := Finder{Dir: w.Dir}
 	for ctx.Err() == nil {
+		seen := w.switches()
 		procs, err := f.Find()
 		if err != nil || len(procs) == 0 {
-			sleepCtx(ctx, w.idle())
+			w.idleWait(ctx, seen)
 			continue
 		}
 		p := procs[0]
@@ -131,6 +135,29 @@ func (w ExitWatch) Run(ctx context.Context, exits chan<- Exit) error {
 	}
 	return nil
 }
+
+func (w ExitWatch) switches() uint64 {
+	if w.Switches == nil {
+		return 0
+	}
+	return w.Switches()
+}
+
+// idleWait waits Idle while no process runs, or less when a switch ends
+// meanwhile (seen: the count of switches before the last look).
+func (w ExitWatch) idleWait(ctx context.Context, seen uint64) {
+	end := time.Now().Add(w.idle())
+	for ctx.Err() == nil && time.Now().Before(end) && w.switches() == seen && (w.Switching == nil || !w.Switching()) {
+		sleepCtx(ctx, idleStep)
+	}
+	for ctx.Err() == nil && w.Switching != nil && w.Switching() {
+		sleepCtx(ctx, idleStep) // a switch brings a process: look when it ends
+	}
+}
+
+// idleStep is how often an idle watch asks whether a switch ended: an
+// atomic load, no look at /proc.
+const idleStep = 20 * time.Millisecond
 
 func (w ExitWatch) idle() time.Duration {
 	if w.Idle <= 0 {

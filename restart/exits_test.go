@@ -20,7 +20,7 @@ func watchExits(t *testing.T, d *appDir, sw *Switcher) <-chan Exit {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = ExitWatch{Dir: d.dir, Reaped: sw.Reaped, Switching: sw.Switching, Idle: 50 * time.Millisecond}.Run(ctx, exits)
+		_ = ExitWatch{Dir: d.dir, Reaped: sw.Reaped, Switching: sw.Switching, Switches: sw.Switches}.Run(ctx, exits)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	return exits

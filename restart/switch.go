@@ -82,7 +82,8 @@ type Switcher struct {
 	// switcher starts (see ExitWatch).
 	Reaped *Reaped
 
-	switching atomic.Int32 // Switch calls under way (Switching)
+	switching atomic.Int32  // Switch calls under way (Switching)
+	switches  atomic.Uint64 // Switch calls ended (Switches)
 }
 
 // UnhealthyError says a release did not come up healthy and the previous
@@ -116,7 +117,7 @@ func (s *Switcher) Check(bin string) error { return CheckExecutable(bin) }
 // to.Revision is only told to the health command.
 func (s *Switcher) Switch(ctx context.Context, to appdir.Target) error {
 	s.switching.Add(1)
-	defer s.switching.Add(-1)
+	defer func() { s.switches.Add(1); s.switching.Add(-1) }()
 	if err := CleanLinks(s.Dir); err != nil {
 		return fmt.Errorf("clean temporary links: %w", err)
 	}
@@ -227,3 +228,7 @@ func (s *Switcher) Running(bin string) (int, bool) {
 // ends meanwhile is the switch's to judge (the stop of --restart restart,
 // a release that does not come up), not an app exit.
 func (s *Switcher) Switching() bool { return s.switching.Load() > 0 }
+
+// Switches counts the Switch calls that ended: a process the switch
+// started is for an ExitWatch to look at at once.
+func (s *Switcher) Switches() uint64 { return s.switches.Load() }

@@ -16,7 +16,7 @@ func exitWatch(eng *reconcile.Engine) *restart.ExitWatch {
 	if !ok {
 		return nil
 	}
-	return &restart.ExitWatch{Dir: sw.Dir, Reaped: sw.Reaped, Switching: sw.Switching}
+	return &restart.ExitWatch{Dir: sw.Dir, Reaped: sw.Reaped, Switching: sw.Switching, Switches: sw.Switches}
 }
 
 // appExit is an exit as the reconcile package keeps it.
