@@ -96,6 +96,10 @@ type ExitWatch struct {
 	// after Idle, so an app that dies soon after its start is seen.
 	Switching func() bool
 	Switches  func() uint64
+	// Served is the process serving when the last switch ended
+	// (Switcher.Served): watched even when it died before the watch
+	// looked.
+	Served func() (Proc, bool)
 	// Idle is how often to look for a process while none runs; default 1s.
 	Idle time.Duration
 }
@@ -108,14 +112,21 @@ const exitPoll = 250 * time.Millisecond
 // receiver is the agent's loop, which takes them promptly).
 func (w ExitWatch) Run(ctx context.Context, exits chan<- Exit) error {
 	f := Finder{Dir: w.Dir}
+	watched := 0 // the last process watched
 	for ctx.Err() == nil {
 		seen := w.switches()
 		procs, err := f.Find()
-		if err != nil || len(procs) == 0 {
+		var p Proc
+		switch s, ok := w.served(); {
+		case err == nil && len(procs) > 0:
+			p = procs[0]
+		case ok && s.PID != watched:
+			p = s // the switch's process, dead before this look: its exit
+		default:
 			w.idleWait(ctx, seen)
 			continue
 		}
-		p := procs[0]
+		watched = p.PID
 		x, ok := w.wait(ctx, p)
 		if !ok {
 			continue // ctx ended, or the process could not be watched
@@ -134,6 +145,13 @@ func (w ExitWatch) Run(ctx context.Context, exits chan<- Exit) error {
 		}
 	}
 	return nil
+}
+
+func (w ExitWatch) served() (Proc, bool) {
+	if w.Served == nil {
+		return Proc{}, false
+	}
+	return w.Served()
 }
 
 func (w ExitWatch) switches() uint64 {

@@ -2,6 +2,7 @@ package restart
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
 // watchExits runs an ExitWatch on d with the switcher's seams until the
@@ -20,7 +22,7 @@ func watchExits(t *testing.T, d *appDir, sw *Switcher) <-chan Exit {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = ExitWatch{Dir: d.dir, Reaped: sw.Reaped, Switching: sw.Switching, Switches: sw.Switches}.Run(ctx, exits)
+		_ = ExitWatch{Dir: d.dir, Reaped: sw.Reaped, Switching: sw.Switching, Switches: sw.Switches, Served: sw.Served}.Run(ctx, exits)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	return exits
@@ -152,6 +154,7 @@ func TestExitWatchStrangerAndSwitch(t *testing.T) {
 	}
 	waitUntil(t, "the stranger to serve", func() bool { s, _ := d.get("/"); return strings.Contains(s, "1") })
 	stranger = d.procs(t)[0]
+	waitUntil(t, "the watch to hold the stranger", func() bool { return testkit.HoldsPidfd(os.Getpid(), stranger.PID) })
 	if err := syscall.Kill(stranger.PID, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

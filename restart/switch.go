@@ -84,6 +84,7 @@ type Switcher struct {
 
 	switching atomic.Int32  // Switch calls under way (Switching)
 	switches  atomic.Uint64 // Switch calls ended (Switches)
+	served    atomic.Pointer[Proc]
 }
 
 // UnhealthyError says a release did not come up healthy and the previous
@@ -118,6 +119,7 @@ func (s *Switcher) Check(bin string) error { return CheckExecutable(bin) }
 func (s *Switcher) Switch(ctx context.Context, to appdir.Target) error {
 	s.switching.Add(1)
 	defer func() { s.switches.Add(1); s.switching.Add(-1) }()
+	defer s.noteServed()
 	if err := CleanLinks(s.Dir); err != nil {
 		return fmt.Errorf("clean temporary links: %w", err)
 	}
@@ -232,3 +234,18 @@ func (s *Switcher) Switching() bool { return s.switching.Load() > 0 }
 // Switches counts the Switch calls that ended: a process the switch
 // started is for an ExitWatch to look at at once.
 func (s *Switcher) Switches() uint64 { return s.switches.Load() }
+
+// Served is the process found serving when the last Switch ended, if any:
+// one that dies before an ExitWatch looked is still told as an exit.
+func (s *Switcher) Served() (Proc, bool) {
+	if p := s.served.Load(); p != nil {
+		return *p, true
+	}
+	return Proc{}, false
+}
+
+func (s *Switcher) noteServed() {
+	if procs, err := s.finder().Find(); err == nil && len(procs) > 0 {
+		s.served.Store(&procs[0])
+	}
+}

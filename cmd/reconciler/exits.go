@@ -16,7 +16,7 @@ func exitWatch(eng *reconcile.Engine) *restart.ExitWatch {
 	if !ok {
 		return nil
 	}
-	return &restart.ExitWatch{Dir: sw.Dir, Reaped: sw.Reaped, Switching: sw.Switching, Switches: sw.Switches}
+	return &restart.ExitWatch{Dir: sw.Dir, Reaped: sw.Reaped, Switching: sw.Switching, Switches: sw.Switches, Served: sw.Served}
 }
 
 // appExit is an exit as the reconcile package keeps it.
@@ -30,7 +30,7 @@ func exitPolicy(c *Config) reconcile.ExitPolicy {
 	return reconcile.ExitPolicy{CrashLoop: c.crashLoop, Supervised: supervised(c)}
 }
 
-// supervised: --exec '' says the app has a supervisor of its own.
+// supervised: an empty --exec says the app has a supervisor of its own.
 func supervised(c *Config) bool { return strings.TrimSpace(c.Exec) == "" }
 
 // warnUnguarded says at start when nothing judges a release after it came

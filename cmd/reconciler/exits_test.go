@@ -4,16 +4,17 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
-	"os"
-	"path/filepath"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 )
@@ -165,7 +166,7 @@ func TestAgentCrashLoopOff(t *testing.T) {
 }
 
 // TestAgentWatchesAStranger: an app the agent did not start (a supervisor
-// of its own: --exec '') is found through /proc and watched; its exit is
+// of its own: --exec ”) is found through /proc and watched; its exit is
 // logged (status unknown) and counted, and the agent never starts it.
 func TestAgentWatchesAStranger(t *testing.T) {
 	t.Parallel()
@@ -187,8 +188,11 @@ func TestAgentWatchesAStranger(t *testing.T) {
 	a := startAgent(t, "--repo", d.URL(), "--path", "web/current.conf", "--dir", dir, "--exec", "",
 		"--schedule", "@every 1s", "--listen", listen, "--log-format", "json")
 	a.listen = listen
-	waitFor(t, "a poll", func() bool { return strings.Contains(a.logs.String(), `"msg":"poll"`) || a.tryMetric(`reconciler_polls_total{result="unchanged"}`) >= 1 })
+	waitFor(t, "a poll", func() bool {
+		return strings.Contains(a.logs.String(), `"msg":"poll"`) || a.tryMetric(`reconciler_polls_total{result="unchanged"}`) >= 1
+	})
 	pid := servingPID(dir)
+	waitFor(t, "the agent to watch the app", func() bool { return testkit.HoldsPidfd(a.cmd.Process.Pid, pid) })
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
