@@ -64,8 +64,10 @@ type restartRecorder struct {
 	restarts []time.Time
 }
 
-func (r *restartRecorder) Sync(context.Context) (Outcome, error) { return Outcome{Result: PollUnchanged}, nil }
-func (r *restartRecorder) ApplyLocal(context.Context) error      { return nil }
+func (r *restartRecorder) Sync(context.Context) (Outcome, error) {
+	return Outcome{Result: PollUnchanged}, nil
+}
+func (r *restartRecorder) ApplyLocal(context.Context) error { return nil }
 func (r *restartRecorder) RestartApp(context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
