@@ -115,7 +115,7 @@ func (c *Config) addDirFlag(fs *pflag.FlagSet) {
 
 // addApplyFlags registers the flags of commands that change the directory.
 func (c *Config) addApplyFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&c.Exec, "exec", "./app.bin -c app.cfg", "how to start the app (run in --dir) when none runs; '' for an app with a supervisor of its own (its systemd unit): never started after an exit")
+	fs.StringVar(&c.Exec, "exec", "./app.bin -c app.cfg", "how to start the app (run in --dir) when none runs; empty (--exec '') for an app with a supervisor of its own (its systemd unit): never started after an exit")
 	fs.StringVar(&c.Restart, "restart", "hup", "after a switch: hup (graceful re-exec), restart (SIGTERM, start anew) or none")
 	fs.StringVar(&c.HealthURL, "health-url", "", "after a switch, the new release must answer 2xx here")
 	fs.StringVar(&c.HealthCmd, "health-cmd", "", "after a switch, this command (run in --dir, no shell) must exit 0")

@@ -51,7 +51,7 @@ release/ or .reconciler/).`,
 	c.addApplyFlags(cmd.Flags())
 	c.addLogFlag(cmd.Flags())
 	cmd.Flags().DurationVar(&resync, "resync", 30*time.Second, "also re-check this often, in case an event was missed")
-	hideFlags(cmd, "max-artifact-size", "keep") // watch downloads and prunes nothing; accepted for shared env files
+	hideFlags(cmd, "max-artifact-size", "keep", "crash-loop") // watch downloads and prunes nothing, and does not watch the process; accepted for shared env files
 	return cmd
 }
 
