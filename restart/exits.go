@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -112,7 +113,7 @@ const exitPoll = 250 * time.Millisecond
 // receiver is the agent's loop, which takes them promptly).
 func (w ExitWatch) Run(ctx context.Context, exits chan<- Exit) error {
 	f := Finder{Dir: w.Dir}
-	watched := 0 // the last process watched
+	var watched []Proc // the last processes watched: each exit is told once
 	for ctx.Err() == nil {
 		seen := w.switches()
 		procs, err := f.Find()
@@ -120,13 +121,15 @@ func (w ExitWatch) Run(ctx context.Context, exits chan<- Exit) error {
 		switch s, ok := w.served(); {
 		case err == nil && len(procs) > 0:
 			p = procs[0]
-		case ok && s.PID != watched:
+		case ok && !slices.ContainsFunc(watched, func(q Proc) bool { return q.PID == s.PID && q.Start == s.Start }):
 			p = s // the switch's process, dead before this look: its exit
 		default:
 			w.idleWait(ctx, seen)
 			continue
 		}
-		watched = p.PID
+		if watched = append(watched, p); len(watched) > 8 {
+			watched = watched[1:]
+		}
 		x, ok := w.wait(ctx, p)
 		if !ok {
 			continue // ctx ended, or the process could not be watched

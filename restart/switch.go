@@ -247,5 +247,7 @@ func (s *Switcher) Served() (Proc, bool) {
 func (s *Switcher) noteServed() {
 	if procs, err := s.finder().Find(); err == nil && len(procs) > 0 {
 		s.served.Store(&procs[0])
+	} else {
+		s.served.Store(nil) // none serves: never an older switch's process
 	}
 }

@@ -158,7 +158,16 @@ func TestAgentCrashLoopOff(t *testing.T) {
 		t.Errorf("no start-up warning about an unguarded switch:\n%s", f.logs.String())
 	}
 	f.d.releaseApp(t, "2", f.addr, map[string]any{"crash_after": "1s"})
-	waitFor(t, "four exits of release 2", func() bool { return f.metric(t, "reconciler_app_exits_total") >= 4 })
+	// A fourth exit: the app was started again after the third, which
+	// the default rule would have failed. Each start takes seconds on a
+	// busy machine: a longer deadline than waitFor's.
+	deadline := time.Now().Add(90 * time.Second)
+	for f.metric(t, "reconciler_app_exits_total") < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no fourth exit of release 2 within 90 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	st := f.status(t)
 	if len(st.Failed) != 0 || st.Version != "2" {
 		t.Errorf("with --crash-loop 0: got version %s, failed %+v; want 2 kept, nothing failed", st.Version, st.Failed)
