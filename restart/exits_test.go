@@ -49,6 +49,7 @@ func TestExitWatchKillAndCrash(t *testing.T) {
 	bin1, cfg1 := d.release(t, "1", "1", nil)
 	bin2, cfg2 := d.release(t, "2", "2", nil)
 	sw := d.switcher(t, ModeHUP)
+	sw.HealthTimeout = time.Minute // a loaded machine (load 50 on 2 cores seen) starts slowly
 	sw.Reaped = &Reaped{}
 	exits := watchExits(t, d, sw)
 	ctx := context.Background()
@@ -129,6 +130,7 @@ func TestExitWatchStrangerAndSwitch(t *testing.T) {
 	stranger := d.procs(t)[0]
 	sw := d.switcher(t, ModeRestart)
 	sw.HealthURL = "http://" + addr2 + "/healthz"
+	sw.HealthTimeout = time.Minute
 	sw.Reaped = &Reaped{}
 	exits := watchExits(t, d, sw)
 	// Switch to 2: the stranger is stopped and 2 started; no exit is
