@@ -24,6 +24,16 @@
 // to its end without its writes failing. When to run a hook, and that it
 // runs at most once, is the caller's business (reconcile records it).
 //
+// ExitWatch (exits.go) follows the app's serving process between
+// switches through a pidfd, also one the agent did not start, and tells an
+// exit within a moment of it. It tells an exit only when no process of the
+// directory runs after it (a handover is none) and no switch is under way
+// (a switch judges the processes it stops and starts). The status of an
+// exit is known only for a process the agent started and reaped (Reaped,
+// filled by the Starter's wait); every other process's status goes to its
+// own parent: the successor of a SIGHUP handover is the old process's
+// child, so its status is unknown (the agent is no child subreaper).
+//
 // The package does not know the reconcile package: callers pass validated
 // absolute paths.
 package restart
