@@ -243,3 +243,33 @@ func (a *agentProc) tryMetric(sample string) float64 {
 	v, _ := strconv.ParseFloat(m[1], 64)
 	return v
 }
+
+// TestCrashLoopCountsAcrossAgents: exits are kept in the state file, so an
+// agent killed (SIGKILL) after two exits of a crash-looping release leaves
+// them to the next agent, whose first exit of it is the third: switched
+// back and failed.
+func TestCrashLoopCountsAcrossAgents(t *testing.T) {
+	t.Parallel()
+	f := startAgentOn1(t)
+	bad := f.d.releaseApp(t, "2", f.addr, map[string]any{"crash_after": "3s"})
+	waitFor(t, "two exits of release 2", func() bool { return f.metric(t, "reconciler_app_exits_total") == 2 })
+	if err := f.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	f.cmd.Wait()
+	listen := freeAddr(t)
+	b := startAgent(t, "--repo", f.d.URL(), "--path", "web/current.conf", "--dir", f.dir, "--schedule", "@every 1s",
+		"--listen", listen, "--health-url", "http://"+f.addr+"/healthz", "--health-timeout", "10s", "--log-format", "json")
+	b.listen = listen
+	deadline := time.Now().Add(60 * time.Second)
+	for !answers(f.addr, "1") || b.tryMetric("reconciler_rollbacks_total") != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("release 2 was not switched back by the second agent within 60 s\nfirst agent:\n%s", f.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := b.metric(t, "reconciler_app_exits_total"); got != 1 {
+		t.Errorf("exits seen by the second agent: got %v, want 1 (the third of the loop)", got)
+	}
+	assertSwitchedBack(t, f.dir, f.addr, "1", "exampleapp 1:", bad)
+}
