@@ -48,8 +48,31 @@ func (x Exit) Status() string {
 // reaped (their wait func), for the ExitWatch: the status of a process is
 // told to its parent only, once, and the Starter's wait takes it.
 type Reaped struct {
-	mu sync.Mutex
-	m  map[int]syscall.WaitStatus
+	mu      sync.Mutex
+	m       map[int]syscall.WaitStatus
+	started map[int]bool // pids a Starter started (and its wait reaps)
+}
+
+func (r *Reaped) start(pid int) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.started == nil || len(r.started) >= maxReaped {
+		r.started = map[int]bool{}
+	}
+	r.started[pid] = true
+}
+
+// startedHere reports whether a Starter started pid: its wait reaps it.
+func (r *Reaped) startedHere(pid int) bool {
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.started[pid]
 }
 
 // maxReaped bounds Reaped: only the last exits matter.
@@ -114,9 +137,12 @@ const exitPoll = 250 * time.Millisecond
 func (w ExitWatch) Run(ctx context.Context, exits chan<- Exit) error {
 	f := Finder{Dir: w.Dir}
 	var watched []Proc // the last processes watched: each exit is told once
+	var apps []Proc    // the app processes seen, for reapOrphans
 	for ctx.Err() == nil {
 		seen := w.switches()
 		procs, err := f.Find()
+		apps = remember(apps, procs)
+		w.reapOrphans(apps)
 		var p Proc
 		switch s, ok := w.served(); {
 		case err == nil && len(procs) > 0:
@@ -130,7 +156,7 @@ func (w ExitWatch) Run(ctx context.Context, exits chan<- Exit) error {
 		if watched = append(watched, p); len(watched) > 8 {
 			watched = watched[1:]
 		}
-		x, ok := w.wait(ctx, p)
+		x, ok := w.wait(ctx, p, apps)
 		if !ok {
 			continue // ctx ended, or the process could not be watched
 		}
@@ -188,7 +214,7 @@ func (w ExitWatch) idle() time.Duration {
 }
 
 // wait blocks until p exits and returns how; false when ctx ended first.
-func (w ExitWatch) wait(ctx context.Context, p Proc) (Exit, bool) {
+func (w ExitWatch) wait(ctx context.Context, p Proc, apps []Proc) (Exit, bool) {
 	fd, err := unix.PidfdOpen(p.PID, 0)
 	if errors.Is(err, unix.ESRCH) {
 		return w.status(ctx, p, -1), true // gone between the listing and now
@@ -202,7 +228,10 @@ func (w ExitWatch) wait(ctx context.Context, p Proc) (Exit, bool) {
 		return w.status(ctx, p, fd), true // the pid was gone, or reused, before the pidfd held it
 	}
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	for ctx.Err() == nil {
+	for i := 0; ctx.Err() == nil; i++ {
+		if i%4 == 3 {
+			w.reapOrphans(apps) // an older process that drained and exited
+		}
 		n, err := unix.Poll(fds, int(exitPoll/time.Millisecond))
 		if err != nil && !errors.Is(err, unix.EINTR) {
 			return Exit{}, false
@@ -222,6 +251,9 @@ func (w ExitWatch) status(ctx context.Context, p Proc, fd int) Exit {
 	if fd >= 0 {
 		var info unix.Siginfo
 		if err := unix.Waitid(unix.P_PIDFD, fd, &info, unix.WEXITED|unix.WNOWAIT, nil); err == nil {
+			if !w.Reaped.startedHere(p.PID) { // adopted (BecomeSubreaper): ours to reap
+				_ = unix.Waitid(unix.P_PIDFD, fd, &info, unix.WEXITED|unix.WNOHANG, nil)
+			}
 			return fromSiginfo(x, &info)
 		}
 	}
@@ -267,6 +299,19 @@ func fromWaitStatus(x Exit, ws syscall.WaitStatus) Exit {
 		x.Known, x.Signal = true, ws.Signal()
 	}
 	return x
+}
+
+// remember adds procs to the app processes seen, the last 32 kept.
+func remember(apps, procs []Proc) []Proc {
+	for _, p := range procs {
+		if !slices.Contains(apps, p) {
+			apps = append(apps, p)
+		}
+	}
+	if len(apps) > 32 {
+		apps = apps[len(apps)-32:]
+	}
+	return apps
 }
 
 // sleepCtx waits d or until ctx ends.

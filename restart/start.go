@@ -52,6 +52,7 @@ func (s Starter) Start() (pid int, wait func() error, err error) {
 		return 0, nil, fmt.Errorf("start app %q in %s: %w", s.Exec, s.Dir, err)
 	}
 	pid = cmd.Process.Pid
+	s.Reaped.start(pid)
 	wait = func() error {
 		err := cmd.Wait()
 		if cmd.ProcessState != nil {

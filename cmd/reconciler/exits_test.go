@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -136,10 +137,11 @@ func TestAgentCrashLoopSwitchesBack(t *testing.T) {
 		}
 	}
 	// The first exit is of the process the SIGHUP handover made, a child
-	// of the old one: its status is not the agent's to know.
-	if !strings.Contains(rb, "crash loop") || strings.Count(rb, " pid ") != 3 || strings.Count(rb, "exit code 1") < 2 {
-		t.Errorf("rolled_back: got %q, want the crash loop with its three exits quoted", rb)
+	// of the old one: the agent, a child subreaper, adopted it.
+	if !strings.Contains(rb, "crash loop") || strings.Count(rb, " pid ") != 3 || strings.Count(rb, "exit code 1") != 3 {
+		t.Errorf("rolled_back: got %q, want the crash loop with its three exits quoted, each exit code 1", rb)
 	}
+	waitFor(t, "no zombie child of the agent", func() bool { return len(zombieChildren(f.cmd.Process.Pid)) == 0 })
 	if k := kinds(events(t, rcv)); k != "applied,applied,app_exited,rolled_back" {
 		t.Errorf("events: got %s, want applied,applied,app_exited,rolled_back", k)
 	}
@@ -272,4 +274,22 @@ func TestCrashLoopCountsAcrossAgents(t *testing.T) {
 		t.Errorf("exits seen by the second agent: got %v, want 1 (the third of the loop)", got)
 	}
 	assertSwitchedBack(t, f.dir, f.addr, "1", "exampleapp 1:", bad)
+}
+
+// zombieChildren lists the children of pid that are zombies: what an agent
+// that adopts orphans (a child subreaper) must reap.
+func zombieChildren(pid int) []int {
+	files, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var out []int
+	for _, f := range files {
+		data, _ := os.ReadFile(f)
+		for _, s := range strings.Fields(string(data)) {
+			stat, err := os.ReadFile("/proc/" + s + "/stat")
+			if i := strings.LastIndexByte(string(stat), ')'); err == nil && i > 0 && strings.HasPrefix(string(stat[i+1:]), " Z") {
+				n, _ := strconv.Atoi(s)
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }

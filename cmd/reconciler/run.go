@@ -187,6 +187,9 @@ func serveAgent(ctx context.Context, agent *reconcile.Agent, ew *restart.ExitWat
 	go func() { defer wg.Done(); errs <- restart.Watcher{Dir: layout.Dir}.Run(ctx, pokes) }()
 	exits := make(chan restart.Exit)
 	if ew != nil {
+		if err := restart.BecomeSubreaper(); err != nil { // the exit status of a handover's successor
+			log.Warn("not a child subreaper: the exit status of an app process after a handover is unknown", "err", err)
+		}
 		wg.Add(1)
 		go func() { defer wg.Done(); errs <- ew.Run(ctx, exits) }()
 	}
