@@ -152,6 +152,11 @@ func (e *Engine) AppExited(ctx context.Context, x AppExit) (wait time.Duration, 
 		st.Exits = st.Exits[len(st.Exits)-maxExits:]
 	}
 	n := streak(st.Exits)
+	// Saved before anyone is told (log, metric, event): whoever sees the
+	// exit finds it in the state file, and a next agent counts it.
+	if err := e.Layout.SaveState(st); err != nil {
+		e.log().Error("save state", "err", err)
+	}
 	e.log().Warn("app exited", "pid", x.PID, "version", x.Version, "status", x.Status, "streak", n, "log", x.LogTail)
 	e.Metrics.appExited()
 	if n == 1 {
@@ -161,9 +166,6 @@ func (e *Engine) AppExited(ctx context.Context, x AppExit) (wait time.Duration, 
 	if loop := e.crashLoop(&st, x); loop != nil {
 		e.crashLoopBack(ctx, &st, loop)
 		return 0, false
-	}
-	if err := e.Layout.SaveState(st); err != nil {
-		e.log().Error("save state", "err", err)
 	}
 	if e.Exits.Supervised || st.Suspended != nil {
 		return 0, false
