@@ -118,6 +118,7 @@ type agentBench struct {
 	art                                    *http.Server
 	artURL                                 string
 	cmd                                    *exec.Cmd
+	cfgExtra                               map[int]map[string]any // more config keys per version
 }
 
 func newAgentBench(work string, versions int) (*agentBench, error) {
@@ -185,7 +186,11 @@ func (b *agentBench) commitVersion(v int) error {
 	if err != nil {
 		return err
 	}
-	cfg, _ := json.Marshal(map[string]string{"listen": b.addr, "message": "bench"})
+	keys := map[string]any{"listen": b.addr, "message": "bench"}
+	for k, v := range b.cfgExtra[v] {
+		keys[k] = v
+	}
+	cfg, _ := json.Marshal(keys)
 	os.MkdirAll(filepath.Join(b.repo, "web"), 0o755)
 	os.WriteFile(filepath.Join(b.repo, "web", fmt.Sprintf("cfg-%d.json", v)), cfg, 0o644)
 	desired := fmt.Sprintf(`{"version":"%d","bin":{"url":"%s/app-%d","sha256":"%s"},"cfg":{"path":"web/cfg-%d.json"}}`, v, b.artURL, v, sum, v)

@@ -31,6 +31,7 @@ type Agent struct {
 
 	trigger chan struct{}
 	local   chan struct{}
+	exits   chan AppExit
 	backoff backoffState
 	noticed string // the last skipped or suspended pass logged above debug
 	// personErrAt: the revision of the last poll, when it failed on an
@@ -44,11 +45,16 @@ type Driven interface {
 	ApplyLocal(ctx context.Context) error
 	LocalInSync() bool
 	Suspended() bool
+	// AppExited takes an exit of the app and says when to start it
+	// again (ok false: not at all); RestartApp starts it.
+	AppExited(ctx context.Context, x AppExit) (wait time.Duration, ok bool)
+	RestartApp(ctx context.Context) error
 }
 
 // NewAgent returns an agent ready to Run.
 func NewAgent(e Driven, s Schedule, log *slog.Logger) *Agent {
-	return &Agent{Engine: e, Schedule: s, Log: log, trigger: make(chan struct{}, 1), local: make(chan struct{}, 1)}
+	return &Agent{Engine: e, Schedule: s, Log: log, trigger: make(chan struct{}, 1), local: make(chan struct{}, 1),
+		exits: make(chan AppExit, exitQueue)}
 }
 
 // Trigger asks for a poll now (POST /reconcile). It never blocks; triggers
@@ -58,6 +64,22 @@ func (a *Agent) Trigger() { poke(a.trigger) }
 // LocalChanged tells the agent release/current.conf may have been edited
 // (the file watcher).
 func (a *Agent) LocalChanged() { poke(a.local) }
+
+// exitQueue bounds the exits waiting for the loop; an exit watch sends
+// one per process that died, and a dead app is started again at most
+// every second after the first of a streak.
+const exitQueue = 16
+
+// AppExited tells the agent the app process exited (the exit watch). It
+// never blocks; an exit that finds the queue full is dropped, with a log
+// line.
+func (a *Agent) AppExited(x AppExit) {
+	select {
+	case a.exits <- x:
+	default:
+		a.log().Error("app exited; too many exits queued, this one is not counted", "pid", x.PID, "status", x.Status)
+	}
+}
 
 func poke(c chan struct{}) {
 	select {
@@ -78,6 +100,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	next := time.Now()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	restart := time.NewTimer(time.Hour) // starts a dead app again
+	restart.Stop()
+	defer restart.Stop()
 	for {
 		timer.Reset(time.Until(next)) // Go 1.23+: Reset drops a stale tick
 		select {
@@ -90,6 +115,14 @@ func (a *Agent) Run(ctx context.Context) error {
 			if !a.onLocalChange(ctx) {
 				continue // our own write, or manual control: no poll
 			}
+		case x := <-a.exits:
+			a.onExit(ctx, x, restart)
+			continue
+		case <-restart.C:
+			if err := a.Engine.RestartApp(ctx); err != nil && ctx.Err() == nil {
+				a.log().Error("app not started again", "err", err)
+			}
+			continue
 		}
 		next = a.poll(ctx)
 	}
@@ -193,6 +226,20 @@ func (a *Agent) onLocalChange(ctx context.Context) bool {
 	}
 	a.log().Info("release/current.conf changed outside the agent: polling")
 	return true
+}
+
+// onExit hands an exit of the app to the engine and sets the restart
+// timer as it says: at once, after the backoff, or not at all.
+func (a *Agent) onExit(ctx context.Context, x AppExit, restart *time.Timer) {
+	wait, ok := a.Engine.AppExited(ctx, x)
+	if !ok {
+		restart.Stop()
+		return
+	}
+	if wait > 0 {
+		a.log().Info("starting the app again after a backoff", "in", wait)
+	}
+	restart.Reset(wait)
 }
 
 func (a *Agent) applyLocal(ctx context.Context) {

@@ -40,6 +40,10 @@ func (f *fakeReconciler) Sync(ctx context.Context) (Outcome, error) {
 func (f *fakeReconciler) ApplyLocal(context.Context) error { f.local++; return nil }
 func (f *fakeReconciler) LocalInSync() bool                { return f.inSync }
 func (f *fakeReconciler) Suspended() bool                  { return false }
+func (f *fakeReconciler) AppExited(context.Context, AppExit) (time.Duration, bool) {
+	return 0, false
+}
+func (f *fakeReconciler) RestartApp(context.Context) error { return nil }
 
 func (f *fakeReconciler) gaps(start time.Time) []time.Duration {
 	f.mu.Lock()

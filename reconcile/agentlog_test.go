@@ -36,6 +36,10 @@ func (s *scriptedRevs) Sync(context.Context) (Outcome, error) {
 func (s *scriptedRevs) ApplyLocal(context.Context) error { return nil }
 func (s *scriptedRevs) LocalInSync() bool                { return true }
 func (s *scriptedRevs) Suspended() bool                  { return false }
+func (s *scriptedRevs) AppExited(context.Context, AppExit) (time.Duration, bool) {
+	return 0, false
+}
+func (s *scriptedRevs) RestartApp(context.Context) error { return nil }
 
 // levelLog records "LEVEL message rev" of each record.
 type levelLog struct {

@@ -58,6 +58,15 @@
 // dead app started whatever the windows say. The Agent wakes when they
 // open, so the deploy happens at the window's start.
 //
+// App exits (crashloop.go) come from the agent's exit watch: each is kept
+// in the state file (so the crash-loop rule counts across restarts of the
+// agent), logged, counted and told once per streak; the app is started
+// again at once, then with backoff, and a dead app is not started by a
+// pass before its backoff ends. An exit is never drift. A release whose
+// app exits --crash-loop times within the window of its switch (the
+// state's SwitchRecord) is failed and switched back as one that did not
+// come up.
+//
 // The package consumes small interfaces (Repo, Downloader, Switcher,
 // Verifier, Decrypter, Notifier, HookRunner); cmd/reconciler wires the
 // concrete gitsrc, artifacts, restart, internal/agecfg and internal/notify

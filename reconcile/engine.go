@@ -52,6 +52,10 @@ type Engine struct {
 	Windows       Windows
 	IgnoreWindows bool
 	ignoreOnce    bool // this pass's: a request from `sync --ignore-windows`
+	// Exits says what an exit of the app brings (--crash-loop, --exec '').
+	Exits ExitPolicy
+
+	startHold time.Time // a dead app is not started before this (restart backoff)
 
 	digests  digestCache
 	blobs    blobCache  // what passes derived from committed files, per commit
@@ -158,7 +162,7 @@ func (e *Engine) makePlan(src DesiredAt, act Actual) (Plan, error) {
 		act.Links, act.AppStale = nil, false
 	} else {
 		pid, ok := e.running(e.Layout.BinFile(src.Desired.Version))
-		act.AppPID, act.AppStale = pid, !ok
+		act.AppPID, act.AppStale = pid, !ok && !(pid == 0 && e.startHeld())
 	}
 	p, err := planFrom(e.Layout, src, act)
 	switch {

@@ -38,7 +38,7 @@ type Event struct {
 	ToVersion   string
 	Revision    string
 	Rollout     string
-	Error       string // the error, for failed, untrusted and rolled_back; for deferred, when the windows open
+	Error       string // the error, for failed, untrusted and rolled_back; for deferred, when the windows open; for app_exited, how it ended
 	// Detail is what a program printed that the error quoted (the last
 	// lines of app.log, a hook's output); emit moves it here out of Error,
 	// which stays one line.
@@ -83,7 +83,7 @@ func (e *Engine) noticeApplied(out Outcome, plan Plan, switched bool) {
 	switch {
 	case out.Drift:
 		ev.Kind = EventDrift
-	case switched:
+	case switched && !plan.restartOnly():
 		ev.Kind = EventApplied
 	default:
 		return

@@ -206,10 +206,10 @@ func TestHooksAroundSync(t *testing.T) {
 		}
 		found := false
 		for _, ev := range r.events {
-			found = found || ev.Kind == EventRolledBack && ev.Revision == head2 && ev.FromVersion == "1.0" && ev.ToVersion == "2.0"
+			found = found || ev.Kind == EventRolledBack && ev.Revision == head2 && ev.FromVersion == "2.0" && ev.ToVersion == "1.0"
 		}
 		if !found {
-			t.Errorf("events: got %+v, want rolled_back 1.0 -> 2.0 at %s", r.events, head2[:8])
+			t.Errorf("events: got %+v, want rolled_back 2.0 -> 1.0 at %s", r.events, head2[:8])
 		}
 	})
 	t.Run("switch tried again", func(t *testing.T) {

@@ -138,7 +138,9 @@ func (e *Engine) judged(ctx context.Context, st *State, r *SwitchRecord, err err
 			e.restoreConf(r.From)
 		}
 		e.lastConf = r.From
+		// As for any rollback: from the release that failed to the one put back.
 		ev.Kind, ev.Error = EventRolledBack, err.Error()
+		ev.FromVersion, ev.ToVersion = r.To.Version, r.From.version()
 		e.log().Error("judged: the release failed and was switched back", "version", r.To.Version, "rev", short(r.Revision),
 			"from", r.From.version(), "err", err)
 	}

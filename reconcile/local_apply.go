@@ -77,9 +77,9 @@ func (e *Engine) applyLocal(ctx context.Context, st *State) (localSwitch, error)
 	if e.heldConf != nil && *e.heldConf == conf {
 		return localSwitch{}, fmt.Errorf("not applying %s again: its pre-switch hook failed, and there is no release to put back; edit the file to try again", e.Layout.CurrentConf())
 	}
-	_, running := e.Switcher.Running(conf.BinFile)
+	pid, running := e.Switcher.Running(conf.BinFile)
 	linked := e.linksAgree(conf)
-	if linked && running {
+	if linked && (running || (pid == 0 && e.startHeld())) { // a dead app waits for its restart
 		e.lastConf = &conf // in sync: a watcher event for it is no change
 		return localSwitch{}, nil
 	}

@@ -31,6 +31,7 @@ type Metrics struct {
 	rolloutSt   *prometheus.GaugeVec
 	rolloutPct  *prometheus.GaugeVec
 	deferred    prometheus.Gauge
+	appExits    prometheus.Counter
 }
 
 // GitStats reports the deploy repo calls made so far.
@@ -70,6 +71,8 @@ func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 			Help: "Polls that refused a commit whose signature is missing or not trusted."}),
 		deferred: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_deferred",
 			Help: "1 while the followed revision waits for a deploy window (--window, --deny-window), else 0."}),
+		appExits: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_app_exits_total",
+			Help: "Exits of the app process (no process of the directory serving after it; a handover is none), noticed by the agent's exit watch."}),
 		lastPoll: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_last_poll_timestamp_seconds",
 			Help: "Unix time of the last pass, whatever its result."}),
 		lastError: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "reconciler_last_error_info",
@@ -83,7 +86,7 @@ func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 	}
 	reg.MustRegister(m.polls, m.pollErrors, m.duration, m.downloaded, m.switches, m.rollbacks, m.drift,
 		m.applied, m.lastSuccess, m.suspended, m.failed, m.appUp, m.backoff, m.untrust,
-		m.lastPoll, m.lastError, m.host, m.rolloutSt, m.rolloutPct, m.deferred)
+		m.lastPoll, m.lastError, m.host, m.rolloutSt, m.rolloutPct, m.deferred, m.appExits)
 	if git != nil {
 		for kind, pick := range map[string]func(a, b int64) int64{
 			"ref_listing": func(a, _ int64) int64 { return a },
@@ -216,5 +219,11 @@ func (m *Metrics) SetBackoff(d time.Duration) {
 func (m *Metrics) untrusted() {
 	if m != nil {
 		m.untrust.Inc()
+	}
+}
+
+func (m *Metrics) appExited() {
+	if m != nil {
+		m.appExits.Inc()
 	}
 }

@@ -162,7 +162,9 @@ func (e *Engine) stopIfInSync(p *pass) error {
 // back; a good switch prunes.
 func (e *Engine) applyPass(p *pass) error {
 	rev, plan, st := p.out.Rev, p.plan, p.st
-	if st.Applied != nil && st.Applied.Revision == rev {
+	if st.Applied != nil && st.Applied.Revision == rev && plan.handChanged() {
+		// An app that exited is no drift (AppExited tells of it): only
+		// links, release/current.conf or release files changed by hand.
 		p.out.Drift = true
 		e.log().Warn("drift: the directory changed by hand; putting it back", "rev", short(rev), "version", p.out.Version,
 			"links", len(plan.Links), "write_conf", plan.WriteConf, "repairs", plan.Repairs(), "app_stale", plan.AppStale)
@@ -171,7 +173,7 @@ func (e *Engine) applyPass(p *pass) error {
 	hs := e.hooked(plan, st)
 	switched, err := e.apply(p.ctx, plan, st, hs)
 	switch {
-	case switched && err == nil:
+	case switched && err == nil && !plan.restartOnly():
 		e.Metrics.switched(true)
 	case switched && isUnhealthy(err):
 		e.Metrics.switched(false)
@@ -198,4 +200,26 @@ func (e *Engine) applyPass(p *pass) error {
 	p.out.Result = PollApplied
 	e.noticeApplied(p.out, plan, switched)
 	return nil
+}
+
+// handChanged reports whether the directory differs from the plan's
+// release in what only a hand changes: links, release/current.conf,
+// release files. An app that is down is not in it.
+func (p Plan) handChanged() bool {
+	if len(p.Links) > 0 || p.WriteConf {
+		return true
+	}
+	for _, s := range p.Steps {
+		if s.Action != Reuse {
+			return true
+		}
+	}
+	return false
+}
+
+// restartOnly reports whether the plan only starts the app of the release
+// that is in place: no switch, and no news (the exit was told by
+// AppExited).
+func (p Plan) restartOnly() bool {
+	return p.AppStale && !p.handChanged() && p.From != nil && p.From.BinFile == p.To.BinFile && p.From.CfgFile == p.To.CfgFile
 }

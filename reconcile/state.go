@@ -39,6 +39,8 @@ type State struct {
 	Switch *SwitchRecord `json:"switch,omitempty"`
 	// Mismatches are downloads refused for their digest (mismatch.go).
 	Mismatches []Mismatch `json:"mismatches,omitempty"`
+	// Exits are the last exits of the app process (crashloop.go).
+	Exits []AppExit `json:"exits,omitempty"`
 	// Suspended is read from its own file (see Suspend), never saved here.
 	Suspended *Suspended `json:"-"`
 }

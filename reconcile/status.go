@@ -32,6 +32,8 @@ type Status struct {
 	// Judging is the switch whose release has not proved itself yet (the
 	// state file's switch record, while its verdict is judging).
 	Judging *SwitchRecord `json:"judging,omitempty"`
+	// Exits are the app's exits of the last 10 minutes, oldest first.
+	Exits []AppExit `json:"exits,omitempty"`
 	// Rollout is this host's place in the rollout of the last desired
 	// file read; nil without one.
 	Rollout *RolloutStatus `json:"rollout,omitempty"`
@@ -46,9 +48,13 @@ type AppStatus struct {
 }
 
 // Healthy reports what `reconciler status` exits 0 for: the app runs the
-// applied release and the last poll did not fail.
+// applied release, the last poll did not fail, the followed revision did
+// not fail (a rollout's failed state included), and the app exited at
+// most once in the last 10 minutes. A revision waiting for a deploy
+// window is no fault.
 func (s Status) Healthy() bool {
-	return s.App != nil && s.App.Up && (s.LastPoll == nil || s.LastPoll.Result != PollError)
+	return s.App != nil && s.App.Up && (s.LastPoll == nil || s.LastPoll.Result != PollError) &&
+		s.HeadFailed == nil && (s.Rollout == nil || s.Rollout.State != RolloutFailed) && len(s.Exits) <= 1
 }
 
 // SetApp records the app's process; pid 0 means none runs.
@@ -81,6 +87,7 @@ func (l Layout) ReadStatus() (Status, error) {
 	if r := st.Switch; r != nil && r.Verdict == VerdictJudging {
 		s.Judging = r
 	}
+	s.Exits = st.RecentExits(time.Now())
 	if c, err := l.ReadLocalConf(); err == nil {
 		s.Version, s.Revision, s.BinFile = c.Version, c.Revision, c.BinFile
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -125,6 +132,9 @@ func (s Status) Render(w io.Writer) error {
 	if r := s.Judging; r != nil {
 		line("judging", "%s at %s, switched from %s (%s): not applied until it proves itself (health checks, bake)",
 			r.To.Version, orNone(short(r.Revision)), orNone(r.From.version()), ago(r.Started))
+	}
+	for _, x := range s.Exits {
+		line("exited", "pid %d (version %s): %s (%s)", x.PID, orNone(x.Version), x.Status, ago(x.Time))
 	}
 	if s.Applied != nil {
 		line("applied", "%s at %s (%s)", s.Applied.Version, short(s.Applied.Revision), ago(s.Applied.Time))

@@ -41,6 +41,15 @@
 // when it exists, is kept naming the serving process across handovers
 // (pidfile.go). A directory's first release that does not come up leaves no
 // link and no process (unswitch.go): there is no release to point at.
+// ExitWatch (exits.go) follows the app's serving process between
+// switches through a pidfd, also one the agent did not start, and tells an
+// exit within a moment of it. It tells an exit only when no process of the
+// directory runs after it (a handover is none) and no switch is under way
+// (a switch judges the processes it stops and starts). The status of an
+// exit is known only for a process the agent started and reaped (Reaped,
+// filled by the Starter's wait); every other process's status goes to its
+// own parent: the successor of a SIGHUP handover is the old process's
+// child, so its status is unknown (the agent is no child subreaper).
 //
 // The package does not know the reconcile package: callers pass validated
 // absolute paths.

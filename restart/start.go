@@ -23,6 +23,9 @@ const (
 type Starter struct {
 	Dir  string // the app directory: the working directory of the app
 	Exec string // the command line, split on white space (no shell)
+	// Reaped, if set, is told the exit status the wait func reaps, for
+	// an ExitWatch (which cannot learn it once the wait took it).
+	Reaped *Reaped
 }
 
 // Start runs Exec in Dir, detached in a session of its own (so the app
@@ -51,10 +54,20 @@ func (s Starter) Start() (pid int, wait func() error, err error) {
 		return 0, nil, fmt.Errorf("start app %q in %s: %w", s.Exec, s.Dir, err)
 	}
 	pid = cmd.Process.Pid
-	if err := writePIDFile(s.Dir, pid); err != nil {
-		return pid, cmd.Wait, err
+	s.Reaped.start(pid)
+	wait = func() error {
+		err := cmd.Wait()
+		if cmd.ProcessState != nil {
+			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
+				s.Reaped.record(pid, ws)
+			}
+		}
+		return err
 	}
-	return pid, cmd.Wait, nil
+	if err := writePIDFile(s.Dir, pid); err != nil {
+		return pid, wait, err
+	}
+	return pid, wait, nil
 }
 
 func writePIDFile(dir string, pid int) error {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -77,6 +78,13 @@ type Switcher struct {
 	Signal func(pid int, sig syscall.Signal) error
 	HTTP   *http.Client
 	Log    *slog.Logger
+	// Reaped, if set, is told the exit status of every app process the
+	// switcher starts (see ExitWatch).
+	Reaped *Reaped
+
+	switching atomic.Int32  // Switch calls under way (Switching)
+	switches  atomic.Uint64 // Switch calls ended (Switches)
+	served    atomic.Pointer[Proc]
 }
 
 // UnhealthyError says a release did not come up healthy and the previous
@@ -118,6 +126,9 @@ func (s *Switcher) Check(bin string) error { return CheckExecutable(bin) }
 // does, before it writes release/current.conf); Switch does not check again.
 // to.Revision is only told to the health command.
 func (s *Switcher) Switch(ctx context.Context, to appdir.Target) error {
+	s.switching.Add(1)
+	defer func() { s.switches.Add(1); s.switching.Add(-1) }()
+	defer s.noteServed()
 	if err := CleanLinks(s.Dir); err != nil {
 		return fmt.Errorf("clean temporary links: %w", err)
 	}
@@ -266,4 +277,30 @@ func (s *Switcher) Running(bin string) (int, bool) {
 	}
 	s.notePID(procs[0].PID) // a handover the switcher did not ask for
 	return procs[0].PID, procs[0].Exe == bin || s.Mode == ModeNone
+}
+
+// Switching reports whether a Switch is under way: an app process that
+// ends meanwhile is the switch's to judge (the stop of --restart restart,
+// a release that does not come up), not an app exit.
+func (s *Switcher) Switching() bool { return s.switching.Load() > 0 }
+
+// Switches counts the Switch calls that ended: a process the switch
+// started is for an ExitWatch to look at at once.
+func (s *Switcher) Switches() uint64 { return s.switches.Load() }
+
+// Served is the process found serving when the last Switch ended, if any:
+// one that dies before an ExitWatch looked is still told as an exit.
+func (s *Switcher) Served() (Proc, bool) {
+	if p := s.served.Load(); p != nil {
+		return *p, true
+	}
+	return Proc{}, false
+}
+
+func (s *Switcher) noteServed() {
+	if procs, err := s.finder().Find(); err == nil && len(procs) > 0 {
+		s.served.Store(&procs[0])
+	} else {
+		s.served.Store(nil) // none serves: never an older switch's process
+	}
 }

@@ -121,7 +121,7 @@ func (ag *appsAgent) serveApp(ctx context.Context, f appset.File) error {
 		ag.mu.Unlock()
 	}()
 	onRequest := func() { git.Invalidate(); agent.Trigger() } // the person may just have pushed
-	err = serveAgent(ctx, agent, eng.Layout, onRequest, nil, nil, nil, log)
+	err = serveAgent(ctx, agent, exitWatch(eng.Engine), eng.Layout, onRequest, nil, nil, nil, log)
 	lock.Unlock() // the app's agent is done: delivering what is queued needs no lock
 	closeNotifier(ctx, notifier)
 	return err

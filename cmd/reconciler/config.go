@@ -15,6 +15,7 @@ import (
 	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/internal/appdir"
 	"github.com/reconciler-dev/reconciler/internal/window"
+	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -34,6 +35,7 @@ type Config struct {
 	HealthTCP     string
 	HealthTimeout time.Duration
 	HealthBake    time.Duration
+	CrashLoop     string
 	DrainTimeout  time.Duration
 	Keep          int
 	GitTimeout    time.Duration
@@ -64,7 +66,8 @@ type Config struct {
 	// file; nil: the environment's (gitToken).
 	appToken *string
 
-	mode         restart.Mode // --restart, parsed
+	mode         restart.Mode        // --restart, parsed
+	crashLoop    reconcile.CrashLoop // --crash-loop, parsed
 	maxSizeBytes int64
 	caPEM        []byte      // --ca-file content, for go-git
 	tlsConf      *tls.Config // system roots plus --ca-file, for artifacts
@@ -114,13 +117,14 @@ func (c *Config) addDirFlag(fs *pflag.FlagSet) {
 
 // addApplyFlags registers the flags of commands that change the directory.
 func (c *Config) addApplyFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&c.Exec, "exec", "./app.bin -c app.cfg", "how to start the app (run in --dir) when none runs")
+	fs.StringVar(&c.Exec, "exec", "./app.bin -c app.cfg", "how to start the app (run in --dir) when none runs; empty (--exec '') for an app with a supervisor of its own (its systemd unit): never started after an exit")
 	fs.StringVar(&c.Restart, "restart", "hup", "after a switch: hup (graceful re-exec), restart (SIGTERM, start anew) or none")
 	fs.StringVar(&c.HealthURL, "health-url", "", "after a switch, the new release must answer 2xx here")
 	fs.StringVar(&c.HealthCmd, "health-cmd", "", "after a switch, this command (run in --dir, no shell) must exit 0")
 	fs.StringVar(&c.HealthTCP, "health-tcp", "", "after a switch, this host:port must accept a TCP connection")
 	fs.DurationVar(&c.HealthTimeout, "health-timeout", 30*time.Second, "how long a new release has to come up and be healthy")
 	fs.DurationVar(&c.HealthBake, "health-bake", 0, "once healthy, the new release must stay up and healthy this long, or it is switched back (not part of --health-timeout)")
+	fs.StringVar(&c.CrashLoop, "crash-loop", reconcile.DefaultCrashLoop.String(), "N/D: a release whose app exits N times within D of its switch is switched back and recorded failed, with or without --health-bake; 0: off")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 5*time.Minute, "how long the next switch waits for the previous handover to drain (not part of --health-timeout)")
 	fs.StringVar(&c.PreSwitch, "pre-switch", "", "run this command (in --dir, no shell) after the new release is verified and before any link moves; a failure fails the revision and nothing is switched")
 	fs.StringVar(&c.PostSwitch, "post-switch", "", "run this command (in --dir, no shell) after a switch that came up healthy; a failure is logged, nothing is rolled back")
@@ -389,6 +393,11 @@ func (c *Config) validateHealth() error {
 	if c.HealthBake < 0 {
 		return &usageError{msg: "--health-bake must not be negative"}
 	}
+	cl, err := reconcile.ParseCrashLoop(c.CrashLoop)
+	if err != nil {
+		return &usageError{msg: "--crash-loop " + err.Error()}
+	}
+	c.crashLoop = cl
 	return nil
 }
 

@@ -44,7 +44,7 @@ Exit status, as diff(1) and git diff --exit-code: 0 in sync, 1 differences,
 	// diff switches nothing: of the switch flags only --restart and --exec
 	// (the process action it prints) matter; the others are accepted, so
 	// one environment file serves every command, and left out of --help.
-	hideFlags(cmd, "health-url", "health-cmd", "health-tcp", "health-timeout", "health-bake", "drain-timeout", "keep",
+	hideFlags(cmd, "health-url", "health-cmd", "health-tcp", "health-timeout", "health-bake", "crash-loop", "drain-timeout", "keep",
 		"notify-url", "notify-secret-file", "pre-switch", "post-switch", "on-rollback", "hook-timeout")
 	return cmd
 }

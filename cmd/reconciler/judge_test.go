@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
@@ -77,19 +76,6 @@ func (f *judgeFixture) link() string {
 func (f *judgeFixture) judging2() bool {
 	r := f.state().Switch
 	return r != nil && r.Revision == f.rev2 && r.Verdict == reconcile.VerdictJudging
-}
-
-// waitLong is waitFor with room for a health timeout and a bake or two on
-// a loaded machine.
-func waitLong(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 var judgeMoments = []judgeMoment{

@@ -175,21 +175,21 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 		log.Info("deploy windows", "window", c.Windows, "deny_window", c.DenyWindows, "opens", opens)
 	}
 	hup.start(ctx, log, "SIGHUP: polling now", agent.Trigger)
-	err = serveAgent(ctx, agent, layout, agent.Trigger, ln, reg, secret, log)
+	err = serveAgent(ctx, agent, exitWatch(eng.Engine), layout, agent.Trigger, ln, reg, secret, log)
 	lock.Unlock() // the agent is done: delivering what is queued needs no lock
 	closeNotifier(ctx, notifier)
 	return err
 }
 
 // serveAgent runs the agent loop, the watcher, the watch on requests
-// handed over (onRequest: poll now) and the HTTP server until ctx ends,
-// then waits for them all.
-func serveAgent(ctx context.Context, agent *reconcile.Agent, layout reconcile.Layout, onRequest func(), ln net.Listener,
+// handed over (onRequest: poll now), the app's exit watch (ew, if any) and
+// the HTTP server until ctx ends, then waits for them all.
+func serveAgent(ctx context.Context, agent *reconcile.Agent, ew *restart.ExitWatch, layout reconcile.Layout, onRequest func(), ln net.Listener,
 	reg *prometheus.Registry, secret []byte, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 4)
+	errs := make(chan error, 5) // one per goroutine below: none blocks on its way out
 	wg.Add(3)
 	go func() { defer wg.Done(); errs <- agent.Run(ctx) }()
 	go func() {
@@ -202,6 +202,14 @@ func serveAgent(ctx context.Context, agent *reconcile.Agent, layout reconcile.La
 	}()
 	pokes := make(chan struct{}, 1)
 	go func() { defer wg.Done(); errs <- restart.Watcher{Dir: layout.Dir}.Run(ctx, pokes) }()
+	exits := make(chan restart.Exit)
+	if ew != nil {
+		if err := restart.BecomeSubreaper(); err != nil { // the exit status of a handover's successor
+			log.Warn("not a child subreaper: the exit status of an app process after a handover is unknown", "err", err)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); errs <- ew.Run(ctx, exits) }()
+	}
 	if ln != nil {
 		srv := newHTTPServer(agent, layout, reg, secret, log)
 		wg.Add(1)
@@ -215,6 +223,8 @@ loop:
 			break loop
 		case <-pokes:
 			agent.LocalChanged()
+		case x := <-exits:
+			agent.AppExited(appExit(x))
 		case err := <-errs:
 			if err != nil {
 				first = err

@@ -17,14 +17,18 @@ func newStatusCmd(stdout io.Writer) *cobra.Command {
 		Use:   "status --dir DIR [--json] | status --apps-dir DIR [--app NAME] [--json]",
 		Short: "Show the applied version, links, last poll and errors",
 		Long: `status shows the applied version and revision, the links, the app's
-process, the last poll and error, the failure that still matters (the
-revision the branch points at failed) apart from earlier ones, and a
-suspension.
+process and its exits of the last 10 minutes, the last poll and error, the
+failure that still matters (the revision the branch points at failed)
+apart from earlier ones, a suspension, and a revision that waits for a
+deploy window.
 
 Exit status: 0 when the app runs the applied release and the last poll did
-not fail; 1 when the app is down, runs another release, or the last poll
-failed; 2 when the status cannot be read (e.g. --dir is not an app
-directory).
+not fail; 1 when the app is down, runs another release, the last poll
+failed, the revision the branch points at failed (a rollout's failed state
+included), or the app exited more than once in the last 10 minutes; 2 when
+the status cannot be read (e.g. --dir is not an app directory). A revision
+waiting for a deploy window is no fault: 0, and status says it is
+deferred.
 
 With --apps-dir DIR instead of --dir: one line per app of DIR (the app
 directory is each NAME.env's RECONCILER_DIR), and the exit status is the

@@ -55,6 +55,7 @@ before it answers, sync does the pass itself.`,
 	c.addSourceFlags(cmd.Flags())
 	c.addDirFlag(cmd.Flags())
 	c.addApplyFlags(cmd.Flags())
+	hideFlags(cmd, "crash-loop") // a sync ends after its switch: only the agent watches the process
 	c.addLogFlag(cmd.Flags())
 	c.addWindowFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&c.IgnoreWindows, "ignore-windows", false, "deploy now whatever --window and --deny-window say (an emergency; logged as a warning); handed to a running agent for its next pass")

@@ -54,7 +54,7 @@ the --resync timer does; it never stops watch. SIGTERM or SIGINT stop it.`,
 	c.addApplyFlags(cmd.Flags())
 	c.addLogFlag(cmd.Flags())
 	cmd.Flags().DurationVar(&resync, "resync", 30*time.Second, "also re-check this often, in case an event was missed")
-	hideFlags(cmd, "max-artifact-size", "keep", "registry-config", "registry-insecure", "s3-endpoint", "s3-region", "s3-instance-credentials") // watch downloads and prunes nothing; accepted for shared env files
+	hideFlags(cmd, "max-artifact-size", "keep", "crash-loop", "registry-config", "registry-insecure", "s3-endpoint", "s3-region", "s3-instance-credentials") // watch downloads and prunes nothing, and does not watch the process; accepted for shared env files
 	return cmd
 }
 

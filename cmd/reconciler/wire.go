@@ -49,6 +49,7 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 		Keep:     c.Keep, // every command that switches prunes
 		HostID:   c.HostID,
 		Classify: classify,
+		Exits:    exitPolicy(c),
 	}
 	if !c.windows.Empty() {
 		eng.Windows, eng.IgnoreWindows = c.windows, c.IgnoreWindows
@@ -99,6 +100,7 @@ func openEngine(c *Config, log *slog.Logger) (wired, *reconcile.Lock, error) {
 		return wired{}, nil, err
 	}
 	warnNoHealthCheck(c, log)
+	warnUnguarded(c, log)
 	return w, lock, nil
 }
 
@@ -126,6 +128,7 @@ func newSwitcher(c *Config, layout reconcile.Layout, log *slog.Logger) *restart.
 		HealthTimeout: c.HealthTimeout,
 		HealthBake:    c.HealthBake,
 		DrainTimeout:  c.DrainTimeout,
+		Reaped:        &restart.Reaped{},
 		Log:           log.With("dir", layout.Dir),
 	}
 }
