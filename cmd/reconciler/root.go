@@ -52,6 +52,7 @@ Every flag can also be set as RECONCILER_<FLAG>, e.g. RECONCILER_REPO.`,
 		newFleetCmd(stdout),
 		newDemoCmd(stdout, stderr),
 		newVersionCmd(stdout),
+		newManCmd(),
 	)
 	completeValues(root, map[string][]string{
 		"restart":    {"hup", "restart", "none"},
