@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -30,6 +31,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	fs.StringVar(&o.Src, "src", "../..", "the root of the reconciler clone")
 	fs.StringVar(&o.Out, "out", "../../dist", "where the release files go (created; files of the same names are replaced)")
 	fs.StringVar(&o.Release, "release", "1", "the package revision (deb: VERSION-REL, rpm: VERSION-REL)")
+	archs := fs.String("arch", "amd64,arm64", "the GOARCHs to build, separated by commas")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,7 +41,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, getenv func(strin
 	if o.Version == "" {
 		return errors.New("-version is required")
 	}
-	o.Archs = []string{"amd64", "arm64"}
+	o.Archs = strings.Split(*archs, ",")
 	r, err := newRelease(ctx, o, getenv("SOURCE_DATE_EPOCH"))
 	if err != nil {
 		return err

@@ -126,6 +126,7 @@ func (r *release) stageTexts(s *staged) error {
 		{"/usr/share/doc/reconciler/copyright", []byte(copyrightText(r.epoch.Year())), debOnl, false},
 		{"/usr/share/doc/reconciler/changelog.Debian.gz", []byte(debianChangelog(r.Version, r.Release, r.epoch)), debOnl, true},
 		{"/usr/share/licenses/reconciler/LICENSE", license, rpmOnl, false},
+		{"/usr/share/lintian/overrides/reconciler", []byte(lintianOverrides), debOnl, false},
 	}
 	for i, t := range texts {
 		src := filepath.Join(r.work, fmt.Sprintf("text%d", i))
