@@ -77,6 +77,9 @@ type Switcher struct {
 	Signal func(pid int, sig syscall.Signal) error
 	HTTP   *http.Client
 	Log    *slog.Logger
+	// AppCred, optional (--app-user): the user, group and groups Exec
+	// runs as (Starter.Cred); nil: the agent's.
+	AppCred *syscall.Credential
 }
 
 // UnhealthyError says a release did not come up healthy and the previous
