@@ -200,7 +200,7 @@ func (s *Switcher) start(ctx context.Context, bin string) (int, error) {
 func (s *Switcher) startApp(ctx context.Context) (pid int, wait func() error, err error) {
 	give, busy := time.Now().Add(textBusyFor), false
 	perr := poll(ctx, 20*time.Millisecond, func() (bool, error) {
-		pid, wait, err = Starter{Dir: s.Dir, Exec: s.Exec, Reaped: s.Reaped}.Start()
+		pid, wait, err = Starter{Dir: s.Dir, Exec: s.Exec, Reaped: s.Reaped, Cred: s.AppCred}.Start()
 		if errors.Is(err, syscall.ETXTBSY) && time.Now().Before(give) {
 			if !busy {
 				s.log().Info("the binary is busy (text file busy): starting again", "exec", s.Exec, "for", textBusyFor)

@@ -26,6 +26,10 @@ type Starter struct {
 	// Reaped, if set, is told the exit status the wait func reaps, for
 	// an ExitWatch (which cannot learn it once the wait took it).
 	Reaped *Reaped
+	// Cred, optional (--app-user): the app runs as this user, groups and
+	// supplementary groups. app.log stays the agent's: the app writes it
+	// through the descriptor it inherits.
+	Cred *syscall.Credential
 }
 
 // Start runs Exec in Dir, detached in a session of its own (so the app
@@ -49,7 +53,7 @@ func (s Starter) Start() (pid int, wait func() error, err error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = s.Dir
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: s.Cred}
 	if err := startClean(cmd.Start); err != nil {
 		return 0, nil, fmt.Errorf("start app %q in %s: %w", s.Exec, s.Dir, err)
 	}

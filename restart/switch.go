@@ -85,6 +85,9 @@ type Switcher struct {
 	switching atomic.Int32  // Switch calls under way (Switching)
 	switches  atomic.Uint64 // Switch calls ended (Switches)
 	served    atomic.Pointer[Proc]
+	// AppCred, optional (--app-user): the user, group and groups Exec
+	// runs as (Starter.Cred); nil: the agent's.
+	AppCred *syscall.Credential
 }
 
 // UnhealthyError says a release did not come up healthy and the previous

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
@@ -29,6 +30,7 @@ type Config struct {
 	Path          string
 	Dir           string
 	Exec          string
+	AppUser       string // --app-user: the user Exec runs as
 	Restart       string
 	HealthURL     string
 	HealthCmd     string
@@ -68,6 +70,7 @@ type Config struct {
 
 	mode         restart.Mode        // --restart, parsed
 	crashLoop    reconcile.CrashLoop // --crash-loop, parsed
+	appCred      *syscall.Credential // --app-user, resolved; nil: the agent's user
 	maxSizeBytes int64
 	caPEM        []byte      // --ca-file content, for go-git
 	tlsConf      *tls.Config // system roots plus --ca-file, for artifacts
@@ -118,6 +121,7 @@ func (c *Config) addDirFlag(fs *pflag.FlagSet) {
 // addApplyFlags registers the flags of commands that change the directory.
 func (c *Config) addApplyFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Exec, "exec", "./app.bin -c app.cfg", "how to start the app (run in --dir) when none runs; empty (--exec '') for an app with a supervisor of its own (its systemd unit): never started after an exit")
+	fs.StringVar(&c.AppUser, "app-user", "", "start the app (--exec) as this user (name or uid), with its group and groups, not as the agent's user (needs root, or CAP_SETUID and CAP_SETGID)")
 	fs.StringVar(&c.Restart, "restart", "hup", "after a switch: hup (graceful re-exec), restart (SIGTERM, start anew) or none")
 	fs.StringVar(&c.HealthURL, "health-url", "", "after a switch, the new release must answer 2xx here")
 	fs.StringVar(&c.HealthCmd, "health-cmd", "", "after a switch, this command (run in --dir, no shell) must exit 0")
@@ -349,6 +353,9 @@ func (c *Config) ValidateApply() error {
 		return &usageError{msg: "--restart " + err.Error()}
 	}
 	c.mode = mode
+	if c.appCred, err = appCredential(c.AppUser); err != nil {
+		return err
+	}
 	if err := c.validateHealth(); err != nil {
 		return err
 	}

@@ -46,6 +46,7 @@ Every flag can also be set as RECONCILER_<FLAG>, e.g. RECONCILER_REPO.`,
 		newFleetCmd(stdout),
 		newDemoCmd(stdout, stderr),
 		newVersionCmd(stdout),
+		newManCmd(),
 	)
 	addSettingsFlags(root)
 	markUsageErrors(root)

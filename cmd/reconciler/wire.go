@@ -122,6 +122,7 @@ func newSwitcher(c *Config, layout reconcile.Layout, log *slog.Logger) *restart.
 		Dir:           layout.Dir,
 		Mode:          c.mode,
 		Exec:          c.Exec,
+		AppCred:       c.appCred,
 		HealthURL:     c.HealthURL,
 		HealthCmd:     c.HealthCmd,
 		HealthTCP:     c.HealthTCP,
