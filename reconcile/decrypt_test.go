@@ -56,7 +56,7 @@ func TestEncryptedConfig(t *testing.T) {
 			if tc.dec {
 				e.Decrypter = &fakeDecrypter{}
 			}
-			p, _, err := e.Diff(t.Context())
+			p, err := e.Diff(t.Context())
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("got error %v, want %v", err, tc.wantErr)
 			}

@@ -6,9 +6,11 @@
 // actual state on disk), plan (a pure function of the two), apply (download,
 // verify, write release/current.conf, hand over to the switcher).
 // `reconciler diff` prints the plan and `reconciler sync` applies it: one
-// code path, so what diff prints is what sync sets out to do, and diff says
-// when sync would apply nothing (a failed revision, a suspension, closed
-// deploy windows). What only
+// code path, Diff runs the very steps of a sync in a dry mode (no download,
+// no write, no signal, no event, the state a copy never saved), so what diff
+// prints is what sync sets out to do, and diff says when sync would apply
+// nothing (a failed revision, a suspension, closed deploy windows) and when
+// it judges an unfinished switch first. What only
 // doing can find out, diff cannot: a download that fails or does not match
 // its digest, a downloaded binary this machine cannot run, a release that
 // does not come up.

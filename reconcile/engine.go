@@ -123,36 +123,19 @@ func (e *Engine) now() time.Time {
 	return e.Now().UTC()
 }
 
-// Diff observes and plans without writing anything in the app directory.
-func (e *Engine) Diff(ctx context.Context) (Plan, DesiredAt, error) {
+// Diff runs the steps of a sync dry (pass.go): it observes and plans, and
+// says what the sync would do, blocked or not, without downloading,
+// writing or signalling anything, and without the directory's lock.
+func (e *Engine) Diff(ctx context.Context) (Plan, error) {
 	st, err := e.Layout.LoadState()
 	if err != nil {
-		return Plan{}, DesiredAt{}, err
+		return Plan{}, err
 	}
-	src, err := e.observeDesired(ctx, &st)
-	if err != nil {
-		return Plan{}, DesiredAt{}, err
-	}
-	act := e.observeActual(src, st)
-	p, err := e.makePlan(src, act)
-	p.Blocked = blockedBy(act.State, src.Rev)
-	if p.Blocked == nil && err == nil {
-		p.Blocked = e.deferredBy(&act.State, src.Rev, p)
-	}
-	return p, src, err
-}
-
-// blockedBy says why Sync would apply nothing at rev, nil when it would:
-// the revision failed before, or a person suspended the directory. Sync
-// checks the same two facts in the same order.
-func blockedBy(st State, rev string) *Blocked {
-	if f, ok := st.IsFailed(rev); ok {
-		return &Blocked{Rev: rev, Failed: &f}
-	}
-	if st.Suspended != nil {
-		return &Blocked{Rev: rev, Suspended: st.Suspended}
-	}
-	return nil
+	p := &pass{ctx: ctx, st: &st, dry: true}
+	err = e.run(p)
+	plan := p.plan
+	plan.Blocked, plan.Judging = p.blocked, p.judging
+	return plan, err
 }
 
 // makePlan plans; without a switcher, links and process are not this
@@ -172,18 +155,6 @@ func (e *Engine) makePlan(src DesiredAt, act Actual) (Plan, error) {
 		p.Process = e.Switcher.Describe()
 	}
 	return p, err
-}
-
-func (e *Engine) observeDesired(ctx context.Context, st *State) (DesiredAt, error) {
-	head, err := e.Repo.Head(ctx)
-	if err != nil {
-		return DesiredAt{}, err
-	}
-	rev, err := e.fetchVerified(ctx, head)
-	if err != nil {
-		return DesiredAt{}, err
-	}
-	return e.readDesiredAt(ctx, rev, st)
 }
 
 // readDesiredAt reads the desired file at rev and what this host is to

@@ -234,31 +234,47 @@ func (e *Engine) switchName(hs *hookedSwitch) string {
 // hand edit had named the release; the other hooks are reported. It
 // reports whether it changed the state.
 func (e *Engine) settleHooks(st *State) bool {
+	runs := st.settleInterrupted(e.now(), e.Layout.Dir)
+	rec := st.Hooks
+	for _, r := range runs {
+		if r.Hook == HookPreSwitch {
+			e.putBackHandEdit(rec)
+		}
+		e.log().Error("hook interrupted", "hook", r.Hook, "rev", short(rec.Revision), "version", rec.Version, "err", r.Error)
+		e.emit(Event{Kind: EventFailed, FromVersion: rec.FromVersion, ToVersion: rec.Version, Revision: rec.Revision, Error: r.Error})
+	}
+	return len(runs) > 0
+}
+
+// settleInterrupted is settleHooks' change of the state alone (a dry pass
+// makes it on its copy): each run left started is finished, interrupted,
+// and an interrupted pre-switch hook fails its revision. It returns those
+// runs, each with the words that tell of it as its Error.
+func (st *State) settleInterrupted(now time.Time, dir string) []HookRun {
 	rec := st.Hooks
 	if rec == nil {
-		return false
+		return nil
 	}
-	changed := false
+	var told []HookRun
 	for i := range rec.Runs {
 		run := &rec.Runs[i]
 		if !run.Finished.IsZero() {
 			continue
 		}
-		changed = true
-		run.Finished = e.now()
+		run.Finished = now
 		run.Error = "interrupted: the agent died while it ran"
 		msg := fmt.Sprintf("%s hook interrupted: the agent died while it ran (started %s); it was not run again, and it may still be running (output in %s)",
-			run.Hook, run.Started.Format(time.RFC3339), appdir.HookOutput(e.Layout.Dir, string(run.Hook)))
+			run.Hook, run.Started.Format(time.RFC3339), appdir.HookOutput(dir, string(run.Hook)))
 		if run.Hook == HookPreSwitch {
 			rec.Failed = true
-			msg += fmt.Sprintf("; nothing was switched: check what it did, then `reconciler retry --dir %s`", e.Layout.Dir)
-			st.MarkFailed(Failed{Revision: rec.Revision, Version: rec.Version, Reason: msg, Time: e.now()})
-			e.putBackHandEdit(rec)
+			msg += fmt.Sprintf("; nothing was switched: check what it did, then `reconciler retry --dir %s`", dir)
+			st.MarkFailed(Failed{Revision: rec.Revision, Version: rec.Version, Reason: msg, Time: now})
 		}
-		e.log().Error("hook interrupted", "hook", run.Hook, "rev", short(rec.Revision), "version", rec.Version, "err", msg)
-		e.emit(Event{Kind: EventFailed, FromVersion: rec.FromVersion, ToVersion: rec.Version, Revision: rec.Revision, Error: msg})
+		r := *run
+		r.Error = msg
+		told = append(told, r)
 	}
-	return changed
+	return told
 }
 
 // putBackHandEdit restores release/current.conf to the links when it names

@@ -90,17 +90,15 @@ func (e *Engine) endSwitch(st *State, switchErr error) {
 // switcher's: an UnhealthyError for a release switched back, or another
 // (a stop, a drain) that leaves the record judging for the next try.
 func (e *Engine) finishJudgement(ctx context.Context, st *State) (bool, error) {
-	r := st.Switch
-	if r == nil || r.Verdict != VerdictJudging || e.Switcher == nil {
-		return false, nil
+	r, dropped := e.judgementDue(st)
+	if dropped {
+		e.log().Warn("a switch the last agent began is no longer wanted: release/current.conf changed and the links never moved; dropped",
+			"version", st.Switch.To.Version, "rev", short(st.Switch.Revision))
+		st.Switch = nil
+		return true, nil
 	}
-	if !e.linksAgree(r.To) {
-		if conf, err := e.Layout.ReadLocalConf(); err != nil || conf != r.To {
-			e.log().Warn("a switch the last agent began is no longer wanted: release/current.conf changed and the links never moved; dropped",
-				"version", r.To.Version, "rev", short(r.Revision))
-			st.Switch = nil
-			return true, nil
-		}
+	if r == nil {
+		return false, nil
 	}
 	e.log().Warn("finishing the judgement of a switch the last agent did not finish", "version", r.To.Version,
 		"rev", short(r.Revision), "from", r.From.version(), "started", r.Started)
@@ -117,6 +115,23 @@ func (e *Engine) finishJudgement(ctx context.Context, st *State) (bool, error) {
 	}
 	e.judged(ctx, st, r, err)
 	return true, err
+}
+
+// judgementDue returns the switch an agent left judging that is to be
+// judged now, nil when none is; dropped says that the record is no longer
+// wanted (the links never moved and release/current.conf no longer names
+// its release). It only reads.
+func (e *Engine) judgementDue(st *State) (r *SwitchRecord, dropped bool) {
+	r = st.Switch
+	if r == nil || r.Verdict != VerdictJudging || e.Switcher == nil {
+		return nil, false
+	}
+	if !e.linksAgree(r.To) {
+		if conf, err := e.Layout.ReadLocalConf(); err != nil || conf != r.To {
+			return nil, true
+		}
+	}
+	return r, false
 }
 
 // judged carries out the verdict finishJudgement reached on r.

@@ -36,10 +36,8 @@ const maxMismatches = 8
 // its bytes counted as refused. Both say the same words, so that the
 // refusal is one error, told once (errorIsNews), however many passes see it.
 func (e *Engine) fetchStep(ctx context.Context, s Step, st *State, rev string) error {
-	if s.Action == Download {
-		if m, ok := st.mismatch(rev, s); ok {
-			return e.mismatchErr(s, m)
-		}
+	if err := e.refusedStep(s, st, rev); err != nil {
+		return err
 	}
 	err := e.applyStep(ctx, s)
 	var de *artifacts.DigestError
@@ -52,6 +50,29 @@ func (e *Engine) fetchStep(ctx context.Context, s Step, st *State, rev string) e
 	e.log().Error("download refused: its sha256 is not the pinned one; not downloaded again at this revision",
 		"url", m.URL, "rev", short(rev), "got", de.Got, "want", de.Want, "bytes", de.Size)
 	return e.mismatchErr(s, m)
+}
+
+// refusedStep is the error of a download of rev refused for its digest
+// before, nil when there is none.
+func (e *Engine) refusedStep(s Step, st *State, rev string) error {
+	if s.Action != Download {
+		return nil
+	}
+	if m, ok := st.mismatch(rev, s); ok {
+		return e.mismatchErr(s, m)
+	}
+	return nil
+}
+
+// refusedBefore is the error the first step of plan refused before meets
+// (for a dry pass: the sync stops there without a download).
+func (e *Engine) refusedBefore(plan Plan, st *State, rev string) error {
+	for _, s := range plan.Steps {
+		if err := e.refusedStep(s, st, rev); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // mismatchErr is the error of a step whose download was refused for its

@@ -14,14 +14,25 @@ import (
 // error, or marks the pass done (nothing left to do), ends it. After
 // Flux's source-controller: a reconcile is a short list of small steps,
 // each tested on its own.
+//
+// Diff runs the same steps dry: each step decides as in a sync and acts on
+// nothing (no download, no disk write, no signal, no event; the state is a
+// copy never saved). A step that would end the sync without applying
+// (a failed revision, a suspension, closed windows) records why in
+// blocked instead, and the dry pass goes on to plan what is held, so diff
+// shows it; nothing after a block is applied, dry or not.
 type pass struct {
 	ctx  context.Context
-	st   *State // loaded by Sync, saved by Sync whatever happens
+	st   *State // loaded by Sync, saved by Sync whatever happens; Diff's copy, never saved
 	out  Outcome
 	head string
 	src  DesiredAt
 	plan Plan
 	done bool
+	dry  bool // Diff's pass
+
+	blocked *Blocked      // dry: why the sync would apply nothing (the first step that said so)
+	judging *SwitchRecord // dry: a switch the sync judges first
 }
 
 type step func(e *Engine, p *pass) error
@@ -43,16 +54,33 @@ var steps = []step{
 
 func (e *Engine) sync(ctx context.Context, st *State) (Outcome, error) {
 	p := &pass{ctx: ctx, st: st, out: Outcome{Result: PollError}}
+	err := e.run(p)
+	return p.out, err
+}
+
+// run runs the steps of p in order, until one fails or ends the pass.
+func (e *Engine) run(p *pass) error {
 	for _, s := range steps {
 		if err := s(e, p); err != nil || p.done {
-			return p.out, err
+			return err
 		}
 	}
-	return p.out, nil
+	return nil
+}
+
+// block ends a sync that applies nothing; a dry pass records the first
+// reason and goes on planning.
+func (p *pass) block(b *Blocked) {
+	if p.blocked == nil {
+		p.blocked = b
+	}
 }
 
 // cleanTemp removes what a killed run left in release/.
-func (e *Engine) cleanTemp(*pass) error {
+func (e *Engine) cleanTemp(p *pass) error {
+	if p.dry {
+		return nil
+	}
 	if _, err := artifacts.CleanTemp(e.Layout.Release()); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("clean temporary files: %w", err)
 	}
@@ -62,6 +90,10 @@ func (e *Engine) cleanTemp(*pass) error {
 // settleInterruptedHooks fails the revision of a pre-switch hook that a
 // dead agent left unfinished, before anything would run it again.
 func (e *Engine) settleInterruptedHooks(p *pass) error {
+	if p.dry {
+		p.st.settleInterrupted(e.now(), e.Layout.Dir)
+		return nil
+	}
 	e.settleHooks(p.st)
 	return nil
 }
@@ -69,8 +101,17 @@ func (e *Engine) settleInterruptedHooks(p *pass) error {
 // finishInterruptedJudgement finishes the judgement of a switch a stopped
 // or killed agent left (finishJudgement) before anything of the repo is
 // read: no network is needed for it. A release switched back ends the pass
-// with its error, as the pass that switched would have.
+// with its error, as the pass that switched would have. A dry pass
+// cannot tell the verdict: it records that the sync judges first.
 func (e *Engine) finishInterruptedJudgement(p *pass) error {
+	if p.dry {
+		r, dropped := e.judgementDue(p.st)
+		if dropped {
+			p.st.Switch = nil
+		}
+		p.judging = r
+		return nil
+	}
 	_, err := e.finishJudgement(p.ctx, p.st)
 	if isUnhealthy(err) {
 		p.out.Rev, p.out.Version = p.st.Switch.Revision, p.st.Switch.To.Version
@@ -87,6 +128,10 @@ func (e *Engine) findHead(p *pass) error {
 	}
 	p.head = head
 	p.st.forgetMismatches(func(rev string) bool { return rev != head })
+	if p.dry {
+		p.st.retry(e.Layout.retryAsked()) // the request stays for the sync
+		return nil
+	}
 	if rev := e.Layout.takeRetry(p.st); rev != "" {
 		e.log().Info("retrying a failed revision, as `reconciler retry` asked", "rev", short(rev))
 	}
@@ -97,6 +142,10 @@ func (e *Engine) findHead(p *pass) error {
 func (e *Engine) skipFailedHead(p *pass) error {
 	f, ok := p.st.IsFailed(p.head)
 	if !ok {
+		return nil
+	}
+	if p.dry {
+		p.block(&Blocked{Rev: p.head, Failed: &f})
 		return nil
 	}
 	var err error
@@ -142,6 +191,10 @@ func (e *Engine) holdIfSuspended(p *pass) error {
 	if p.st.Suspended == nil {
 		return nil
 	}
+	if p.dry {
+		p.block(&Blocked{Rev: p.out.Rev, Suspended: p.st.Suspended})
+		return nil
+	}
 	p.out.Result = PollSuspended
 	return fmt.Errorf("%w (%s): not applying revision %s", ErrSuspended, p.st.Suspended.Reason, short(p.out.Rev))
 }
@@ -149,7 +202,9 @@ func (e *Engine) holdIfSuspended(p *pass) error {
 // stopIfInSync ends the pass when the directory already is what the
 // revision says.
 func (e *Engine) stopIfInSync(p *pass) error {
-	e.lastConf = &p.plan.To
+	if !p.dry {
+		e.lastConf = &p.plan.To
+	}
 	if p.plan.Changes() || p.plan.WriteConf || p.plan.Repairs() {
 		return nil
 	}
@@ -159,9 +214,17 @@ func (e *Engine) stopIfInSync(p *pass) error {
 
 // applyPass applies the plan, with the hooks around the switch; a release
 // that does not come up is recorded failed and release/current.conf put
-// back; a good switch prunes.
+// back; a good switch prunes. A dry pass applies nothing: it only says
+// the error a sync would meet before any download (a download refused
+// before).
 func (e *Engine) applyPass(p *pass) error {
 	rev, plan, st := p.out.Rev, p.plan, p.st
+	if p.dry {
+		if p.blocked != nil {
+			return nil
+		}
+		return e.refusedBefore(plan, st, rev)
+	}
 	if st.Applied != nil && st.Applied.Revision == rev && plan.handChanged() {
 		// An app that exited is no drift (AppExited tells of it): only
 		// links, release/current.conf or release files changed by hand.

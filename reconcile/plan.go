@@ -76,6 +76,9 @@ type Plan struct {
 	// Blocked, set by Diff, says why Sync would apply nothing although
 	// the plan has changes; nil when Sync would apply it.
 	Blocked *Blocked
+	// Judging, set by Diff, is a switch an agent left unjudged: Sync
+	// finishes its judgement (health checks, bake) before anything else.
+	Judging *SwitchRecord
 	// Wave is this host's place in the desired file's rollout, nil
 	// without one: To is then the release the wave gives this host.
 	Wave *Wave

@@ -21,6 +21,10 @@ func (p Plan) Render(w io.Writer) error {
 	} else if k != nil && k.Deferred != nil {
 		fmt.Fprintf(&b, "blocked   %s: %s (sync applies nothing until then, unless --ignore-windows)\n", ErrDeferred, opensText(k.Deferred.Opens, k.Deferred.Since))
 	}
+	if r := p.Judging; r != nil {
+		fmt.Fprintf(&b, "judge     the switch to version %s (revision %s) an agent left unjudged: sync finishes its health checks first, and switches back if they fail\n",
+			r.To.Version, orNone(short(r.Revision)))
+	}
 	fmt.Fprintf(&b, "dir       %s\n", p.Layout.Dir)
 	fmt.Fprintf(&b, "version   %s -> %s\n", orNone(from.Version), p.To.Version)
 	fmt.Fprintf(&b, "revision  %s -> %s\n", orNone(short(from.Revision)), short(p.To.Revision))

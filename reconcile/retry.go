@@ -50,12 +50,29 @@ func (l Layout) RequestRetry(rev string) error {
 // to retry, if any, and removes the request. It returns the revision
 // forgotten.
 func (l Layout) takeRetry(st *State) string {
+	rev := l.retryAsked()
+	if rev == "" {
+		return ""
+	}
+	_ = os.Remove(l.retryFile())
+	return st.retry(rev)
+}
+
+// retryAsked returns the revision a person asked to retry, "" when none.
+func (l Layout) retryAsked() string {
 	data, err := os.ReadFile(l.retryFile())
 	if err != nil {
 		return ""
 	}
-	_ = os.Remove(l.retryFile())
-	rev := strings.TrimSpace(string(data))
+	return strings.TrimSpace(string(data))
+}
+
+// retry forgets the failure of rev, or its refused downloads, and returns
+// rev when it forgot anything ("" asks nothing).
+func (st *State) retry(rev string) string {
+	if rev == "" {
+		return ""
+	}
 	n := len(st.Mismatches)
 	st.forgetMismatches(func(r string) bool { return r == rev })
 	if _, ok := st.IsFailed(rev); !ok {

@@ -48,9 +48,15 @@ func (e *Engine) holdOutsideWindows(p *pass) error {
 	}
 	opens, _ := e.Windows.NextOpen(now)
 	if e.IgnoreWindows || e.ignoreOnce {
-		e.log().Warn("outside the deploy windows: deploying anyway, as --ignore-windows asks",
-			"rev", short(p.out.Rev), "version", p.out.Version, "opens", opens)
+		if !p.dry {
+			e.log().Warn("outside the deploy windows: deploying anyway, as --ignore-windows asks",
+				"rev", short(p.out.Rev), "version", p.out.Version, "opens", opens)
+		}
 		p.st.Deferred = nil
+		return nil
+	}
+	if p.dry {
+		p.block(&Blocked{Rev: p.out.Rev, Deferred: &Deferred{Revision: p.out.Rev, Version: p.out.Version, Opens: opens, Since: now}})
 		return nil
 	}
 	e.deferPass(p, opens, now)
@@ -73,20 +79,6 @@ func deploys(st *State, rev string, plan Plan) bool {
 	}
 	from := plan.From
 	return from == nil || from.Version != plan.To.Version || from.BinFile != plan.To.BinFile || from.CfgFile != plan.To.CfgFile
-}
-
-// deferredBy says that Sync would defer plan at rev (for diff), nil when it
-// would not: the same facts holdOutsideWindows checks.
-func (e *Engine) deferredBy(st *State, rev string, plan Plan) *Blocked {
-	if e.Windows == nil || e.IgnoreWindows || !deploys(st, rev, plan) {
-		return nil
-	}
-	now := e.now()
-	if e.Windows.Open(now) {
-		return nil
-	}
-	opens, _ := e.Windows.NextOpen(now)
-	return &Blocked{Rev: rev, Deferred: &Deferred{Revision: rev, Version: plan.To.Version, Opens: opens, Since: now}}
 }
 
 // deferPass records the deferral, and tells about it once per revision.

@@ -255,7 +255,7 @@ func TestDiffSaysDeferred(t *testing.T) {
 	w := newWindowed(t)
 	w.commit(rev1, "1.0")
 	w.clock = at("2026-12-04T02:00:00Z")
-	plan, _, err := w.engine(office).Diff(t.Context())
+	plan, err := w.engine(office).Diff(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +265,7 @@ func TestDiffSaysDeferred(t *testing.T) {
 		t.Errorf("diff says:\n%s\nwant it to start with %q", out.String(), want)
 	}
 	w.clock = at("2026-12-04T10:00:00Z")
-	plan, _, _ = w.engine(office).Diff(t.Context())
+	plan, _ = w.engine(office).Diff(t.Context())
 	if plan.Blocked != nil {
 		t.Errorf("inside the window: blocked %+v, want nothing", plan.Blocked)
 	}

@@ -58,7 +58,7 @@ func runDiff(cmd *cobra.Command, c *Config, showSecrets bool, log *slog.Logger, 
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	plan, _, err := eng.Diff(cmd.Context())
+	plan, err := eng.Diff(cmd.Context())
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}

@@ -105,3 +105,31 @@ func TestDiffSaysWhenSyncIsBlocked(t *testing.T) {
 		t.Errorf("diff of a failed revision prints no plan:\n%s", out)
 	}
 }
+
+// TestDiffAfterRetry: once `reconciler retry` asked (no agent runs), the
+// next sync applies the failed revision again, so diff says it would, and
+// leaves the request for that sync.
+func TestDiffAfterRetry(t *testing.T) {
+	t.Parallel()
+	d := newDeployRepo(t)
+	d.release("1.0")
+	dir := t.TempDir()
+	mustSync(t, d.URL(), dir)
+	d.release("2.0")
+	if _, errOut, code := runCLI(t, syncArgs(d.URL(), dir, "--restart", "restart", "--health-timeout", "3s")...); code != 1 {
+		t.Fatalf("sync of a binary that exits at once: exit %d, want a failure\n%s", code, errOut)
+	}
+	if out, errOut, code := runCLI(t, "retry", "--dir", dir); code != 0 {
+		t.Fatalf("retry: exit %d\n%s%s", code, out, errOut)
+	}
+	diffArgs := []string{"diff", "--repo", d.URL(), "--path", "web/current.conf", "--dir", dir, "--restart", "none"}
+	for i := range 2 { // the request stays for the sync
+		out, errOut, code := runCLI(t, diffArgs...)
+		if code != 1 || strings.Contains(out, "blocked") || !strings.Contains(out, "version   1.0 -> 2.0") {
+			t.Errorf("diff %d after retry: exit %d\n%s%s\nwant exit 1 and the plan to 2.0, not blocked", i+1, code, out, errOut)
+		}
+	}
+	if _, errOut, code := runCLI(t, syncArgs(d.URL(), dir, "--restart", "none")...); code != 0 {
+		t.Errorf("sync after retry: exit %d, want 2.0 applied\n%s", code, errOut)
+	}
+}
