@@ -12,6 +12,7 @@ import (
 	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/artifacts/oci"
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/linediff"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
@@ -131,7 +132,7 @@ func (b *Bumper) once(ctx context.Context, req Request, t target, first **reconc
 	res.Message = p.message
 	res.Pushes = t.pushes(res.Pushes)
 	if req.DryRun {
-		res.Diff = reconcile.UnifiedDiff("a/"+req.Path, "b/"+req.Path, st.data, p.data)
+		res.Diff = linediff.Unified("a/"+req.Path, "b/"+req.Path, st.data, p.data)
 		return nil
 	}
 	if err := b.push(ctx, res.Pushes); err != nil {
