@@ -15,6 +15,7 @@ import (
 	"github.com/reconciler-dev/reconciler/internal/appset"
 	"github.com/reconciler-dev/reconciler/internal/envfile"
 	"github.com/reconciler-dev/reconciler/internal/notify"
+	"github.com/reconciler-dev/reconciler/internal/redact"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/robfig/cron/v3"
@@ -109,7 +110,7 @@ func (ag *appsAgent) serveApp(ctx context.Context, f appset.File) error {
 	if err := restart.CleanLinks(eng.Layout.Dir); err != nil {
 		log.Warn("clean temporary links", "err", err)
 	}
-	log.Info("app starting", "file", f.Path, "repo", gitsrc.RedactURL(c.Repo), "ref", c.Ref, "path", c.Path,
+	log.Info("app starting", "file", f.Path, "repo", redact.URL(c.Repo), "ref", c.Ref, "path", c.Path,
 		"dir", eng.Layout.Dir, "schedule", a.Schedule, "jitter", a.Jitter, "notify", len(c.Notify.urls),
 		"window", c.Windows, "deny_window", c.DenyWindows)
 	ag.mu.Lock()

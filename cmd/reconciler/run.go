@@ -12,8 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/internal/notify"
+	"github.com/reconciler-dev/reconciler/internal/redact"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/robfig/cron/v3"
@@ -168,7 +168,7 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 			return fmt.Errorf("--listen: %w", err)
 		}
 	}
-	log.Info("agent starting", "repo", gitsrc.RedactURL(c.Repo), "ref", c.Ref, "path", c.Path, "dir", layout.Dir,
+	log.Info("agent starting", "repo", redact.URL(c.Repo), "ref", c.Ref, "path", c.Path, "dir", layout.Dir,
 		"schedule", a.Schedule, "jitter", a.Jitter, "listen", listen, "notify", len(c.Notify.urls))
 	if !c.windows.Empty() {
 		opens, _ := c.windows.NextOpen(time.Now()) // now, when open
