@@ -65,7 +65,3 @@ type scrubbedError struct {
 
 func (e *scrubbedError) Error() string { return e.msg }
 func (e *scrubbedError) Unwrap() error { return e.err }
-
-// RedactURL returns an artifact URL fit for logs and plans (see package
-// internal/redact).
-func RedactURL(raw string) string { return redact.URL(raw) }

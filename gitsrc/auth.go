@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"github.com/reconciler-dev/reconciler/internal/redact"
 	"golang.org/x/crypto/ssh"
 	xknownhosts "golang.org/x/crypto/ssh/knownhosts"
 )
@@ -81,7 +82,7 @@ func NewAuth(rawURL string, o AuthOptions) (transport.AuthMethod, error) {
 	}
 	ep, err := transport.NewEndpoint(u)
 	if err != nil {
-		return nil, fmt.Errorf("deploy repo URL %s: %w", RedactURL(u), err)
+		return nil, fmt.Errorf("deploy repo URL %s: %w", redact.URL(u), err)
 	}
 	switch ep.Protocol {
 	case "ssh":
@@ -96,7 +97,7 @@ func NewAuth(rawURL string, o AuthOptions) (transport.AuthMethod, error) {
 func httpAuth(raw string, o AuthOptions) (transport.AuthMethod, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("deploy repo URL %s: does not parse", RedactURL(raw))
+		return nil, fmt.Errorf("deploy repo URL %s: does not parse", redact.URL(raw))
 	}
 	var login string
 	if u.User != nil {

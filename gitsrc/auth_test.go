@@ -18,6 +18,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/gitsrc/gittest"
+	"github.com/reconciler-dev/reconciler/internal/redact"
 )
 
 // sshAuthFixture is a deploy repo served over SSH, a client key it accepts and
@@ -139,7 +140,7 @@ func TestSSHHostKeyRejected(t *testing.T) {
 					t.Errorf("%s: %v, want ErrHostKey and not ErrUnreachable", name, err)
 					continue
 				}
-				for _, want := range append(tc.want, kh, gitsrc.RedactURL(f.srv.URL)) {
+				for _, want := range append(tc.want, kh, redact.URL(f.srv.URL)) {
 					if !strings.Contains(err.Error(), want) {
 						t.Errorf("%s: error %q does not say %q", name, err, want)
 					}

@@ -67,7 +67,7 @@
 //     1,000 capabilities, 16 sections of at most 100,000 lines in a fetch
 //     answer, 16 MiB of a v0 advertisement read by the v2 client. Beyond that the call fails with an error saying so; it is not
 //     handed to go-git's listing, which reads without a bound.
-//   - Credentials appear in no error: URLs are shown through RedactURL, the
+//   - Credentials appear in no error: URLs are shown through internal/redact, the
 //     transport's error text is scrubbed of the URL's and Auth's secrets, and
 //     the cache's stored remote URL is the redacted one.
 //   - ReadFile treats paths and symlinks as hostile: nothing it returns comes

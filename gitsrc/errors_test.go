@@ -13,6 +13,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/gitsrc/gittest"
+	"github.com/reconciler-dev/reconciler/internal/redact"
 )
 
 // TestRemoteErrors: each failure of the remote is sorted into its sentinel,
@@ -54,7 +55,7 @@ func TestRemoteErrors(t *testing.T) {
 							t.Errorf("%s: error %v, want errors.Is %v", name, err, want)
 						}
 					}
-					if err != nil && !strings.Contains(err.Error(), gitsrc.RedactURL(tc.url)) {
+					if err != nil && !strings.Contains(err.Error(), redact.URL(tc.url)) {
 						t.Errorf("%s: error %q does not name the URL %s", name, err, tc.url)
 					}
 				})

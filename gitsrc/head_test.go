@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/redact"
 )
 
 // TestRefNotFoundListsBranches: the default ref (main) on a repo whose branch
@@ -46,7 +47,7 @@ func TestRefNotFoundListsBranches(t *testing.T) {
 				if !errors.Is(err, gitsrc.ErrRefNotFound) || !strings.Contains(err.Error(), tc.want) {
 					t.Errorf("%s: got %v, want ErrRefNotFound with %q", call, err, tc.want)
 				}
-				if err != nil && !strings.Contains(err.Error(), "find ref main in "+gitsrc.RedactURL(tc.url)) {
+				if err != nil && !strings.Contains(err.Error(), "find ref main in "+redact.URL(tc.url)) {
 					t.Errorf("%s: got %q, want it to name ref main and the URL", call, err)
 				}
 			}

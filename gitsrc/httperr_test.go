@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/redact"
 )
 
 // errorPage is what web servers and proxies answer with: a whole HTML page.
@@ -60,7 +61,7 @@ func TestHTTPErrorStatus(t *testing.T) {
 			}
 			for name, call := range calls {
 				err := call(t.Context())
-				want := "list refs of " + gitsrc.RedactURL(url) + ": " + tc.wantDetail
+				want := "list refs of " + redact.URL(url) + ": " + tc.wantDetail
 				if err == nil || err.Error() != want {
 					t.Errorf("%s: got %v, want %s", name, err, want)
 				}

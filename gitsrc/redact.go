@@ -9,11 +9,6 @@ import (
 	"github.com/reconciler-dev/reconciler/internal/redact"
 )
 
-// RedactURL returns raw in a form safe to log (the rule of package
-// internal/redact, shared with artifacts): the userinfo goes but an ssh://
-// user name, query values are hidden, a password in scp-like userinfo goes.
-func RedactURL(raw string) string { return redact.URL(raw) }
-
 func isSCPLike(raw string) bool { return redact.IsSCPLike(raw) }
 
 // secrets returns every credential the URL and the auth method carry, in the

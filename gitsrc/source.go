@@ -11,6 +11,7 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/reconciler-dev/reconciler/internal/redact"
 )
 
 // DefaultTimeout bounds each remote call when Options.Timeout is 0.
@@ -63,7 +64,7 @@ type Options struct {
 // from one Source at a time.
 type Source struct {
 	url       string // normalised, as given to go-git; may carry credentials
-	logURL    string // RedactURL(url): the only form in errors
+	logURL    string // redact.URL(url): the only form in errors
 	secrets   []string
 	ref       string                 // as configured, e.g. "main" or "refs/tags/v1"
 	full      plumbing.ReferenceName // resolved full ref name, "" until known
@@ -105,7 +106,7 @@ func New(opts Options) (*Source, error) {
 		return nil, fmt.Errorf("max file size %d: must not be negative", opts.MaxFileSize)
 	}
 	s := &Source{
-		url: u, logURL: RedactURL(u), secrets: secrets(u, opts.Auth),
+		url: u, logURL: redact.URL(u), secrets: secrets(u, opts.Auth),
 		ref: ref, timeout: opts.Timeout, auth: opts.Auth, caBundle: opts.CABundle, maxSize: opts.MaxFileSize,
 		maxStream: opts.MaxStreamSize,
 	}
@@ -141,7 +142,7 @@ func normaliseURL(raw string) (string, error) {
 	case raw == "":
 		return "", errors.New("deploy repo URL is empty")
 	case strings.ContainsAny(raw, "\x00\n\r"):
-		return "", fmt.Errorf("deploy repo URL %q: contains a control character", RedactURL(raw))
+		return "", fmt.Errorf("deploy repo URL %q: contains a control character", redact.URL(raw))
 	case strings.Contains(raw, "://"):
 		return checkSchemeURL(raw)
 	case isSCPLike(raw):
@@ -157,19 +158,19 @@ func normaliseURL(raw string) (string, error) {
 func checkSchemeURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("deploy repo URL %s: does not parse", RedactURL(raw))
+		return "", fmt.Errorf("deploy repo URL %s: does not parse", redact.URL(raw))
 	}
 	switch u.Scheme {
 	case "http", "https", "ssh", "git":
 		if u.Host == "" {
-			return "", fmt.Errorf("deploy repo URL %s: no host", RedactURL(raw))
+			return "", fmt.Errorf("deploy repo URL %s: no host", redact.URL(raw))
 		}
 	case "file":
 		if u.Host != "" && u.Host != "localhost" {
-			return "", fmt.Errorf("deploy repo URL %s: a file:// URL needs an absolute path (file:///path)", RedactURL(raw))
+			return "", fmt.Errorf("deploy repo URL %s: a file:// URL needs an absolute path (file:///path)", redact.URL(raw))
 		}
 	default:
-		return "", fmt.Errorf("deploy repo URL %s: unsupported scheme %q (use https, http, ssh, git, file or a local path)", RedactURL(raw), u.Scheme)
+		return "", fmt.Errorf("deploy repo URL %s: unsupported scheme %q (use https, http, ssh, git, file or a local path)", redact.URL(raw), u.Scheme)
 	}
 	return raw, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/redact"
 )
 
 // boundTimeout is the Source's timeout in the tests of bounded answers: an
@@ -77,7 +78,7 @@ func TestLsRefsBounded(t *testing.T) {
 	if err == nil || errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "more than") {
 		t.Fatalf("Head: got %v, want an error naming the bound on refs", err)
 	}
-	if !strings.Contains(err.Error(), gitsrc.RedactURL(srv.URL+"/x.git")) {
+	if !strings.Contains(err.Error(), redact.URL(srv.URL+"/x.git")) {
 		t.Errorf("Head: got %v, want the repo URL named", err)
 	}
 	if got := gets.Load(); got != 1 {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
+	"github.com/reconciler-dev/reconciler/internal/redact"
 	"github.com/reconciler-dev/reconciler/internal/repopath"
 )
 
@@ -192,7 +193,7 @@ func (a *Artifact) Locator() string {
 // OCI or S3 reference, which hold no credential.
 func (a *Artifact) Origin() string {
 	if a.URL != "" {
-		return artifacts.RedactURL(a.URL)
+		return redact.URL(a.URL)
 	}
 	return a.Locator()
 }
@@ -200,19 +201,19 @@ func (a *Artifact) Origin() string {
 func checkURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("cannot parse URL %q", artifacts.RedactURL(raw))
+		return fmt.Errorf("cannot parse URL %q", redact.URL(raw))
 	}
 	switch u.Scheme {
 	case "http", "https":
 		if u.Host == "" {
-			return fmt.Errorf("%s has no host", artifacts.RedactURL(raw))
+			return fmt.Errorf("%s has no host", redact.URL(raw))
 		}
 	case "file":
 		if u.Path == "" || !path.IsAbs(u.Path) {
-			return fmt.Errorf("%s: a file URL needs an absolute path", artifacts.RedactURL(raw))
+			return fmt.Errorf("%s: a file URL needs an absolute path", redact.URL(raw))
 		}
 	default:
-		return fmt.Errorf("%s: unsupported URL scheme %q (use http, https or file)", artifacts.RedactURL(raw), u.Scheme)
+		return fmt.Errorf("%s: unsupported URL scheme %q (use http, https or file)", redact.URL(raw), u.Scheme)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
+	"github.com/reconciler-dev/reconciler/internal/redact"
 )
 
 // ErrKnownMismatch marks a release file whose URL served other bytes than
@@ -44,7 +45,7 @@ func (e *Engine) fetchStep(ctx context.Context, s Step, st *State, rev string) e
 	if s.Action != Download || !errors.As(err, &de) {
 		return err
 	}
-	m := Mismatch{Revision: rev, URL: artifacts.RedactURL(s.URL), Want: de.Want, Got: de.Got, Bytes: de.Size, Time: e.now()}
+	m := Mismatch{Revision: rev, URL: redact.URL(s.URL), Want: de.Want, Got: de.Got, Bytes: de.Size, Time: e.now()}
 	e.Metrics.downloadedBytes(downloadRefused, de.Size)
 	st.rememberMismatch(m)
 	e.log().Error("download refused: its sha256 is not the pinned one; not downloaded again at this revision",
@@ -84,7 +85,7 @@ func (e *Engine) mismatchErr(s Step, m Mismatch) error {
 }
 
 func (st *State) mismatch(rev string, s Step) (Mismatch, bool) {
-	u := artifacts.RedactURL(s.URL)
+	u := redact.URL(s.URL)
 	for _, m := range st.Mismatches {
 		if m.Revision == rev && m.URL == u && m.Want == s.SHA256 {
 			return m, true

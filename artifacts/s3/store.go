@@ -13,6 +13,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
+	"github.com/reconciler-dev/reconciler/internal/redact"
 )
 
 // Options configure a Store.
@@ -41,7 +42,7 @@ func New(opts Options) (*Store, error) {
 		u, err := url.Parse(opts.Endpoint)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 			(u.Path != "" && u.Path != "/") || u.User != nil || u.RawQuery != "" {
-			return nil, fmt.Errorf("s3 endpoint %q: want http(s)://host[:port]", artifacts.RedactURL(opts.Endpoint))
+			return nil, fmt.Errorf("s3 endpoint %q: want http(s)://host[:port]", redact.URL(opts.Endpoint))
 		}
 		host, secure, lookup = u.Host, u.Scheme == "https", minio.BucketLookupPath
 	}

@@ -22,6 +22,38 @@ func TestURL(t *testing.T) {
 	}
 }
 
+// TestURLHidesSecrets: the deploy repo's URL forms (formerly
+// gitsrc.RedactURL's cases), none of whose secrets may show.
+func TestURLHidesSecrets(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		secret   string // must not appear
+	}{
+		{"https://user:s3cr%65t@host/x", "https://xxxxx@host/x", "s3cr"},
+		{"https://user:s3cret@host/x.git", "https://xxxxx@host/x.git", "s3cret"},
+		{"https://ghp_T0KEN@github.com/o/r.git", "https://xxxxx@github.com/o/r.git", "T0KEN"},
+		{"https://T0KEN:x-oauth-basic@github.com/o/r", "https://xxxxx@github.com/o/r", "T0KEN"},
+		{"https://host/x.git?private_token=T0KEN", "https://host/x.git?private_token=xxxxx", "T0KEN"},
+		{"https://u:p@h/a/b?x=1&y=2#f", "https://xxxxx@h/a/b?x=xxxxx&y=xxxxx", "p@h"},
+		{"ssh://git:pa55@host:22/x.git", "ssh://git@host:22/x.git", "pa55"},
+		{"ssh://git@host/x.git", "ssh://git@host/x.git", ""},
+		{"git@github.com:org/deploy.git", "git@github.com:org/deploy.git", ""},
+		{"git:pa55@github.com:org/deploy.git", "git@github.com:org/deploy.git", "pa55"},
+		{"/srv/deploy", "/srv/deploy", ""},
+		{"file:///srv/deploy", "file:///srv/deploy", ""},
+		{"https://us%zzer:pa%zz55@host/x", "https://xxxxx@host/x", "pa%zz55"},
+		{"https://user:p@ss@host/x", "https://xxxxx@host/x", "p@ss"},
+	} {
+		got := URL(tc.in)
+		if got != tc.want {
+			t.Errorf("URL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if tc.secret != "" && strings.Contains(got, tc.secret) {
+			t.Errorf("URL(%q) = %q shows the secret", tc.in, got)
+		}
+	}
+}
+
 // TestSecretsScrubEverySpelling: a text quoting the URL in any spelling
 // shows none of its credentials after Text, and an ssh account name is not
 // taken for a secret (it would garble "git-upload-pack").
