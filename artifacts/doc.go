@@ -56,4 +56,11 @@
 //   - A file:// URL reads any file the process may read; its bytes still have
 //     to match the wanted digest.
 //   - An existing file that is reused keeps its mode; mode applies to new files.
+//
+// # Not a library
+//
+// This package is the reconciler's own, importable only because Go makes
+// every package outside internal/ importable: its API changes with the
+// command, without notice or deprecation. The one package of this module
+// supported as a library is restart/graceful.
 package artifacts

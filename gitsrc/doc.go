@@ -103,4 +103,11 @@
 //     those still there from earlier fetches).
 //   - go-git's own transport, used after a doubt (a redirect, a v0 server),
 //     reads an HTTP error body and a v0 advertisement without a bound.
+//
+// # Not a library
+//
+// This package is the reconciler's own, importable only because Go makes
+// every package outside internal/ importable: its API changes with the
+// command, without notice or deprecation. The one package of this module
+// supported as a library is restart/graceful.
 package gitsrc

@@ -95,4 +95,11 @@
 // command then does its own pass). Requests and answers are files, not a
 // socket, so they need no listener, survive nothing they should not, and
 // work the same for every app of `run --apps-dir`.
+//
+// # Not a library
+//
+// This package is the reconciler's own, importable only because Go makes
+// every package outside internal/ importable: its API changes with the
+// command, without notice or deprecation. The one package of this module
+// supported as a library is restart/graceful.
 package reconcile

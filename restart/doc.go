@@ -53,4 +53,11 @@
 //
 // The package does not know the reconcile package: callers pass validated
 // absolute paths.
+//
+// # Not a library
+//
+// This package is the reconciler's own, importable only because Go makes
+// every package outside internal/ importable: its API changes with the
+// command, without notice or deprecation. The one package of this module
+// supported as a library is restart/graceful.
 package restart

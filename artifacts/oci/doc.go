@@ -38,4 +38,11 @@
 //     platform's manifest.
 //   - The registry's blob may redirect to other storage; the redirect goes
 //     through the same client (its CA, its refusal of https-to-http).
+//
+// # Not a library
+//
+// This package is the reconciler's own, importable only because Go makes
+// every package outside internal/ importable: its API changes with the
+// command, without notice or deprecation. The one package of this module
+// supported as a library is restart/graceful.
 package oci

@@ -22,4 +22,11 @@
 //     404 (NoSuchKey, NoSuchBucket) artifacts.ErrNotFound; 5xx are
 //     transient. No credential appears in an error.
 //   - One attempt per Open: the Fetcher does the retries with its backoff.
+//
+// # Not a library
+//
+// This package is the reconciler's own, importable only because Go makes
+// every package outside internal/ importable: its API changes with the
+// command, without notice or deprecation. The one package of this module
+// supported as a library is restart/graceful.
 package s3

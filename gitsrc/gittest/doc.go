@@ -11,4 +11,11 @@
 //
 // The helpers call t.Fatal on any failure, so they must be called from the
 // test's goroutine.
+//
+// # Not a library
+//
+// This package is the reconciler's own, importable only because Go makes
+// every package outside internal/ importable: its API changes with the
+// command, without notice or deprecation. The one package of this module
+// supported as a library is restart/graceful.
 package gittest

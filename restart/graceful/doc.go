@@ -65,4 +65,11 @@
 //   - HTTP/1 only; hijacked connections (WebSockets) are not waited for.
 //   - Never call File() or Fd() on the listener: it becomes blocking and
 //     Close/Shutdown hang.
+//
+// # A supported library
+//
+// Of this module, graceful alone is supported as a library for apps to
+// import: Run, Options and their documented behaviour keep working across
+// releases of the reconciler. Every other package outside internal/ is the
+// reconciler's own and changes with it.
 package graceful

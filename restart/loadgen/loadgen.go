@@ -1,7 +1,3 @@
-// Package loadgen is a small, bounded HTTP load loop for loopback tests,
-// benchmarks and the demo: a few workers send GET requests as fast as the
-// server answers and count what failed. It stops by itself when its context
-// ends or MaxRequests is reached.
 package loadgen
 
 import (
