@@ -57,7 +57,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL, want, dir, name string, mod
 			return res, nil
 		}
 	}
-	return Result{}, t.scrub(fmt.Errorf("download %s into %s: %w", t.shown, dest, err))
+	return Result{}, t.scrub(fmt.Errorf("download %s into %s: %w", t.origin, dest, err))
 }
 
 func (f *Fetcher) fetch(ctx context.Context, t target, want, dir, name string, mode os.FileMode) (Result, error) {

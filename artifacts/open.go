@@ -38,7 +38,7 @@ func openHTTP(ctx context.Context, doer Doer, t target) (io.ReadCloser, int64, e
 		// Read a little so the connection may be reused, then give up on it.
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 		resp.Body.Close()
-		return nil, 0, &StatusError{URL: t.shown, Code: resp.StatusCode}
+		return nil, 0, &StatusError{URL: t.origin, Code: resp.StatusCode}
 	}
 	return resp.Body, resp.ContentLength, nil
 }

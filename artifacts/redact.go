@@ -8,19 +8,19 @@ import (
 	"github.com/reconciler-dev/reconciler/internal/redact"
 )
 
-// target is a URL to fetch, the form of it that errors may show, and the
-// secrets it carries, which no error may show (the rule of package
-// internal/redact, shared with the deploy repo's URLs).
+// target is a URL to fetch, its origin (the form of it that errors may
+// show), and the secrets it carries, which no error may show (the rule of
+// package internal/redact, shared with the deploy repo's URLs).
 type target struct {
 	url     *url.URL
-	shown   string
+	origin  string // as people see it, redacted (reconcile.Step.Origin names it too)
 	secrets []string
 }
 
 // parseTarget parses and checks rawURL. On failure the target still has a
 // redacted form for the error message.
 func parseTarget(rawURL string, stores map[string]Store) (target, error) {
-	t := target{shown: redact.URL(rawURL), secrets: redact.Secrets(rawURL)}
+	t := target{origin: redact.URL(rawURL), secrets: redact.Secrets(rawURL)}
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		// *url.Error repeats the raw URL, credentials included: keep the cause only.
@@ -39,7 +39,7 @@ func parseTarget(rawURL string, stores map[string]Store) (target, error) {
 		if u.User == nil {
 			// A store's locator holds no secret (its credentials come
 			// from elsewhere): show it whole, its ?file= too.
-			t.shown = rawURL
+			t.origin = rawURL
 		}
 		return t, nil
 	}

@@ -89,8 +89,8 @@ func TestRedactURL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tg.shown != want {
-			t.Errorf("%s: got %s, want %s", raw, tg.shown, want)
+		if tg.origin != want {
+			t.Errorf("%s: got %s, want %s", raw, tg.origin, want)
 		}
 	}
 }

@@ -28,7 +28,7 @@ func (f *Fetcher) Sum(ctx context.Context, rawURL string) (sum string, size int6
 		})
 	}
 	if err != nil {
-		return "", 0, t.scrub(fmt.Errorf("hash %s: %w", t.shown, err))
+		return "", 0, t.scrub(fmt.Errorf("hash %s: %w", t.origin, err))
 	}
 	return sum, size, nil
 }
@@ -49,7 +49,7 @@ func (f *Fetcher) sumOnce(ctx context.Context, doer Doer, t target) (copied, err
 	if total > limit {
 		return copied{}, fmt.Errorf("%w: %d bytes announced, limit %d", ErrTooLarge, total, limit)
 	}
-	c, err := f.stream(w.ctx, io.Discard, body, t.shown, total, limit, w.feed)
+	c, err := f.stream(w.ctx, io.Discard, body, t.origin, total, limit, w.feed)
 	if err != nil {
 		return copied{}, w.explain(err)
 	}

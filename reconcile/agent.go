@@ -29,11 +29,11 @@ type Agent struct {
 	// backoff's; default math/rand/v2.
 	Rand func(n int64) int64
 
-	trigger chan struct{}
-	local   chan struct{}
-	exits   chan AppExit
-	backoff backoffState
-	noticed string // the last skipped or suspended pass logged above debug
+	trigger    chan struct{}
+	local      chan struct{}
+	exits      chan AppExit
+	backoff    backoffState
+	heldLogged string // the last skipped or suspended pass logged above debug
 	// personErrAt: the revision of the last poll, when it failed on an
 	// error that needs a person (logged at ERROR once per revision).
 	personErrAt *string
@@ -154,7 +154,7 @@ func (a *Agent) poll(ctx context.Context) time.Time {
 	a.Metrics.SetBackoff(0)
 	switch {
 	case err != nil:
-		a.notice(out, err)
+		a.logHeld(out, err)
 	case out.Result == PollApplied:
 		a.log().Info("applied", "rev", short(out.Rev), "version", out.Version, "drift", out.Drift)
 	default:
@@ -180,16 +180,16 @@ func (a *Agent) logNeedsPerson(ctx context.Context, out Outcome, err error) {
 	a.log().Log(ctx, level, "poll failed; needs a person", "err", err, "rev", short(out.Rev), "class", out.Class)
 }
 
-// notice logs a pass that applied nothing on purpose (a failed revision, a
+// logHeld logs a pass that applied nothing on purpose (a failed revision, a
 // suspension, a deferral) once per revision, not every poll: it is a state,
 // shown in status and metrics, not news.
-func (a *Agent) notice(out Outcome, err error) {
+func (a *Agent) logHeld(out Outcome, err error) {
 	key := out.Result + " " + out.Rev
-	if key == a.noticed {
+	if key == a.heldLogged {
 		a.log().Debug("poll", "result", out.Result, "rev", short(out.Rev))
 		return
 	}
-	a.noticed = key
+	a.heldLogged = key
 	switch {
 	case out.Result == PollDeferred:
 		a.log().Info("deferred: outside the deploy windows", "rev", short(out.Rev), "from", fromVersion(out.Plan),

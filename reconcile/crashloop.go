@@ -296,7 +296,7 @@ func (e *Engine) switchBack(ctx context.Context, st *State, r *SwitchRecord) err
 		from, to := hs.back()
 		if herr := e.runHook(ctx, st, HookOnRollback, hs, from, to); herr != nil {
 			e.log().Error("hook failed; nothing is rolled back for it", "hook", HookOnRollback, "rev", short(r.Revision), "err", herr)
-			e.emit(Event{Kind: EventFailed, FromVersion: r.To.Version, ToVersion: r.From.Version, Revision: r.From.Revision, Error: herr.Error()})
+			e.emit(Event{Kind: EventError, FromVersion: r.To.Version, ToVersion: r.From.Version, Revision: r.From.Revision, Error: herr.Error()})
 		}
 		st.failHooks()
 	}

@@ -70,8 +70,8 @@ func TestEncryptedConfig(t *testing.T) {
 				return
 			}
 			cfg := p.Steps[1]
-			if !cfg.Secret || cfg.SHA256 != sum([]byte(secretCfg)) || string(cfg.Data) != secretCfg {
-				t.Errorf("got cfg step secret=%v sha256=%s data=%q, want the plaintext's", cfg.Secret, cfg.SHA256, cfg.Data)
+			if !cfg.Encrypted || cfg.SHA256 != sum([]byte(secretCfg)) || string(cfg.Data) != secretCfg {
+				t.Errorf("got cfg step secret=%v sha256=%s data=%q, want the plaintext's", cfg.Encrypted, cfg.SHA256, cfg.Data)
 			}
 			if got := cfg.Action == Reuse; got != tc.wantSame {
 				t.Errorf("got action %s, want reuse=%v", cfg.Action, tc.wantSame)
@@ -95,7 +95,7 @@ func TestEncryptedConfigDiff(t *testing.T) {
 	old, next := []byte("password = hunter1\n"), []byte("password = hunter2\n")
 	v1 := LocalConf{BinFile: "/srv/web/release/app.1.0", CfgFile: "/srv/web/release/cfg.1.0", Version: "1.0", Revision: "aaaa"}
 	desired := Desired{Version: "2.0", Bin: &Artifact{URL: "https://a.example/web-2.0", SHA256: goodSum}, Cfg: &Artifact{Path: "web/cfg-2.0.age"}}
-	src := DesiredAt{Rev: "bbbb", Desired: desired, CfgData: next, CfgSecret: true}
+	src := DesiredAt{Rev: "bbbb", Desired: desired, CfgData: next, CfgEncrypted: true}
 	act := Actual{Conf: &v1, Files: map[string]FileState{}, Links: map[string]string{}, CfgOld: old, CfgOldSHA256: sum(old)}
 	p, err := planFrom(l, src, act)
 	if err != nil {

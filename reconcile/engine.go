@@ -231,7 +231,7 @@ func (e *Engine) syncOnce(ctx context.Context) (Outcome, error) {
 		err = serr
 	}
 	if ctx.Err() == nil {
-		e.noticeError(prev, &st, out, err)
+		e.tellError(prev, &st, out, err)
 	}
 	return out, err
 }

@@ -16,7 +16,7 @@ type EventKind string
 const (
 	EventApplied    EventKind = "applied"     // a new release switched and is healthy
 	EventRolledBack EventKind = "rolled_back" // a release did not come up; the switcher put the old one back
-	EventFailed     EventKind = "failed"      // bad input or a fault that persists: once per distinct error
+	EventError      EventKind = "failed"      // a pass ended in an error (bad input, a fault that persists): once per distinct error; its kind reads "failed" (SPEC)
 	EventUntrusted  EventKind = "untrusted"   // the head's signature is missing or not trusted
 	EventDrift      EventKind = "drift"       // the directory changed by hand and was put back
 	EventDeferred   EventKind = "deferred"    // outside the deploy windows: once per revision
@@ -75,10 +75,10 @@ func (e *Engine) emit(ev Event) {
 // its first pass.
 const failedAfter = 3
 
-// noticeApplied tells of a pass that ended well and changed something: a
+// tellApplied tells of a pass that ended well and changed something: a
 // directory put back (drift), else a switch (applied). A pass that only
 // rewrote release/current.conf, with no switch, is not news.
-func (e *Engine) noticeApplied(out Outcome, plan Plan, switched bool) {
+func (e *Engine) tellApplied(out Outcome, plan Plan, switched bool) {
 	ev := Event{FromVersion: plan.From.version(), ToVersion: out.Version, Revision: out.Rev, Rollout: out.rollout()}
 	switch {
 	case out.Drift:
@@ -91,17 +91,17 @@ func (e *Engine) noticeApplied(out Outcome, plan Plan, switched bool) {
 	e.emit(ev)
 }
 
-// noticeError tells of a pass that ended in err, once per distinct error
+// tellError tells of a pass that ended in err, once per distinct error
 // (errorIsNews): failed, or untrusted for a commit whose signature is not
 // trusted. prev is the state's last error before the pass, st the state
 // after it. A release that did not come up was told as rolled_back; a
 // failed revision skipped and a suspension are states, not errors.
-func (e *Engine) noticeError(prev *ErrorInfo, st *State, out Outcome, err error) {
+func (e *Engine) tellError(prev *ErrorInfo, st *State, out Outcome, err error) {
 	cur := st.LastError
 	if err == nil || cur == nil || isUnhealthy(err) || !errorIsNews(prev, cur) {
 		return
 	}
-	ev := Event{Kind: EventFailed, ToVersion: out.Version, Revision: cur.Revision, Error: cur.Message, Rollout: out.rollout()}
+	ev := Event{Kind: EventError, ToVersion: out.Version, Revision: cur.Revision, Error: cur.Message, Rollout: out.rollout()}
 	if errors.Is(err, ErrUntrusted) {
 		ev.Kind = EventUntrusted
 	}
@@ -135,12 +135,12 @@ func errorIsNews(prev, cur *ErrorInfo) bool {
 	return prev == nil || prev.Class != cur.Class || prev.Message != cur.Message || prev.Revision != cur.Revision
 }
 
-// noticeLocal tells of an ApplyLocal (the watcher, a hand edit): a switch
+// tellLocal tells of an ApplyLocal (the watcher, a hand edit): a switch
 // to another release (applied), a release that did not come up
 // (rolled_back), or a refused file (failed), each distinct error once
 // while this engine runs. Starting the app of the release the links
 // already name is no news.
-func (e *Engine) noticeLocal(sw localSwitch, err error) {
+func (e *Engine) tellLocal(sw localSwitch, err error) {
 	ev := Event{FromVersion: sw.from.version(), ToVersion: sw.to.Version, Revision: sw.to.Revision}
 	switch {
 	case err == nil:
@@ -157,7 +157,7 @@ func (e *Engine) noticeLocal(sw localSwitch, err error) {
 		return
 	default:
 		e.localErr = err.Error()
-		ev.Kind, ev.Error = EventFailed, err.Error()
+		ev.Kind, ev.Error = EventError, err.Error()
 	}
 	e.emit(ev)
 }

@@ -183,7 +183,7 @@ func (e *Engine) preSwitch(ctx context.Context, st *State, hs *hookedSwitch) err
 	st.failHooks()
 	reason := herr.Error() + "; nothing was switched"
 	st.MarkFailed(Failed{Revision: hs.to.Revision, Version: hs.version(), Reason: reason, Time: e.now()})
-	// Not told here: the pass (noticeError) or the hand edit (noticeLocal)
+	// Not told here: the pass (tellError) or the hand edit (tellLocal)
 	// that ends in this error tells it, once.
 	return fmt.Errorf("%w; nothing was switched, and %s is recorded failed: once the cause is fixed, `reconciler retry --dir %s` tries it again",
 		herr, e.switchName(hs), e.Layout.Dir)
@@ -216,7 +216,7 @@ func (e *Engine) afterSwitch(ctx context.Context, st *State, hs *hookedSwitch, s
 		return
 	}
 	e.log().Error("hook failed; nothing is rolled back for it", "hook", k, "rev", short(hs.to.Revision), "err", err)
-	e.emit(Event{Kind: EventFailed, FromVersion: appdir.Version(from), ToVersion: appdir.Version(to.Bin), Revision: to.Revision, Error: err.Error()})
+	e.emit(Event{Kind: EventError, FromVersion: appdir.Version(from), ToVersion: appdir.Version(to.Bin), Revision: to.Revision, Error: err.Error()})
 }
 
 // switchName names the switch's revision for people.
@@ -241,7 +241,7 @@ func (e *Engine) settleHooks(st *State) bool {
 			e.putBackHandEdit(rec)
 		}
 		e.log().Error("hook interrupted", "hook", r.Hook, "rev", short(rec.Revision), "version", rec.Version, "err", r.Error)
-		e.emit(Event{Kind: EventFailed, FromVersion: rec.FromVersion, ToVersion: rec.Version, Revision: rec.Revision, Error: r.Error})
+		e.emit(Event{Kind: EventError, FromVersion: rec.FromVersion, ToVersion: rec.Version, Revision: rec.Revision, Error: r.Error})
 	}
 	return len(runs) > 0
 }

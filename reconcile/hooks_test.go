@@ -92,7 +92,7 @@ func wantCalls(t *testing.T, name string, h *fakeHook, n int) {
 func wantEvent(t *testing.T, events recorded, want string) {
 	t.Helper()
 	for _, ev := range events {
-		if ev.Kind == EventFailed && strings.Contains(ev.Error, want) {
+		if ev.Kind == EventError && strings.Contains(ev.Error, want) {
 			return
 		}
 	}

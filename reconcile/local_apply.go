@@ -52,7 +52,7 @@ func (e *Engine) ApplyLocal(ctx context.Context) error {
 		}
 	}
 	if ctx.Err() == nil && (!judged || sw.switched) {
-		e.noticeLocal(sw, err)
+		e.tellLocal(sw, err)
 	}
 	return err
 }

@@ -33,9 +33,9 @@ type DesiredAt struct {
 	Path    string // the desired file in the repo
 	Desired Desired
 	CfgData []byte // the config when it comes from the repo (cfg.path), decrypted
-	// CfgSecret: CfgData was decrypted (cfg.path ends in .age); it is
+	// CfgEncrypted: CfgData was decrypted (cfg.path ends in .age); it is
 	// never printed, and diff shows digests instead of its text.
-	CfgSecret bool
+	CfgEncrypted bool
 	// BinSHA256 is the digest of a binary that comes from the repo
 	// (bin.path), computed while streaming it: the binary itself is read
 	// again, streamed, when it is installed, and never held in memory.
@@ -104,7 +104,7 @@ func readDesiredAt(ctx context.Context, repo Repo, dec Decrypter, cache *blobCac
 	if d.Cfg != nil && d.Cfg.FromRepo() {
 		read := func() ([]byte, error) { return repo.ReadFile(ctx, rev, d.Cfg.Path) }
 		if isEncrypted(d.Cfg.Path) {
-			src.CfgSecret = true
+			src.CfgEncrypted = true
 			src.CfgData, err = cache.repoPlain(rev, d.Cfg.Path, func() ([]byte, error) {
 				data, err := read()
 				if err != nil {

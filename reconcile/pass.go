@@ -261,7 +261,7 @@ func (e *Engine) applyPass(p *pass) error {
 		e.prune(plan, st)
 	}
 	p.out.Result = PollApplied
-	e.noticeApplied(p.out, plan, switched)
+	e.tellApplied(p.out, plan, switched)
 	return nil
 }
 

@@ -43,9 +43,9 @@ type Step struct {
 	// Repair: the file on disk was altered after the reconciler installed
 	// it (drift); it is rebuilt from the same verified source.
 	Repair bool
-	// Secret: the file was decrypted from the deploy repo (cfg.path ending
-	// in .age); its bytes and text are never printed.
-	Secret bool
+	// Encrypted: the file was decrypted from the deploy repo (cfg.path
+	// ending in .age); its bytes and text are never printed.
+	Encrypted bool
 }
 
 // LinkChange is a link the switch will point elsewhere.
@@ -166,10 +166,10 @@ func planFrom(l Layout, src DesiredAt, act Actual) (Plan, error) {
 				return Plan{}, err
 			}
 		}
-		cfg.Secret = src.CfgSecret
+		cfg.Encrypted = src.CfgEncrypted
 		p.Steps = append(p.Steps, cfg)
 		p.CfgDiff = configDiff(l, act, cfg)
-		if cfg.Secret {
+		if cfg.Encrypted {
 			p.CfgSecret = secretChange(act, cfg, p.CfgDiff)
 			p.CfgDiff = "" // the plaintext's text is shown only on request
 		}

@@ -41,7 +41,7 @@ func (p Plan) Render(w io.Writer) error {
 			action = "repair" // altered on disk: rebuilt from its verified source
 		}
 		origin := s.Origin
-		if s.Secret {
+		if s.Encrypted {
 			origin += " (encrypted)"
 		}
 		fmt.Fprintf(&b, "%-9s %s %s sha256:%s -> %s\n", action, s.Kind, origin, s.SHA256, p.Layout.Rel(s.Target))

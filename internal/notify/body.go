@@ -100,7 +100,7 @@ func (b Body) text() string {
 		return fmt.Sprintf("%s: %s applied", who, b.versions())
 	case reconcile.EventRolledBack:
 		return fmt.Sprintf("%s: %s rolled back: %s", who, b.versions(), b.Error)
-	case reconcile.EventFailed:
+	case reconcile.EventError:
 		return fmt.Sprintf("%s: failed at revision %s: %s", who, shortRev(b.Revision), b.Error)
 	case reconcile.EventUntrusted:
 		return fmt.Sprintf("%s: refused revision %s: %s", who, shortRev(b.Revision), b.Error)

@@ -46,7 +46,7 @@ func TestBodyShape(t *testing.T) {
 // break is one line.
 func TestBodyBounds(t *testing.T) {
 	long := strings.Repeat("é", 400)
-	b := NewBody(reconcile.Event{Kind: reconcile.EventFailed, Revision: rev, Error: "line one\nline two " + long}, "h", "/d")
+	b := NewBody(reconcile.Event{Kind: reconcile.EventError, Revision: rev, Error: "line one\nline two " + long}, "h", "/d")
 	if strings.ContainsAny(b.Text, "\r\n") || utf8.RuneCountInString(b.Text) != MaxText || !strings.HasSuffix(b.Text, "…") {
 		t.Errorf("text %q (%d characters): want one line of %d, cut with …", b.Text, utf8.RuneCountInString(b.Text), MaxText)
 	}
@@ -77,9 +77,9 @@ func TestBodyText(t *testing.T) {
 		{reconcile.Event{Kind: reconcile.EventApplied, FromVersion: "1.0", ToVersion: "2.0"}, "h /d: 1.0 -> 2.0 applied"},
 		{reconcile.Event{Kind: reconcile.EventRolledBack, FromVersion: "2.0", ToVersion: "1.0", Error: "health: 503"},
 			"h /d: 2.0 -> 1.0 rolled back: health: 503"},
-		{reconcile.Event{Kind: reconcile.EventFailed, Revision: rev, Error: "bad desired file"},
+		{reconcile.Event{Kind: reconcile.EventError, Revision: rev, Error: "bad desired file"},
 			"h /d: failed at revision 0123456789ab: bad desired file"},
-		{reconcile.Event{Kind: reconcile.EventFailed, Error: "dial: refused"}, "h /d: failed at revision (unknown): dial: refused"},
+		{reconcile.Event{Kind: reconcile.EventError, Error: "dial: refused"}, "h /d: failed at revision (unknown): dial: refused"},
 		{reconcile.Event{Kind: reconcile.EventUntrusted, Revision: rev, Error: "untrusted commit: unsigned"},
 			"h /d: refused revision 0123456789ab: untrusted commit: unsigned"},
 		{reconcile.Event{Kind: reconcile.EventDrift, FromVersion: "1.0", ToVersion: "2.0"}, "h /d: changed by hand; put back 2.0"},
