@@ -13,7 +13,7 @@ import (
 // package internal/redact, shared with the deploy repo's URLs).
 type target struct {
 	url     *url.URL
-	origin  string // as people see it, redacted (reconcile.Step.Origin names it too)
+	origin  string // as people see it, redacted (reconcile's fileStep.Origin names it too)
 	secrets []string
 }
 

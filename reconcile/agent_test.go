@@ -129,7 +129,7 @@ func TestAgentBacksOffAndResets(t *testing.T) {
 
 func TestAgentFailedRevisionIsNotAFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := &fakeReconciler{errs: []error{ErrFailedRevision, ErrFailedRevision}}
+		f := &fakeReconciler{errs: []error{errFailedRevision, errFailedRevision}}
 		a := NewAgent(f, every(t, "@every 30s"), nil)
 		start := time.Now()
 		runAgent(a, 61*time.Second)

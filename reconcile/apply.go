@@ -87,20 +87,20 @@ func (e *Engine) apply(ctx context.Context, p Plan, st *State, hs *hookedSwitch)
 	return true, err
 }
 
-func (e *Engine) applyStep(ctx context.Context, s Step) error {
+func (e *Engine) applyStep(ctx context.Context, s fileStep) error {
 	dir, name := filepath.Split(s.Target)
 	var (
 		res artifacts.Result
 		err error
 	)
-	if s.Action == Reuse {
+	if s.Action == reuseAction {
 		e.log().Debug("release file present", "file", e.Layout.Rel(s.Target), "sha256", s.SHA256)
 		return nil
 	}
 	if s.Repair {
 		return e.repair(ctx, s)
 	}
-	if s.Action == Install {
+	if s.Action == installAction {
 		res, err = e.install(ctx, s, dir, name)
 	} else {
 		res, err = e.Download.Fetch(ctx, s.URL, s.SHA256, dir, name, s.Mode)
@@ -108,7 +108,7 @@ func (e *Engine) applyStep(ctx context.Context, s Step) error {
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", s.Kind, e.Layout.Rel(s.Target), err)
 	}
-	if !res.Reused && s.Action == Download {
+	if !res.Reused && s.Action == fetchAction {
 		e.Metrics.downloadedBytes(downloadOK, res.Size)
 	}
 	e.log().Info("release file ready", "file", e.Layout.Rel(s.Target), "source", s.Origin,
@@ -118,7 +118,7 @@ func (e *Engine) applyStep(ctx context.Context, s Step) error {
 
 // install writes a file of the deploy repo: from the plan's bytes, or
 // streamed from the repo and verified against the planned digest.
-func (e *Engine) install(ctx context.Context, s Step, dir, name string) (artifacts.Result, error) {
+func (e *Engine) install(ctx context.Context, s fileStep, dir, name string) (artifacts.Result, error) {
 	if !s.Stream {
 		return artifacts.Install(dir, name, s.Data, s.Mode)
 	}
@@ -136,12 +136,12 @@ const repairSuffix = ".repair"
 // repair rebuilds a release file that was altered on disk after the
 // reconciler installed it: the verified bytes go to a side name, which is
 // then renamed over the altered file, so a link to it never dangles.
-func (e *Engine) repair(ctx context.Context, s Step) error {
+func (e *Engine) repair(ctx context.Context, s fileStep) error {
 	side := s.Target + repairSuffix
 	_ = os.Remove(side) // a leftover from a killed repair may hold anything
 	dir, name := filepath.Split(side)
 	var err error
-	if s.Action == Install {
+	if s.Action == installAction {
 		_, err = e.install(ctx, s, dir, name)
 	} else {
 		var res artifacts.Result

@@ -100,7 +100,7 @@ func TestNoChangePollReadsNoBlob(t *testing.T) {
 	if r.repo.bytesRead.Load() == bytesRead || dec.calls.Load() == decrypts {
 		t.Errorf("a new revision was not read: the cache must be per revision")
 	}
-	got, err := os.ReadFile(r.l.CfgFile("2.0"))
+	got, err := os.ReadFile(r.l.cfgFile("2.0"))
 	if err != nil || string(got) != "version = 2.0\n" {
 		t.Errorf("release/cfg.2.0: %q, %v; want the plaintext of 2.0", got, err)
 	}

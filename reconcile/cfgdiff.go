@@ -13,7 +13,7 @@ const maxDiffSize = 256 << 10
 // configDiff renders a unified diff between the config in use and the
 // desired one, when both are known and are text. A config that comes from a
 // URL and is not on disk yet is not downloaded by a dry run.
-func configDiff(l Layout, act Actual, cfg Step) string {
+func configDiff(l Layout, act actual, cfg fileStep) string {
 	newData := cfg.Data
 	if newData == nil {
 		newData = act.CfgNew

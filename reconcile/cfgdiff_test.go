@@ -11,19 +11,19 @@ import (
 func TestConfigDiff(t *testing.T) {
 	l := Layout{Dir: "/srv/web"}
 	inUse := &LocalConf{CfgFile: "/srv/web/release/cfg.1.0"}
-	next := Step{Target: "/srv/web/release/cfg.2.0", Data: []byte("level = debug\n")}
+	next := fileStep{Target: "/srv/web/release/cfg.2.0", Data: []byte("level = debug\n")}
 	for _, tt := range []struct {
 		name string
-		act  Actual
-		step Step
+		act  actual
+		step fileStep
 		want string // the start of the diff; "" for none
 	}{
-		{"changed", Actual{Conf: inUse, CfgOld: []byte("level = info\n")}, next,
+		{"changed", actual{Conf: inUse, CfgOld: []byte("level = info\n")}, next,
 			"--- release/cfg.1.0\n+++ release/cfg.2.0\n@@ -1 +1 @@\n-level = info\n+level = debug\n"},
-		{"first config", Actual{}, next, "--- /dev/null\n+++ release/cfg.2.0\n@@ -0,0 +1 @@\n+level = debug\n"},
-		{"same file", Actual{Conf: &LocalConf{CfgFile: next.Target}, CfgOld: []byte("x\n")}, next, ""},
-		{"binary", Actual{Conf: inUse, CfgOld: []byte("a\x00b")}, next, ""},
-		{"not downloaded", Actual{Conf: inUse, CfgOld: []byte("a\n")}, Step{Target: next.Target}, ""},
+		{"first config", actual{}, next, "--- /dev/null\n+++ release/cfg.2.0\n@@ -0,0 +1 @@\n+level = debug\n"},
+		{"same file", actual{Conf: &LocalConf{CfgFile: next.Target}, CfgOld: []byte("x\n")}, next, ""},
+		{"binary", actual{Conf: inUse, CfgOld: []byte("a\x00b")}, next, ""},
+		{"not downloaded", actual{Conf: inUse, CfgOld: []byte("a\n")}, fileStep{Target: next.Target}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := configDiff(l, tt.act, tt.step)

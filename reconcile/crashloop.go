@@ -118,9 +118,9 @@ func streak(exits []AppExit) int {
 	return n
 }
 
-// RecentExits are the exits of the last exitStreakGap before now, oldest
+// recentExits are the exits of the last exitStreakGap before now, oldest
 // first.
-func (s *State) RecentExits(now time.Time) []AppExit {
+func (s *State) recentExits(now time.Time) []AppExit {
 	var out []AppExit
 	for _, x := range s.Exits {
 		if now.Sub(x.Time) <= exitStreakGap {
@@ -154,7 +154,7 @@ func (e *Engine) AppExited(ctx context.Context, x AppExit) (wait time.Duration, 
 	n := streak(st.Exits)
 	// Saved before anyone is told (log, metric, event): whoever sees the
 	// exit finds it in the state file, and a next agent counts it.
-	if err := e.Layout.SaveState(st); err != nil {
+	if err := e.Layout.saveState(st); err != nil {
 		e.log().Error("save state", "err", err)
 	}
 	e.log().Warn("app exited", "pid", x.PID, "version", x.Version, "status", x.Status, "streak", n, "log", x.LogTail)
@@ -248,7 +248,7 @@ func (e *Engine) crashLoopBack(ctx context.Context, st *State, exits []AppExit) 
 	reason := fmt.Sprintf("crash loop: its app exited %d times within %s of the switch (--crash-loop %s): %s",
 		len(exits), exits[len(exits)-1].Time.Sub(r.Started).Round(time.Second), e.Exits.CrashLoop, quoteExits(r.Started, exits))
 	r.Verdict, r.Reason, r.Judged = VerdictFailed, reason, now
-	st.MarkFailed(Failed{Revision: r.Revision, Version: r.To.Version, Reason: reason, Time: now})
+	st.markFailed(Failed{Revision: r.Revision, Version: r.To.Version, Reason: reason, Time: now})
 	e.Metrics.switched(false)
 	e.startHold = time.Time{}
 	e.log().Error("release failed: crash loop; switching back", "version", r.To.Version, "rev", short(r.Revision),
@@ -263,7 +263,7 @@ func (e *Engine) crashLoopBack(ctx context.Context, st *State, exits []AppExit) 
 			st.Applied = &Applied{Revision: r.From.Revision, Version: r.From.Version, Time: now}
 		}
 	}
-	if err := e.Layout.SaveState(*st); err != nil {
+	if err := e.Layout.saveState(*st); err != nil {
 		e.log().Error("save state", "err", err)
 	}
 	// As for any rollback: from the release that failed to the one put back.
@@ -273,7 +273,7 @@ func (e *Engine) crashLoopBack(ctx context.Context, st *State, exits []AppExit) 
 			ev.Error += "; the switch back failed too: " + err.Error()
 		}
 	}
-	if err := e.Layout.SaveState(*st); err != nil {
+	if err := e.Layout.saveState(*st); err != nil {
 		e.log().Error("save state", "err", err)
 	}
 	e.emit(ev)

@@ -197,7 +197,7 @@ func TestCrashLoopSwitchesBack(t *testing.T) {
 	if rb == nil || rb.FromVersion != "2.0" || rb.ToVersion != "1.0" || strings.Count(rb.Error, "exit code 1") != 3 {
 		t.Errorf("rolled_back: got %+v, want 2.0 failed back to 1.0 with three exits", rb)
 	}
-	r.sync(t, ErrFailedRevision) // the head is not tried again
+	r.sync(t, errFailedRevision) // the head is not tried again
 	if target, _ := os.Readlink(r.l.BinLink()); target != r.bin1 {
 		t.Errorf("after the next pass app.bin: got %s, want %s", target, r.bin1)
 	}

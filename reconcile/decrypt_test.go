@@ -49,7 +49,7 @@ func TestEncryptedConfig(t *testing.T) {
 			l := Layout{Dir: t.TempDir()}
 			os.MkdirAll(l.Release(), 0o755)
 			if tc.onDisk != "" {
-				os.WriteFile(l.CfgFile("2.0"), []byte(tc.onDisk), 0o640)
+				os.WriteFile(l.cfgFile("2.0"), []byte(tc.onDisk), 0o640)
 			}
 			repo := &fakeRepo{head: head1, files: map[string]string{"current.conf": desired, "bin/app": "#!/bin/sh\n", "web/cfg.age": tc.cfg}}
 			e := &Engine{Layout: l, Path: "current.conf", Repo: repo}
@@ -73,7 +73,7 @@ func TestEncryptedConfig(t *testing.T) {
 			if !cfg.Encrypted || cfg.SHA256 != sum([]byte(secretCfg)) || string(cfg.Data) != secretCfg {
 				t.Errorf("got cfg step secret=%v sha256=%s data=%q, want the plaintext's", cfg.Encrypted, cfg.SHA256, cfg.Data)
 			}
-			if got := cfg.Action == Reuse; got != tc.wantSame {
+			if got := cfg.Action == reuseAction; got != tc.wantSame {
 				t.Errorf("got action %s, want reuse=%v", cfg.Action, tc.wantSame)
 			}
 			var out bytes.Buffer
@@ -95,8 +95,8 @@ func TestEncryptedConfigDiff(t *testing.T) {
 	old, next := []byte("password = hunter1\n"), []byte("password = hunter2\n")
 	v1 := LocalConf{BinFile: "/srv/web/release/app.1.0", CfgFile: "/srv/web/release/cfg.1.0", Version: "1.0", Revision: "aaaa"}
 	desired := Desired{Version: "2.0", Bin: &Artifact{URL: "https://a.example/web-2.0", SHA256: goodSum}, Cfg: &Artifact{Path: "web/cfg-2.0.age"}}
-	src := DesiredAt{Rev: "bbbb", Desired: desired, CfgData: next, CfgEncrypted: true}
-	act := Actual{Conf: &v1, Files: map[string]FileState{}, Links: map[string]string{}, CfgOld: old, CfgOldSHA256: sum(old)}
+	src := desiredAt{Rev: "bbbb", Desired: desired, CfgData: next, CfgEncrypted: true}
+	act := actual{Conf: &v1, Files: map[string]fileState{}, Links: map[string]string{}, CfgOld: old, CfgOldSHA256: sum(old)}
 	p, err := planFrom(l, src, act)
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func TestEncryptedConfigDiff(t *testing.T) {
 	}
 
 	act.Conf.CfgFile = filepath.Join(l.Release(), "cfg.2.0")
-	act.Files["cfg.2.0"] = FileState{Exists: true, SHA256: sum(next)}
+	act.Files["cfg.2.0"] = fileState{Exists: true, SHA256: sum(next)}
 	act.CfgOldSHA256 = sum(next)
 	if p, _ := planFrom(l, src, act); p.CfgSecret != nil {
 		t.Errorf("got a config change %+v, want none when the config in use is the desired one", p.CfgSecret)

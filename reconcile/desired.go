@@ -175,10 +175,10 @@ func checkOCI(a *Artifact) error {
 	return nil
 }
 
-// Locator is what the Downloader fetches: the URL, or the locator of the
+// locator is what the Downloader fetches: the URL, or the locator of the
 // OCI artifact or S3 object (artifacts.OCILocator). Only a URL may hold a
 // credential: never print it, print Origin.
-func (a *Artifact) Locator() string {
+func (a *Artifact) locator() string {
 	switch {
 	case a.OCI != "":
 		ref, _ := artifacts.ParseOCIRef(a.OCI) // validated
@@ -195,7 +195,7 @@ func (a *Artifact) Origin() string {
 	if a.URL != "" {
 		return redact.URL(a.URL)
 	}
-	return a.Locator()
+	return a.locator()
 }
 
 func checkURL(raw string) error {

@@ -21,7 +21,7 @@ func (r *hookRig) save(t *testing.T, edit func(st *State)) {
 	edit(&st)
 	r.mustSave(t, st)
 }
-func (r *hookRig) mustSave(t *testing.T, st State) { t.Helper(); mustNil(t, r.l.SaveState(st)) }
+func (r *hookRig) mustSave(t *testing.T, st State) { t.Helper(); mustNil(t, r.l.saveState(st)) }
 func mustNil(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
@@ -36,7 +36,7 @@ func (r *hookRig) conf(t *testing.T) LocalConf {
 }
 func diffWord(p Plan, err error) string      { return sayWord(p.Blocked, err, p.Changes()) }
 func syncWord(out Outcome, err error) string { return out.Result }
-func sayWord(b *Blocked, err error, changes bool) string {
+func sayWord(b *blocked, err error, changes bool) string {
 	switch {
 	case err != nil:
 		return PollError
@@ -97,11 +97,11 @@ func TestDiffAgreesWithSync(t *testing.T) {
 		{name: "drift put back", setup: func(t *testing.T, r *hookRig) { os.Remove(filepath.Join(r.l.Dir, "app.bin")) }},
 		{name: "failed head", setup: func(t *testing.T, r *hookRig) {
 			r.to2()
-			r.save(t, func(st *State) { st.MarkFailed(Failed{Revision: head2, Version: "2.0", Reason: "earlier"}) })
+			r.save(t, func(st *State) { st.markFailed(Failed{Revision: head2, Version: "2.0", Reason: "earlier"}) })
 		}},
 		{name: "failed head, retry asked", setup: func(t *testing.T, r *hookRig) {
 			r.to2()
-			r.save(t, func(st *State) { st.MarkFailed(Failed{Revision: head2, Version: "2.0", Reason: "earlier"}) })
+			r.save(t, func(st *State) { st.markFailed(Failed{Revision: head2, Version: "2.0", Reason: "earlier"}) })
 			mustNil(t, r.l.RequestRetry(head2))
 		}},
 		{name: "suspended", setup: func(t *testing.T, r *hookRig) {
@@ -110,7 +110,7 @@ func TestDiffAgreesWithSync(t *testing.T) {
 		}},
 		{name: "failed and suspended", setup: func(t *testing.T, r *hookRig) {
 			r.to2()
-			r.save(t, func(st *State) { st.MarkFailed(Failed{Revision: head2, Version: "2.0", Reason: "earlier"}) })
+			r.save(t, func(st *State) { st.markFailed(Failed{Revision: head2, Version: "2.0", Reason: "earlier"}) })
 			mustNil(t, r.l.Suspend("maintenance", r.e.now()))
 		}},
 		{name: "outside the windows", setup: func(t *testing.T, r *hookRig) {

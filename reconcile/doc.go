@@ -102,7 +102,7 @@
 //   - log: a line for slog; tell: an Event to the Notifier (emit; the
 //     tell* functions of events.go decide what is news).
 //   - failed, of a revision: its release did not come up, or its pre-switch
-//     hook failed (State.Failed, IsFailed, MarkFailed): it is not applied
+//     hook failed (State.Failed, IsFailed, markFailed): it is not applied
 //     again until the repo moves on or `reconciler retry`. Every other
 //     "failed" says what failed: a verdict (VerdictFailed, which fails the
 //     revision), a switch's hooks record (SwitchHooks.Failed, so a new
@@ -111,9 +111,9 @@
 //     on the wire; the poll result is "error"), an agent's self-update
 //     (EventAgentFailed).
 //   - origin: where a release file comes from, as people may see it (a
-//     redacted URL, or path@rev): Step.Origin, and artifacts' target.
-//   - encrypted: a config decrypted from an .age file (DesiredAt.CfgEncrypted,
-//     Step.Encrypted); a secret change is what diff shows of one
+//     redacted URL, or path@rev): fileStep.Origin, and artifacts' target.
+//   - encrypted: a config decrypted from an .age file (desiredAt.CfgEncrypted,
+//     fileStep.Encrypted); a secret change is what diff shows of one
 //     (Plan.CfgSecret).
 //
 // # Not a library

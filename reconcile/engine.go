@@ -9,13 +9,13 @@ import (
 	"time"
 )
 
-// ErrFailedRevision means the followed ref points at a revision whose
+// errFailedRevision means the followed ref points at a revision whose
 // release was rolled back; it is not applied again until the repo moves on.
-var ErrFailedRevision = errors.New("revision failed before; waiting for the deploy repo to move on")
+var errFailedRevision = errors.New("revision failed before; waiting for the deploy repo to move on")
 
-// ErrSuspended means a person took manual control: the plan is computed and
+// errSuspended means a person took manual control: the plan is computed and
 // reported, nothing is applied.
-var ErrSuspended = errors.New("reconciliation is suspended")
+var errSuspended = errors.New("reconciliation is suspended")
 
 // Engine reconciles one app directory with one desired state file. It is
 // used by one goroutine at a time; the caller holds the directory's Lock
@@ -98,7 +98,7 @@ type Outcome struct {
 // a failed revision, a suspension, a deferral. Those are states, shown on
 // their own, not errors: no class, no backoff, no last_error.
 func isState(err error) bool {
-	return errors.Is(err, ErrFailedRevision) || errors.Is(err, ErrSuspended) || errors.Is(err, ErrDeferred)
+	return errors.Is(err, errFailedRevision) || errors.Is(err, errSuspended) || errors.Is(err, ErrDeferred)
 }
 
 var discardLog = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -140,7 +140,7 @@ func (e *Engine) Diff(ctx context.Context) (Plan, error) {
 
 // makePlan plans; without a switcher, links and process are not this
 // engine's business and are left out.
-func (e *Engine) makePlan(src DesiredAt, act Actual) (Plan, error) {
+func (e *Engine) makePlan(src desiredAt, act actual) (Plan, error) {
 	if e.Switcher == nil {
 		act.Links, act.AppStale = nil, false
 	} else {
@@ -159,7 +159,7 @@ func (e *Engine) makePlan(src DesiredAt, act Actual) (Plan, error) {
 
 // readDesiredAt reads the desired file at rev and what this host is to
 // run of it (see place).
-func (e *Engine) readDesiredAt(ctx context.Context, rev string, st *State) (DesiredAt, error) {
+func (e *Engine) readDesiredAt(ctx context.Context, rev string, st *State) (desiredAt, error) {
 	return readDesiredAt(ctx, e.Repo, e.Decrypter, &e.blobs, rev, e.Path, func(d Desired) (Desired, *Wave) { return e.place(d, st) })
 }
 
@@ -211,7 +211,7 @@ func (e *Engine) syncOnce(ctx context.Context) (Outcome, error) {
 		// switcher's critical section); its judgement is the next
 		// agent's (st.Switch).
 		e.log().Info("pass stopped: the agent is stopping", "rev", short(out.Rev), "result", out.Result)
-		if serr := e.Layout.SaveState(st); serr != nil {
+		if serr := e.Layout.saveState(st); serr != nil {
 			e.log().Error("save state", "err", serr)
 		}
 		return out, err
@@ -227,7 +227,7 @@ func (e *Engine) syncOnce(ctx context.Context) (Outcome, error) {
 	e.Metrics.pass(out, &st, time.Since(start), err, e.now())
 	e.Metrics.rollout(st.Rollout, e.hostID())
 	e.Metrics.setAppUp(e.appUp())
-	if serr := e.Layout.SaveState(st); serr != nil && err == nil {
+	if serr := e.Layout.saveState(st); serr != nil && err == nil {
 		err = serr
 	}
 	if ctx.Err() == nil {
@@ -248,7 +248,7 @@ func (e *Engine) skipFailed(ctx context.Context, st *State, head string, f Faile
 		}
 	}
 	return out, fmt.Errorf("revision %s (version %s): %w (it failed: %s); once the cause is fixed outside the release, `reconciler retry --dir %s` tries it again",
-		short(head), f.Version, ErrFailedRevision, f.Reason, e.Layout.Dir)
+		short(head), f.Version, errFailedRevision, f.Reason, e.Layout.Dir)
 }
 
 // record keeps the outcome of a pass in the state.

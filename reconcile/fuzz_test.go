@@ -90,7 +90,7 @@ func FuzzParseLocalConf(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := l.ParseLocalConf(data)
+		c, err := l.parseLocalConf(data)
 		if err != nil {
 			if !errors.Is(err, ErrBadLocalConf) {
 				t.Fatalf("error %v does not wrap ErrBadLocalConf", err)

@@ -150,7 +150,7 @@ func (e *Engine) runHook(ctx context.Context, st *State, k HookKind, hs *hookedS
 		}
 	}
 	rec.Runs = append(rec.Runs, HookRun{Hook: k, Started: e.now()})
-	if err := e.Layout.SaveState(*st); err != nil {
+	if err := e.Layout.saveState(*st); err != nil {
 		rec.Runs = rec.Runs[:len(rec.Runs)-1]
 		return fmt.Errorf("%s hook not run: its start could not be recorded: %w", k, err)
 	}
@@ -160,7 +160,7 @@ func (e *Engine) runHook(ctx context.Context, st *State, k HookKind, hs *hookedS
 	if err != nil {
 		run.Error = err.Error()
 	}
-	if serr := e.Layout.SaveState(*st); serr != nil {
+	if serr := e.Layout.saveState(*st); serr != nil {
 		e.log().Error("save state after a hook", "hook", k, "err", serr)
 	}
 	if err != nil {
@@ -182,7 +182,7 @@ func (e *Engine) preSwitch(ctx context.Context, st *State, hs *hookedSwitch) err
 	}
 	st.failHooks()
 	reason := herr.Error() + "; nothing was switched"
-	st.MarkFailed(Failed{Revision: hs.to.Revision, Version: hs.version(), Reason: reason, Time: e.now()})
+	st.markFailed(Failed{Revision: hs.to.Revision, Version: hs.version(), Reason: reason, Time: e.now()})
 	// Not told here: the pass (tellError) or the hand edit (tellLocal)
 	// that ends in this error tells it, once.
 	return fmt.Errorf("%w; nothing was switched, and %s is recorded failed: once the cause is fixed, `reconciler retry --dir %s` tries it again",
@@ -268,7 +268,7 @@ func (st *State) settleInterrupted(now time.Time, dir string) []HookRun {
 		if run.Hook == HookPreSwitch {
 			rec.Failed = true
 			msg += fmt.Sprintf("; nothing was switched: check what it did, then `reconciler retry --dir %s`", dir)
-			st.MarkFailed(Failed{Revision: rec.Revision, Version: rec.Version, Reason: msg, Time: now})
+			st.markFailed(Failed{Revision: rec.Revision, Version: rec.Version, Reason: msg, Time: now})
 		}
 		r := *run
 		r.Error = msg

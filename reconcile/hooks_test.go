@@ -153,7 +153,7 @@ func TestHooksAroundSync(t *testing.T) {
 			t.Errorf("last error: %+v, want class needs_person", st.LastError)
 		}
 		wantEvent(t, r.events, "pre-switch hook: exit status 1")
-		r.sync(t, ErrFailedRevision)
+		r.sync(t, errFailedRevision)
 		wantCalls(t, "pre-switch", r.pre, 2)
 		wantCalls(t, "post-switch", r.post, 1)
 	})
@@ -245,7 +245,7 @@ func TestHooksInterrupted(t *testing.T) {
 			r.to2()
 			st := r.state(t)
 			st.Hooks = &SwitchHooks{Revision: head2, Version: "2.0", Runs: []HookRun{{Hook: tc.hook, Started: time.Now()}}}
-			if err := r.l.SaveState(st); err != nil {
+			if err := r.l.saveState(st); err != nil {
 				t.Fatal(err)
 			}
 			_, err := r.e.Sync(t.Context())
@@ -254,7 +254,7 @@ func TestHooksInterrupted(t *testing.T) {
 			if failed != tc.wantFailed {
 				t.Fatalf("sync: %v; head failed %v, want %v", err, failed, tc.wantFailed)
 			}
-			if failed && (!errors.Is(err, ErrFailedRevision) || !strings.Contains(f.Reason, "interrupted") ||
+			if failed && (!errors.Is(err, errFailedRevision) || !strings.Contains(f.Reason, "interrupted") ||
 				!strings.Contains(f.Reason, "reconciler retry --dir "+r.l.Dir)) {
 				t.Errorf("sync: %v; reason %q, want the revision skipped as interrupted, asking for a retry", err, f.Reason)
 			}

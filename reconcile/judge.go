@@ -55,7 +55,7 @@ func (e *Engine) beginSwitch(st *State, rev string, to LocalConf, from *LocalCon
 		return nil
 	}
 	st.Switch = &SwitchRecord{Revision: rev, To: to, From: from, Started: e.now(), Verdict: VerdictJudging}
-	return e.Layout.SaveState(*st)
+	return e.Layout.saveState(*st)
 }
 
 // endSwitch records the verdict of the switch being judged; the caller
@@ -146,7 +146,7 @@ func (e *Engine) judged(ctx context.Context, st *State, r *SwitchRecord, err err
 		e.log().Info("judged: the release is good", "version", r.To.Version, "rev", short(r.Revision))
 	} else {
 		e.Metrics.switched(false)
-		st.MarkFailed(Failed{Revision: r.Revision, Version: r.To.Version, Reason: err.Error(), Time: e.now()})
+		st.markFailed(Failed{Revision: r.Revision, Version: r.To.Version, Reason: err.Error(), Time: e.now()})
 		if r.From == nil {
 			e.dropConf(r.To.Version)
 		} else {

@@ -87,8 +87,8 @@ func testJudgementSurvives(t *testing.T, linkFirst bool, judgeErr error, local b
 			err, st.Switch.Verdict, failed, st.Applied, conf.Version)
 	}
 	// The pass after it skips the failed revision and keeps 1.0.
-	if _, err := e2.Sync(t.Context()); !errors.Is(err, ErrFailedRevision) {
-		t.Errorf("the pass after: got %v, want %v", err, ErrFailedRevision)
+	if _, err := e2.Sync(t.Context()); !errors.Is(err, errFailedRevision) {
+		t.Errorf("the pass after: got %v, want %v", err, errFailedRevision)
 	}
 	if st, _ = l.LoadState(); st.Applied.Revision != head1 {
 		t.Errorf("applied after the next pass: got %s, want %s", st.Applied.Revision[:8], head1[:8])

@@ -35,17 +35,17 @@ func cfgName(version string) string { return "cfg." + version }
 // BinFile is the absolute path of a version's binary.
 func (l Layout) BinFile(version string) string { return filepath.Join(l.Release(), binName(version)) }
 
-// CfgFile is the absolute path of a version's config.
-func (l Layout) CfgFile(version string) string { return filepath.Join(l.Release(), cfgName(version)) }
+// cfgFile is the absolute path of a version's config.
+func (l Layout) cfgFile(version string) string { return filepath.Join(l.Release(), cfgName(version)) }
 
 // StateDir is the reconciler's own directory (mode 0700).
 func (l Layout) StateDir() string { return filepath.Join(l.Dir, appdir.StateDir) }
 
-// StateFile holds the reconciler's state (State).
-func (l Layout) StateFile() string { return filepath.Join(l.StateDir(), "state.json") }
+// stateFile holds the reconciler's state (State).
+func (l Layout) stateFile() string { return filepath.Join(l.StateDir(), "state.json") }
 
-// LockFile is flocked by the one reconciler working on the directory.
-func (l Layout) LockFile() string { return filepath.Join(l.StateDir(), "lock") }
+// lockFile is flocked by the one reconciler working on the directory.
+func (l Layout) lockFile() string { return filepath.Join(l.StateDir(), "lock") }
 
 // GitCache is where the depth-1 clone of the deploy repo is kept.
 func (l Layout) GitCache() string { return filepath.Join(l.StateDir(), "git") }

@@ -23,11 +23,11 @@ type LocalConf struct {
 	Revision string `json:"revision,omitempty"`
 }
 
-// LocalConfFor is the current.conf that applies version v at revision rev.
-func (l Layout) LocalConfFor(d Desired, rev string) LocalConf {
+// localConfFor is the current.conf that applies version v at revision rev.
+func (l Layout) localConfFor(d Desired, rev string) LocalConf {
 	c := LocalConf{BinFile: l.BinFile(d.Version), Version: d.Version, Revision: rev}
 	if d.Cfg != nil {
-		c.CfgFile = l.CfgFile(d.Version)
+		c.CfgFile = l.cfgFile(d.Version)
 	}
 	return c
 }
@@ -40,11 +40,11 @@ func (l Layout) ReadLocalConf() (LocalConf, error) {
 	if err != nil {
 		return LocalConf{}, err
 	}
-	return l.ParseLocalConf(data)
+	return l.parseLocalConf(data)
 }
 
-// ParseLocalConf parses and checks the content of release/current.conf.
-func (l Layout) ParseLocalConf(data []byte) (LocalConf, error) {
+// parseLocalConf parses and checks the content of release/current.conf.
+func (l Layout) parseLocalConf(data []byte) (LocalConf, error) {
 	var c LocalConf
 	fail := func(format string, args ...any) (LocalConf, error) {
 		return LocalConf{}, fmt.Errorf("%s: %w: %s", l.CurrentConf(), ErrBadLocalConf, fmt.Sprintf(format, args...))

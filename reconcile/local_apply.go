@@ -47,7 +47,7 @@ func (e *Engine) ApplyLocal(ctx context.Context) error {
 		}
 	}
 	if failed || settled || judged || sw.switched {
-		if serr := e.Layout.SaveState(st); serr != nil {
+		if serr := e.Layout.saveState(st); serr != nil {
 			e.log().Error("save state", "err", serr)
 		}
 	}
@@ -120,7 +120,7 @@ func (e *Engine) applyLocal(ctx context.Context, st *State) (localSwitch, error)
 		e.lastConf = &conf
 	} else if isUnhealthy(err) {
 		e.restoreConf(prev)
-		st.MarkFailed(Failed{Revision: conf.Revision, Version: conf.Version, Reason: err.Error(), Time: e.now()})
+		st.markFailed(Failed{Revision: conf.Revision, Version: conf.Version, Reason: err.Error(), Time: e.now()})
 	}
 	e.afterSwitch(ctx, st, hs, err)
 	return sw, err

@@ -57,7 +57,7 @@ func TestParseLocalConf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := l.ParseLocalConf([]byte(tt.in))
+			c, err := l.parseLocalConf([]byte(tt.in))
 			if tt.want == "" {
 				if err != nil {
 					t.Fatalf("got error %v, want none", err)
@@ -77,13 +77,13 @@ func TestParseLocalConf(t *testing.T) {
 func TestLocalConfRoundTrip(t *testing.T) {
 	l := newTestLayout(t)
 	d := Desired{Version: "2.0", Bin: &Artifact{URL: "https://x/y", SHA256: goodSum}, Cfg: &Artifact{Path: "c"}}
-	c := l.LocalConfFor(d, "abc")
+	c := l.localConfFor(d, "abc")
 	for _, f := range []string{c.BinFile, c.CfgFile} {
 		if err := os.WriteFile(f, nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got, err := l.ParseLocalConf(c.Marshal())
+	got, err := l.parseLocalConf(c.Marshal())
 	if err != nil || got != c {
 		t.Fatalf("got %+v, %v; want %+v", got, err, c)
 	}
@@ -96,7 +96,7 @@ func TestLocalConfRoundTrip(t *testing.T) {
 // file once, then the reason.
 func TestLocalConfErrorNamesFileOnce(t *testing.T) {
 	l := Layout{Dir: t.TempDir()}
-	_, err := l.ParseLocalConf([]byte(`{"bin.file": "/etc/passwd"}`))
+	_, err := l.parseLocalConf([]byte(`{"bin.file": "/etc/passwd"}`))
 	if err == nil || strings.Count(err.Error(), "current.conf") != 1 || !strings.Contains(err.Error(), `"bin.file"`) {
 		t.Errorf("got %v, want the file named once and the key", err)
 	}

@@ -10,8 +10,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ErrLocked means another reconciler works on the same directory.
-var ErrLocked = errors.New("another reconciler is working on this directory")
+// errLocked means another reconciler works on the same directory.
+var errLocked = errors.New("another reconciler is working on this directory")
 
 // Lock is an exclusive flock on .reconciler/lock. The kernel releases it
 // when the holder dies, SIGKILL included, so a lock is never stale.
@@ -25,7 +25,7 @@ func (l Layout) Lock() (*Lock, error) {
 	if err := l.ensureStateDir(); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(l.LockFile(), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(l.lockFile(), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open lock: %w", err)
 	}
@@ -33,9 +33,9 @@ func (l Layout) Lock() (*Lock, error) {
 		holder := readHolder(f)
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s: %w (pid %s holds %s)", l.Dir, ErrLocked, holder, l.LockFile())
+			return nil, fmt.Errorf("%s: %w (pid %s holds %s)", l.Dir, errLocked, holder, l.lockFile())
 		}
-		return nil, fmt.Errorf("lock %s: %w", l.LockFile(), err)
+		return nil, fmt.Errorf("lock %s: %w", l.lockFile(), err)
 	}
 	// The pid is informational, for the message above.
 	if err := f.Truncate(0); err == nil {

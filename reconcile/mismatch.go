@@ -36,13 +36,13 @@ const maxMismatches = 8
 // refused for its digest at rev before; a refusal now is remembered, and
 // its bytes counted as refused. Both say the same words, so that the
 // refusal is one error, told once (errorIsNews), however many passes see it.
-func (e *Engine) fetchStep(ctx context.Context, s Step, st *State, rev string) error {
+func (e *Engine) fetchStep(ctx context.Context, s fileStep, st *State, rev string) error {
 	if err := e.refusedStep(s, st, rev); err != nil {
 		return err
 	}
 	err := e.applyStep(ctx, s)
 	var de *artifacts.DigestError
-	if s.Action != Download || !errors.As(err, &de) {
+	if s.Action != fetchAction || !errors.As(err, &de) {
 		return err
 	}
 	m := Mismatch{Revision: rev, URL: redact.URL(s.URL), Want: de.Want, Got: de.Got, Bytes: de.Size, Time: e.now()}
@@ -55,8 +55,8 @@ func (e *Engine) fetchStep(ctx context.Context, s Step, st *State, rev string) e
 
 // refusedStep is the error of a download of rev refused for its digest
 // before, nil when there is none.
-func (e *Engine) refusedStep(s Step, st *State, rev string) error {
-	if s.Action != Download {
+func (e *Engine) refusedStep(s fileStep, st *State, rev string) error {
+	if s.Action != fetchAction {
 		return nil
 	}
 	if m, ok := st.mismatch(rev, s); ok {
@@ -78,13 +78,13 @@ func (e *Engine) refusedBefore(plan Plan, st *State, rev string) error {
 
 // mismatchErr is the error of a step whose download was refused for its
 // digest: it needs a person, and names the URL and both digests.
-func (e *Engine) mismatchErr(s Step, m Mismatch) error {
+func (e *Engine) mismatchErr(s fileStep, m Mismatch) error {
 	return fmt.Errorf("%s %s: %w: %s served sha256 %s, the desired file pins %s (downloaded at %s, %d bytes; %w until the deploy repo moves on or `reconciler retry --dir %s`)",
 		s.Kind, e.Layout.Rel(s.Target), artifacts.ErrDigestMismatch, m.URL, m.Got, m.Want,
 		m.Time.Format(time.RFC3339), m.Bytes, ErrKnownMismatch, e.Layout.Dir)
 }
 
-func (st *State) mismatch(rev string, s Step) (Mismatch, bool) {
+func (st *State) mismatch(rev string, s fileStep) (Mismatch, bool) {
 	u := redact.URL(s.URL)
 	for _, m := range st.Mismatches {
 		if m.Revision == rev && m.URL == u && m.Want == s.SHA256 {

@@ -27,8 +27,8 @@ type Repo interface {
 	OpenFile(ctx context.Context, rev, path string) (io.ReadCloser, int64, error)
 }
 
-// DesiredAt is the desired state as read from the deploy repo at one commit.
-type DesiredAt struct {
+// desiredAt is the desired state as read from the deploy repo at one commit.
+type desiredAt struct {
 	Rev     string
 	Path    string // the desired file in the repo
 	Desired Desired
@@ -45,13 +45,13 @@ type DesiredAt struct {
 	Wave *Wave
 }
 
-// Actual is what is on disk now.
-type Actual struct {
+// actual is what is on disk now.
+type actual struct {
 	Conf    *LocalConf // release/current.conf, nil when absent or bad
 	ConfErr error      // why an existing current.conf was refused
 	// Files holds the state of the release files the desired state names
 	// (and of the current config, for the text diff), by base name.
-	Files  map[string]FileState
+	Files  map[string]fileState
 	Links  map[string]string // "app.bin"/"app.cfg" -> link target, "" when absent
 	State  State
 	CfgOld []byte // content of the current config, when small enough to diff
@@ -68,8 +68,8 @@ type Actual struct {
 	AppPID   int
 }
 
-// FileState is one release file on disk.
-type FileState struct {
+// fileState is one release file on disk.
+type fileState struct {
 	Exists bool
 	SHA256 string
 	Err    error // the file exists but could not be read
@@ -80,17 +80,17 @@ type FileState struct {
 // nothing touches disk before this passed.
 // place picks what this host runs of the file (a rollout's wave or from);
 // only what it picks is read further.
-func readDesiredAt(ctx context.Context, repo Repo, dec Decrypter, cache *blobCache, rev, path string, place func(Desired) (Desired, *Wave)) (DesiredAt, error) {
+func readDesiredAt(ctx context.Context, repo Repo, dec Decrypter, cache *blobCache, rev, path string, place func(Desired) (Desired, *Wave)) (desiredAt, error) {
 	data, err := repo.ReadFile(ctx, rev, path)
 	if err != nil {
-		return DesiredAt{}, fmt.Errorf("read desired state: %w", err)
+		return desiredAt{}, fmt.Errorf("read desired state: %w", err)
 	}
 	d, err := ParseDesired(path, data)
 	if err != nil {
-		return DesiredAt{}, err
+		return desiredAt{}, err
 	}
 	d, wave := place(d)
-	src := DesiredAt{Rev: rev, Path: path, Desired: d, Wave: wave}
+	src := desiredAt{Rev: rev, Path: path, Desired: d, Wave: wave}
 	key := "" // the keys of what this host runs, as the file spells them
 	if wave != nil && !wave.In {
 		key = "rollout.from."
@@ -98,7 +98,7 @@ func readDesiredAt(ctx context.Context, repo Repo, dec Decrypter, cache *blobCac
 	if d.Bin.FromRepo() {
 		src.BinSHA256, err = cache.repoDigest(ctx, repo, rev, d.Bin.Path)
 		if err != nil {
-			return DesiredAt{}, fmt.Errorf("%s: key \"%sbin.path\": %w", path, key, err)
+			return desiredAt{}, fmt.Errorf("%s: key \"%sbin.path\": %w", path, key, err)
 		}
 	}
 	if d.Cfg != nil && d.Cfg.FromRepo() {
@@ -116,7 +116,7 @@ func readDesiredAt(ctx context.Context, repo Repo, dec Decrypter, cache *blobCac
 			src.CfgData, err = read()
 		}
 		if err != nil {
-			return DesiredAt{}, fmt.Errorf("%s: key \"%scfg.path\": %w", path, key, err)
+			return desiredAt{}, fmt.Errorf("%s: key \"%scfg.path\": %w", path, key, err)
 		}
 	}
 	return src, nil
@@ -138,9 +138,9 @@ func hashRepoFile(ctx context.Context, repo Repo, rev, path string) (string, err
 
 // observeActual reads the app directory, with the state the caller loaded.
 // It writes nothing.
-func (e *Engine) observeActual(src DesiredAt, st State) Actual {
+func (e *Engine) observeActual(src desiredAt, st State) actual {
 	l := e.Layout
-	act := Actual{State: st, Files: map[string]FileState{}, Links: map[string]string{}}
+	act := actual{State: st, Files: map[string]fileState{}, Links: map[string]string{}}
 	if c, err := l.ReadLocalConf(); err == nil {
 		act.Conf = &c
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -162,7 +162,7 @@ func (e *Engine) observeActual(src DesiredAt, st State) Actual {
 		act.CfgOldSHA256 = e.digests.state(act.Conf.CfgFile).SHA256
 	}
 	if src.Desired.Cfg != nil && !src.Desired.Cfg.FromRepo() {
-		act.CfgNew = readSmall(l.CfgFile(src.Desired.Version), maxDiffSize)
+		act.CfgNew = readSmall(l.cfgFile(src.Desired.Version), maxDiffSize)
 	}
 	return act
 }
@@ -199,24 +199,24 @@ type fileKey struct {
 
 func (c *digestCache) forget(path string) { delete(c.m, path) }
 
-func (c *digestCache) state(path string) FileState {
+func (c *digestCache) state(path string) fileState {
 	key, err := statKey(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return FileState{}
+		return fileState{}
 	}
 	if err != nil {
-		return FileState{Exists: true, Err: err}
+		return fileState{Exists: true, Err: err}
 	}
 	if e, ok := c.m[path]; ok && e.key == key {
-		return FileState{Exists: true, SHA256: e.sum}
+		return fileState{Exists: true, SHA256: e.sum}
 	}
 	sum, err := artifacts.FileSHA256(path)
 	if err != nil {
-		return FileState{Exists: true, Err: err}
+		return fileState{Exists: true, Err: err}
 	}
 	if c.m == nil {
 		c.m = map[string]digestEntry{}
 	}
 	c.m[path] = digestEntry{key: key, sum: sum}
-	return FileState{Exists: true, SHA256: sum}
+	return fileState{Exists: true, SHA256: sum}
 }

@@ -26,19 +26,19 @@ type pass struct {
 	st   *State // loaded by Sync, saved by Sync whatever happens; Diff's copy, never saved
 	out  Outcome
 	head string
-	src  DesiredAt
+	src  desiredAt
 	plan Plan
 	done bool
 	dry  bool // Diff's pass
 
-	blocked *Blocked      // dry: why the sync would apply nothing (the first step that said so)
+	blocked *blocked      // dry: why the sync would apply nothing (the first step that said so)
 	judging *SwitchRecord // dry: a switch the sync judges first
 }
 
-type step func(e *Engine, p *pass) error
+type stepFunc func(e *Engine, p *pass) error
 
 // steps of a pass, in order.
-var steps = []step{
+var steps = []stepFunc{
 	(*Engine).cleanTemp,
 	(*Engine).settleInterruptedHooks,
 	(*Engine).finishInterruptedJudgement,
@@ -70,7 +70,7 @@ func (e *Engine) run(p *pass) error {
 
 // block ends a sync that applies nothing; a dry pass records the first
 // reason and goes on planning.
-func (p *pass) block(b *Blocked) {
+func (p *pass) block(b *blocked) {
 	if p.blocked == nil {
 		p.blocked = b
 	}
@@ -145,7 +145,7 @@ func (e *Engine) skipFailedHead(p *pass) error {
 		return nil
 	}
 	if p.dry {
-		p.block(&Blocked{Rev: p.head, Failed: &f})
+		p.block(&blocked{Rev: p.head, Failed: &f})
 		return nil
 	}
 	var err error
@@ -192,11 +192,11 @@ func (e *Engine) holdIfSuspended(p *pass) error {
 		return nil
 	}
 	if p.dry {
-		p.block(&Blocked{Rev: p.out.Rev, Suspended: p.st.Suspended})
+		p.block(&blocked{Rev: p.out.Rev, Suspended: p.st.Suspended})
 		return nil
 	}
 	p.out.Result = PollSuspended
-	return fmt.Errorf("%w (%s): not applying revision %s", ErrSuspended, p.st.Suspended.Reason, short(p.out.Rev))
+	return fmt.Errorf("%w (%s): not applying revision %s", errSuspended, p.st.Suspended.Reason, short(p.out.Rev))
 }
 
 // stopIfInSync ends the pass when the directory already is what the
@@ -205,7 +205,7 @@ func (e *Engine) stopIfInSync(p *pass) error {
 	if !p.dry {
 		e.lastConf = &p.plan.To
 	}
-	if p.plan.Changes() || p.plan.WriteConf || p.plan.Repairs() {
+	if p.plan.Changes() || p.plan.WriteConf || p.plan.repairs() {
 		return nil
 	}
 	p.out.Result, p.done = PollUnchanged, true
@@ -230,7 +230,7 @@ func (e *Engine) applyPass(p *pass) error {
 		// links, release/current.conf or release files changed by hand.
 		p.out.Drift = true
 		e.log().Warn("drift: the directory changed by hand; putting it back", "rev", short(rev), "version", p.out.Version,
-			"links", len(plan.Links), "write_conf", plan.WriteConf, "repairs", plan.Repairs(), "app_stale", plan.AppStale)
+			"links", len(plan.Links), "write_conf", plan.WriteConf, "repairs", plan.repairs(), "app_stale", plan.AppStale)
 	}
 	st.Attempted = &Attempted{Revision: rev, Version: p.out.Version, Time: e.now()}
 	hs := e.hooked(plan, st)
@@ -240,7 +240,7 @@ func (e *Engine) applyPass(p *pass) error {
 		e.Metrics.switched(true)
 	case switched && isUnhealthy(err):
 		e.Metrics.switched(false)
-		st.MarkFailed(Failed{Revision: rev, Version: p.out.Version, Reason: err.Error(), Time: e.now()})
+		st.markFailed(Failed{Revision: rev, Version: p.out.Version, Reason: err.Error(), Time: e.now()})
 		if plan.From == nil {
 			e.dropConf(p.out.Version)
 		} else {
@@ -273,7 +273,7 @@ func (p Plan) handChanged() bool {
 		return true
 	}
 	for _, s := range p.Steps {
-		if s.Action != Reuse {
+		if s.Action != reuseAction {
 			return true
 		}
 	}

@@ -101,9 +101,9 @@ func TestPassSteps(t *testing.T) {
 		wantFailed bool  // the head is recorded failed afterwards
 	}{
 		{name: "git host down", desired: good, headErr: errors.New("dial: refused"), wantResult: PollError, wantErr: errAny},
-		{name: "failed head skipped", desired: good, failed: true, wantResult: PollSkipped, wantErr: ErrFailedRevision, wantFailed: true},
+		{name: "failed head skipped", desired: good, failed: true, wantResult: PollSkipped, wantErr: errFailedRevision, wantFailed: true},
 		{name: "bad desired file", desired: `{"version": "1.0"}`, wantResult: PollError, wantErr: ErrInvalidDesired},
-		{name: "suspended", desired: good, suspended: true, wantResult: PollSuspended, wantErr: ErrSuspended},
+		{name: "suspended", desired: good, suspended: true, wantResult: PollSuspended, wantErr: errSuspended},
 		{name: "applied", desired: good, wantResult: PollApplied},
 		{name: "in sync", desired: good, twice: true, wantResult: PollUnchanged},
 		{name: "unhealthy recorded failed", desired: good, switchErr: unhealthy{}, wantResult: PollError, wantErr: errAny, wantFailed: true},
@@ -116,8 +116,8 @@ func TestPassSteps(t *testing.T) {
 			e := &Engine{Layout: l, Path: "current.conf", Repo: repo, Switcher: sw}
 			if tc.failed {
 				st := State{}
-				st.MarkFailed(Failed{Revision: head1, Version: "1.0", Reason: "earlier"})
-				if err := l.SaveState(st); err != nil {
+				st.markFailed(Failed{Revision: head1, Version: "1.0", Reason: "earlier"})
+				if err := l.saveState(st); err != nil {
 					t.Fatal(err)
 				}
 			}

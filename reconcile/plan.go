@@ -15,20 +15,20 @@ import (
 // way only a person can settle: a released version with other bytes.
 var ErrConflict = errors.New("conflicts with the release on disk")
 
-// Action is what happens to one release file.
-type Action string
+// fileAction is what happens to one release file.
+type fileAction string
 
 // Actions of a plan step.
 const (
-	Download Action = "fetch"   // download from a URL and verify
-	Install  Action = "install" // write a file of the deploy repo
-	Reuse    Action = "reuse"   // already present and verified: nothing to do
+	fetchAction   fileAction = "fetch"   // download from a URL and verify
+	installAction fileAction = "install" // write a file of the deploy repo
+	reuseAction   fileAction = "reuse"   // already present and verified: nothing to do
 )
 
-// Step is one release file of the plan.
-type Step struct {
+// fileStep is one release file of the plan.
+type fileStep struct {
 	Kind   string // "bin" or "cfg"
-	Action Action
+	Action fileAction
 	Origin string // the (redacted) URL, or path@rev in the deploy repo
 	URL    string // the real URL (may hold credentials: never print)
 	SHA256 string
@@ -48,8 +48,8 @@ type Step struct {
 	Encrypted bool
 }
 
-// LinkChange is a link the switch will point elsewhere.
-type LinkChange struct {
+// linkChange is a link the switch will point elsewhere.
+type linkChange struct {
 	Link, From, To string
 }
 
@@ -58,9 +58,9 @@ type Plan struct {
 	Layout    Layout
 	From      *LocalConf // nil when nothing was applied yet
 	To        LocalConf
-	Steps     []Step
+	Steps     []fileStep
 	WriteConf bool // release/current.conf changes
-	Links     []LinkChange
+	Links     []linkChange
 	Switch    bool   // the links switch and the app is brought onto the release
 	Process   string // in words, what happens to the app process (for diff only)
 	AppStale  bool   // the app does not run the desired binary
@@ -69,13 +69,13 @@ type Plan struct {
 	// CfgSecret is set when the desired config is encrypted in the deploy
 	// repo and differs from the one in use: Render prints the digests, and
 	// the text diff only with ShowSecrets.
-	CfgSecret *SecretChange
+	CfgSecret *secretChange
 	// ShowSecrets makes Render print the text diff of an encrypted config
 	// (diff --show-secrets).
 	ShowSecrets bool
 	// Blocked, set by Diff, says why Sync would apply nothing although
 	// the plan has changes; nil when Sync would apply it.
-	Blocked *Blocked
+	Blocked *blocked
 	// Judging, set by Diff, is a switch an agent left unjudged: Sync
 	// finishes its judgement (health checks, bake) before anything else.
 	Judging *SwitchRecord
@@ -84,9 +84,9 @@ type Plan struct {
 	Wave *Wave
 }
 
-// Blocked is why a sync applies nothing: exactly one of Failed, Suspended
+// blocked is why a sync applies nothing: exactly one of Failed, Suspended
 // and Deferred is set.
-type Blocked struct {
+type blocked struct {
 	Rev       string
 	Failed    *Failed    // the revision failed before
 	Suspended *Suspended // a person took manual control
@@ -97,15 +97,15 @@ type Blocked struct {
 func (p Plan) downloads() int {
 	n := 0
 	for _, s := range p.Steps {
-		if s.Action == Download {
+		if s.Action == fetchAction {
 			n++
 		}
 	}
 	return n
 }
 
-// Repairs reports whether a release file altered on disk is to be rebuilt.
-func (p Plan) Repairs() bool {
+// repairs reports whether a release file altered on disk is to be rebuilt.
+func (p Plan) repairs() bool {
 	for _, s := range p.Steps {
 		if s.Repair {
 			return true
@@ -122,7 +122,7 @@ func (p Plan) Changes() bool {
 		return true
 	}
 	for _, s := range p.Steps {
-		if s.Action != Reuse {
+		if s.Action != reuseAction {
 			return true
 		}
 	}
@@ -133,17 +133,17 @@ func (p Plan) Changes() bool {
 // Modes of the release files: binaries are executable, configs may hold
 // secrets.
 const (
-	BinMode os.FileMode = 0o755
-	CfgMode os.FileMode = 0o640
+	binMode os.FileMode = 0o755
+	cfgMode os.FileMode = 0o640
 )
 
 // planFrom computes the plan from the desired and the actual state. It is a
 // pure function: it reads nothing and writes nothing (observeActual read
 // what it needs); Plan.Process is left for the engine to describe.
-func planFrom(l Layout, src DesiredAt, act Actual) (Plan, error) {
+func planFrom(l Layout, src desiredAt, act actual) (Plan, error) {
 	d := src.Desired
-	p := Plan{Layout: l, From: act.Conf, To: l.LocalConfFor(d, src.Rev), Wave: src.Wave}
-	bin, err := planStep(l, act, "bin", d.Bin, binName(d.Version), BinMode)
+	p := Plan{Layout: l, From: act.Conf, To: l.localConfFor(d, src.Rev), Wave: src.Wave}
+	bin, err := planStep(l, act, "bin", d.Bin, binName(d.Version), binMode)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -155,7 +155,7 @@ func planFrom(l Layout, src DesiredAt, act Actual) (Plan, error) {
 	}
 	p.Steps = append(p.Steps, bin)
 	if d.Cfg != nil {
-		cfg, err := planStep(l, act, "cfg", d.Cfg, cfgName(d.Version), CfgMode)
+		cfg, err := planStep(l, act, "cfg", d.Cfg, cfgName(d.Version), cfgMode)
 		if err != nil {
 			return Plan{}, err
 		}
@@ -170,7 +170,7 @@ func planFrom(l Layout, src DesiredAt, act Actual) (Plan, error) {
 		p.Steps = append(p.Steps, cfg)
 		p.CfgDiff = configDiff(l, act, cfg)
 		if cfg.Encrypted {
-			p.CfgSecret = secretChange(act, cfg, p.CfgDiff)
+			p.CfgSecret = newSecretChange(act, cfg, p.CfgDiff)
 			p.CfgDiff = "" // the plaintext's text is shown only on request
 		}
 	}
@@ -181,19 +181,19 @@ func planFrom(l Layout, src DesiredAt, act Actual) (Plan, error) {
 	return p, nil
 }
 
-// SecretChange is an encrypted config that changes: the digests of the
+// secretChange is an encrypted config that changes: the digests of the
 // plaintexts, and their text diff for diff --show-secrets.
-type SecretChange struct {
+type secretChange struct {
 	OldSHA256, NewSHA256 string // OldSHA256 is "" when no config is in use
 	textDiff             string
 }
 
-// secretChange describes the change of an encrypted config, nil when the
+// newSecretChange describes the change of an encrypted config, nil when the
 // config in use is already the desired one.
-func secretChange(act Actual, cfg Step, text string) *SecretChange {
+func newSecretChange(act actual, cfg fileStep, text string) *secretChange {
 	old := ""
 	if act.Conf != nil && act.Conf.CfgFile != "" {
-		if act.Conf.CfgFile == cfg.Target && cfg.Action == Reuse {
+		if act.Conf.CfgFile == cfg.Target && cfg.Action == reuseAction {
 			return nil
 		}
 		old = act.CfgOldSHA256
@@ -201,19 +201,19 @@ func secretChange(act Actual, cfg Step, text string) *SecretChange {
 	if old == cfg.SHA256 {
 		return nil
 	}
-	return &SecretChange{OldSHA256: old, NewSHA256: cfg.SHA256, textDiff: text}
+	return &secretChange{OldSHA256: old, NewSHA256: cfg.SHA256, textDiff: text}
 }
 
 // planStep plans one release file. A file of the deploy repo gets its
 // digest (and content) from the caller, which then checks it against the
 // disk again with checkOnDisk.
-func planStep(l Layout, act Actual, kind string, a *Artifact, name string, mode os.FileMode) (Step, error) {
-	s := Step{Kind: kind, Target: filepath.Join(l.Release(), name), Mode: mode, URL: a.Locator(), SHA256: a.SHA256}
+func planStep(l Layout, act actual, kind string, a *Artifact, name string, mode os.FileMode) (fileStep, error) {
+	s := fileStep{Kind: kind, Target: filepath.Join(l.Release(), name), Mode: mode, URL: a.locator(), SHA256: a.SHA256}
 	if a.FromRepo() {
-		s.Action, s.RepoPath = Install, a.Path
+		s.Action, s.RepoPath = installAction, a.Path
 		return s, nil
 	}
-	s.Origin, s.Action = a.Origin(), Download
+	s.Origin, s.Action = a.Origin(), fetchAction
 	return s, checkOnDisk(act, &s, name)
 }
 
@@ -221,7 +221,7 @@ func planStep(l Layout, act Actual, kind string, a *Artifact, name string, mode 
 // present with these bytes is a Reuse, altered after we installed it is a
 // Repair (drift), any other bytes are a conflict (a released version is
 // immutable).
-func checkOnDisk(act Actual, s *Step, name string) error {
+func checkOnDisk(act actual, s *fileStep, name string) error {
 	fs := act.Files[name]
 	switch {
 	case fs.Err != nil:
@@ -233,7 +233,7 @@ func checkOnDisk(act Actual, s *Step, name string) error {
 		return fmt.Errorf("release/%s: %w: it holds sha256 %s, the desired %s is %s; a released version is immutable, bump the version",
 			name, ErrConflict, fs.SHA256, s.Kind, s.SHA256)
 	case fs.Exists:
-		s.Action = Reuse
+		s.Action = reuseAction
 	}
 	return nil
 }
@@ -243,15 +243,15 @@ func repoSource(a *Artifact, rev string) string {
 	return fmt.Sprintf("%s@%s", a.Path, short(rev))
 }
 
-func linkChanges(l Layout, act Actual, to LocalConf) []LinkChange {
-	var out []LinkChange
+func linkChanges(l Layout, act actual, to LocalConf) []linkChange {
+	var out []linkChange
 	want := map[string]string{appdir.BinLink: appdir.Rel(l.Dir, to.BinFile), appdir.CfgLink: appdir.Rel(l.Dir, to.CfgFile)}
 	for _, name := range []string{appdir.BinLink, appdir.CfgLink} {
 		if name == appdir.CfgLink && to.CfgFile == "" {
 			continue // no config desired: the switch leaves app.cfg alone
 		}
 		if act.Links[name] != want[name] && !appdir.SameTarget(l.Dir, act.Links[name], want[name]) {
-			out = append(out, LinkChange{Link: name, From: act.Links[name], To: want[name]})
+			out = append(out, linkChange{Link: name, From: act.Links[name], To: want[name]})
 		}
 	}
 	return out

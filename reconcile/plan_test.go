@@ -17,19 +17,19 @@ func TestMakePlan(t *testing.T) {
 	l := Layout{Dir: "/srv/web"}
 	cfgV2 := []byte("port = 8080\nlevel = debug\n")
 	desired := Desired{Version: "2.0", Bin: &Artifact{URL: "https://user:tok@a.example/web-2.0", SHA256: goodSum}, Cfg: &Artifact{Path: "web/cfg-2.0"}}
-	src := DesiredAt{Rev: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", Desired: desired, CfgData: cfgV2}
+	src := desiredAt{Rev: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", Desired: desired, CfgData: cfgV2}
 	v1 := LocalConf{BinFile: "/srv/web/release/app.1.0", CfgFile: "/srv/web/release/cfg.1.0", Version: "1.0", Revision: "aaaa"}
 	links1 := map[string]string{"app.bin": "release/app.1.0", "app.cfg": "release/cfg.1.0"}
 	links2 := map[string]string{"app.bin": "release/app.2.0", "app.cfg": "release/cfg.2.0"}
-	v2 := l.LocalConfFor(desired, src.Rev)
+	v2 := l.localConfFor(desired, src.Rev)
 
 	t.Run("upgrade downloads, installs, switches", func(t *testing.T) {
-		act := Actual{Conf: &v1, Links: links1, Files: map[string]FileState{}, CfgOld: []byte("port = 8080\nlevel = info\n")}
+		act := actual{Conf: &v1, Links: links1, Files: map[string]fileState{}, CfgOld: []byte("port = 8080\nlevel = info\n")}
 		p, err := planFrom(l, src, act)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := []Action{p.Steps[0].Action, p.Steps[1].Action}; got[0] != Download || got[1] != Install {
+		if got := []fileAction{p.Steps[0].Action, p.Steps[1].Action}; got[0] != fetchAction || got[1] != installAction {
 			t.Errorf("got actions %v, want fetch, install", got)
 		}
 		if strings.Contains(p.Steps[0].Origin, "tok") {
@@ -46,14 +46,14 @@ func TestMakePlan(t *testing.T) {
 		}
 	})
 	t.Run("rollback to a kept version downloads nothing", func(t *testing.T) {
-		act := Actual{Conf: &v1, Links: links1, Files: map[string]FileState{
+		act := actual{Conf: &v1, Links: links1, Files: map[string]fileState{
 			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum(cfgV2)}}}
 		p, err := planFrom(l, src, act)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, s := range p.Steps {
-			if s.Action != Reuse {
+			if s.Action != reuseAction {
 				t.Errorf("got %s %s, want reuse", s.Action, s.Kind)
 			}
 		}
@@ -62,7 +62,7 @@ func TestMakePlan(t *testing.T) {
 		}
 	})
 	t.Run("in sync", func(t *testing.T) {
-		act := Actual{Conf: &v2, Links: links2, Files: map[string]FileState{
+		act := actual{Conf: &v2, Links: links2, Files: map[string]fileState{
 			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum(cfgV2)}}}
 		p, err := planFrom(l, src, act)
 		if err != nil {
@@ -75,7 +75,7 @@ func TestMakePlan(t *testing.T) {
 	t.Run("revision-only change is in sync but rewrites current.conf", func(t *testing.T) {
 		old := v2
 		old.Revision = "cccc"
-		act := Actual{Conf: &old, Links: links2, Files: map[string]FileState{
+		act := actual{Conf: &old, Links: links2, Files: map[string]fileState{
 			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum(cfgV2)}}}
 		p, _ := planFrom(l, src, act)
 		if p.Changes() || !p.WriteConf || p.Switch {
@@ -83,14 +83,14 @@ func TestMakePlan(t *testing.T) {
 		}
 	})
 	t.Run("changed artifact under an existing version", func(t *testing.T) {
-		act := Actual{Conf: &v1, Links: links1, Files: map[string]FileState{"app.2.0": {Exists: true, SHA256: sum([]byte("other"))}}}
+		act := actual{Conf: &v1, Links: links1, Files: map[string]fileState{"app.2.0": {Exists: true, SHA256: sum([]byte("other"))}}}
 		_, err := planFrom(l, src, act)
 		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "release/app.2.0") || !strings.Contains(err.Error(), "immutable") {
 			t.Fatalf("got %v, want ErrConflict naming release/app.2.0", err)
 		}
 	})
 	t.Run("changed config under an existing version", func(t *testing.T) {
-		act := Actual{Conf: &v1, Links: links1, Files: map[string]FileState{
+		act := actual{Conf: &v1, Links: links1, Files: map[string]fileState{
 			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum([]byte("old"))}}}
 		_, err := planFrom(l, src, act)
 		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "release/cfg.2.0") {
@@ -98,7 +98,7 @@ func TestMakePlan(t *testing.T) {
 		}
 	})
 	t.Run("first deploy", func(t *testing.T) {
-		p, err := planFrom(l, src, Actual{Files: map[string]FileState{}, Links: map[string]string{}})
+		p, err := planFrom(l, src, actual{Files: map[string]fileState{}, Links: map[string]string{}})
 		if err != nil || !p.Changes() || p.From != nil {
 			t.Fatalf("got %+v, %v; want a first deploy", p, err)
 		}
@@ -111,10 +111,10 @@ func TestMakePlan(t *testing.T) {
 func TestMakePlanWithoutCfgLeavesAppCfg(t *testing.T) {
 	l := Layout{Dir: "/srv/web"}
 	desired := Desired{Version: "2.0", Bin: &Artifact{URL: "https://a.example/web-2.0", SHA256: goodSum}}
-	src := DesiredAt{Rev: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", Desired: desired}
-	to := l.LocalConfFor(desired, src.Rev)
-	act := Actual{Conf: &to, Links: map[string]string{"app.bin": "release/app.2.0", "app.cfg": "release/cfg.1.0"},
-		Files: map[string]FileState{"app.2.0": {Exists: true, SHA256: goodSum}}}
+	src := desiredAt{Rev: "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", Desired: desired}
+	to := l.localConfFor(desired, src.Rev)
+	act := actual{Conf: &to, Links: map[string]string{"app.bin": "release/app.2.0", "app.cfg": "release/cfg.1.0"},
+		Files: map[string]fileState{"app.2.0": {Exists: true, SHA256: goodSum}}}
 	p, err := planFrom(l, src, act)
 	if err != nil {
 		t.Fatal(err)

@@ -83,7 +83,7 @@ func (l Layout) AnnounceAgent() error {
 // instant is refused as "another reconciler" (a person's command racing
 // another person's, or an agent starting: systemd starts it again).
 func (l Layout) RunningAgent() (pid int, ok bool) {
-	f, err := os.Open(l.LockFile())
+	f, err := os.Open(l.lockFile())
 	if err != nil {
 		return 0, false // no lock file: nobody ever held it
 	}

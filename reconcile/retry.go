@@ -10,27 +10,27 @@ import (
 	"github.com/reconciler-dev/reconciler/artifacts"
 )
 
-// ErrNotAppDir marks a directory that is not an app directory: missing, or
+// errNotAppDir marks a directory that is not an app directory: missing, or
 // holding neither .reconciler/ nor release/. Commands that act on an
 // existing app directory refuse it and create nothing, so that a mistyped
 // --dir is not taken for a new, empty one.
-var ErrNotAppDir = errors.New("not an app directory")
+var errNotAppDir = errors.New("not an app directory")
 
 // CheckAppDir refuses a directory that is not an app directory.
 func (l Layout) CheckAppDir() error {
 	fi, err := os.Stat(l.Dir)
 	if err != nil {
-		return fmt.Errorf("%s: %w: %w", l.Dir, ErrNotAppDir, err)
+		return fmt.Errorf("%s: %w: %w", l.Dir, errNotAppDir, err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("%s: %w: it is a file", l.Dir, ErrNotAppDir)
+		return fmt.Errorf("%s: %w: it is a file", l.Dir, errNotAppDir)
 	}
 	for _, sub := range []string{l.StateDir(), l.Release()} {
 		if fi, err := os.Stat(sub); err == nil && fi.IsDir() {
 			return nil
 		}
 	}
-	return fmt.Errorf("%s: %w: it holds neither .reconciler/ nor release/ (a typo in --dir? the first `reconciler sync` or `run` creates one)", l.Dir, ErrNotAppDir)
+	return fmt.Errorf("%s: %w: it holds neither .reconciler/ nor release/ (a typo in --dir? the first `reconciler sync` or `run` creates one)", l.Dir, errNotAppDir)
 }
 
 // A retry request lives in its own file, as a suspension does: the agent

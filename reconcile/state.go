@@ -115,8 +115,8 @@ func (s *State) IsFailed(rev string) (Failed, bool) {
 	return Failed{}, false
 }
 
-// MarkFailed records rev as failed.
-func (s *State) MarkFailed(f Failed) {
+// markFailed records rev as failed.
+func (s *State) markFailed(f Failed) {
 	if _, ok := s.IsFailed(f.Revision); ok {
 		return
 	}
@@ -129,22 +129,22 @@ func (s *State) MarkFailed(f Failed) {
 // LoadState reads the state file; a missing file is an empty state.
 func (l Layout) LoadState() (State, error) {
 	var s State
-	data, err := os.ReadFile(l.StateFile())
+	data, err := os.ReadFile(l.stateFile())
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
 		return s, fmt.Errorf("read state: %w", err)
 	default:
 		if err := json.Unmarshal(data, &s); err != nil {
-			return State{}, fmt.Errorf("read state %s: %w", l.StateFile(), err)
+			return State{}, fmt.Errorf("read state %s: %w", l.stateFile(), err)
 		}
 	}
 	s.Suspended, err = l.loadSuspended()
 	return s, err
 }
 
-// SaveState writes the state file atomically.
-func (l Layout) SaveState(s State) error {
+// saveState writes the state file atomically.
+func (l Layout) saveState(s State) error {
 	if err := l.ensureStateDir(); err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func (l Layout) SaveState(s State) error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	if err := artifacts.WriteFileAtomic(l.StateFile(), append(data, '\n'), 0o600); err != nil {
+	if err := artifacts.WriteFileAtomic(l.stateFile(), append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
 	return nil

@@ -87,7 +87,7 @@ func (l Layout) ReadStatus() (Status, error) {
 	if r := st.Switch; r != nil && r.Verdict == VerdictJudging {
 		s.Judging = r
 	}
-	s.Exits = st.RecentExits(time.Now())
+	s.Exits = st.recentExits(time.Now())
 	if c, err := l.ReadLocalConf(); err == nil {
 		s.Version, s.Revision, s.BinFile = c.Version, c.Revision, c.BinFile
 	} else if !errors.Is(err, os.ErrNotExist) {

@@ -168,7 +168,7 @@ func TestFirstReleaseFails(t *testing.T) {
 		t.Errorf("release/current.conf after the failed first release: %v, want none", err)
 	}
 	for range 3 {
-		if _, err := e.Sync(t.Context()); !errors.Is(err, ErrFailedRevision) {
+		if _, err := e.Sync(t.Context()); !errors.Is(err, errFailedRevision) {
 			t.Errorf("later sync: %v, want the failed revision skipped", err)
 		}
 	}

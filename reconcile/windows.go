@@ -56,7 +56,7 @@ func (e *Engine) holdOutsideWindows(p *pass) error {
 		return nil
 	}
 	if p.dry {
-		p.block(&Blocked{Rev: p.out.Rev, Deferred: &Deferred{Revision: p.out.Rev, Version: p.out.Version, Opens: opens, Since: now}})
+		p.block(&blocked{Rev: p.out.Rev, Deferred: &Deferred{Revision: p.out.Rev, Version: p.out.Version, Opens: opens, Since: now}})
 		return nil
 	}
 	e.deferPass(p, opens, now)
