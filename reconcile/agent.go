@@ -192,13 +192,13 @@ func (a *Agent) logHeld(out Outcome, err error) {
 	a.heldLogged = key
 	switch {
 	case out.Result == PollDeferred:
-		a.log().Info("deferred: outside the deploy windows", "rev", short(out.Rev), "from", fromVersion(out.Plan),
+		a.log().Info("deferred: outside the deploy windows", "rev", short(out.Rev), "from", fromVersion(out.plan),
 			"version", out.Version, "opens", out.Opens)
 	case out.Result != PollSuspended:
 		a.log().Warn("not applying a revision that failed before", "rev", short(out.Rev), "version", out.Version, "reason", err)
-	case out.Plan.Changes():
-		a.log().Info("suspended: would apply", "rev", short(out.Rev), "from", fromVersion(out.Plan), "version", out.Version,
-			"downloads", out.Plan.downloads(), "reason", err)
+	case out.plan.Changes():
+		a.log().Info("suspended: would apply", "rev", short(out.Rev), "from", fromVersion(out.plan), "version", out.Version,
+			"downloads", out.plan.downloads(), "reason", err)
 	default:
 		a.log().Info("suspended; the deploy repo has nothing new", "rev", short(out.Rev))
 	}
@@ -206,10 +206,10 @@ func (a *Agent) logHeld(out Outcome, err error) {
 
 // fromVersion is the version a plan starts from, for a log line.
 func fromVersion(p Plan) string {
-	if p.From == nil {
+	if p.from == nil {
 		return "(none)"
 	}
-	return p.From.Version
+	return p.from.Version
 }
 
 // onLocalChange handles a change of release/current.conf. When suspended,

@@ -53,14 +53,14 @@ func (e *Engine) apply(ctx context.Context, p Plan, st *State, hs *hookedSwitch)
 	if err := os.MkdirAll(rel, 0o755); err != nil {
 		return false, fmt.Errorf("create %s: %w", rel, err)
 	}
-	for _, s := range p.Steps {
-		if err := e.fetchStep(ctx, s, st, p.To.Revision); err != nil {
+	for _, s := range p.steps {
+		if err := e.fetchStep(ctx, s, st, p.to.Revision); err != nil {
 			return false, err
 		}
 		st.recordRelease(filepath.Base(s.Target), s.SHA256)
 	}
 	if e.Switcher != nil {
-		if err := e.Switcher.Check(p.To.BinFile); err != nil {
+		if err := e.Switcher.Check(p.to.BinFile); err != nil {
 			return false, err
 		}
 	}
@@ -69,20 +69,20 @@ func (e *Engine) apply(ctx context.Context, p Plan, st *State, hs *hookedSwitch)
 			return false, err
 		}
 	}
-	if p.WriteConf {
-		if err := artifacts.WriteFileAtomic(e.Layout.CurrentConf(), p.To.Marshal(), 0o644); err != nil {
+	if p.writeConf {
+		if err := artifacts.WriteFileAtomic(e.Layout.CurrentConf(), p.to.Marshal(), 0o644); err != nil {
 			return false, fmt.Errorf("write %s: %w", e.Layout.CurrentConf(), err)
 		}
-		e.log().Info("wrote current.conf", "version", p.To.Version, "rev", short(p.To.Revision))
+		e.log().Info("wrote current.conf", "version", p.to.Version, "rev", short(p.to.Revision))
 	}
-	if e.Switcher == nil || !p.Switch {
+	if e.Switcher == nil || !p.doSwitch {
 		return false, nil
 	}
-	if err := e.beginSwitch(st, p.To.Revision, p.To, p.From); err != nil {
+	if err := e.beginSwitch(st, p.to.Revision, p.to, p.from); err != nil {
 		return false, err
 	}
 	e.forgetSeen()
-	err := e.Switcher.Switch(ctx, appdir.Target{Bin: p.To.BinFile, Cfg: p.To.CfgFile, Revision: p.To.Revision})
+	err := e.Switcher.Switch(ctx, appdir.Target{Bin: p.to.BinFile, Cfg: p.to.CfgFile, Revision: p.to.Revision})
 	e.endSwitch(st, err)
 	return true, err
 }

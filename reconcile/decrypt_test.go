@@ -69,7 +69,7 @@ func TestEncryptedConfig(t *testing.T) {
 				}
 				return
 			}
-			cfg := p.Steps[1]
+			cfg := p.steps[1]
 			if !cfg.Encrypted || cfg.SHA256 != sum([]byte(secretCfg)) || string(cfg.Data) != secretCfg {
 				t.Errorf("got cfg step secret=%v sha256=%s data=%q, want the plaintext's", cfg.Encrypted, cfg.SHA256, cfg.Data)
 			}
@@ -101,8 +101,8 @@ func TestEncryptedConfigDiff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.CfgDiff != "" {
-		t.Errorf("got CfgDiff %q, want none for an encrypted config", p.CfgDiff)
+	if p.cfgDiff != "" {
+		t.Errorf("got CfgDiff %q, want none for an encrypted config", p.cfgDiff)
 	}
 	var hidden, shown strings.Builder
 	p.Render(&hidden)
@@ -119,7 +119,7 @@ func TestEncryptedConfigDiff(t *testing.T) {
 	act.Conf.CfgFile = filepath.Join(l.Release(), "cfg.2.0")
 	act.Files["cfg.2.0"] = fileState{Exists: true, SHA256: sum(next)}
 	act.CfgOldSHA256 = sum(next)
-	if p, _ := planFrom(l, src, act); p.CfgSecret != nil {
-		t.Errorf("got a config change %+v, want none when the config in use is the desired one", p.CfgSecret)
+	if p, _ := planFrom(l, src, act); p.cfgSecret != nil {
+		t.Errorf("got a config change %+v, want none when the config in use is the desired one", p.cfgSecret)
 	}
 }

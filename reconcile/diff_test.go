@@ -34,7 +34,7 @@ func (r *hookRig) conf(t *testing.T) LocalConf {
 	mustNil(t, err)
 	return c
 }
-func diffWord(p Plan, err error) string      { return sayWord(p.Blocked, err, p.Changes()) }
+func diffWord(p Plan, err error) string      { return sayWord(p.blockedBy, err, p.Changes()) }
 func syncWord(out Outcome, err error) string { return out.Result }
 func sayWord(b *blocked, err error, changes bool) string {
 	switch {
@@ -159,10 +159,10 @@ func TestDiffAgreesWithSync(t *testing.T) {
 			judgesBefore := r.sw.judges
 			out, serr := r.e.Sync(t.Context())
 			if d, s := diffWord(plan, err), syncWord(out, serr); d != s {
-				t.Errorf("diff says %s (blocked %+v, err %v), sync did %s (err %v)", d, plan.Blocked, err, s, serr)
+				t.Errorf("diff says %s (blocked %+v, err %v), sync did %s (err %v)", d, plan.blockedBy, err, s, serr)
 			}
-			if judged := r.sw.judges > judgesBefore; (plan.Judging != nil) != judged || judged != tc.judges {
-				t.Errorf("diff says a judgement first: %v; sync judged: %v; want %v", plan.Judging != nil, judged, tc.judges)
+			if judged := r.sw.judges > judgesBefore; (plan.judging != nil) != judged || judged != tc.judges {
+				t.Errorf("diff says a judgement first: %v; sync judged: %v; want %v", plan.judging != nil, judged, tc.judges)
 			}
 		})
 	}

@@ -114,7 +114,7 @@
 //     redacted URL, or path@rev): fileStep.Origin, and artifacts' target.
 //   - encrypted: a config decrypted from an .age file (desiredAt.CfgEncrypted,
 //     fileStep.Encrypted); a secret change is what diff shows of one
-//     (Plan.CfgSecret).
+//     (Plan.cfgSecret).
 //
 // # Not a library
 //

@@ -80,7 +80,7 @@ type Outcome struct {
 	Result  string // one of the Poll* constants
 	Rev     string
 	Version string
-	Plan    Plan
+	plan    Plan
 	Drift   bool // the repo had not moved, the directory had: put back
 	// Class sorts the pass's error (empty without one, and for a failed
 	// revision, a suspension or a deferral, which are states).
@@ -134,7 +134,7 @@ func (e *Engine) Diff(ctx context.Context) (Plan, error) {
 	p := &pass{ctx: ctx, st: &st, dry: true}
 	err = e.run(p)
 	plan := p.plan
-	plan.Blocked, plan.Judging = p.blocked, p.judging
+	plan.blockedBy, plan.judging = p.blocked, p.judging
 	return plan, err
 }
 
@@ -150,9 +150,9 @@ func (e *Engine) makePlan(src desiredAt, act actual) (Plan, error) {
 	p, err := planFrom(e.Layout, src, act)
 	switch {
 	case e.Switcher == nil:
-		p.Links, p.Switch = nil, false
-	case p.Switch:
-		p.Process = e.Switcher.Describe()
+		p.links, p.doSwitch = nil, false
+	case p.doSwitch:
+		p.process = e.Switcher.Describe()
 	}
 	return p, err
 }

@@ -79,7 +79,7 @@ const failedAfter = 3
 // directory put back (drift), else a switch (applied). A pass that only
 // rewrote release/current.conf, with no switch, is not news.
 func (e *Engine) tellApplied(out Outcome, plan Plan, switched bool) {
-	ev := Event{FromVersion: plan.From.version(), ToVersion: out.Version, Revision: out.Rev, Rollout: out.rollout()}
+	ev := Event{FromVersion: plan.from.version(), ToVersion: out.Version, Revision: out.Rev, Rollout: out.rollout()}
 	switch {
 	case out.Drift:
 		ev.Kind = EventDrift

@@ -96,16 +96,16 @@ func (hs *hookedSwitch) back() (string, appdir.Target) {
 // do: no hook configured, no release change (the links stay; an app that
 // died is only started again), or drift put back at the applied revision.
 func (e *Engine) hooked(p Plan, st *State) *hookedSwitch {
-	if e.Switcher == nil || !e.Hooks.any() || !p.Switch || len(p.Links) == 0 {
+	if e.Switcher == nil || !e.Hooks.any() || !p.doSwitch || len(p.links) == 0 {
 		return nil
 	}
-	if st.Applied != nil && st.Applied.Revision == p.To.Revision {
+	if st.Applied != nil && st.Applied.Revision == p.to.Revision {
 		return nil
 	}
 	hs := &hookedSwitch{from: appdir.LinkTarget(e.Layout.Dir, appdir.BinLink),
-		to: appdir.Target{Bin: p.To.BinFile, Cfg: p.To.CfgFile, Revision: p.To.Revision}}
-	if p.From != nil && p.From.BinFile == hs.from {
-		hs.fromRev = p.From.Revision
+		to: appdir.Target{Bin: p.to.BinFile, Cfg: p.to.CfgFile, Revision: p.to.Revision}}
+	if p.from != nil && p.from.BinFile == hs.from {
+		hs.fromRev = p.from.Revision
 	}
 	return hs
 }

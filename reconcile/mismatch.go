@@ -68,7 +68,7 @@ func (e *Engine) refusedStep(s fileStep, st *State, rev string) error {
 // refusedBefore is the error the first step of plan refused before meets
 // (for a dry pass: the sync stops there without a download).
 func (e *Engine) refusedBefore(plan Plan, st *State, rev string) error {
-	for _, s := range plan.Steps {
+	for _, s := range plan.steps {
 		if err := e.refusedStep(s, st, rev); err != nil {
 			return err
 		}

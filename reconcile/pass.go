@@ -181,7 +181,7 @@ func (e *Engine) planPass(p *pass) error {
 	act := e.observeActual(p.src, *p.st) // the state Sync loaded: read once per pass
 	plan, err := e.makePlan(p.src, act)
 	p.plan = plan
-	p.out.Version, p.out.Plan = p.src.Desired.Version, plan
+	p.out.Version, p.out.plan = p.src.Desired.Version, plan
 	return err
 }
 
@@ -203,9 +203,9 @@ func (e *Engine) holdIfSuspended(p *pass) error {
 // revision says.
 func (e *Engine) stopIfInSync(p *pass) error {
 	if !p.dry {
-		e.lastConf = &p.plan.To
+		e.lastConf = &p.plan.to
 	}
-	if p.plan.Changes() || p.plan.WriteConf || p.plan.repairs() {
+	if p.plan.Changes() || p.plan.writeConf || p.plan.repairs() {
 		return nil
 	}
 	p.out.Result, p.done = PollUnchanged, true
@@ -230,7 +230,7 @@ func (e *Engine) applyPass(p *pass) error {
 		// links, release/current.conf or release files changed by hand.
 		p.out.Drift = true
 		e.log().Warn("drift: the directory changed by hand; putting it back", "rev", short(rev), "version", p.out.Version,
-			"links", len(plan.Links), "write_conf", plan.WriteConf, "repairs", plan.repairs(), "app_stale", plan.AppStale)
+			"links", len(plan.links), "write_conf", plan.writeConf, "repairs", plan.repairs(), "app_stale", plan.appStale)
 	}
 	st.Attempted = &Attempted{Revision: rev, Version: p.out.Version, Time: e.now()}
 	hs := e.hooked(plan, st)
@@ -241,15 +241,15 @@ func (e *Engine) applyPass(p *pass) error {
 	case switched && isUnhealthy(err):
 		e.Metrics.switched(false)
 		st.markFailed(Failed{Revision: rev, Version: p.out.Version, Reason: err.Error(), Time: e.now()})
-		if plan.From == nil {
+		if plan.from == nil {
 			e.dropConf(p.out.Version)
 		} else {
-			e.restoreConf(plan.From)
+			e.restoreConf(plan.from)
 		}
-		e.lastConf = plan.From
+		e.lastConf = plan.from
 		// Told as the switch back, as the on-rollback hook is: from the
 		// failed release to the one running again.
-		e.emit(Event{Kind: EventRolledBack, FromVersion: p.out.Version, ToVersion: plan.From.version(), Revision: rev, Error: err.Error(), Rollout: p.out.rollout()})
+		e.emit(Event{Kind: EventRolledBack, FromVersion: p.out.Version, ToVersion: plan.from.version(), Revision: rev, Error: err.Error(), Rollout: p.out.rollout()})
 	}
 	if switched {
 		e.afterSwitch(p.ctx, st, hs, err)
@@ -269,10 +269,10 @@ func (e *Engine) applyPass(p *pass) error {
 // release in what only a hand changes: links, release/current.conf,
 // release files. An app that is down is not in it.
 func (p Plan) handChanged() bool {
-	if len(p.Links) > 0 || p.WriteConf {
+	if len(p.links) > 0 || p.writeConf {
 		return true
 	}
-	for _, s := range p.Steps {
+	for _, s := range p.steps {
 		if s.Action != reuseAction {
 			return true
 		}
@@ -284,5 +284,5 @@ func (p Plan) handChanged() bool {
 // that is in place: no switch, and no news (the exit was told by
 // AppExited).
 func (p Plan) restartOnly() bool {
-	return p.AppStale && !p.handChanged() && p.From != nil && p.From.BinFile == p.To.BinFile && p.From.CfgFile == p.To.CfgFile
+	return p.appStale && !p.handChanged() && p.from != nil && p.from.BinFile == p.to.BinFile && p.from.CfgFile == p.to.CfgFile
 }

@@ -53,35 +53,37 @@ type linkChange struct {
 	Link, From, To string
 }
 
-// Plan is everything a sync would do; `diff` prints it.
+// Plan is everything a sync would do; `diff` prints it (Render). Only
+// Render, Changes and ShowSecrets are for other packages: the rest is the
+// pass's.
 type Plan struct {
-	Layout    Layout
-	From      *LocalConf // nil when nothing was applied yet
-	To        LocalConf
-	Steps     []fileStep
-	WriteConf bool // release/current.conf changes
-	Links     []linkChange
-	Switch    bool   // the links switch and the app is brought onto the release
-	Process   string // in words, what happens to the app process (for diff only)
-	AppStale  bool   // the app does not run the desired binary
-	AppPID    int    // the app's pid, 0 when none runs (or not managed)
-	CfgDiff   string // unified diff of the config text, if both are text
-	// CfgSecret is set when the desired config is encrypted in the deploy
+	layout    Layout
+	from      *LocalConf // nil when nothing was applied yet
+	to        LocalConf
+	steps     []fileStep
+	writeConf bool // release/current.conf changes
+	links     []linkChange
+	doSwitch  bool   // the links switch and the app is brought onto the release
+	process   string // in words, what happens to the app process (for diff only)
+	appStale  bool   // the app does not run the desired binary
+	appPID    int    // the app's pid, 0 when none runs (or not managed)
+	cfgDiff   string // unified diff of the config text, if both are text
+	// cfgSecret is set when the desired config is encrypted in the deploy
 	// repo and differs from the one in use: Render prints the digests, and
 	// the text diff only with ShowSecrets.
-	CfgSecret *secretChange
+	cfgSecret *secretChange
 	// ShowSecrets makes Render print the text diff of an encrypted config
 	// (diff --show-secrets).
 	ShowSecrets bool
-	// Blocked, set by Diff, says why Sync would apply nothing although
+	// blockedBy, set by Diff, says why Sync would apply nothing although
 	// the plan has changes; nil when Sync would apply it.
-	Blocked *blocked
-	// Judging, set by Diff, is a switch an agent left unjudged: Sync
+	blockedBy *blocked
+	// judging, set by Diff, is a switch an agent left unjudged: Sync
 	// finishes its judgement (health checks, bake) before anything else.
-	Judging *SwitchRecord
-	// Wave is this host's place in the desired file's rollout, nil
+	judging *SwitchRecord
+	// wave is this host's place in the desired file's rollout, nil
 	// without one: To is then the release the wave gives this host.
-	Wave *Wave
+	wave *Wave
 }
 
 // blocked is why a sync applies nothing: exactly one of Failed, Suspended
@@ -96,7 +98,7 @@ type blocked struct {
 // downloads counts the release files the plan fetches.
 func (p Plan) downloads() int {
 	n := 0
-	for _, s := range p.Steps {
+	for _, s := range p.steps {
 		if s.Action == fetchAction {
 			n++
 		}
@@ -106,7 +108,7 @@ func (p Plan) downloads() int {
 
 // repairs reports whether a release file altered on disk is to be rebuilt.
 func (p Plan) repairs() bool {
-	for _, s := range p.Steps {
+	for _, s := range p.steps {
 		if s.Repair {
 			return true
 		}
@@ -118,16 +120,16 @@ func (p Plan) repairs() bool {
 // only change is the recorded revision (a commit that did not touch this
 // app) is in sync.
 func (p Plan) Changes() bool {
-	if len(p.Links) > 0 || p.From == nil || p.AppStale {
+	if len(p.links) > 0 || p.from == nil || p.appStale {
 		return true
 	}
-	for _, s := range p.Steps {
+	for _, s := range p.steps {
 		if s.Action != reuseAction {
 			return true
 		}
 	}
-	f := *p.From
-	return f.BinFile != p.To.BinFile || f.CfgFile != p.To.CfgFile || f.Version != p.To.Version
+	f := *p.from
+	return f.BinFile != p.to.BinFile || f.CfgFile != p.to.CfgFile || f.Version != p.to.Version
 }
 
 // Modes of the release files: binaries are executable, configs may hold
@@ -139,10 +141,10 @@ const (
 
 // planFrom computes the plan from the desired and the actual state. It is a
 // pure function: it reads nothing and writes nothing (observeActual read
-// what it needs); Plan.Process is left for the engine to describe.
+// what it needs); Plan.process is left for the engine to describe.
 func planFrom(l Layout, src desiredAt, act actual) (Plan, error) {
 	d := src.Desired
-	p := Plan{Layout: l, From: act.Conf, To: l.localConfFor(d, src.Rev), Wave: src.Wave}
+	p := Plan{layout: l, from: act.Conf, to: l.localConfFor(d, src.Rev), wave: src.Wave}
 	bin, err := planStep(l, act, "bin", d.Bin, binName(d.Version), binMode)
 	if err != nil {
 		return Plan{}, err
@@ -153,7 +155,7 @@ func planFrom(l Layout, src desiredAt, act actual) (Plan, error) {
 			return Plan{}, err
 		}
 	}
-	p.Steps = append(p.Steps, bin)
+	p.steps = append(p.steps, bin)
 	if d.Cfg != nil {
 		cfg, err := planStep(l, act, "cfg", d.Cfg, cfgName(d.Version), cfgMode)
 		if err != nil {
@@ -167,17 +169,17 @@ func planFrom(l Layout, src desiredAt, act actual) (Plan, error) {
 			}
 		}
 		cfg.Encrypted = src.CfgEncrypted
-		p.Steps = append(p.Steps, cfg)
-		p.CfgDiff = configDiff(l, act, cfg)
+		p.steps = append(p.steps, cfg)
+		p.cfgDiff = configDiff(l, act, cfg)
 		if cfg.Encrypted {
-			p.CfgSecret = newSecretChange(act, cfg, p.CfgDiff)
-			p.CfgDiff = "" // the plaintext's text is shown only on request
+			p.cfgSecret = newSecretChange(act, cfg, p.cfgDiff)
+			p.cfgDiff = "" // the plaintext's text is shown only on request
 		}
 	}
-	p.WriteConf = act.Conf == nil || *act.Conf != p.To
-	p.Links = linkChanges(l, act, p.To)
-	p.AppStale, p.AppPID = act.AppStale, act.AppPID
-	p.Switch = len(p.Links) > 0 || p.Changes()
+	p.writeConf = act.Conf == nil || *act.Conf != p.to
+	p.links = linkChanges(l, act, p.to)
+	p.appStale, p.appPID = act.AppStale, act.AppPID
+	p.doSwitch = len(p.links) > 0 || p.Changes()
 	return p, nil
 }
 

@@ -29,20 +29,20 @@ func TestMakePlan(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := []fileAction{p.Steps[0].Action, p.Steps[1].Action}; got[0] != fetchAction || got[1] != installAction {
+		if got := []fileAction{p.steps[0].Action, p.steps[1].Action}; got[0] != fetchAction || got[1] != installAction {
 			t.Errorf("got actions %v, want fetch, install", got)
 		}
-		if strings.Contains(p.Steps[0].Origin, "tok") {
-			t.Errorf("got source %q, want the token redacted", p.Steps[0].Origin)
+		if strings.Contains(p.steps[0].Origin, "tok") {
+			t.Errorf("got source %q, want the token redacted", p.steps[0].Origin)
 		}
-		if p.Steps[1].SHA256 != sum(cfgV2) {
-			t.Errorf("got cfg digest %s, want %s", p.Steps[1].SHA256, sum(cfgV2))
+		if p.steps[1].SHA256 != sum(cfgV2) {
+			t.Errorf("got cfg digest %s, want %s", p.steps[1].SHA256, sum(cfgV2))
 		}
-		if !p.Changes() || !p.WriteConf || len(p.Links) != 2 || !p.Switch {
-			t.Errorf("got changes=%v write=%v links=%v switch=%v, want a full switch", p.Changes(), p.WriteConf, p.Links, p.Switch)
+		if !p.Changes() || !p.writeConf || len(p.links) != 2 || !p.doSwitch {
+			t.Errorf("got changes=%v write=%v links=%v switch=%v, want a full switch", p.Changes(), p.writeConf, p.links, p.doSwitch)
 		}
-		if !strings.Contains(p.CfgDiff, "-level = info") || !strings.Contains(p.CfgDiff, "+level = debug") {
-			t.Errorf("got config diff %q, want the changed line", p.CfgDiff)
+		if !strings.Contains(p.cfgDiff, "-level = info") || !strings.Contains(p.cfgDiff, "+level = debug") {
+			t.Errorf("got config diff %q, want the changed line", p.cfgDiff)
 		}
 	})
 	t.Run("rollback to a kept version downloads nothing", func(t *testing.T) {
@@ -52,7 +52,7 @@ func TestMakePlan(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, s := range p.Steps {
+		for _, s := range p.steps {
 			if s.Action != reuseAction {
 				t.Errorf("got %s %s, want reuse", s.Action, s.Kind)
 			}
@@ -68,8 +68,8 @@ func TestMakePlan(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Changes() || p.WriteConf || p.Switch {
-			t.Errorf("got changes=%v write=%v switch=%v, want nothing to do", p.Changes(), p.WriteConf, p.Switch)
+		if p.Changes() || p.writeConf || p.doSwitch {
+			t.Errorf("got changes=%v write=%v switch=%v, want nothing to do", p.Changes(), p.writeConf, p.doSwitch)
 		}
 	})
 	t.Run("revision-only change is in sync but rewrites current.conf", func(t *testing.T) {
@@ -78,8 +78,8 @@ func TestMakePlan(t *testing.T) {
 		act := actual{Conf: &old, Links: links2, Files: map[string]fileState{
 			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum(cfgV2)}}}
 		p, _ := planFrom(l, src, act)
-		if p.Changes() || !p.WriteConf || p.Switch {
-			t.Errorf("got changes=%v write=%v switch=%v, want only the conf rewritten", p.Changes(), p.WriteConf, p.Switch)
+		if p.Changes() || !p.writeConf || p.doSwitch {
+			t.Errorf("got changes=%v write=%v switch=%v, want only the conf rewritten", p.Changes(), p.writeConf, p.doSwitch)
 		}
 	})
 	t.Run("changed artifact under an existing version", func(t *testing.T) {
@@ -99,7 +99,7 @@ func TestMakePlan(t *testing.T) {
 	})
 	t.Run("first deploy", func(t *testing.T) {
 		p, err := planFrom(l, src, actual{Files: map[string]fileState{}, Links: map[string]string{}})
-		if err != nil || !p.Changes() || p.From != nil {
+		if err != nil || !p.Changes() || p.from != nil {
 			t.Fatalf("got %+v, %v; want a first deploy", p, err)
 		}
 	})
@@ -119,7 +119,7 @@ func TestMakePlanWithoutCfgLeavesAppCfg(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Changes() || len(p.Links) != 0 || p.Switch {
-		t.Errorf("got links %v, switch %v, want nothing to do", p.Links, p.Switch)
+	if p.Changes() || len(p.links) != 0 || p.doSwitch {
+		t.Errorf("got links %v, switch %v, want nothing to do", p.links, p.doSwitch)
 	}
 }

@@ -45,9 +45,9 @@ func (e *Engine) prune(p Plan, st *State) {
 		}
 		return newest[versions[i]].After(newest[versions[j]])
 	})
-	protect := map[string]bool{p.To.Version: true}
-	if p.From != nil {
-		protect[p.From.Version] = true
+	protect := map[string]bool{p.to.Version: true}
+	if p.from != nil {
+		protect[p.from.Version] = true
 	}
 	kept := 0
 	for _, v := range versions {

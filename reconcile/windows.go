@@ -77,8 +77,8 @@ func deploys(st *State, rev string, plan Plan) bool {
 	if st.Applied != nil && st.Applied.Revision == rev {
 		return false // drift of the applied revision: put back, not held
 	}
-	from := plan.From
-	return from == nil || from.Version != plan.To.Version || from.BinFile != plan.To.BinFile || from.CfgFile != plan.To.CfgFile
+	from := plan.from
+	return from == nil || from.Version != plan.to.Version || from.BinFile != plan.to.BinFile || from.CfgFile != plan.to.CfgFile
 }
 
 // deferPass records the deferral, and tells about it once per revision.
@@ -87,7 +87,7 @@ func (e *Engine) deferPass(p *pass, opens, now time.Time) {
 	if old := p.st.Deferred; old != nil && old.Revision == d.Revision {
 		d.Since = old.Since
 	} else {
-		e.emit(Event{Kind: EventDeferred, FromVersion: p.plan.From.version(), ToVersion: d.Version, Revision: d.Revision,
+		e.emit(Event{Kind: EventDeferred, FromVersion: p.plan.from.version(), ToVersion: d.Version, Revision: d.Revision,
 			Error: fmt.Sprintf("%s; %s", ErrDeferred, opensText(opens, now)), Rollout: p.out.rollout(), Time: now})
 	}
 	p.st.Deferred = d

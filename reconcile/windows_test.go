@@ -266,7 +266,7 @@ func TestDiffSaysDeferred(t *testing.T) {
 	}
 	w.clock = at("2026-12-04T10:00:00Z")
 	plan, _ = w.engine(office).Diff(t.Context())
-	if plan.Blocked != nil {
-		t.Errorf("inside the window: blocked %+v, want nothing", plan.Blocked)
+	if plan.blockedBy != nil {
+		t.Errorf("inside the window: blocked %+v, want nothing", plan.blockedBy)
 	}
 }
