@@ -6,7 +6,18 @@ import (
 	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
-// Layout names the files of an app directory (docs/reference.md, "The app directory").
+// Layout is one app directory (docs/reference.md, "The app directory"):
+// the methods of this file name its files and touch nothing; the others,
+// each in the file of its concept, read and write the small files the
+// reconciler keeps there, each write atomic: the state (state.go), the
+// suspension (suspend.go), a retry (retry.go), requests and answers
+// (request.go), the lock (lock.go), release/current.conf (local.go) and the
+// status read of them all (status.go). The large effects (downloads, links,
+// processes) are the Engine's, through its parts.
+//
+// One value stands for the directory everywhere (commands, agent, engine,
+// status), so the names and the files they name are not split into two
+// types a caller would have to keep in step.
 type Layout struct {
 	Dir string // absolute
 }
