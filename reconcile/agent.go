@@ -156,7 +156,7 @@ func (a *Agent) poll(ctx context.Context) time.Time {
 	case err != nil:
 		a.logHeld(out, err)
 	case out.Result == PollApplied:
-		a.log().Info("applied", "rev", short(out.Rev), "version", out.Version, "drift", out.Drift)
+		a.log().Info("applied", "rev", short(out.Rev), "version", out.Version, "drift", out.drift)
 	default:
 		a.log().Debug("poll", "result", out.Result, "rev", short(out.Rev))
 	}

@@ -209,8 +209,8 @@ func TestClassify(t *testing.T) {
 		want ErrorClass
 	}{
 		{fmt.Errorf("x: %w", ErrInvalidDesired), ClassNeedsPerson},
-		{fmt.Errorf("x: %w", ErrConflict), ClassNeedsPerson},
-		{fmt.Errorf("%w: bad signature", ErrUntrusted), ClassNeedsPerson},
+		{fmt.Errorf("x: %w", errConflict), ClassNeedsPerson},
+		{fmt.Errorf("%w: bad signature", errUntrusted), ClassNeedsPerson},
 		{errors.New("dial tcp: connection refused"), ClassRetry},
 	} {
 		if got := Classify(tc.err); got != tc.want {

@@ -17,7 +17,7 @@ const (
 )
 
 // needsPerson are this package's errors that no wait fixes.
-var needsPerson = []error{ErrInvalidDesired, ErrConflict, ErrUntrusted, ErrBadLocalConf, ErrNoDecrypter, ErrKnownMismatch}
+var needsPerson = []error{ErrInvalidDesired, errConflict, errUntrusted, errBadLocalConf, errNoDecrypter, errKnownMismatch}
 
 // Classifier sorts an error; the caller that wires the concrete git and
 // artifact clients knows their errors (Engine.Classify).
@@ -26,7 +26,7 @@ type Classifier func(error) ErrorClass
 // Classify sorts err with this package's own errors (a hook that failed
 // needs a person too); anything else is a fault to retry.
 func Classify(err error) ErrorClass {
-	if herr := (*HookError)(nil); errors.As(err, &herr) {
+	if herr := (*hookError)(nil); errors.As(err, &herr) {
 		return ClassNeedsPerson
 	}
 	for _, e := range needsPerson {

@@ -13,9 +13,9 @@ type Decrypter interface {
 	Decrypt(data []byte) ([]byte, error)
 }
 
-// ErrNoDecrypter marks an encrypted config read by an engine that was given
+// errNoDecrypter marks an encrypted config read by an engine that was given
 // no identity to decrypt it with.
-var ErrNoDecrypter = errors.New("is age-encrypted: needs an age identity (--age-identity)")
+var errNoDecrypter = errors.New("is age-encrypted: needs an age identity (--age-identity)")
 
 // encryptedSuffix names the configs that are encrypted: cfg.path ends in it.
 const encryptedSuffix = ".age"
@@ -28,7 +28,7 @@ func isEncrypted(path string) bool { return strings.HasSuffix(path, encryptedSuf
 // encryption, so immutability must be about the plaintext.
 func decryptCfg(dec Decrypter, name string, data []byte) ([]byte, error) {
 	if dec == nil {
-		return nil, fmt.Errorf("%s %w", name, ErrNoDecrypter)
+		return nil, fmt.Errorf("%s %w", name, errNoDecrypter)
 	}
 	plain, err := dec.Decrypt(data)
 	if err != nil {

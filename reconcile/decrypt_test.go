@@ -41,8 +41,8 @@ func TestEncryptedConfig(t *testing.T) {
 	}{
 		{name: "installs the plaintext", cfg: "ENC:" + secretCfg, dec: true},
 		{name: "re-encrypted, same plaintext", cfg: "ENC:" + secretCfg, dec: true, onDisk: secretCfg, wantSame: true},
-		{name: "other plaintext, same version", cfg: "ENC:" + secretCfg, dec: true, onDisk: "password = other\n", wantErr: ErrConflict},
-		{name: "no identity", cfg: "ENC:" + secretCfg, wantErr: ErrNoDecrypter},
+		{name: "other plaintext, same version", cfg: "ENC:" + secretCfg, dec: true, onDisk: "password = other\n", wantErr: errConflict},
+		{name: "no identity", cfg: "ENC:" + secretCfg, wantErr: errNoDecrypter},
 		{name: "other recipient", cfg: "XXX:" + secretCfg, dec: true, wantErr: errFakeDecrypt},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -61,7 +61,7 @@ func TestEncryptedConfig(t *testing.T) {
 				t.Fatalf("got error %v, want %v", err, tc.wantErr)
 			}
 			if err != nil {
-				if name := map[bool]string{true: "release/cfg.2.0", false: "web/cfg.age"}[tc.wantErr == ErrConflict]; !strings.Contains(err.Error(), name) {
+				if name := map[bool]string{true: "release/cfg.2.0", false: "web/cfg.age"}[tc.wantErr == errConflict]; !strings.Contains(err.Error(), name) {
 					t.Errorf("got error %q, want it to name %s", err, name)
 				}
 				if strings.Contains(err.Error(), "hunter2") {

@@ -71,9 +71,9 @@ type Verifier interface {
 	VerifyCommit(ctx context.Context, rev string) (signer string, err error)
 }
 
-// ErrUntrusted marks a commit whose signature is missing or not trusted:
+// errUntrusted marks a commit whose signature is missing or not trusted:
 // nothing of it is applied.
-var ErrUntrusted = errors.New("untrusted commit")
+var errUntrusted = errors.New("untrusted commit")
 
 // Outcome says what a Sync did.
 type Outcome struct {
@@ -81,7 +81,7 @@ type Outcome struct {
 	Rev     string
 	Version string
 	plan    Plan
-	Drift   bool // the repo had not moved, the directory had: put back
+	drift   bool // the repo had not moved, the directory had: put back
 	// Class sorts the pass's error (empty without one, and for a failed
 	// revision, a suspension or a deferral, which are states).
 	Class ErrorClass
@@ -173,7 +173,7 @@ func (e *Engine) fetchVerified(ctx context.Context, head string) (string, error)
 	signer, err := e.Verify.VerifyCommit(ctx, rev)
 	if err != nil {
 		e.Metrics.untrusted()
-		return rev, fmt.Errorf("%w: %w", ErrUntrusted, err)
+		return rev, fmt.Errorf("%w: %w", errUntrusted, err)
 	}
 	if e.verified != rev {
 		e.log().Info("commit signature verified", "rev", short(rev), "signer", signer)

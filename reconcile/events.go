@@ -81,7 +81,7 @@ const failedAfter = 3
 func (e *Engine) tellApplied(out Outcome, plan Plan, switched bool) {
 	ev := Event{FromVersion: plan.from.version(), ToVersion: out.Version, Revision: out.Rev, Rollout: out.rollout()}
 	switch {
-	case out.Drift:
+	case out.drift:
 		ev.Kind = EventDrift
 	case switched && !plan.restartOnly():
 		ev.Kind = EventApplied
@@ -102,7 +102,7 @@ func (e *Engine) tellError(prev *ErrorInfo, st *State, out Outcome, err error) {
 		return
 	}
 	ev := Event{Kind: EventError, ToVersion: out.Version, Revision: cur.Revision, Error: cur.Message, Rollout: out.rollout()}
-	if errors.Is(err, ErrUntrusted) {
+	if errors.Is(err, errUntrusted) {
 		ev.Kind = EventUntrusted
 	}
 	if st.Applied != nil {

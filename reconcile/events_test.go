@@ -192,7 +192,7 @@ func TestEventsUntrustedOncePerRevision(t *testing.T) {
 	r.e.Verify = untrustedVerifier{}
 	r.commit(rev('a'), "1.0")
 	for range 3 {
-		if err := r.sync(t); !errors.Is(err, ErrUntrusted) {
+		if err := r.sync(t); !errors.Is(err, errUntrusted) {
 			t.Fatalf("sync of an unsigned commit: %v", err)
 		}
 	}
@@ -229,7 +229,7 @@ func TestEventsLocal(t *testing.T) {
 	r.sw.err = nil
 	write(`{"bin.file": "/etc/passwd"}`)
 	for range 2 {
-		if err := r.e.ApplyLocal(t.Context()); !errors.Is(err, ErrBadLocalConf) {
+		if err := r.e.ApplyLocal(t.Context()); !errors.Is(err, errBadLocalConf) {
 			t.Fatalf("a file pointing outside release/: %v", err)
 		}
 	}

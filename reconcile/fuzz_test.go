@@ -92,7 +92,7 @@ func FuzzParseLocalConf(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := l.parseLocalConf(data)
 		if err != nil {
-			if !errors.Is(err, ErrBadLocalConf) {
+			if !errors.Is(err, errBadLocalConf) {
 				t.Fatalf("error %v does not wrap ErrBadLocalConf", err)
 			}
 			return

@@ -46,14 +46,14 @@ func (h Hooks) runner(k HookKind) HookRunner {
 
 func (h Hooks) any() bool { return h.PreSwitch != nil || h.PostSwitch != nil || h.OnRollback != nil }
 
-// HookError is a hook that ran and failed, or was interrupted.
-type HookError struct {
+// hookError is a hook that ran and failed, or was interrupted.
+type hookError struct {
 	Hook HookKind
 	Err  error
 }
 
-func (e *HookError) Error() string { return e.Err.Error() }
-func (e *HookError) Unwrap() error { return e.Err }
+func (e *hookError) Error() string { return e.Err.Error() }
+func (e *hookError) Unwrap() error { return e.Err }
 
 // SwitchHooks is the state file's record of the hooks of the last switch
 // that ran one: each run is saved as started before the hook starts, and
@@ -141,7 +141,7 @@ func (e *Engine) runHook(ctx context.Context, st *State, k HookKind, hs *hookedS
 	rec := st.Hooks
 	for _, run := range rec.Runs {
 		if run.Hook == k && run.Finished.IsZero() { // settleHooks did not see it: never again all the same
-			return &HookError{Hook: k, Err: fmt.Errorf("%s hook: started at %s and never finished; not run again", k, run.Started.Format(time.RFC3339))}
+			return &hookError{Hook: k, Err: fmt.Errorf("%s hook: started at %s and never finished; not run again", k, run.Started.Format(time.RFC3339))}
 		}
 		if run.Hook == k {
 			e.log().Info("hook already ran for this switch; not running it again", "hook", k, "rev", short(hs.to.Revision),
@@ -164,7 +164,7 @@ func (e *Engine) runHook(ctx context.Context, st *State, k HookKind, hs *hookedS
 		e.log().Error("save state after a hook", "hook", k, "err", serr)
 	}
 	if err != nil {
-		return &HookError{Hook: k, Err: err}
+		return &hookError{Hook: k, Err: err}
 	}
 	return nil
 }
@@ -176,7 +176,7 @@ func (e *Engine) runHook(ctx context.Context, st *State, k HookKind, hs *hookedS
 func (e *Engine) preSwitch(ctx context.Context, st *State, hs *hookedSwitch) error {
 	st.beginHooks(hs)
 	err := e.runHook(ctx, st, HookPreSwitch, hs, hs.from, hs.to)
-	var herr *HookError
+	var herr *hookError
 	if !errors.As(err, &herr) {
 		return err
 	}

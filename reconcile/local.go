@@ -10,9 +10,9 @@ import (
 	"strings"
 )
 
-// ErrBadLocalConf marks a release/current.conf that the watcher must refuse:
+// errBadLocalConf marks a release/current.conf that the watcher must refuse:
 // unparsable, or pointing outside release/ or at missing files.
-var ErrBadLocalConf = errors.New("invalid")
+var errBadLocalConf = errors.New("invalid")
 
 // LocalConf is release/current.conf: the seed's keys, absolute paths, plus
 // the version and the deploy repo revision it came from.
@@ -47,7 +47,7 @@ func (l Layout) ReadLocalConf() (LocalConf, error) {
 func (l Layout) parseLocalConf(data []byte) (LocalConf, error) {
 	var c LocalConf
 	fail := func(format string, args ...any) (LocalConf, error) {
-		return LocalConf{}, fmt.Errorf("%s: %w: %s", l.CurrentConf(), ErrBadLocalConf, fmt.Sprintf(format, args...))
+		return LocalConf{}, fmt.Errorf("%s: %w: %s", l.CurrentConf(), errBadLocalConf, fmt.Sprintf(format, args...))
 	}
 	if err := checkDuplicateKeys(data); err != nil {
 		return fail("%v", err)

@@ -38,7 +38,7 @@ func (e *Engine) ApplyLocal(ctx context.Context) error {
 	if err == nil {
 		sw, err = e.applyLocal(ctx, &st)
 	}
-	var herr *HookError
+	var herr *hookError
 	failed := len(st.Failed) != before || errors.As(err, &herr)
 	if failed && err != nil {
 		st.LastError = &ErrorInfo{Time: e.now(), Message: err.Error()}
@@ -100,7 +100,7 @@ func (e *Engine) applyLocal(ctx context.Context, st *State) (localSwitch, error)
 	}
 	if hs != nil {
 		if err := e.preSwitch(ctx, st, hs); err != nil {
-			if errors.As(err, new(*HookError)) {
+			if errors.As(err, new(*hookError)) {
 				e.restoreConf(prev)
 				if prev == nil { // nothing to put back: hold the file until it changes
 					e.heldConf = &conf

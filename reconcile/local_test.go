@@ -67,7 +67,7 @@ func TestParseLocalConf(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !errors.Is(err, ErrBadLocalConf) || !strings.Contains(err.Error(), tt.want) {
+			if err == nil || !errors.Is(err, errBadLocalConf) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want ErrBadLocalConf mentioning %q", err, tt.want)
 			}
 		})

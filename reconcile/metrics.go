@@ -145,10 +145,10 @@ func (m *Metrics) pass(out Outcome, st *State, took time.Duration, err error, no
 	} else {
 		m.suspended.Set(0)
 	}
-	if out.Drift {
+	if out.drift {
 		m.drift.Inc()
 	}
-	_, deferred := st.DeferredHead()
+	_, deferred := st.deferredHead()
 	m.deferred.Set(gauge(deferred))
 }
 

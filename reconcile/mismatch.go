@@ -10,12 +10,12 @@ import (
 	"github.com/reconciler-dev/reconciler/internal/redact"
 )
 
-// ErrKnownMismatch marks a release file whose URL served other bytes than
+// errKnownMismatch marks a release file whose URL served other bytes than
 // its pinned sha256 at this revision, now or before: it is remembered, and
 // not downloaded again until the followed ref moves or a person asks
 // `reconciler retry`. A wrong pin would otherwise pull the whole file at
 // every poll, on every host. It needs a person.
-var ErrKnownMismatch = errors.New("remembered: not downloaded again at this revision")
+var errKnownMismatch = errors.New("remembered: not downloaded again at this revision")
 
 // Mismatch is a download refused for its digest, remembered in the state
 // (so across restarts) per revision and URL.
@@ -81,7 +81,7 @@ func (e *Engine) refusedBefore(plan Plan, st *State, rev string) error {
 func (e *Engine) mismatchErr(s fileStep, m Mismatch) error {
 	return fmt.Errorf("%s %s: %w: %s served sha256 %s, the desired file pins %s (downloaded at %s, %d bytes; %w until the deploy repo moves on or `reconciler retry --dir %s`)",
 		s.Kind, e.Layout.Rel(s.Target), artifacts.ErrDigestMismatch, m.URL, m.Got, m.Want,
-		m.Time.Format(time.RFC3339), m.Bytes, ErrKnownMismatch, e.Layout.Dir)
+		m.Time.Format(time.RFC3339), m.Bytes, errKnownMismatch, e.Layout.Dir)
 }
 
 func (st *State) mismatch(rev string, s fileStep) (Mismatch, bool) {

@@ -228,7 +228,7 @@ func (e *Engine) applyPass(p *pass) error {
 	if st.Applied != nil && st.Applied.Revision == rev && plan.handChanged() {
 		// An app that exited is no drift (AppExited tells of it): only
 		// links, release/current.conf or release files changed by hand.
-		p.out.Drift = true
+		p.out.drift = true
 		e.log().Warn("drift: the directory changed by hand; putting it back", "rev", short(rev), "version", p.out.Version,
 			"links", len(plan.links), "write_conf", plan.writeConf, "repairs", plan.repairs(), "app_stale", plan.appStale)
 	}

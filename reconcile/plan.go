@@ -11,9 +11,9 @@ import (
 	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
-// ErrConflict marks a desired state that contradicts what is on disk in a
+// errConflict marks a desired state that contradicts what is on disk in a
 // way only a person can settle: a released version with other bytes.
-var ErrConflict = errors.New("conflicts with the release on disk")
+var errConflict = errors.New("conflicts with the release on disk")
 
 // fileAction is what happens to one release file.
 type fileAction string
@@ -227,13 +227,13 @@ func checkOnDisk(act actual, s *fileStep, name string) error {
 	fs := act.Files[name]
 	switch {
 	case fs.Err != nil:
-		return fmt.Errorf("release/%s: %w: %v", name, ErrConflict, fs.Err)
+		return fmt.Errorf("release/%s: %w: %v", name, errConflict, fs.Err)
 	case fs.Exists && fs.SHA256 != s.SHA256 && act.State.Releases[name] == s.SHA256:
 		// We installed these very bytes, and they changed on disk: drift.
 		s.Repair = true
 	case fs.Exists && fs.SHA256 != s.SHA256:
 		return fmt.Errorf("release/%s: %w: it holds sha256 %s, the desired %s is %s; a released version is immutable, bump the version",
-			name, ErrConflict, fs.SHA256, s.Kind, s.SHA256)
+			name, errConflict, fs.SHA256, s.Kind, s.SHA256)
 	case fs.Exists:
 		s.Action = reuseAction
 	}

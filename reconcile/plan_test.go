@@ -85,7 +85,7 @@ func TestMakePlan(t *testing.T) {
 	t.Run("changed artifact under an existing version", func(t *testing.T) {
 		act := actual{Conf: &v1, Links: links1, Files: map[string]fileState{"app.2.0": {Exists: true, SHA256: sum([]byte("other"))}}}
 		_, err := planFrom(l, src, act)
-		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "release/app.2.0") || !strings.Contains(err.Error(), "immutable") {
+		if !errors.Is(err, errConflict) || !strings.Contains(err.Error(), "release/app.2.0") || !strings.Contains(err.Error(), "immutable") {
 			t.Fatalf("got %v, want ErrConflict naming release/app.2.0", err)
 		}
 	})
@@ -93,7 +93,7 @@ func TestMakePlan(t *testing.T) {
 		act := actual{Conf: &v1, Links: links1, Files: map[string]fileState{
 			"app.2.0": {Exists: true, SHA256: goodSum}, "cfg.2.0": {Exists: true, SHA256: sum([]byte("old"))}}}
 		_, err := planFrom(l, src, act)
-		if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "release/cfg.2.0") {
+		if !errors.Is(err, errConflict) || !strings.Contains(err.Error(), "release/cfg.2.0") {
 			t.Fatalf("got %v, want ErrConflict naming release/cfg.2.0", err)
 		}
 	})

@@ -55,20 +55,20 @@ const (
 	answerTTL  = time.Hour
 )
 
-// RequestsDir is where requests and answers live.
-func (l Layout) RequestsDir() string { return filepath.Join(l.StateDir(), "requests") }
+// requestsDir is where requests and answers live.
+func (l Layout) requestsDir() string { return filepath.Join(l.StateDir(), "requests") }
 
-func (l Layout) agentFile() string { return filepath.Join(l.RequestsDir(), "agent") }
+func (l Layout) agentFile() string { return filepath.Join(l.requestsDir(), "agent") }
 
-func (l Layout) requestFile(id string) string { return filepath.Join(l.RequestsDir(), id+requestExt) }
+func (l Layout) requestFile(id string) string { return filepath.Join(l.requestsDir(), id+requestExt) }
 
-func (l Layout) answerFile(id string) string { return filepath.Join(l.RequestsDir(), id+answerExt) }
+func (l Layout) answerFile(id string) string { return filepath.Join(l.requestsDir(), id+answerExt) }
 
-// AnnounceAgent records that this process, which holds the lock, takes
+// announceAgent records that this process, which holds the lock, takes
 // requests. The record may outlive the process; RunningAgent believes it
 // only while the process named holds the lock.
-func (l Layout) AnnounceAgent() error {
-	if err := os.MkdirAll(l.RequestsDir(), 0o700); err != nil {
+func (l Layout) announceAgent() error {
+	if err := os.MkdirAll(l.requestsDir(), 0o700); err != nil {
 		return fmt.Errorf("requests: %w", err)
 	}
 	return artifacts.WriteFileAtomic(l.agentFile(), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
@@ -113,7 +113,7 @@ func (l Layout) HandOver(r Request) (Request, error) {
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
 	r.ID, r.Time = hex.EncodeToString(b[:]), time.Now().UTC()
 	data, _ := json.Marshal(r) // strings, a bool and a time: cannot fail
-	if err := os.MkdirAll(l.RequestsDir(), 0o700); err != nil {
+	if err := os.MkdirAll(l.requestsDir(), 0o700); err != nil {
 		return r, fmt.Errorf("hand over to the agent: %w", err)
 	}
 	if err := artifacts.WriteFileAtomic(l.requestFile(r.ID), append(data, '\n'), 0o600); err != nil {
@@ -158,13 +158,13 @@ func (l Layout) Withdraw(id string) bool {
 // removes answers older than answerTTL that nobody read. A request that
 // cannot be read is dropped: its command times out.
 func (l Layout) takeRequests(now time.Time) []Request {
-	entries, err := os.ReadDir(l.RequestsDir())
+	entries, err := os.ReadDir(l.requestsDir())
 	if err != nil {
 		return nil
 	}
 	var reqs []Request
 	for _, e := range entries {
-		p := filepath.Join(l.RequestsDir(), e.Name())
+		p := filepath.Join(l.requestsDir(), e.Name())
 		switch {
 		case strings.HasSuffix(e.Name(), requestExt):
 			data, err := os.ReadFile(p)

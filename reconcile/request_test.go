@@ -22,7 +22,7 @@ func TestRunningAgent(t *testing.T) {
 	if _, ok := l.RunningAgent(); ok {
 		t.Error("a holder that did not announce itself taken for an agent")
 	}
-	if err := l.AnnounceAgent(); err != nil {
+	if err := l.announceAgent(); err != nil {
 		t.Fatal(err)
 	}
 	if pid, ok := l.RunningAgent(); !ok || pid != os.Getpid() {

@@ -18,16 +18,16 @@ import (
 // once). Requests waiting when it starts are taken by the agent's first
 // pass. poke must not block (a trigger that coalesces).
 func (l Layout) WatchRequests(ctx context.Context, resync time.Duration, poke func()) error {
-	if err := l.AnnounceAgent(); err != nil {
+	if err := l.announceAgent(); err != nil {
 		return err
 	}
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
-		return fmt.Errorf("watch %s: %w", l.RequestsDir(), err)
+		return fmt.Errorf("watch %s: %w", l.requestsDir(), err)
 	}
 	defer fw.Close()
-	if err := fw.Add(l.RequestsDir()); err != nil {
-		return fmt.Errorf("watch %s: %w", l.RequestsDir(), err)
+	if err := fw.Add(l.requestsDir()); err != nil {
+		return fmt.Errorf("watch %s: %w", l.requestsDir(), err)
 	}
 	tick := time.NewTicker(resync)
 	defer tick.Stop()
@@ -59,7 +59,7 @@ func (l Layout) WatchRequests(ctx context.Context, resync time.Duration, poke fu
 
 // requestWaiting reports whether a request waits for a pass.
 func (l Layout) requestWaiting() bool {
-	entries, _ := os.ReadDir(l.RequestsDir())
+	entries, _ := os.ReadDir(l.requestsDir())
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name(), requestExt) {
 			return true

@@ -81,7 +81,7 @@ func (l Layout) ReadStatus() (Status, error) {
 	if f, ok := st.HeadFailure(); ok {
 		s.HeadFailed = &f
 	}
-	if d, ok := st.DeferredHead(); ok {
+	if d, ok := st.deferredHead(); ok {
 		s.Deferred = &d
 	}
 	if r := st.Switch; r != nil && r.Verdict == VerdictJudging {

@@ -106,10 +106,10 @@ func opensText(opens, now time.Time) string {
 	return fmt.Sprintf("they open at %s (in %s)", opens.UTC().Format(time.RFC3339), opens.Sub(now).Round(time.Second))
 }
 
-// DeferredHead returns the deferral that still holds: the revision the
+// deferredHead returns the deferral that still holds: the revision the
 // followed ref pointed at in the last poll is deferred, and that poll was
 // deferred, or failed before it could tell (the git host was down).
-func (s *State) DeferredHead() (Deferred, bool) {
+func (s *State) deferredHead() (Deferred, bool) {
 	d, lp := s.Deferred, s.LastPoll
 	if d == nil || lp == nil || lp.Revision != d.Revision || (lp.Result != PollDeferred && lp.Result != PollError) {
 		return Deferred{}, false

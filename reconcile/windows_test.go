@@ -221,8 +221,8 @@ func TestWindowsHoldOnlyDeploys(t *testing.T) {
 	w.clock = at("2026-12-04T20:00:00Z") // closed again
 	os.Remove(filepath.Join(w.l.Dir, "app.bin"))
 	out, err = w.engine(office).Sync(t.Context())
-	if err != nil || out.Result != PollApplied || !out.Drift || w.link() != w.l.BinFile("1.0") {
-		t.Errorf("drift of the applied revision, window closed: got %s, drift %v, %v, app.bin -> %q; want it put back", out.Result, out.Drift, err, w.link())
+	if err != nil || out.Result != PollApplied || !out.drift || w.link() != w.l.BinFile("1.0") {
+		t.Errorf("drift of the applied revision, window closed: got %s, drift %v, %v, app.bin -> %q; want it put back", out.Result, out.drift, err, w.link())
 	}
 
 	w.commit(rev2, "2.0")
