@@ -52,6 +52,15 @@ func sayWord(b *blocked, err error, changes bool) string {
 	return PollUnchanged
 }
 
+// rollout moves the repo to head2, a rollout of 2.0 over 1.9 at percent,
+// and places this host as host (web-001 is in a 10% wave, web-017 out).
+func (r *hookRig) rollout(host, percent string) {
+	r.repo.head = head2
+	r.repo.files["current.conf"] = rolloutFile(percent, ``)
+	r.repo.files["bin/2.0"], r.repo.files["bin/1.9"] = "#!/bin/sh\n# 2.0\n", "#!/bin/sh\n# 1.9\n"
+	r.e.HostID = host
+}
+
 // dirSnapshot is every name under dir with its mode and content (a
 // link's target): what diff must leave as it found it.
 func dirSnapshot(t *testing.T, dir string) string {
@@ -137,6 +146,14 @@ func TestDiffAgreesWithSync(t *testing.T) {
 				st.rememberMismatch(Mismatch{Revision: head2, URL: mismatchURL, Want: sum, Got: strings.Repeat("cd", 32), Bytes: 3, Time: r.e.now()})
 			})
 		}},
+		{name: "rollout, this host in the wave", setup: func(t *testing.T, r *hookRig) { r.rollout("web-001", "10") }},
+		{name: "rollout, this host outside the wave", setup: func(t *testing.T, r *hookRig) { r.rollout("web-017", "10") }},
+		{name: "rollout failed here before", setup: func(t *testing.T, r *hookRig) {
+			r.rollout("web-001", "100")
+			r.save(t, func(st *State) {
+				st.RolloutsFailed = append(st.RolloutsFailed, RolloutFailure{ID: "web-2.0", Version: "2.0", Reason: "earlier"})
+			})
+		}},
 		{name: "switch left judging", judges: true, setup: func(t *testing.T, r *hookRig) {
 			conf := r.conf(t)
 			r.save(t, func(st *State) {
@@ -160,6 +177,9 @@ func TestDiffAgreesWithSync(t *testing.T) {
 			out, serr := r.e.Sync(t.Context())
 			if d, s := diffWord(plan, err), syncWord(out, serr); d != s {
 				t.Errorf("diff says %s (blocked %+v, err %v), sync did %s (err %v)", d, plan.blockedBy, err, s, serr)
+			}
+			if out.Result == PollApplied && plan.to.Version != out.Version {
+				t.Errorf("diff plans version %s, sync applied %s", plan.to.Version, out.Version)
 			}
 			if judged := r.sw.judges > judgesBefore; (plan.judging != nil) != judged || judged != tc.judges {
 				t.Errorf("diff says a judgement first: %v; sync judged: %v; want %v", plan.judging != nil, judged, tc.judges)
