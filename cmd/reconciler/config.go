@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/internal/appdir"
 	"github.com/reconciler-dev/reconciler/internal/window"
@@ -104,7 +105,7 @@ func (c *Config) addRepoFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Repo, "repo", "", "deploy repo: https://, ssh://, git@host:path, file:// or a local path (required)")
 	fs.StringVar(&c.Ref, "ref", "main", "branch or tag to follow")
 	fs.StringVar(&c.Path, "path", "current.conf", "desired state file inside the repo; {hostname} is replaced by this host's name")
-	fs.DurationVar(&c.GitTimeout, "git-timeout", 60*time.Second, "deadline of each call to the git host")
+	fs.DurationVar(&c.GitTimeout, "git-timeout", gitsrc.DefaultTimeout, "deadline of each call to the git host")
 	fs.StringVar(&c.SSHKey, "ssh-key", "", "SSH private key for the deploy repo")
 	fs.StringVar(&c.KnownHosts, "known-hosts", "", "known_hosts file; SSH host keys are checked")
 	fs.StringVar(&c.VerifyKeyring, "verify-keyring", "", "armored OpenPGP keyring; the deployed commit must be signed by one of its keys")
@@ -126,16 +127,16 @@ func (c *Config) addApplyFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.HealthURL, "health-url", "", "after a switch, the new release must answer 2xx here")
 	fs.StringVar(&c.HealthCmd, "health-cmd", "", "after a switch, this command (run in --dir, no shell) must exit 0")
 	fs.StringVar(&c.HealthTCP, "health-tcp", "", "after a switch, this host:port must accept a TCP connection")
-	fs.DurationVar(&c.HealthTimeout, "health-timeout", 30*time.Second, "how long a new release has to come up and be healthy")
+	fs.DurationVar(&c.HealthTimeout, "health-timeout", restart.DefaultHealthTimeout, "how long a new release has to come up and be healthy")
 	fs.DurationVar(&c.HealthBake, "health-bake", 0, "once healthy, the new release must stay up and healthy this long, or it is switched back (not part of --health-timeout)")
 	fs.StringVar(&c.CrashLoop, "crash-loop", reconcile.DefaultCrashLoop.String(), "N/D: a release whose app exits N times within D of its switch is switched back and recorded failed, with or without --health-bake; 0: off")
-	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 5*time.Minute, "how long the next switch waits for the previous handover to drain (not part of --health-timeout)")
+	fs.DurationVar(&c.DrainTimeout, "drain-timeout", restart.DefaultDrainTimeout, "how long the next switch waits for the previous handover to drain (not part of --health-timeout)")
 	fs.StringVar(&c.PreSwitch, "pre-switch", "", "run this command (in --dir, no shell) after the new release is verified and before any link moves; a failure fails the revision and nothing is switched")
 	fs.StringVar(&c.PostSwitch, "post-switch", "", "run this command (in --dir, no shell) after a switch that came up healthy; a failure is logged, nothing is rolled back")
 	fs.StringVar(&c.OnRollback, "on-rollback", "", "run this command (in --dir, no shell) after a release that did not come up was switched back")
 	fs.DurationVar(&c.HookTimeout, "hook-timeout", restart.HookTimeout, "a hook still running after this is killed with its process group (and has failed)")
 	fs.IntVar(&c.Keep, "keep", 5, "releases kept in release/")
-	fs.StringVar(&c.MaxSize, "max-artifact-size", "2GiB", "largest artifact accepted, enforced while streaming")
+	fs.StringVar(&c.MaxSize, "max-artifact-size", formatSize(artifacts.DefaultMaxSize), "largest artifact accepted, enforced while streaming")
 	c.Stores.addFlags(fs)
 	c.Notify.addFlags(fs)
 }

@@ -94,7 +94,7 @@ one git cache in --cache-dir. /metrics labels every series with app,
 	fs.DurationVar(&a.Jitter, "jitter", 0, "random extra delay per poll, up to this, so a fleet does not poll in step")
 	fs.StringVar(&a.Listen, "listen", "", `serve /metrics, /healthz, /status and POST /reconcile here; ":9100" means 127.0.0.1:9100`)
 	fs.StringVar(&a.SecretFile, "webhook-secret-file", "", "require a GitHub-style X-Hub-Signature-256 HMAC on POST /reconcile, with the secret in this file")
-	fs.DurationVar(&a.MaxBackoff, "max-backoff", 15*time.Minute, "longest wait between polls after repeated failures")
+	fs.DurationVar(&a.MaxBackoff, "max-backoff", reconcile.DefaultMaxBackoff, "longest wait between polls after repeated failures")
 	x.addRunFlags(fs)
 	return cmd, &c, &a
 }
