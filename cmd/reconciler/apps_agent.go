@@ -15,8 +15,8 @@ import (
 
 // openApp is the agenthost.OpenFunc of `run --apps-dir`: the settings of
 // the app of f (settings), and its engine built as `run --dir` builds its
-// own (openEngine), on the git source the host shares among the apps of
-// its repo.
+// own, on the git source the host shares among the apps of its repo
+// (openEngineOn).
 func (d *appDefaults) openApp(f appset.File, log *slog.Logger) (*agenthost.App, error) {
 	c, a, err := d.settings(f, log)
 	if err != nil {
@@ -31,13 +31,9 @@ func (d *appDefaults) openApp(f appset.File, log *slog.Logger) (*agenthost.App, 
 		return nil, appFileError(f, err)
 	}
 	start := func(ctx context.Context, p agenthost.Parts) (*agenthost.Running, error) {
-		eng, lock, err := openEngine(c, p.Log)
+		eng, lock, err := openEngineOn(c, p.Git, p.Log)
 		if err != nil {
 			return nil, err
-		}
-		eng.Repo = p.Git
-		if c.trust.Enabled() {
-			eng.Verify = commitVerifier{src: p.Git, trust: c.trust}
 		}
 		eng.Metrics = p.Metrics
 		notifier := startNotifier(ctx, c, eng.Engine, notify.NewMetrics(p.Registry), p.Log)

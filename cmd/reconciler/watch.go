@@ -75,8 +75,7 @@ func runWatch(ctx context.Context, c *Config, resync time.Duration, log *slog.Lo
 		return err
 	}
 	defer lock.Unlock()
-	eng := &reconcile.Engine{Layout: layout, Switcher: newSwitcher(c, layout, log), Hooks: newHooks(c, layout, log),
-		Log: log.With("dir", layout.Dir)}
+	eng := newLocalEngine(c, layout, log)
 	defer closeNotifier(ctx, startNotifier(ctx, c, eng, nil, log))
 	la := &localApplier{eng: eng, log: log.With("dir", layout.Dir)}
 	if err := restart.CleanLinks(layout.Dir); err != nil {

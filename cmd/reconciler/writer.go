@@ -24,14 +24,9 @@ func newWriter(cmd string, c *Config, signKey string) (*gitsrc.Source, gitsrc.Si
 			return nil, nil, &usageError{msg: "--" + err.Error()}
 		}
 	}
-	auth, err := gitsrc.NewAuth(c.Repo, gitsrc.AuthOptions{SSHKeyFile: c.SSHKey, KnownHostsFile: c.KnownHosts,
-		TokenFile: c.TokenFile, Token: c.gitToken()})
+	src, err := newSource(c, "") // a writer keeps no cache
 	if err != nil {
-		return nil, nil, &usageError{msg: err.Error()}
-	}
-	src, err := gitsrc.New(gitsrc.Options{URL: c.Repo, Ref: c.Ref, Timeout: c.GitTimeout, CABundle: c.caPEM, Auth: auth})
-	if err != nil {
-		return nil, nil, &usageError{msg: "--repo: " + err.Error()}
+		return nil, nil, err
 	}
 	return src, sign, nil
 }
