@@ -12,7 +12,9 @@ import (
 )
 
 // Config is every setting of a command, from flags and RECONCILER_*
-// variables. Validate checks it before anything runs.
+// variables (flags.go, env.go), then resolved before anything runs
+// (resolve.go): checked, and its parsed values (the fields below the
+// settings) set.
 type Config struct {
 	Repo          string
 	Ref           string
@@ -57,6 +59,8 @@ type Config struct {
 	// file; nil: the environment's (gitToken).
 	appToken *string
 
+	// Resolved values, zero until the resolving steps set them
+	// (resolveSource, resolveApply, resolveWindows).
 	mode         restart.Mode        // --restart, parsed
 	crashLoop    reconcile.CrashLoop // --crash-loop, parsed
 	appCred      *syscall.Credential // --app-user, resolved; nil: the agent's user

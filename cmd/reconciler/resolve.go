@@ -14,91 +14,164 @@ import (
 	"github.com/reconciler-dev/reconciler/restart"
 )
 
-// ValidateSource checks the settings that say where the desired state is.
-func (c *Config) ValidateSource() error {
+// Resolving a Config is a list of steps run in order, the first error
+// stopping it: a check (validate*, a value receiver: it changes nothing)
+// or a resolution (resolve*: parses, reads a file or fills a default, and
+// sets one resolved value). A check reads the settings as they were when
+// its list was made, so it never checks a field a resolution changes.
+type step func() error
+
+// runSteps runs steps in order until one fails.
+func runSteps(steps ...step) error {
+	for _, s := range steps {
+		if err := s(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolveSource resolves the settings that say where the desired state
+// is: --path with {hostname} expanded, --host-id, the trust keys and
+// --ca-file.
+func (c *Config) resolveSource() error {
+	return runSteps(c.validateRepo, c.resolvePath, c.resolveHostID, c.resolveTrust, c.validateGitTimeout, c.resolveCA)
+}
+
+func (c Config) validateRepo() error {
 	if c.Repo == "" {
 		return &usageError{msg: "--repo is required (or RECONCILER_REPO)"}
 	}
-	if strings.Contains(c.Path, "{hostname}") {
+	return nil
+}
+
+func (c Config) validateGitTimeout() error {
+	if c.GitTimeout <= 0 {
+		return &usageError{msg: "--git-timeout must be positive"}
+	}
+	return nil
+}
+
+// resolvePath replaces {hostname} in --path by the host name and drops a
+// leading ./.
+func (c *Config) resolvePath() error {
+	path := c.Path
+	if strings.Contains(path, "{hostname}") {
 		host, err := os.Hostname()
 		if err != nil {
 			return fmt.Errorf("expand {hostname} in --path: %w", err)
 		}
-		c.Path = strings.ReplaceAll(c.Path, "{hostname}", host)
+		path = strings.ReplaceAll(path, "{hostname}", host)
 	}
-	c.Path = strings.TrimPrefix(c.Path, "./")
-	if err := c.resolveHostID(); err != nil {
-		return err
-	}
-	trust, err := gitsrc.ParseTrust(c.VerifyKeyring, c.VerifySSH)
-	if err != nil {
-		return &usageError{msg: err.Error()}
-	}
-	c.trust = trust
-	if c.GitTimeout <= 0 {
-		return &usageError{msg: "--git-timeout must be positive"}
-	}
-	c.caPEM, c.tlsConf, err = loadCA(c.CAFile)
-	return err
+	c.Path = strings.TrimPrefix(path, "./")
+	return nil
 }
 
 // resolveHostID defaults --host-id to the host name and refuses an id that
 // cannot be one (it is hashed into a bucket and shown in metric labels).
 func (c *Config) resolveHostID() error {
-	if c.HostID == "" {
+	id := c.HostID
+	if id == "" {
 		host, err := os.Hostname()
 		if err != nil {
 			return fmt.Errorf("--host-id not given and the host name is unknown: %w", err)
 		}
-		c.HostID = host
+		id = host
 	}
-	if strings.TrimSpace(c.HostID) != c.HostID || strings.ContainsAny(c.HostID, "/\x00\n") || len(c.HostID) > 253 {
-		return &usageError{msg: fmt.Sprintf("--host-id %q: want a host name or id (no /, no white space at the ends, at most 253 bytes)", c.HostID)}
+	if strings.TrimSpace(id) != id || strings.ContainsAny(id, "/\x00\n") || len(id) > 253 {
+		return &usageError{msg: fmt.Sprintf("--host-id %q: want a host name or id (no /, no white space at the ends, at most 253 bytes)", id)}
 	}
+	c.HostID = id
 	return nil
 }
 
-// ValidateDir checks --dir.
-func (c *Config) ValidateDir() error {
+// resolveTrust reads the keys the deployed commit must be signed with.
+func (c *Config) resolveTrust() error {
+	trust, err := gitsrc.ParseTrust(c.VerifyKeyring, c.VerifySSH)
+	if err != nil {
+		return &usageError{msg: err.Error()}
+	}
+	c.trust = trust
+	return nil
+}
+
+// resolveCA reads --ca-file, for go-git and for HTTPS artifacts.
+func (c *Config) resolveCA() error {
+	pem, conf, err := loadCA(c.CAFile)
+	if err != nil {
+		return err
+	}
+	c.caPEM, c.tlsConf = pem, conf
+	return nil
+}
+
+// validateDir checks --dir.
+func (c Config) validateDir() error {
 	if c.Dir == "" {
 		return &usageError{msg: "--dir is required (or RECONCILER_DIR)"}
 	}
 	return nil
 }
 
-// ValidateApply checks the settings of commands that change the directory.
-func (c *Config) ValidateApply() error {
+// resolveApply resolves the settings of commands that change the
+// directory: --restart, --app-user, --crash-loop, --max-artifact-size and
+// the notifications, after checking the health checks, the hooks and the
+// bounds.
+func (c *Config) resolveApply() error {
+	return runSteps(c.resolveMode, c.resolveAppUser, c.validateHealth, c.resolveCrashLoop, c.validateHooks,
+		c.validateBounds, c.resolveMaxSize, c.Notify.resolve)
+}
+
+func (c *Config) resolveMode() error {
 	mode, err := restart.ParseMode(c.Restart)
 	if err != nil {
 		return &usageError{msg: "--restart " + err.Error()}
 	}
 	c.mode = mode
-	if c.appCred, err = appCredential(c.AppUser); err != nil {
+	return nil
+}
+
+func (c *Config) resolveAppUser() error {
+	cred, err := appCredential(c.AppUser)
+	if err != nil {
 		return err
 	}
-	if err := c.validateHealth(); err != nil {
-		return err
+	c.appCred = cred
+	return nil
+}
+
+func (c *Config) resolveCrashLoop() error {
+	cl, err := reconcile.ParseCrashLoop(c.CrashLoop)
+	if err != nil {
+		return &usageError{msg: "--crash-loop " + err.Error()}
 	}
-	if err := c.validateHooks(); err != nil {
-		return err
+	c.crashLoop = cl
+	return nil
+}
+
+func (c *Config) resolveMaxSize() error {
+	n, err := parseSize(c.MaxSize)
+	if err != nil {
+		return &usageError{msg: fmt.Sprintf("--max-artifact-size: %v", err)}
 	}
+	c.maxSizeBytes = n
+	return nil
+}
+
+// validateBounds checks --drain-timeout and --keep.
+func (c Config) validateBounds() error {
 	if c.DrainTimeout <= 0 {
 		return &usageError{msg: "--drain-timeout must be positive"}
 	}
 	if c.Keep < 2 {
 		return &usageError{msg: fmt.Sprintf("--keep %d: at least 2 (the running and the previous release)", c.Keep)}
 	}
-	n, err := parseSize(c.MaxSize)
-	if err != nil {
-		return &usageError{msg: fmt.Sprintf("--max-artifact-size: %v", err)}
-	}
-	c.maxSizeBytes = n
-	return c.Notify.validate()
+	return nil
 }
 
 // validateHealth checks the health settings: the command's program must be
 // there to run, the TCP address a host:port.
-func (c *Config) validateHealth() error {
+func (c Config) validateHealth() error {
 	if c.HealthURL != "" {
 		if u, err := url.Parse(c.HealthURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return &usageError{msg: fmt.Sprintf("--health-url %q: want an http(s) URL", c.HealthURL)}
@@ -120,17 +193,12 @@ func (c *Config) validateHealth() error {
 	if c.HealthBake < 0 {
 		return &usageError{msg: "--health-bake must not be negative"}
 	}
-	cl, err := reconcile.ParseCrashLoop(c.CrashLoop)
-	if err != nil {
-		return &usageError{msg: "--crash-loop " + err.Error()}
-	}
-	c.crashLoop = cl
 	return nil
 }
 
 // validateHooks checks the hooks: each program must be there to run, as
 // the health command's, and the timeout positive.
-func (c *Config) validateHooks() error {
+func (c Config) validateHooks() error {
 	for _, h := range []struct{ flag, cmd string }{
 		{"--pre-switch", c.PreSwitch}, {"--post-switch", c.PostSwitch}, {"--on-rollback", c.OnRollback},
 	} {

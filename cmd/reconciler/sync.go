@@ -69,18 +69,18 @@ func setup(cmd *cobra.Command, c *Config, apply bool) error {
 		return err
 	}
 	c.takeFileToken(cmd)
-	if err := c.ValidateSource(); err != nil {
+	if err := c.resolveSource(); err != nil {
 		return err
 	}
-	if err := c.ValidateDir(); err != nil {
+	if err := c.validateDir(); err != nil {
 		return err
 	}
 	if apply {
-		if err := c.ValidateApply(); err != nil {
+		if err := c.resolveApply(); err != nil {
 			return err
 		}
 	}
-	return c.ValidateWindows(time.Now())
+	return c.resolveWindows(time.Now())
 }
 
 func runSync(cmd *cobra.Command, c *Config, h *handOverFlags, log *slog.Logger, stdout io.Writer) error {

@@ -37,10 +37,10 @@ the --resync timer does; it never stops watch. SIGTERM or SIGINT stop it.`,
 			if err := bindEnv(cmd); err != nil {
 				return err
 			}
-			if err := c.ValidateDir(); err != nil {
+			if err := c.validateDir(); err != nil {
 				return err
 			}
-			if err := c.ValidateApply(); err != nil {
+			if err := c.resolveApply(); err != nil {
 				return err
 			}
 			log, err := newLogger(c.LogFormat, stderr, slog.LevelInfo)

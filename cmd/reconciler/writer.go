@@ -14,7 +14,7 @@ func newWriter(cmd string, c *Config, signKey string) (*gitsrc.Source, gitsrc.Si
 	if strings.Contains(c.Path, "{hostname}") {
 		return nil, nil, &usageError{msg: fmt.Sprintf("--path %q: %s writes one file; {hostname} is for agents", c.Path, cmd)}
 	}
-	if err := c.ValidateSource(); err != nil {
+	if err := c.resolveSource(); err != nil {
 		return nil, nil, err
 	}
 	var sign gitsrc.Signer
