@@ -13,6 +13,9 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 )
 
+// DefaultRef is the branch a Source follows when Options.Ref is "".
+const DefaultRef = "main"
+
 // DefaultTimeout bounds each remote call when Options.Timeout is 0.
 const DefaultTimeout = 60 * time.Second
 
@@ -36,7 +39,7 @@ type Options struct {
 	URL string
 	// Ref is the branch or tag to follow: a short name ("main", "v1.2"; a
 	// branch wins over a tag of the same name) or a full "refs/heads/x",
-	// "refs/tags/x". "" means "main".
+	// "refs/tags/x". "" means DefaultRef.
 	Ref string
 	// CacheDir holds the depth-1 bare clone between calls and runs. "" keeps
 	// it in memory for the Source's lifetime and writes nothing to disk.
@@ -93,7 +96,7 @@ func New(opts Options) (*Source, error) {
 	}
 	ref := opts.Ref
 	if ref == "" {
-		ref = "main"
+		ref = DefaultRef
 	}
 	if err := checkRef(ref); err != nil {
 		return nil, err

@@ -26,6 +26,10 @@ func TestFlagDefaultsAreLibraryDefaults(t *testing.T) {
 		{"max-backoff", reconcile.DefaultMaxBackoff},
 		{"git-timeout", gitsrc.DefaultTimeout},
 	}
+	words := []struct{ flag, want string }{
+		{"ref", gitsrc.DefaultRef},
+		{"restart", string(restart.ModeHUP)},
+	}
 	sizes := []string{"max-artifact-size"}
 	seen := map[string]int{}
 	for _, cmd := range ownCommands(root) {
@@ -34,6 +38,14 @@ func TestFlagDefaultsAreLibraryDefaults(t *testing.T) {
 				seen[d.flag]++
 				if got := f.DefValue; got != d.want.String() {
 					t.Errorf("%s --%s: default %s, want %s (the library's)", cmd.Name(), d.flag, got, d.want)
+				}
+			}
+		}
+		for _, w := range words {
+			if f := cmd.Flags().Lookup(w.flag); f != nil {
+				seen[w.flag]++
+				if f.DefValue != w.want {
+					t.Errorf("%s --%s: default %q, want %q (the library's)", cmd.Name(), w.flag, f.DefValue, w.want)
 				}
 			}
 		}
@@ -51,6 +63,16 @@ func TestFlagDefaultsAreLibraryDefaults(t *testing.T) {
 		if seen[d.flag] == 0 {
 			t.Errorf("no command has --%s", d.flag)
 		}
+	}
+	for _, w := range words {
+		if seen[w.flag] == 0 {
+			t.Errorf("no command has --%s", w.flag)
+		}
+	}
+	// gitsrc may not import artifacts: its stream bound, which the flag
+	// sets too (sourceOptions), is a copy kept equal here
+	if gitsrc.DefaultMaxStreamSize != artifacts.DefaultMaxSize {
+		t.Errorf("gitsrc.DefaultMaxStreamSize %d, artifacts.DefaultMaxSize %d: want one default for --max-artifact-size", gitsrc.DefaultMaxStreamSize, artifacts.DefaultMaxSize)
 	}
 	if seen["max-artifact-size"] < 2 { // the agents' and bump's
 		t.Errorf("--max-artifact-size on %d commands, want the agents' and bump's", seen["max-artifact-size"])

@@ -32,7 +32,7 @@ func (c *Config) addSourceFlags(fs *pflag.FlagSet) {
 // its commits must be signed with: the agents' flags, and promote's.
 func (c *Config) addRepoFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Repo, "repo", "", "deploy repo: https://, ssh://, git@host:path, file:// or a local path (required)")
-	fs.StringVar(&c.Ref, "ref", "main", "branch or tag to follow")
+	fs.StringVar(&c.Ref, "ref", gitsrc.DefaultRef, "branch or tag to follow")
 	fs.StringVar(&c.Path, "path", "current.conf", "desired state file inside the repo; {hostname} is replaced by this host's name")
 	fs.DurationVar(&c.GitTimeout, "git-timeout", gitsrc.DefaultTimeout, "deadline of each call to the git host")
 	fs.StringVar(&c.SSHKey, "ssh-key", "", "SSH private key for the deploy repo")
@@ -52,7 +52,7 @@ func (c *Config) addDirFlag(fs *pflag.FlagSet) {
 func (c *Config) addApplyFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Exec, "exec", "./app.bin -c app.cfg", "how to start the app (run in --dir) when none runs; empty (--exec '') for an app with a supervisor of its own (its systemd unit): never started after an exit")
 	fs.StringVar(&c.AppUser, "app-user", "", "start the app (--exec) as this user (name or uid), with its group and groups, not as the agent's user (needs root, or CAP_SETUID and CAP_SETGID)")
-	fs.StringVar(&c.Restart, "restart", "hup", "after a switch: hup (graceful re-exec), restart (SIGTERM, start anew) or none")
+	fs.StringVar(&c.Restart, "restart", string(restart.ModeHUP), "after a switch: hup (graceful re-exec), restart (SIGTERM, start anew) or none")
 	fs.StringVar(&c.HealthURL, "health-url", "", "after a switch, the new release must answer 2xx here")
 	fs.StringVar(&c.HealthCmd, "health-cmd", "", "after a switch, this command (run in --dir, no shell) must exit 0")
 	fs.StringVar(&c.HealthTCP, "health-tcp", "", "after a switch, this host:port must accept a TCP connection")
