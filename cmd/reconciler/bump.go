@@ -151,7 +151,7 @@ func runBump(cmd *cobra.Command, c *Config, f *bumpFlags, stdout, stderr io.Writ
 
 // setupBump checks the settings and wires the bumper.
 func setupBump(cmd *cobra.Command, c *Config, f *bumpFlags) (*bump.Bumper, error) {
-	if err := bindEnv(cmd); err != nil {
+	if err := bindRepoEnv(cmd, c); err != nil {
 		return nil, err
 	}
 	src, sign, err := newWriter("bump", c, f.signKey)

@@ -160,3 +160,14 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// bindRepoEnv is bindEnv for a command that reaches the deploy repo (sync,
+// diff, run, promote, bump): the flags, then RECONCILER_GIT_TOKEN of the
+// command's file, which no flag takes (gitToken).
+func bindRepoEnv(cmd *cobra.Command, c *Config) error {
+	if err := bindEnv(cmd); err != nil {
+		return err
+	}
+	c.takeFileToken(cmd)
+	return nil
+}

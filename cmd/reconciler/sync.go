@@ -65,10 +65,9 @@ before it answers, sync does the pass itself.`,
 
 // setup binds the environment and validates the configuration.
 func setup(cmd *cobra.Command, c *Config, apply bool) error {
-	if err := bindEnv(cmd); err != nil {
+	if err := bindRepoEnv(cmd, c); err != nil {
 		return err
 	}
-	c.takeFileToken(cmd)
 	if err := c.resolveSource(); err != nil {
 		return err
 	}
