@@ -161,16 +161,22 @@ func (h *Apps) serveApp(ctx context.Context, f appset.File) error {
 	if err := restart.CleanLinks(eng.Layout.Dir); err != nil {
 		log.Warn("clean temporary links", "err", err)
 	}
-	h.mu.Lock()
-	h.apps[f.Name] = &appRun{agent: agent, layout: eng.Layout, reg: reg, git: git}
-	h.mu.Unlock()
-	defer func() {
-		h.mu.Lock()
-		delete(h.apps, f.Name)
-		h.mu.Unlock()
-	}()
+	defer h.register(f.Name, &appRun{agent: agent, layout: eng.Layout, reg: reg, git: git})()
 	onRequest := func() { git.Invalidate(); agent.Trigger() } // the person may just have pushed
 	return Loop{Agent: agent, Layout: eng.Layout, Exits: ExitWatch(eng), OnRequest: onRequest, Log: log}.Run(ctx)
+}
+
+// register makes run the app called name for the endpoints until the
+// func it returns is called.
+func (h *Apps) register(name string, run *appRun) func() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.apps[name] = run
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.apps, name)
+	}
 }
 
 // alignSchedule puts a constant delay ("@every 30s") on the ticks of the
