@@ -10,7 +10,9 @@ import (
 	"time"
 )
 
-const defaultMaxSize = 2 << 30
+// DefaultMaxSize is the largest artifact accepted when Fetcher.MaxSize is 0
+// (2 GiB; --max-artifact-size's default).
+const DefaultMaxSize = 2 << 30
 
 // Fetcher downloads and verifies artifacts. The zero value is ready to use;
 // a Fetcher may be used by several goroutines at once.
@@ -19,7 +21,7 @@ type Fetcher struct {
 	// client must refuse https-to-http redirects: see RefuseDowngrade.
 	Client Doer
 	// MaxSize is the largest artifact accepted, enforced while streaming
-	// (reading stops at MaxSize+1 bytes). 0 means 2 GiB.
+	// (reading stops at MaxSize+1 bytes). 0 means DefaultMaxSize.
 	MaxSize int64
 	// Attempts is the number of tries in total for transient errors. 0 means 4.
 	Attempts int
@@ -102,7 +104,7 @@ func (f *Fetcher) once(ctx context.Context, doer Doer, t target, want, dir, name
 	defer body.Close()
 	limit := f.MaxSize
 	if limit <= 0 {
-		limit = defaultMaxSize
+		limit = DefaultMaxSize
 	}
 	if total > limit {
 		return Result{}, fmt.Errorf("%w: %d bytes announced, limit %d", ErrTooLarge, total, limit)

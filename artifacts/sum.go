@@ -44,7 +44,7 @@ func (f *Fetcher) sumOnce(ctx context.Context, doer Doer, t target) (copied, err
 	defer body.Close()
 	limit := f.MaxSize
 	if limit <= 0 {
-		limit = defaultMaxSize
+		limit = DefaultMaxSize
 	}
 	if total > limit {
 		return copied{}, fmt.Errorf("%w: %d bytes announced, limit %d", ErrTooLarge, total, limit)

@@ -14,6 +14,9 @@ import (
 	"github.com/reconciler-dev/reconciler/internal/redact"
 )
 
+// DefaultRef is the branch a Source follows when Options.Ref is "".
+const DefaultRef = "main"
+
 // DefaultTimeout bounds each remote call when Options.Timeout is 0.
 const DefaultTimeout = 60 * time.Second
 
@@ -37,7 +40,7 @@ type Options struct {
 	URL string
 	// Ref is the branch or tag to follow: a short name ("main", "v1.2"; a
 	// branch wins over a tag of the same name) or a full "refs/heads/x",
-	// "refs/tags/x". "" means "main".
+	// "refs/tags/x". "" means DefaultRef.
 	Ref string
 	// CacheDir holds the depth-1 bare clone between calls and runs. "" keeps
 	// it in memory for the Source's lifetime and writes nothing to disk.
@@ -94,7 +97,7 @@ func New(opts Options) (*Source, error) {
 	}
 	ref := opts.Ref
 	if ref == "" {
-		ref = "main"
+		ref = DefaultRef
 	}
 	if err := checkRef(ref); err != nil {
 		return nil, err

@@ -13,6 +13,10 @@ type Schedule interface {
 	Next(time.Time) time.Time
 }
 
+// DefaultMaxBackoff is the longest wait between polls after repeated
+// failures when Agent.MaxBackoff is 0 (run's --max-backoff default).
+const DefaultMaxBackoff = 15 * time.Minute
+
 // Agent is the long-running reconciler of `reconciler run`. One goroutine,
 // the one in Run, owns the engine; schedule ticks, webhooks and the file
 // watcher only poke it through buffered channels of one, so bursts of
@@ -23,7 +27,7 @@ type Agent struct {
 	Schedule   Schedule
 	Jitter     time.Duration // random extra delay per poll, up to this
 	MinBackoff time.Duration // first wait after a failure; default 1s
-	MaxBackoff time.Duration // default 15m
+	MaxBackoff time.Duration // default DefaultMaxBackoff
 	Log        *slog.Logger
 	// Rand returns a number in [0, n), for the schedule's jitter and the
 	// backoff's; default math/rand/v2.
@@ -94,7 +98,7 @@ func poke(c chan struct{}) {
 func (a *Agent) Run(ctx context.Context) error {
 	a.backoff = backoffState{Min: a.MinBackoff, Max: a.MaxBackoff, Rand: a.Rand}
 	if a.backoff.Max <= 0 {
-		a.backoff.Max = 15 * time.Minute
+		a.backoff.Max = DefaultMaxBackoff
 	}
 	a.applyLocal(ctx) // repair a half-done switch before anything else
 	next := time.Now()

@@ -14,6 +14,13 @@ import (
 	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
+// Defaults of a Switcher's zero values: the agents' flags take theirs from
+// here too (--health-timeout, --drain-timeout), so the two cannot differ.
+const (
+	DefaultHealthTimeout = 30 * time.Second
+	DefaultDrainTimeout  = 5 * time.Minute
+)
+
 // Bounds of a hook.
 const (
 	HookTimeout = 5 * time.Minute // default of Hook.Timeout

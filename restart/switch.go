@@ -58,7 +58,9 @@ type Switcher struct {
 	// (no shell), with the switch in RECONCILER_* variables (see env).
 	HealthCmd string
 	// HealthTCP, optional (host:port), must accept a TCP connection.
-	HealthTCP     string
+	HealthTCP string
+	// HealthTimeout bounds the coming up and the health checks of a new
+	// release; default DefaultHealthTimeout.
 	HealthTimeout time.Duration
 	// HealthBake, optional: once healthy, the new release must stay up,
 	// on its binary and passing the checks, this long; otherwise it is
@@ -66,7 +68,7 @@ type Switcher struct {
 	HealthBake time.Duration
 	StopGrace  time.Duration // restart mode: SIGKILL after this; default 10s
 	// DrainTimeout bounds the wait for a previous handover to finish
-	// draining before the next SIGHUP (default 5m); it is not part of
+	// draining before the next SIGHUP (default DefaultDrainTimeout); it is not part of
 	// HealthTimeout, and running out of it is a DrainError, not a failure
 	// of the release.
 	DrainTimeout time.Duration
@@ -257,14 +259,14 @@ func (s *Switcher) settle() time.Duration {
 
 func (s *Switcher) drainTimeout() time.Duration {
 	if s.DrainTimeout <= 0 {
-		return 5 * time.Minute
+		return DefaultDrainTimeout
 	}
 	return s.DrainTimeout
 }
 
 func (s *Switcher) timeout() time.Duration {
 	if s.HealthTimeout <= 0 {
-		return 30 * time.Second
+		return DefaultHealthTimeout
 	}
 	return s.HealthTimeout
 }

@@ -12,14 +12,10 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/agenthost"
 	"github.com/reconciler-dev/reconciler/internal/appset"
-	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -89,7 +85,7 @@ type appDefaults struct {
 // RECONCILER_* settings over them, validated as `run --dir` validates its
 // own (setup).
 func (d *appDefaults) settings(f appset.File, log *slog.Logger) (*Config, *agentFlags, error) {
-	vars, err := parseAppFile(f)
+	vars, err := agenthost.ParseAppFile(f)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -167,13 +163,7 @@ func runApps(ctx context.Context, d appDefaults, x *appsFlags, a *agentFlags, lo
 		return fmt.Errorf("--cache-dir: %w", err)
 	}
 	defer lock.Unlock()
-	ag := &appsAgent{defaults: d, cacheDir: cacheDir, log: log, phase: appset.Phase(),
-		base: prometheus.NewRegistry(), apps: map[string]*appRun{}, dirs: map[string]string{}, groups: map[string]*repoGroup{}}
-	ag.set = &appset.Set{Dir: x.AppsDir, Serve: ag.serveApp, Log: log}
-	ag.base.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "reconciler_apps_not_running",
-			Help: "Apps of --apps-dir that do not run: a refused file, or an app that could not start (see /status)."},
-			ag.notRunning))
+	host := agenthost.NewApps(x.AppsDir, cacheDir, d.openApp, log)
 	var ln net.Listener
 	if listen != "" {
 		if ln, err = net.Listen("tcp", listen); err != nil {
@@ -184,7 +174,7 @@ func runApps(ctx context.Context, d appDefaults, x *appsFlags, a *agentFlags, lo
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	log.Info("agent starting", "apps_dir", x.AppsDir, "cache_dir", cacheDir, "listen", listen)
-	err = ag.serve(ctx, hup, ln, secret)
+	err = host.Run(ctx, hup, ln, secret)
 	if err == nil {
 		log.Info("agent stopped; the apps keep running")
 	}
@@ -218,34 +208,4 @@ func (x *appsFlags) cacheDir() string {
 		return first
 	}
 	return "/var/cache/reconciler"
-}
-
-// serve runs the apps and the HTTP server until ctx ends, then waits for
-// both.
-func (ag *appsAgent) serve(ctx context.Context, hup <-chan os.Signal, ln net.Listener, secret []byte) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, 2)
-	var wg sync.WaitGroup
-	wg.Go(func() { errs <- ag.set.Run(ctx, hup) })
-	if ln != nil {
-		srv := ag.httpServer(secret)
-		wg.Go(func() { errs <- serveHTTP(ctx, srv, ln) })
-	}
-	var first error
-	select {
-	case <-ctx.Done():
-	case first = <-errs:
-	}
-	cancel()
-	wg.Wait()
-	return first
-}
-
-// appRun is an app that runs: what the HTTP endpoint needs of it.
-type appRun struct {
-	agent  *reconcile.Agent
-	layout reconcile.Layout
-	reg    *prometheus.Registry
-	git    *gitsrc.Handle
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/reconciler-dev/reconciler/gitsrc/gittest"
+	"github.com/reconciler-dev/reconciler/internal/agenthost"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
@@ -101,12 +102,12 @@ func (f *appsFixture) answers(app, v string) func() bool {
 	return func() bool { return strings.HasPrefix(testkit.Answer(f.apps[app].addr), "exampleapp "+v+":") }
 }
 
-func (f *appsFixture) status(t *testing.T) map[string]appStatus {
-	var st appsStatus
+func (f *appsFixture) status(t *testing.T) map[string]agenthost.AppStatus {
+	var st agenthost.AppsStatus
 	if err := json.Unmarshal([]byte(f.get(t, "/status")), &st); err != nil {
 		t.Fatalf("GET /status: %v", err)
 	}
-	m := map[string]appStatus{}
+	m := map[string]agenthost.AppStatus{}
 	for _, a := range st.Apps {
 		m[a.Name] = a
 	}

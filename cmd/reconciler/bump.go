@@ -119,7 +119,7 @@ func (f *bumpFlags) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&r.DryRun, "dry-run", false, "print the file's diff and the commit message; commit nothing")
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON: old and new release, commit, branch")
 	fs.IntVar(&r.History, "history", bump.DefaultHistory, "commits of the branch read for the immutability check and the last rollout block")
-	fs.StringVar(&f.maxSize, "max-artifact-size", "2GiB", "largest artifact hashed (--bin-file, --bin-url alone) or committed (--bin-repo-file), enforced while reading")
+	fs.StringVar(&f.maxSize, "max-artifact-size", formatSize(artifacts.DefaultMaxSize), "largest artifact hashed (--bin-file, --bin-url alone) or committed (--bin-repo-file), enforced while reading")
 }
 
 // addSourceFlags registers the flags of one artifact's source.
@@ -151,7 +151,7 @@ func runBump(cmd *cobra.Command, c *Config, f *bumpFlags, stdout, stderr io.Writ
 
 // setupBump checks the settings and wires the bumper.
 func setupBump(cmd *cobra.Command, c *Config, f *bumpFlags) (*bump.Bumper, error) {
-	if err := bindEnv(cmd); err != nil {
+	if err := bindRepoEnv(cmd, c); err != nil {
 		return nil, err
 	}
 	src, sign, err := newWriter("bump", c, f.signKey)

@@ -16,7 +16,7 @@ func openDir(cmd *cobra.Command, c *Config) (reconcile.Layout, error) {
 	if err := bindEnv(cmd); err != nil {
 		return reconcile.Layout{}, err
 	}
-	if err := c.ValidateDir(); err != nil {
+	if err := c.validateDir(); err != nil {
 		return reconcile.Layout{}, err
 	}
 	layout, err := reconcile.NewLayout(c.Dir)

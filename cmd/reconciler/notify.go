@@ -34,27 +34,28 @@ func (n *notifyFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&n.SecretFile, "notify-secret-file", "", "sign each notification with the secret in this file (X-Reconciler-Signature-256: sha256=<HMAC-SHA256 of the body>)")
 }
 
-// validate checks every URL and reads the secret, before anything is
-// touched. A URL is shown by its origin only: the rest may be a token.
-func (n *notifyFlags) validate() error {
-	n.urls = nil
+// resolve checks every URL and reads the secret, before anything is
+// touched, and sets the URLs and the secret. A URL is shown by its origin
+// only: the rest may be a token.
+func (n *notifyFlags) resolve() error {
+	var urls []string
 	for _, v := range n.URLs {
 		for _, raw := range strings.Fields(v) {
 			u, err := url.Parse(raw)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return &usageError{msg: fmt.Sprintf("--notify-url %s: want an http:// or https:// URL with a host", notify.Origin(raw))}
 			}
-			n.urls = append(n.urls, raw)
+			urls = append(urls, raw)
 		}
 	}
-	n.secret = nil
+	var secret []byte
 	if n.SecretFile != "" {
-		secret, err := readSecretFile("--notify-secret-file", n.SecretFile)
-		if err != nil {
+		var err error
+		if secret, err = readSecretFile("--notify-secret-file", n.SecretFile); err != nil {
 			return err
 		}
-		n.secret = secret
 	}
+	n.urls, n.secret = urls, secret
 	return nil
 }
 
@@ -81,7 +82,7 @@ func startNotifier(ctx context.Context, c *Config, eng *reconcile.Engine, m *not
 	if len(c.Notify.urls) == 0 {
 		return nil
 	}
-	host := c.HostID // --host-id, resolved by ValidateSource; watch has none
+	host := c.HostID // --host-id, resolved by resolveSource; watch has none
 	if host == "" {
 		var err error
 		if host, err = os.Hostname(); err != nil {

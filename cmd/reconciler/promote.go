@@ -119,10 +119,9 @@ push, a bad desired file, an untrusted head).`,
 
 // setupPromote checks the settings and wires the promoter.
 func setupPromote(cmd *cobra.Command, c *Config, f *promoteFlags) (*promote.Promoter, *promote.Client, error) {
-	if err := bindEnv(cmd); err != nil {
+	if err := bindRepoEnv(cmd, c); err != nil {
 		return nil, nil, err
 	}
-	c.takeFileToken(cmd)
 	return newPromoter(c, f)
 }
 

@@ -2,16 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/reconciler-dev/reconciler/internal/agenthost"
 	"github.com/reconciler-dev/reconciler/internal/notify"
 	"github.com/reconciler-dev/reconciler/internal/redact"
 	"github.com/reconciler-dev/reconciler/reconcile"
@@ -94,14 +93,10 @@ one git cache in --cache-dir. /metrics labels every series with app,
 	fs.DurationVar(&a.Jitter, "jitter", 0, "random extra delay per poll, up to this, so a fleet does not poll in step")
 	fs.StringVar(&a.Listen, "listen", "", `serve /metrics, /healthz, /status and POST /reconcile here; ":9100" means 127.0.0.1:9100`)
 	fs.StringVar(&a.SecretFile, "webhook-secret-file", "", "require a GitHub-style X-Hub-Signature-256 HMAC on POST /reconcile, with the secret in this file")
-	fs.DurationVar(&a.MaxBackoff, "max-backoff", 15*time.Minute, "longest wait between polls after repeated failures")
+	fs.DurationVar(&a.MaxBackoff, "max-backoff", reconcile.DefaultMaxBackoff, "longest wait between polls after repeated failures")
 	x.addRunFlags(fs)
 	return cmd, &c, &a
 }
-
-// requestResync is how often the agent also looks for requests handed
-// over, in case the file watcher lost an event.
-const requestResync = 2 * time.Second
 
 // parseSchedule accepts 5 or 6 fields (seconds optional) and descriptors.
 func parseSchedule(spec string) (cron.Schedule, error) {
@@ -175,68 +170,12 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 		log.Info("deploy windows", "window", c.Windows, "deny_window", c.DenyWindows, "opens", opens)
 	}
 	hup.start(ctx, log, "SIGHUP: polling now", agent.Trigger)
-	err = serveAgent(ctx, agent, exitWatch(eng.Engine), layout, agent.Trigger, ln, reg, secret, log)
+	loop := agenthost.Loop{Agent: agent, Layout: layout, Exits: agenthost.ExitWatch(eng.Engine), OnRequest: agent.Trigger, Log: log}
+	if ln != nil {
+		loop.Server, loop.Listener = agenthost.NewServer(&agenthost.Single{Agent: agent, Layout: layout, Metrics: reg}, secret, log), ln
+	}
+	err = loop.Run(ctx)
 	lock.Unlock() // the agent is done: delivering what is queued needs no lock
 	closeNotifier(ctx, notifier)
 	return err
-}
-
-// serveAgent runs the agent loop, the watcher, the watch on requests
-// handed over (onRequest: poll now), the app's exit watch (ew, if any) and
-// the HTTP server until ctx ends, then waits for them all.
-func serveAgent(ctx context.Context, agent *reconcile.Agent, ew *restart.ExitWatch, layout reconcile.Layout, onRequest func(), ln net.Listener,
-	reg *prometheus.Registry, secret []byte, log *slog.Logger) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make(chan error, 5) // one per goroutine below: none blocks on its way out
-	wg.Add(3)
-	go func() { defer wg.Done(); errs <- agent.Run(ctx) }()
-	go func() {
-		defer wg.Done()
-		// Without it, a request still waits for the next scheduled poll.
-		if err := layout.WatchRequests(ctx, requestResync, onRequest); err != nil {
-			log.Warn("requests of sync, resume and retry wait for the next poll", "err", err)
-		}
-		errs <- nil
-	}()
-	pokes := make(chan struct{}, 1)
-	go func() { defer wg.Done(); errs <- restart.Watcher{Dir: layout.Dir}.Run(ctx, pokes) }()
-	exits := make(chan restart.Exit)
-	if ew != nil {
-		if err := restart.BecomeSubreaper(); err != nil { // the exit status of a handover's successor
-			log.Warn("not a child subreaper: the exit status of an app process after a handover is unknown", "err", err)
-		}
-		wg.Add(1)
-		go func() { defer wg.Done(); errs <- ew.Run(ctx, exits) }()
-	}
-	if ln != nil {
-		srv := newHTTPServer(agent, layout, reg, secret, log)
-		wg.Add(1)
-		go func() { defer wg.Done(); errs <- serveHTTP(ctx, srv, ln) }()
-	}
-	var first error
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			break loop
-		case <-pokes:
-			agent.LocalChanged()
-		case x := <-exits:
-			agent.AppExited(appExit(x))
-		case err := <-errs:
-			if err != nil {
-				first = err
-				break loop
-			}
-		}
-	}
-	cancel()
-	wg.Wait()
-	if first == nil || errors.Is(first, context.Canceled) {
-		log.Info("agent stopped; the app keeps running")
-		return nil
-	}
-	return first
 }

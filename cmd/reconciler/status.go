@@ -1,8 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"io"
+
+	"github.com/reconciler-dev/reconciler/internal/agenthost"
 
 	"github.com/spf13/cobra"
 )
@@ -45,12 +46,12 @@ one app (its directory is NAME.env's RECONCILER_DIR), as with --dir.`,
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
-			st, err := readStatus(layout)
+			st, err := agenthost.ReadStatus(layout)
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
 			if asJSON {
-				err = writeJSON(stdout, st)
+				err = agenthost.WriteJSON(stdout, st)
 			} else {
 				err = st.Render(stdout)
 			}
@@ -67,11 +68,4 @@ one app (its directory is NAME.env's RECONCILER_DIR), as with --dir.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the same as GET /status)")
 	x.addStatusFlags(cmd.Flags())
 	return cmd
-}
-
-// writeJSON writes v as indented JSON: status --json and GET /status.
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

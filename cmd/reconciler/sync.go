@@ -65,22 +65,21 @@ before it answers, sync does the pass itself.`,
 
 // setup binds the environment and validates the configuration.
 func setup(cmd *cobra.Command, c *Config, apply bool) error {
-	if err := bindEnv(cmd); err != nil {
+	if err := bindRepoEnv(cmd, c); err != nil {
 		return err
 	}
-	c.takeFileToken(cmd)
-	if err := c.ValidateSource(); err != nil {
+	if err := c.resolveSource(); err != nil {
 		return err
 	}
-	if err := c.ValidateDir(); err != nil {
+	if err := c.validateDir(); err != nil {
 		return err
 	}
 	if apply {
-		if err := c.ValidateApply(); err != nil {
+		if err := c.resolveApply(); err != nil {
 			return err
 		}
 	}
-	return c.ValidateWindows(time.Now())
+	return c.resolveWindows(time.Now())
 }
 
 func runSync(cmd *cobra.Command, c *Config, h *handOverFlags, log *slog.Logger, stdout io.Writer) error {

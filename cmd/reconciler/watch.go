@@ -37,10 +37,10 @@ the --resync timer does; it never stops watch. SIGTERM or SIGINT stop it.`,
 			if err := bindEnv(cmd); err != nil {
 				return err
 			}
-			if err := c.ValidateDir(); err != nil {
+			if err := c.validateDir(); err != nil {
 				return err
 			}
-			if err := c.ValidateApply(); err != nil {
+			if err := c.resolveApply(); err != nil {
 				return err
 			}
 			log, err := newLogger(c.LogFormat, stderr, slog.LevelInfo)
@@ -75,8 +75,7 @@ func runWatch(ctx context.Context, c *Config, resync time.Duration, log *slog.Lo
 		return err
 	}
 	defer lock.Unlock()
-	eng := &reconcile.Engine{Layout: layout, Switcher: newSwitcher(c, layout, log), Hooks: newHooks(c, layout, log),
-		Log: log.With("dir", layout.Dir)}
+	eng := newLocalEngine(c, layout, log)
 	defer closeNotifier(ctx, startNotifier(ctx, c, eng, nil, log))
 	la := &localApplier{eng: eng, log: log.With("dir", layout.Dir)}
 	if err := restart.CleanLinks(layout.Dir); err != nil {

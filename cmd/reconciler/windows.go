@@ -37,43 +37,53 @@ func (l *specList) Set(v string) error {
 	return nil
 }
 
-// ValidateWindows parses --window and --deny-window (each was checked when
-// it was set). A window that never opens, or deny windows that leave no
-// time to deploy, within the next year (window.Horizon) are refused:
-// nothing would ever deploy, and `reconciler suspend` is the way to say
-// that on purpose.
-func (c *Config) ValidateWindows(now time.Time) error {
+// resolveWindows sets the windows of --window and --deny-window
+// (windowSet).
+func (c *Config) resolveWindows(now time.Time) error {
+	set, err := c.windowSet(now)
+	if err != nil {
+		return err
+	}
+	c.windows = set
+	return nil
+}
+
+// windowSet parses --window and --deny-window (each was checked when it
+// was set). A window that never opens, or deny windows that leave no time
+// to deploy, within the next year (window.Horizon) are refused: nothing
+// would ever deploy, and `reconciler suspend` is the way to say that on
+// purpose.
+func (c Config) windowSet(now time.Time) (window.Set, error) {
 	var set window.Set
 	for _, spec := range c.Windows {
 		w, err := window.Parse(spec)
 		if err != nil {
-			return &usageError{msg: fmt.Sprintf("--window %q: %v", spec, err)}
+			return window.Set{}, &usageError{msg: fmt.Sprintf("--window %q: %v", spec, err)}
 		}
 		if _, ok := (window.Set{Allow: []*window.Window{w}}).NextOpen(now); !ok {
-			return &usageError{msg: fmt.Sprintf("--window %q: never opens in the next year", spec)}
+			return window.Set{}, &usageError{msg: fmt.Sprintf("--window %q: never opens in the next year", spec)}
 		}
 		set.Allow = append(set.Allow, w)
 	}
 	for _, spec := range c.DenyWindows {
 		w, err := window.Parse(spec)
 		if err != nil {
-			return &usageError{msg: fmt.Sprintf("--deny-window %q: %v", spec, err)}
+			return window.Set{}, &usageError{msg: fmt.Sprintf("--deny-window %q: %v", spec, err)}
 		}
 		if _, ok := w.NextStart(now); !ok && !w.Contains(now) {
-			return &usageError{msg: fmt.Sprintf("--deny-window %q: never starts in the next year", spec)}
+			return window.Set{}, &usageError{msg: fmt.Sprintf("--deny-window %q: never starts in the next year", spec)}
 		}
 		set.Deny = append(set.Deny, w)
 	}
 	if set.Empty() {
-		return nil
+		return set, nil
 	}
 	if _, ok := set.NextOpen(now); !ok {
 		what := "--deny-window leaves no time to deploy"
 		if len(set.Allow) > 0 {
 			what = "--deny-window covers every --window"
 		}
-		return &usageError{msg: what + " in the next year: nothing would ever deploy (to hold deploys on purpose: `reconciler suspend`)"}
+		return window.Set{}, &usageError{msg: what + " in the next year: nothing would ever deploy (to hold deploys on purpose: `reconciler suspend`)"}
 	}
-	c.windows = set
-	return nil
+	return set, nil
 }

@@ -17,45 +17,48 @@ import (
 // download progress) holds it without asserting an interface back.
 type wired struct {
 	*reconcile.Engine
-	src     *gitsrc.Source
+	src     gitRepo
 	fetcher *artifacts.Fetcher
 }
 
-// newEngine wires the concrete parts into a reconcile.Engine: the one
-// constructor of every command. cacheDir "" keeps the git cache in memory
-// (the dry run writes nothing in --dir).
+// gitRepo is the deploy repo of an engine: a *gitsrc.Source of its own
+// (newSource), or a *gitsrc.Handle on the source the apps of one repo share
+// (`run --apps-dir`).
+type gitRepo interface {
+	reconcile.Repo
+	Stats() gitsrc.Stats
+	VerifyCommit(ctx context.Context, rev string, t gitsrc.Trust) (string, error)
+}
+
+// newEngine wires the concrete parts into a reconcile.Engine, on a git
+// source of its own with its cache in cacheDir ("" keeps it in memory: the
+// dry run writes nothing in --dir).
 func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Logger) (wired, error) {
-	opts, err := sourceOptions(c, cacheDir)
+	src, err := newSource(c, cacheDir)
 	if err != nil {
 		return wired{}, err
 	}
-	src, err := gitsrc.New(opts)
-	if err != nil {
-		return wired{}, &usageError{msg: "--repo: " + err.Error()}
-	}
+	return newEngineOn(c, layout, src, log)
+}
+
+// newEngineOn wires the concrete parts into a reconcile.Engine reading
+// repo: the one constructor of every command's engine (watch's is its
+// local part, newLocalEngine).
+func newEngineOn(c *Config, layout reconcile.Layout, repo gitRepo, log *slog.Logger) (wired, error) {
 	stores, err := newStores(c)
 	if err != nil {
 		return wired{}, err
 	}
 	fetcher := &artifacts.Fetcher{MaxSize: c.maxSizeBytes, Client: artifacts.NewClient(c.tlsConf), Stores: stores}
-	eng := &reconcile.Engine{
-		Layout:   layout,
-		Path:     c.Path,
-		Repo:     src,
-		Download: fetcher,
-		Switcher: newSwitcher(c, layout, log),
-		Hooks:    newHooks(c, layout, log),
-		Log:      log.With("dir", layout.Dir),
-		Keep:     c.Keep, // every command that switches prunes
-		HostID:   c.HostID,
-		Classify: classify,
-		Exits:    exitPolicy(c),
-	}
+	eng := newLocalEngine(c, layout, log)
+	eng.Path, eng.Repo, eng.Download = c.Path, repo, fetcher
+	eng.Keep = c.Keep // every command that switches prunes
+	eng.HostID, eng.Classify, eng.Exits = c.HostID, classify, exitPolicy(c)
 	if !c.windows.Empty() {
 		eng.Windows, eng.IgnoreWindows = c.windows, c.IgnoreWindows
 	}
 	if c.trust.Enabled() {
-		eng.Verify = commitVerifier{src: src, trust: c.trust}
+		eng.Verify = commitVerifier{src: repo, trust: c.trust}
 	}
 	if c.AgeIdentity != "" {
 		eng.Decrypter = agecfg.Decrypter{IdentityFile: c.AgeIdentity}
@@ -63,11 +66,33 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 			log.Warn(w)
 		}
 	}
-	return wired{Engine: eng, src: src, fetcher: fetcher}, nil
+	return wired{Engine: eng, src: repo, fetcher: fetcher}, nil
 }
 
-// sourceOptions are the deploy repo settings of c, for a gitsrc.Source or
-// a gitsrc.Shared.
+// newLocalEngine is the part of an engine that acts on the app directory
+// alone (the links, the app, the hooks): watch's whole engine, and what
+// newEngineOn adds the deploy repo to.
+func newLocalEngine(c *Config, layout reconcile.Layout, log *slog.Logger) *reconcile.Engine {
+	return &reconcile.Engine{Layout: layout, Switcher: newSwitcher(c, layout, log), Hooks: newHooks(c, layout, log),
+		Log: log.With("dir", layout.Dir)}
+}
+
+// newSource is the git source of c's deploy repo, with its cache in
+// cacheDir ("": in memory): the one constructor of every command's.
+func newSource(c *Config, cacheDir string) (*gitsrc.Source, error) {
+	opts, err := sourceOptions(c, cacheDir)
+	if err != nil {
+		return nil, err
+	}
+	src, err := gitsrc.New(opts)
+	if err != nil {
+		return nil, &usageError{msg: "--repo: " + err.Error()}
+	}
+	return src, nil
+}
+
+// sourceOptions are the deploy repo settings of c, for a gitsrc.Source
+// (newSource) or a gitsrc.Shared (`run --apps-dir`).
 func sourceOptions(c *Config, cacheDir string) (gitsrc.Options, error) {
 	auth, err := gitsrc.NewAuth(c.Repo, gitsrc.AuthOptions{SSHKeyFile: c.SSHKey, KnownHostsFile: c.KnownHosts,
 		TokenFile: c.TokenFile, Token: c.gitToken()})
@@ -88,13 +113,28 @@ func (c *Config) gitToken() string {
 }
 
 // openEngine locks the app directory and builds the engine of a command
-// that switches (sync, run). The caller unlocks.
+// that switches (sync, run), on a git source of its own cached in the
+// directory. The caller unlocks.
 func openEngine(c *Config, log *slog.Logger) (wired, *reconcile.Lock, error) {
+	return lockedEngine(c, log, func(layout reconcile.Layout) (wired, error) {
+		return newEngine(c, layout, layout.GitCache(), log)
+	})
+}
+
+// openEngineOn is openEngine on repo, a git source shared with other apps.
+func openEngineOn(c *Config, repo gitRepo, log *slog.Logger) (wired, *reconcile.Lock, error) {
+	return lockedEngine(c, log, func(layout reconcile.Layout) (wired, error) {
+		return newEngineOn(c, layout, repo, log)
+	})
+}
+
+// lockedEngine locks c's directory, then builds its engine with build.
+func lockedEngine(c *Config, log *slog.Logger, build func(reconcile.Layout) (wired, error)) (wired, *reconcile.Lock, error) {
 	layout, lock, err := lockDir(c.Dir)
 	if err != nil {
 		return wired{}, nil, err
 	}
-	w, err := newEngine(c, layout, layout.GitCache(), log)
+	w, err := build(layout)
 	if err != nil {
 		lock.Unlock()
 		return wired{}, nil, err
@@ -104,12 +144,9 @@ func openEngine(c *Config, log *slog.Logger) (wired, *reconcile.Lock, error) {
 	return w, lock, nil
 }
 
-// commitVerifier binds the trust settings to the deploy repo (a
-// *gitsrc.Source, or a *gitsrc.Handle of a repo several apps share).
+// commitVerifier binds the trust settings to the deploy repo.
 type commitVerifier struct {
-	src interface {
-		VerifyCommit(ctx context.Context, rev string, t gitsrc.Trust) (string, error)
-	}
+	src   gitRepo
 	trust gitsrc.Trust
 }
 

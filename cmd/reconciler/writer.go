@@ -14,7 +14,7 @@ func newWriter(cmd string, c *Config, signKey string) (*gitsrc.Source, gitsrc.Si
 	if strings.Contains(c.Path, "{hostname}") {
 		return nil, nil, &usageError{msg: fmt.Sprintf("--path %q: %s writes one file; {hostname} is for agents", c.Path, cmd)}
 	}
-	if err := c.ValidateSource(); err != nil {
+	if err := c.resolveSource(); err != nil {
 		return nil, nil, err
 	}
 	var sign gitsrc.Signer
@@ -24,14 +24,9 @@ func newWriter(cmd string, c *Config, signKey string) (*gitsrc.Source, gitsrc.Si
 			return nil, nil, &usageError{msg: "--" + err.Error()}
 		}
 	}
-	auth, err := gitsrc.NewAuth(c.Repo, gitsrc.AuthOptions{SSHKeyFile: c.SSHKey, KnownHostsFile: c.KnownHosts,
-		TokenFile: c.TokenFile, Token: c.gitToken()})
+	src, err := newSource(c, "") // a writer keeps no cache
 	if err != nil {
-		return nil, nil, &usageError{msg: err.Error()}
-	}
-	src, err := gitsrc.New(gitsrc.Options{URL: c.Repo, Ref: c.Ref, Timeout: c.GitTimeout, CABundle: c.caPEM, Auth: auth})
-	if err != nil {
-		return nil, nil, &usageError{msg: "--repo: " + err.Error()}
+		return nil, nil, err
 	}
 	return src, sign, nil
 }

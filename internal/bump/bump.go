@@ -56,8 +56,6 @@ type Result struct {
 	Pushes []Push `json:"pushes,omitempty"`
 }
 
-const defaultMaxSize = 2 << 30
-
 // Run makes the bump: resolve the sources (hash, download), then read the
 // branch, edit, commit and push, reading again when a push is rejected,
 // up to req.Attempts times. When the other writer changed the values this
@@ -72,7 +70,7 @@ func (b *Bumper) Run(ctx context.Context, req Request) (Result, error) {
 	}
 	maxSize := f.MaxSize
 	if maxSize <= 0 {
-		maxSize = defaultMaxSize
+		maxSize = artifacts.DefaultMaxSize
 	}
 	var t target
 	var err error

@@ -1,9 +1,19 @@
-package main
+package agenthost
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"testing"
 )
+
+// sign is the X-Hub-Signature-256 header GitHub sends for body.
+func sign(secret, body []byte) string {
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
 
 func TestVerifySignature(t *testing.T) {
 	secret, body := []byte("k"), []byte(`{"ref":"refs/heads/main"}`)
@@ -13,14 +23,14 @@ func TestVerifySignature(t *testing.T) {
 		want   error
 	}{
 		{good, nil},
-		{"", errNoSignature},
-		{"sha1=" + good[7:], errBadSignature},
-		{"sha256=zz", errBadSignature},
-		{sign([]byte("other"), body), errBadSignature},
-		{good[:len(good)-2], errBadSignature},
+		{"", ErrNoSignature},
+		{"sha1=" + good[7:], ErrBadSignature},
+		{"sha256=zz", ErrBadSignature},
+		{sign([]byte("other"), body), ErrBadSignature},
+		{good[:len(good)-2], ErrBadSignature},
 	}
 	for _, tt := range tests {
-		if got := verifySignature(secret, body, tt.header); got != tt.want {
+		if got := VerifySignature(secret, body, tt.header); got != tt.want {
 			t.Errorf("header %q: got %v, want %v", tt.header, got, tt.want)
 		}
 	}
@@ -34,11 +44,11 @@ func FuzzVerifySignature(f *testing.F) {
 		if len(secret) == 0 {
 			return
 		}
-		if err := verifySignature(secret, body, sign(secret, body)); err != nil {
+		if err := VerifySignature(secret, body, sign(secret, body)); err != nil {
 			t.Fatalf("the right signature was refused: %v", err)
 		}
 		if header != sign(secret, body) && !bytes.EqualFold([]byte(header), []byte(sign(secret, body))) {
-			if verifySignature(secret, body, header) == nil {
+			if VerifySignature(secret, body, header) == nil {
 				t.Fatalf("header %q accepted for a body it does not sign", header)
 			}
 		}

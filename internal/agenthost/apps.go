@@ -1,0 +1,317 @@
+package agenthost
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/appset"
+	"github.com/reconciler-dev/reconciler/reconcile"
+	"github.com/reconciler-dev/reconciler/restart"
+	"github.com/robfig/cron/v3"
+)
+
+// Apps is the Target of `run --apps-dir`: a reconcile.Agent per app file
+// of a directory, the git sources its apps share, and their metrics and
+// status. What an app file says is the caller's (Open).
+type Apps struct {
+	open     OpenFunc
+	cacheDir string
+	log      *slog.Logger
+	set      *appset.Set
+	base     *prometheus.Registry // the Go and process collectors, once
+	phase    func(n int64) int64  // the jitter, one for every app
+
+	mu     sync.Mutex // guards the maps
+	apps   map[string]*appRun
+	dirs   map[string]string // app directory -> the app that runs there
+	groups map[string]*repoGroup
+}
+
+// OpenFunc reads the settings of the app of f. An error is the app's
+// (shown by Status, retried when the file changes); it should name f.
+type OpenFunc func(f appset.File, log *slog.Logger) (*App, error)
+
+// App is an app as its file's settings make it.
+type App struct {
+	Dir      string        // its app directory: one app per directory
+	Schedule cron.Schedule // its polls; a constant delay is put on the ticks of the other apps
+	// RepoKey names what apps must agree on to share a git source (repo,
+	// ref, credentials, limits): apps with one key share one
+	// gitsrc.Shared, made of Source (its CacheDir set by Apps) by the
+	// first. It names the git cache's directory too.
+	RepoKey string
+	Source  gitsrc.Options
+	// Start builds the app's engine on the parts Apps gives it, with the
+	// directory locked until Running.Close.
+	Start func(ctx context.Context, p Parts) (*Running, error)
+}
+
+// Parts are what Apps gives an app's engine.
+type Parts struct {
+	Git      *gitsrc.Handle        // the app's handle on its repo's shared source
+	Metrics  *reconcile.Metrics    // the app's series, labelled with its name
+	Registry prometheus.Registerer // for more series, labelled likewise
+	Log      *slog.Logger          // with the app's name
+}
+
+// Running is an app's engine, built by App.Start.
+type Running struct {
+	Engine             *reconcile.Engine
+	Jitter, MaxBackoff time.Duration // of its agent
+	// Close, if set, is called once the agent has stopped: it releases
+	// what Start took (the directory's lock, a notifier).
+	Close func()
+}
+
+// repoGroup is a deploy repo and ref (with its credentials and limits)
+// that apps follow together.
+type repoGroup struct {
+	shared *gitsrc.Shared
+	users  int
+}
+
+// appRun is an app that runs: what the endpoints need of it.
+type appRun struct {
+	agent  *reconcile.Agent
+	layout reconcile.Layout
+	reg    *prometheus.Registry
+	git    *gitsrc.Handle
+}
+
+// NewApps is the host of the apps of dir, their git caches in cacheDir.
+func NewApps(dir, cacheDir string, open OpenFunc, log *slog.Logger) *Apps {
+	h := &Apps{open: open, cacheDir: cacheDir, log: log, phase: appset.Phase(), base: prometheus.NewRegistry(),
+		apps: map[string]*appRun{}, dirs: map[string]string{}, groups: map[string]*repoGroup{}}
+	h.set = &appset.Set{Dir: dir, Serve: h.serveApp, Log: log}
+	h.base.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "reconciler_apps_not_running",
+			Help: "Apps of --apps-dir that do not run: a refused file, or an app that could not start (see /status)."},
+			h.notRunning))
+	return h
+}
+
+// Run runs the apps (a signal on reload re-reads the directory) and, with
+// ln, the endpoints (NewServer) until ctx ends, then waits for both. It
+// returns nil when ctx ended.
+func (h *Apps) Run(ctx context.Context, reload <-chan os.Signal, ln net.Listener, secret []byte) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	var wg sync.WaitGroup
+	wg.Go(func() { errs <- h.set.Run(ctx, reload) })
+	if ln != nil {
+		srv := NewServer(h, secret, h.log)
+		wg.Go(func() { errs <- ServeHTTP(ctx, srv, ln) })
+	}
+	var first error
+	select {
+	case <-ctx.Done():
+	case first = <-errs:
+	}
+	cancel()
+	wg.Wait()
+	return first
+}
+
+// serveApp runs the app of f until ctx ends (appset.Set.Serve): its
+// directory claimed, the git source of its repo shared, its metrics
+// labelled with its name.
+func (h *Apps) serveApp(ctx context.Context, f appset.File) error {
+	log := h.log.With("app", f.Name)
+	app, err := h.open(f, log)
+	if err != nil {
+		return err
+	}
+	release, err := h.claimDir(f.Name, app.Dir)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.Path, err)
+	}
+	defer release()
+	git, leave, err := h.join(app)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.Path, err)
+	}
+	defer leave()
+	reg := prometheus.NewRegistry()
+	wrapped := prometheus.WrapRegistererWith(prometheus.Labels{"app": f.Name}, reg)
+	metrics := reconcile.NewMetrics(wrapped, func() (int64, int64) { s := git.Stats(); return s.RefListings, s.Fetches })
+	run, err := app.Start(ctx, Parts{Git: git, Metrics: metrics, Registry: wrapped, Log: log})
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.Path, err)
+	}
+	if run.Close != nil {
+		defer run.Close()
+	}
+	eng := run.Engine
+	if err := recordOwner(eng.Layout, f.Name); err != nil {
+		log.Warn("record the app of the directory (for status --apps-dir)", "err", err)
+	}
+	agent := reconcile.NewAgent(eng, alignSchedule(app.Schedule), log.With("dir", eng.Layout.Dir))
+	agent.Metrics, agent.Jitter, agent.MaxBackoff, agent.Rand = metrics, run.Jitter, run.MaxBackoff, h.phase
+	if err := restart.CleanLinks(eng.Layout.Dir); err != nil {
+		log.Warn("clean temporary links", "err", err)
+	}
+	defer h.register(f.Name, &appRun{agent: agent, layout: eng.Layout, reg: reg, git: git})()
+	onRequest := func() { git.Invalidate(); agent.Trigger() } // the person may just have pushed
+	return Loop{Agent: agent, Layout: eng.Layout, Exits: ExitWatch(eng), OnRequest: onRequest, Log: log}.Run(ctx)
+}
+
+// register makes run the app called name for the endpoints until the
+// func it returns is called.
+func (h *Apps) register(name string, run *appRun) func() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.apps[name] = run
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		delete(h.apps, name)
+	}
+}
+
+// alignSchedule puts a constant delay ("@every 30s") on the ticks of the
+// other apps, so that apps of one repo share their ref listings.
+func alignSchedule(s cron.Schedule) reconcile.Schedule {
+	if every, ok := s.(cron.ConstantDelaySchedule); ok {
+		return appset.Every(every.Delay)
+	}
+	return s
+}
+
+// claimDir refuses a directory another app of the agent runs in (its lock
+// would say "another reconciler", which is this one).
+func (h *Apps) claimDir(app, dir string) (func(), error) {
+	layout, err := reconcile.NewLayout(dir)
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if other, ok := h.dirs[layout.Dir]; ok && other != app {
+		return nil, fmt.Errorf("%s %s: app %s runs there already", dirVar, layout.Dir, other)
+	}
+	h.dirs[layout.Dir] = app
+	return func() {
+		h.mu.Lock()
+		delete(h.dirs, layout.Dir)
+		h.mu.Unlock()
+	}, nil
+}
+
+// join returns a Handle on the Shared of app's RepoKey, made at the first
+// app that follows it, and the func that leaves it; the last app to leave
+// drops it (its cache stays on disk for the next start).
+func (h *Apps) join(app *App) (*gitsrc.Handle, func(), error) {
+	key := app.RepoKey
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	g := h.groups[key]
+	if g == nil {
+		opts := app.Source
+		opts.CacheDir = filepath.Join(h.cacheDir, "git", key)
+		shared, err := gitsrc.NewShared(opts, gitsrc.ShareWindow)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--repo: %w", err)
+		}
+		g = &repoGroup{shared: shared}
+		h.groups[key] = g
+	}
+	g.users++
+	return g.shared.Handle(), func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if g.users--; g.users == 0 {
+			delete(h.groups, key)
+		}
+	}, nil
+}
+
+// notRunning counts the apps that do not run, for
+// reconciler_apps_not_running.
+func (h *Apps) notRunning() float64 {
+	n := 0
+	for _, a := range h.set.Apps() {
+		if a.Err != nil {
+			n++
+		}
+	}
+	return float64(n)
+}
+
+// Status is the status of every app (AppsStatus): the apps dir's as the
+// host last read it, each app's from its directory.
+func (h *Apps) Status() (any, error) { return h.Statuses(), nil }
+
+// Statuses is Status, typed.
+func (h *Apps) Statuses() AppsStatus {
+	st := AppsStatus{Apps: []AppStatus{}}
+	for _, app := range h.set.Apps() {
+		a := AppStatus{Name: app.Name, File: app.Path}
+		h.mu.Lock()
+		run := h.apps[app.Name]
+		h.mu.Unlock()
+		switch {
+		case app.Err != nil:
+			a.Error = app.Err.Error()
+		case run == nil:
+			a.Error = "starting"
+		default:
+			if s, err := ReadStatus(run.layout); err != nil {
+				a.Error = err.Error()
+			} else {
+				a.Status = &s
+			}
+		}
+		st.Apps = append(st.Apps, a)
+	}
+	return st
+}
+
+// Trigger asks for a poll now of the app called name, or of every app
+// that runs when name is "". The git sources' listings are not shared
+// with polls begun before: the branch has just moved.
+func (h *Apps) Trigger(name string) (string, error) {
+	known := false
+	for _, a := range h.set.Apps() {
+		known = known || a.Name == name
+	}
+	if name != "" && !known {
+		return "", &NoSuchAppError{Name: name}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for app, run := range h.apps {
+		if name == "" || app == name {
+			run.git.Invalidate()
+			run.agent.Trigger()
+			n++
+		}
+	}
+	if name != "" && n == 0 {
+		return "", fmt.Errorf("app %s does not run (see GET /status)", name)
+	}
+	return fmt.Sprintf("poll scheduled (%d apps)", n), nil
+}
+
+// Gather is /metrics: the Go and process collectors once, then every
+// running app's series, labelled with its name.
+func (h *Apps) Gather() ([]*dto.MetricFamily, error) {
+	gs := prometheus.Gatherers{h.base}
+	h.mu.Lock()
+	for _, run := range h.apps {
+		gs = append(gs, run.reg)
+	}
+	h.mu.Unlock()
+	return gs.Gather()
+}
