@@ -202,19 +202,3 @@ func TestAgentNeedsPersonPollsOnSchedule(t *testing.T) {
 		}
 	})
 }
-
-func TestClassify(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		want ErrorClass
-	}{
-		{fmt.Errorf("x: %w", ErrInvalidDesired), ClassNeedsPerson},
-		{fmt.Errorf("x: %w", ErrConflict), ClassNeedsPerson},
-		{fmt.Errorf("%w: bad signature", ErrUntrusted), ClassNeedsPerson},
-		{errors.New("dial tcp: connection refused"), ClassRetry},
-	} {
-		if got := Classify(tc.err); got != tc.want {
-			t.Errorf("Classify(%v) = %s, want %s", tc.err, got, tc.want)
-		}
-	}
-}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/errclass"
 )
 
 // ErrFailedRevision means the followed ref points at a revision whose
@@ -73,7 +75,7 @@ type Verifier interface {
 
 // ErrUntrusted marks a commit whose signature is missing or not trusted:
 // nothing of it is applied.
-var ErrUntrusted = errors.New("untrusted commit")
+var ErrUntrusted = errclass.New(errclass.NeedsPerson, "untrusted commit")
 
 // Outcome says what a Sync did.
 type Outcome struct {

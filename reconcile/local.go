@@ -3,16 +3,17 @@ package reconcile
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/reconciler-dev/reconciler/internal/errclass"
 )
 
 // ErrBadLocalConf marks a release/current.conf that the watcher must refuse:
 // unparsable, or pointing outside release/ or at missing files.
-var ErrBadLocalConf = errors.New("invalid")
+var ErrBadLocalConf = errclass.New(errclass.NeedsPerson, "invalid")
 
 // LocalConf is release/current.conf: the seed's keys, absolute paths, plus
 // the version and the deploy repo revision it came from.

@@ -3,17 +3,17 @@ package reconcile
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/errclass"
 )
 
 // ErrConflict marks a desired state that contradicts what is on disk in a
 // way only a person can settle: a released version with other bytes.
-var ErrConflict = errors.New("conflicts with the release on disk")
+var ErrConflict = errclass.New(errclass.NeedsPerson, "conflicts with the release on disk")
 
 // Action is what happens to one release file.
 type Action string

@@ -48,7 +48,6 @@ func newEngine(c *Config, layout reconcile.Layout, cacheDir string, log *slog.Lo
 		Log:      log.With("dir", layout.Dir),
 		Keep:     c.Keep, // every command that switches prunes
 		HostID:   c.HostID,
-		Classify: classify,
 		Exits:    exitPolicy(c),
 	}
 	if !c.windows.Empty() {
