@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
 // Repo is what reconcile needs of the deploy repo (gitsrc.Source).
@@ -146,9 +147,9 @@ func (e *Engine) observeActual(src DesiredAt, st State) Actual {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		act.ConfErr = err
 	}
-	names := []string{binName(src.Desired.Version)}
+	names := []string{appdir.BinName(src.Desired.Version)}
 	if src.Desired.Cfg != nil {
-		names = append(names, cfgName(src.Desired.Version))
+		names = append(names, appdir.CfgName(src.Desired.Version))
 	}
 	for _, n := range names {
 		act.Files[n] = e.digests.state(filepath.Join(l.Release(), n))

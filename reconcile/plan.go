@@ -140,26 +140,26 @@ const (
 func planFrom(l Layout, src DesiredAt, act Actual) (Plan, error) {
 	d := src.Desired
 	p := Plan{Layout: l, From: act.Conf, To: l.LocalConfFor(d, src.Rev), Wave: src.Wave}
-	bin, err := planStep(l, act, "bin", d.Bin, binName(d.Version), BinMode)
+	bin, err := planStep(l, act, "bin", d.Bin, appdir.BinName(d.Version), BinMode)
 	if err != nil {
 		return Plan{}, err
 	}
 	if d.Bin.FromRepo() {
 		bin.SHA256, bin.Stream, bin.Rev, bin.Origin = src.BinSHA256, true, src.Rev, repoSource(d.Bin, src.Rev)
-		if err := checkOnDisk(act, &bin, binName(d.Version)); err != nil {
+		if err := checkOnDisk(act, &bin, appdir.BinName(d.Version)); err != nil {
 			return Plan{}, err
 		}
 	}
 	p.Steps = append(p.Steps, bin)
 	if d.Cfg != nil {
-		cfg, err := planStep(l, act, "cfg", d.Cfg, cfgName(d.Version), CfgMode)
+		cfg, err := planStep(l, act, "cfg", d.Cfg, appdir.CfgName(d.Version), CfgMode)
 		if err != nil {
 			return Plan{}, err
 		}
 		if d.Cfg.FromRepo() {
 			sum := sha256.Sum256(src.CfgData)
 			cfg.SHA256, cfg.Data, cfg.Rev, cfg.Origin = hex.EncodeToString(sum[:]), src.CfgData, src.Rev, repoSource(d.Cfg, src.Rev)
-			if err := checkOnDisk(act, &cfg, cfgName(d.Version)); err != nil {
+			if err := checkOnDisk(act, &cfg, appdir.CfgName(d.Version)); err != nil {
 				return Plan{}, err
 			}
 		}
