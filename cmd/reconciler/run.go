@@ -201,7 +201,7 @@ func serveAgent(ctx context.Context, agent *reconcile.Agent, ew *restart.ExitWat
 		errs <- nil
 	}()
 	pokes := make(chan struct{}, 1)
-	go func() { defer wg.Done(); errs <- restart.Watcher{Dir: layout.Dir}.Run(ctx, pokes) }()
+	go func() { defer wg.Done(); errs <- restart.Watcher{Dir: layout.Dir, Log: log}.Run(ctx, pokes) }()
 	exits := make(chan restart.Exit)
 	if ew != nil {
 		if err := restart.BecomeSubreaper(); err != nil { // the exit status of a handover's successor

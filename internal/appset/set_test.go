@@ -237,3 +237,43 @@ func TestEvery(t *testing.T) {
 		t.Errorf("Phase: got %d then %d, want the same number in [0, 1000)", a, b)
 	}
 }
+
+// TestSetFollowsAReplacedDir: the apps directory renamed away and a new
+// one put in its place (as a deploy tool replaces a directory) is
+// followed: the old dir's apps stop and the new one's start, without
+// waiting for the slow rescan.
+func TestSetFollowsAReplacedDir(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "apps")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "a.env", "A1")
+	rec := newRecorder()
+	s := &Set{Dir: dir, Serve: rec.serve, Rescan: time.Hour}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, nil) }()
+	only := func(name, data string) func() bool {
+		return func() bool { run, _ := rec.state(); return len(run) == 1 && run[name] == data }
+	}
+	testkit.WaitFor(t, "a at the start", only("a", "A1"))
+	if err := os.Rename(dir, dir+".old"); err != nil {
+		t.Fatal(err)
+	}
+	fresh := dir + ".new"
+	if err := os.Mkdir(fresh, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, fresh, "b.env", "B1")
+	if err := os.Rename(fresh, dir); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, "b of the new directory, a stopped", only("b", "B1"))
+	write(t, dir, "c.env", "C1")
+	testkit.WaitFor(t, "c added to the new directory", func() bool { run, _ := rec.state(); return run["c"] == "C1" })
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+}
