@@ -3,15 +3,17 @@ package reconcile
 import (
 	"os"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/fleetmetrics"
 )
 
 // Rollout states of a host, as reconciler_rollout_state and status show
-// them.
+// them: the contract's (internal/fleetmetrics).
 const (
-	RolloutOut     = "out"     // outside the wave: runs from
-	RolloutPending = "pending" // in the wave, the rollout's version not applied yet
-	RolloutApplied = "applied" // in the wave, runs the rollout's version
-	RolloutFailed  = "failed"  // its switch to the rollout's version failed: stays on from
+	RolloutOut     = fleetmetrics.StateOut
+	RolloutPending = fleetmetrics.StatePending
+	RolloutApplied = fleetmetrics.StateApplied
+	RolloutFailed  = fleetmetrics.StateFailed
 )
 
 // RolloutStatus is this host's place in the rollout named by the last
