@@ -1,10 +1,10 @@
 package reconcile
 
 import (
-	"os"
 	"time"
 
 	"github.com/reconciler-dev/reconciler/internal/fleetmetrics"
+	"github.com/reconciler-dev/reconciler/internal/hostid"
 )
 
 // Rollout states of a host, as reconciler_rollout_state and status show
@@ -48,10 +48,7 @@ func (s *State) rolloutFailed(id string) bool {
 
 // hostID is --host-id, or the host name.
 func (e *Engine) hostID() string {
-	if e.HostID != "" {
-		return e.HostID
-	}
-	h, _ := os.Hostname()
+	h, _ := hostid.Or(e.HostID)
 	return h
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/hostid"
 	"github.com/reconciler-dev/reconciler/internal/window"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
@@ -325,13 +326,11 @@ func (c *Config) ValidateSource() error {
 // resolveHostID defaults --host-id to the host name and refuses an id that
 // cannot be one (it is hashed into a bucket and shown in metric labels).
 func (c *Config) resolveHostID() error {
-	if c.HostID == "" {
-		host, err := os.Hostname()
-		if err != nil {
-			return fmt.Errorf("--host-id not given and the host name is unknown: %w", err)
-		}
-		c.HostID = host
+	host, err := hostid.Or(c.HostID)
+	if err != nil {
+		return fmt.Errorf("--host-id not given and the host name is unknown: %w", err)
 	}
+	c.HostID = host
 	if strings.TrimSpace(c.HostID) != c.HostID || strings.ContainsAny(c.HostID, "/\x00\n") || len(c.HostID) > 253 {
 		return &usageError{msg: fmt.Sprintf("--host-id %q: want a host name or id (no /, no white space at the ends, at most 253 bytes)", c.HostID)}
 	}
