@@ -9,6 +9,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/internal/appdir"
 	"github.com/reconciler-dev/reconciler/internal/errclass"
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 )
 
 // ErrConflict marks a desired state that contradicts what is on disk in a
@@ -254,9 +255,5 @@ func linkChanges(l Layout, act Actual, to LocalConf) []LinkChange {
 	return out
 }
 
-func short(rev string) string {
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
-}
+// short is the one short revision (internal/gitrev), by this package's name.
+func short(rev string) string { return gitrev.Short(rev) }

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
@@ -136,10 +137,7 @@ func shortRev(rev string) string {
 	if rev == "" {
 		return "(unknown)"
 	}
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
+	return gitrev.Short(rev)
 }
 
 // Encode renders the body as sent: one JSON object and a newline, with

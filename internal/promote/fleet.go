@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/reconciler-dev/reconciler/internal/fleetmetrics"
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 )
 
 // Host is one agent as Prometheus last saw it (reconciler fleet).
@@ -138,7 +139,7 @@ func RenderFleet(w io.Writer, hosts []Host, now time.Time) error {
 		if h.Error != "" {
 			errText = shorten(h.ErrorClass+": "+h.Error, 80)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.HostID, dash(h.App), dash(h.Version), dash(shortRev(h.Revision)),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.HostID, dash(h.App), dash(h.Version), dash(gitrev.Short(h.Revision)),
 			dash(strings.Join(rs, ", ")), poll, errText)
 	}
 	return tw.Flush()
@@ -159,11 +160,4 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func shortRev(r string) string {
-	if len(r) > 12 {
-		return r[:12]
-	}
-	return r
 }
