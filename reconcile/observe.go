@@ -2,8 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -130,11 +128,8 @@ func hashRepoFile(ctx context.Context, repo Repo, rev, path string) (string, err
 		return "", err
 	}
 	defer r.Close()
-	h := sha256.New()
-	if _, err := io.CopyBuffer(h, r, make([]byte, 1<<20)); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	sum, _, err := artifacts.HashReader(r)
+	return sum, err
 }
 
 // observeActual reads the app directory, with the state the caller loaded.
