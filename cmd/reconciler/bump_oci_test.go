@@ -11,7 +11,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/internal/storetest"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
@@ -167,7 +166,7 @@ func TestBumpOCI(t *testing.T) {
 	dir := t.TempDir()
 	mustSync(t, r.url("http"), dir, "--registry-config", r.config, "--ca-file", r.reg.CA.CAFile)
 	assertLinks(t, dir, "2.0")
-	if got, _, _ := artifacts.HashFile(filepath.Join(dir, "release", "app.2.0")); got != sum {
+	if got, _, _ := fileSHA(filepath.Join(dir, "release", "app.2.0")); got != sum {
 		t.Errorf("release/app.2.0: sha256 %s, want %s", got, sum)
 	}
 

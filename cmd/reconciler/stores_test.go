@@ -1,9 +1,12 @@
 package main
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,7 +14,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/internal/storetest"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
@@ -265,12 +267,23 @@ func TestSyncKilledMidStoreDownload(t *testing.T) {
 				t.Errorf("current.conf: got version %s revision %s, want 2.0 %s", conf["version"], conf["revision"], rev2)
 			}
 			assertLinks(t, dir, "2.0")
-			if got, _, _ := artifacts.HashFile(filepath.Join(dir, "release", "app.2.0")); got != sum {
+			if got, _, _ := fileSHA(filepath.Join(dir, "release", "app.2.0")); got != sum {
 				t.Errorf("release/app.2.0 has sha256 %s, want %s", got, sum)
 			}
 			assertNoTemp(t, dir)
 		})
 	}
+}
+
+func fileSHA(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	return hex.EncodeToString(h.Sum(nil)), n, err
 }
 
 // applied reports whether the agent's last pass applied version v.
