@@ -4,10 +4,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/httpclient"
 	"github.com/reconciler-dev/reconciler/internal/redact"
 )
 
@@ -22,24 +22,11 @@ type Doer interface {
 // big (Fetcher.StallTimeout and the caller's ctx bound the body). Redirects
 // from https to http are refused.
 func NewClient(tlsConf *tls.Config) *http.Client {
-	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	if tlsConf != nil {
-		tlsConf = tlsConf.Clone()
-	}
-	return &http.Client{
-		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           d.DialContext,
-			TLSClientConfig:       tlsConf,
-			ForceAttemptHTTP2:     true,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: 30 * time.Second,
-			ExpectContinueTimeout: time.Second,
-			IdleConnTimeout:       90 * time.Second,
-			MaxIdleConns:          10,
-		},
-		CheckRedirect: RefuseDowngrade,
-	}
+	tr := httpclient.Transport(tlsConf, 10*time.Second)
+	tr.ResponseHeaderTimeout = 30 * time.Second
+	tr.ExpectContinueTimeout = time.Second
+	tr.MaxIdleConns = 10
+	return &http.Client{Transport: tr, CheckRedirect: RefuseDowngrade}
 }
 
 // RefuseDowngrade is an http.Client CheckRedirect that refuses a redirect

@@ -16,20 +16,27 @@ const bufSize = 1 << 20
 // FileSHA256 returns the hex sha256 of a file (streamed). os.ErrNotExist
 // passes through (errors.Is).
 func FileSHA256(path string) (string, error) {
-	sum, _, err := hashFile(path)
+	sum, _, err := HashFile(path)
 	return sum, err
 }
 
-// hashFile returns the hex sha256 and size of the file at path.
-func hashFile(path string) (string, int64, error) {
+// HashFile returns the hex sha256 and size of the file at path, streamed.
+// It is the one way the agent, its tests and its fixtures hash a file.
+func HashFile(path string) (sum string, size int64, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", 0, err
 	}
 	defer f.Close()
+	return HashReader(f)
+}
+
+// HashReader returns the hex sha256 of what r yields and its length,
+// streamed through one buffer of bufSize.
+func HashReader(r io.Reader) (sum string, size int64, err error) {
 	h := sha256.New()
-	// Hide File.WriteTo so that CopyBuffer uses our buffer.
-	n, err := io.CopyBuffer(h, struct{ io.Reader }{f}, make([]byte, bufSize))
+	// Hide a WriteTo (*os.File's) so that CopyBuffer uses our buffer.
+	n, err := io.CopyBuffer(h, struct{ io.Reader }{r}, make([]byte, bufSize))
 	if err != nil {
 		return "", 0, err
 	}

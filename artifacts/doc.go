@@ -39,8 +39,9 @@
 //   - Errors say what was being done and name the URL with its credentials
 //     redacted: userinfo becomes "xxxxx" and query values (presigned-URL
 //     signatures, tokens) become "xxxxx". Errors wrap sentinels for the
-//     caller to branch on with errors.Is, and [IsTransient] sorts them into
-//     "retry later" and "needs a human". A digest mismatch is a
+//     caller to branch on with errors.Is; every sentinel and error type
+//     carries its class (internal/errclass), and [IsTransient] is that one
+//     rule's "retry at once". A digest mismatch is a
 //     [*DigestError] (errors.As): both digests and the bytes it cost, so
 //     the caller can remember the refusal instead of downloading again.
 //

@@ -85,7 +85,7 @@ func installFrom(dir, name string, r io.Reader, want string, mode os.FileMode) (
 // checkExisting reports whether dest already holds the digest want. A file
 // with another digest is an ErrImmutable error.
 func checkExisting(dest, want string) (found bool, size int64, err error) {
-	got, size, err := hashFile(dest)
+	got, size, err := HashFile(dest)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if _, lerr := os.Lstat(dest); lerr == nil { // a dangling symlink, say

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
+
+	ibackoff "github.com/reconciler-dev/reconciler/internal/backoff"
 )
 
 const (
@@ -51,20 +52,14 @@ func ctxErr(ctx context.Context, err error) error {
 	return fmt.Errorf("%w: %w", context.Cause(ctx), err)
 }
 
-// backoff is the wait after failed attempt n (1-based): base doubled n-1
-// times, capped at 8s (or base, if larger), with "equal jitter": uniformly
-// in [d/2, d], so that a fleet does not retry in lockstep.
+// backoff is the wait after failed attempt n (1-based): the one backoff
+// (internal/backoff) from base (default 500ms), capped at 8s or base, if
+// larger.
 func backoff(base time.Duration, n int) time.Duration {
 	if base <= 0 {
 		base = defaultBackoff
 	}
-	limit := max(maxBackoff, base)
-	d := base
-	for i := 1; i < n && d < limit; i++ {
-		d *= 2
-	}
-	d = min(d, limit)
-	return d/2 + rand.N(d/2+1)
+	return ibackoff.Exp{Min: base, Max: maxBackoff}.Delay(n)
 }
 
 // wait waits d or until ctx ends, whichever comes first.

@@ -110,7 +110,10 @@ func TestIsTransient(t *testing.T) {
 		{io.ErrUnexpectedEOF, true},
 		{os.ErrDeadlineExceeded, true},
 		{context.DeadlineExceeded, true},
-		{&net.DNSError{Err: "no such host", IsNotFound: true}, false},
+		{&net.DNSError{Err: "no such host", IsNotFound: true}, true}, // errclass.Network: any DNS error
+		{fmt.Errorf("write: %w", syscall.EPIPE), true},
+		{fmt.Errorf("read: %w", syscall.ETIMEDOUT), true},
+		{fmt.Errorf("%w: %w", ErrNotFound, syscall.ECONNRESET), false}, // needs a person wins
 		{&net.DNSError{Err: "timeout", IsTimeout: true}, true},
 		{fmt.Errorf("%w: x", ErrDigestMismatch), false},
 		{ErrImmutable, false},

@@ -2,11 +2,12 @@ package artifacts
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+
+	"github.com/reconciler-dev/reconciler/internal/errclass"
 )
 
 // Store opens artifacts kept where a plain URL does not reach: an OCI
@@ -27,14 +28,15 @@ type Blob struct {
 	SHA256 string
 }
 
-// Store errors that no retry fixes; test them with errors.Is.
+// Store errors that no retry fixes (they carry errclass.NeedsPerson); test
+// them with errors.Is.
 var (
 	// ErrAccessDenied: the store refused the credentials, or there were none (401, 403).
-	ErrAccessDenied = errors.New("access denied")
+	ErrAccessDenied = errclass.New(errclass.NeedsPerson, "access denied")
 	// ErrNotFound: the store has no such manifest, layer, bucket or object (404).
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = errclass.New(errclass.NeedsPerson, "not found")
 	// ErrNotPinned: an OCI reference names a tag instead of a manifest digest.
-	ErrNotPinned = errors.New("not pinned by digest")
+	ErrNotPinned = errclass.New(errclass.NeedsPerson, "not pinned by digest")
 )
 
 // StoreError is a store's answer other than success, with its HTTP status.
@@ -71,10 +73,17 @@ func (e *StoreError) class() error {
 	return nil
 }
 
-// Transient reports whether the same request may succeed later (5xx, 408, 429).
-func (e *StoreError) Transient() bool {
-	return (&StatusError{Code: e.Code}).Transient()
+// ErrorClass: 401, 403 and 404 need a person (a store's reference is
+// pinned); other statuses as errclass.HTTPStatus says.
+func (e *StoreError) ErrorClass() errclass.Class {
+	if e.class() != nil {
+		return errclass.NeedsPerson
+	}
+	return errclass.HTTPStatus(e.Code)
 }
+
+// Transient reports whether the same request may succeed later (5xx, 408, 429).
+func (e *StoreError) Transient() bool { return e.ErrorClass() == errclass.Transient }
 
 // openStore opens t with the Store registered for its scheme and checks a
 // digest the store announces against want.

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
@@ -96,7 +97,7 @@ func (b *agentBench) watchRow(t *table, last, n int) error {
 		v := last - 1 + i%2 // alternate between the last two releases
 		time.Sleep(1500 * time.Millisecond)
 		conf := fmt.Sprintf(`{"bin.file":%q,"cfg.file":%q,"version":"%d"}`,
-			filepath.Join(b.dir, "release", fmt.Sprintf("app.%d", v)), filepath.Join(b.dir, "release", fmt.Sprintf("cfg.%d", v)), v)
+			filepath.Join(b.dir, "release", appdir.BinName(strconv.Itoa(v))), filepath.Join(b.dir, "release", appdir.CfgName(strconv.Itoa(v))), v)
 		tmp := filepath.Join(b.dir, "release", "current.conf.edit")
 		start := time.Now()
 		os.WriteFile(tmp, []byte(conf), 0o644)

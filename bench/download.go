@@ -29,20 +29,35 @@ func downloadRows(t *table, work string, o options) error {
 	defer srv.Close()
 	url := "http://" + ln.Addr().String() + "/artifact.bin"
 
-	var ours, curl []sample
+	// The same work by hand: download, fsync, then verify.
+	return compareDownload(t, work, o, fmt.Sprintf("download %d MiB, sha256-verified and fsynced", o.artifactMiB), sum,
+		"curl -sSf -o out "+url, "curl -o && sync && sha256sum -c", "download", url, sum, "DIR")
+}
+
+// compareDownload runs our child (args, with "DIR" replaced by a fresh
+// directory) and the shell's curl (then sync and sha256sum -c of out)
+// o.runs times each, and adds the throughput and peak RSS rows named
+// what, the shell's way named altName. Every download row is made here.
+func compareDownload(t *table, work string, o options, what, sum, curl, altName string, args ...string) error {
+	var ours, theirs []sample
 	for i := 0; i < o.runs; i++ {
 		dir, _ := os.MkdirTemp(work, "dl-")
-		s, err := runChild("download", url, sum, dir)
+		a := append([]string(nil), args...)
+		for j := range a {
+			if a[j] == "DIR" {
+				a[j] = dir
+			}
+		}
+		s, err := runChild(a...)
 		if err != nil {
 			return err
 		}
 		ours = append(ours, s)
-		// The same work by hand: download, fsync, then verify.
-		c, err := runProc(dir, "sh", "-c", fmt.Sprintf("curl -sSf -o out %s && sync out && echo '%s  out' | sha256sum -c --quiet", url, sum))
+		c, err := runProc(dir, "sh", "-c", fmt.Sprintf("%s && sync out && echo '%s  out' | sha256sum -c --quiet", curl, sum))
 		if err != nil {
 			return err
 		}
-		curl = append(curl, c)
+		theirs = append(theirs, c)
 		os.RemoveAll(dir)
 	}
 	mib := float64(o.artifactMiB)
@@ -53,11 +68,10 @@ func downloadRows(t *table, work string, o options) error {
 		}
 		return summarize(xs)
 	}
-	to, tc := thr(ours), thr(curl)
-	what := fmt.Sprintf("download %d MiB, sha256-verified and fsynced", o.artifactMiB)
-	t.add(what+", throughput", to.String("MiB/s"), tc.String("MiB/s"), "curl -o && sync && sha256sum -c", to.med/tc.med)
-	ro, rc := rssMiB(ours), rssMiB(curl)
-	t.add(what+", peak RSS", ro.String("MiB"), rc.String("MiB"), "curl -o && sync && sha256sum -c", ro.med/rc.med)
+	to, tc := thr(ours), thr(theirs)
+	t.add(what+", throughput", to.String("MiB/s"), tc.String("MiB/s"), altName, to.med/tc.med)
+	ro, rc := rssMiB(ours), rssMiB(theirs)
+	t.add(what+", peak RSS", ro.String("MiB"), rc.String("MiB"), altName, ro.med/rc.med)
 	return nil
 }
 

@@ -53,7 +53,7 @@ func ociRows(ctx context.Context, t *table, work, src, sum string, o options) er
 	ref, _ := artifacts.ParseOCIRef(p.Ref)
 	blob := fmt.Sprintf("%s/v2/bench/app/blobs/sha256:%s", reg.URL, sum)
 	curl := fmt.Sprintf("curl -sSfL --cacert %s -u %s:%s -o out %s", reg.CA.CAFile, benchUser, benchPass, blob)
-	return storeCompare(t, work, o, "OCI registry (TLS, basic auth)", sum, curl, "curl -u of the blob URL && sync && sha256sum -c",
+	return compareDownload(t, work, o, storeRow(o, "OCI registry (TLS, basic auth)"), sum, curl, "curl -u of the blob URL && sync && sha256sum -c",
 		"store-download", artifacts.OCILocator(ref, "app"), sum, "DIR", config, reg.CA.CAFile, "")
 }
 
@@ -71,48 +71,13 @@ func s3Rows(ctx context.Context, t *table, work, src, sum string, o options) err
 	os.Setenv("AWS_SECRET_ACCESS_KEY", storetest.S3Secret)
 	curl := fmt.Sprintf("curl -sSf --aws-sigv4 aws:amz:us-east-1:s3 --user %s:%s -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -o out %s/bench/app",
 		storetest.S3AccessKey, storetest.S3Secret, srv.Endpoint)
-	return storeCompare(t, work, o, "S3 (s3rver)", sum, curl, "curl --aws-sigv4 of the object URL && sync && sha256sum -c",
+	return compareDownload(t, work, o, storeRow(o, "S3 (s3rver)"), sum, curl, "curl --aws-sigv4 of the object URL && sync && sha256sum -c",
 		"store-download", "s3://bench/app", sum, "DIR", "", "", srv.Endpoint)
 }
 
-// storeCompare runs our child (DIR in args replaced) and curl o.runs times
-// each and adds the throughput and peak RSS rows.
-func storeCompare(t *table, work string, o options, name, sum, curl, altName string, args ...string) error {
-	var ours, theirs []sample
-	for i := 0; i < o.runs; i++ {
-		dir, _ := os.MkdirTemp(work, "dl-")
-		a := append([]string(nil), args...)
-		for j := range a {
-			if a[j] == "DIR" {
-				a[j] = dir
-			}
-		}
-		s, err := runChild(a...)
-		if err != nil {
-			return err
-		}
-		ours = append(ours, s)
-		c, err := runProc(dir, "sh", "-c", fmt.Sprintf("%s && sync out && echo '%s  out' | sha256sum -c --quiet", curl, sum))
-		if err != nil {
-			return err
-		}
-		theirs = append(theirs, c)
-		os.RemoveAll(dir)
-	}
-	mib := float64(o.artifactMiB)
-	thr := func(s []sample) stat {
-		var xs []float64
-		for _, x := range s {
-			xs = append(xs, mib/x.wall.Seconds())
-		}
-		return summarize(xs)
-	}
-	what := fmt.Sprintf("download %d MiB from %s, verified and fsynced", o.artifactMiB, name)
-	to, tc := thr(ours), thr(theirs)
-	t.add(what+", throughput", to.String("MiB/s"), tc.String("MiB/s"), altName, to.med/tc.med)
-	ro, rc := rssMiB(ours), rssMiB(theirs)
-	t.add(what+", peak RSS", ro.String("MiB"), rc.String("MiB"), altName, ro.med/rc.med)
-	return nil
+// storeRow names a store's download rows.
+func storeRow(o options, store string) string {
+	return fmt.Sprintf("download %d MiB from %s, verified and fsynced", o.artifactMiB, store)
 }
 
 // storeDownload is the child of the store rows: LOCATOR SHA256 DIR

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -119,8 +120,8 @@ func newSwitchDir(work string, apps map[int]string, mode restart.Mode) (switchDi
 	os.MkdirAll(filepath.Join(dir, "release"), 0o755)
 	for v, src := range apps {
 		data, _ := os.ReadFile(src)
-		bins[v] = filepath.Join(dir, "release", fmt.Sprintf("app.%d", v))
-		cfgs[v] = filepath.Join(dir, "release", fmt.Sprintf("cfg.%d", v))
+		bins[v] = filepath.Join(dir, "release", appdir.BinName(strconv.Itoa(v)))
+		cfgs[v] = filepath.Join(dir, "release", appdir.CfgName(strconv.Itoa(v)))
 		os.WriteFile(bins[v], data, 0o755)
 		js, _ := json.Marshal(map[string]string{"listen": addr, "message": "bench"})
 		os.WriteFile(cfgs[v], js, 0o640)

@@ -17,6 +17,8 @@ import (
 	"github.com/reconciler-dev/reconciler/internal/redact"
 	"golang.org/x/crypto/ssh"
 	xknownhosts "golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/reconciler-dev/reconciler/internal/errclass"
 )
 
 // TokenUser is the HTTP basic-auth user name sent with a token when the
@@ -35,7 +37,7 @@ const sshDialTimeout = 30 * time.Second
 // known_hosts file has no key for the host, has another key for it (it
 // changed: maybe a man-in-the-middle) or revokes it. Someone must check
 // the key and fix the known_hosts file; retrying does not help.
-var ErrHostKey = errors.New("ssh host key not trusted")
+var ErrHostKey = errclass.New(errclass.NeedsPerson, "ssh host key not trusted")
 
 // AuthOptions are the operator's credential settings (cmd/reconciler
 // passes its flags).

@@ -14,6 +14,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/memory"
+
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 )
 
 // ErrPushRejected: the remote branch is no longer at the commit the new
@@ -77,7 +79,7 @@ func (s *Source) OpenBranch(ctx context.Context, depth int, trust Trust) (*Branc
 			_, err = trust.verify(c)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("verify commit %s of %s: %w", short(head), s.logURL, err)
+			return nil, fmt.Errorf("verify commit %s of %s: %w", gitrev.Short(head.String()), s.logURL, err)
 		}
 	}
 	return b, nil
@@ -140,7 +142,7 @@ func (b *Branch) Log(ctx context.Context, path string, visit func(Rev) bool) (sh
 			return true, nil // the parent of a shallow commit
 		}
 		if err != nil {
-			return false, fmt.Errorf("read commit %s of %s: %w", short(h), b.s.logURL, err)
+			return false, fmt.Errorf("read commit %s of %s: %w", gitrev.Short(h.String()), b.s.logURL, err)
 		}
 		rev := Rev{Hash: h.String(), Time: c.Committer.When}
 		rev.Data, rev.Err = b.read(ctx, c, path)
@@ -153,7 +155,7 @@ func (b *Branch) Log(ctx context.Context, path string, visit func(Rev) bool) (sh
 
 // read returns the file at commit c, with ReadFile's rules.
 func (b *Branch) read(ctx context.Context, c *object.Commit, path string) ([]byte, error) {
-	op := fmt.Sprintf("read %q at %s of %s", path, short(c.Hash), b.s.logURL)
+	op := fmt.Sprintf("read %q at %s of %s", path, gitrev.Short(c.Hash.String()), b.s.logURL)
 	root, err := c.Tree()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
@@ -336,7 +338,7 @@ func (b *Branch) Push(ctx context.Context) error {
 	case now == b.head: // the push landed after all (the answer was lost)
 		return nil
 	case now != b.base:
-		return fmt.Errorf("%s: %w: now at %s, not %s", op, ErrPushRejected, short(now), short(b.base))
+		return fmt.Errorf("%s: %w: now at %s, not %s", op, ErrPushRejected, gitrev.Short(now.String()), gitrev.Short(b.base.String()))
 	}
 	return pushErr
 }

@@ -38,6 +38,9 @@
 // (never logs) sorted by sentinel: ErrUnreachable (retry later), ErrAuth,
 // ErrHostKey, ErrRepoNotFound, ErrRefNotFound (someone must fix the configuration or the
 // repo), ErrFileNotFound, ErrPathEscapes, ErrFileTooLarge (bad input).
+// Each sentinel carries its class (internal/errclass), and a transport's
+// error is ErrUnreachable exactly when errclass calls it a network fault
+// (errclass.Network) or a transient HTTP status.
 //
 // # Invariants
 //

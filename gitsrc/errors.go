@@ -4,31 +4,31 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
-	"syscall"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+
+	"github.com/reconciler-dev/reconciler/internal/errclass"
 )
 
 // Sentinels for the failures a caller branches on; test them with errors.Is.
 // ErrUnreachable, ErrAuth and ErrRepoNotFound come from a remote call;
 // ErrRefNotFound from Head or Fetch; ErrFileNotFound and ErrPathEscapes from
 // ReadFile and CheckPath.
+// Each carries its class (errclass.Of): ErrUnreachable is the
+// surroundings' fault, the others need a person.
 var (
-	ErrRefNotFound  = errors.New("ref not found")
-	ErrFileNotFound = errors.New("file not found in deploy repo")
-	ErrPathEscapes  = errors.New("path leaves the deploy repo")
-	ErrUnreachable  = errors.New("deploy repo unreachable")
-	ErrAuth         = errors.New("authentication failed")
-	ErrRepoNotFound = errors.New("repository not found")
+	ErrRefNotFound  = errclass.New(errclass.NeedsPerson, "ref not found")
+	ErrFileNotFound = errclass.New(errclass.NeedsPerson, "file not found in deploy repo")
+	ErrPathEscapes  = errclass.New(errclass.NeedsPerson, "path leaves the deploy repo")
+	ErrUnreachable  = errclass.New(errclass.Transient, "deploy repo unreachable")
+	ErrAuth         = errclass.New(errclass.NeedsPerson, "authentication failed")
+	ErrRepoNotFound = errclass.New(errclass.NeedsPerson, "repository not found")
 	// ErrFileTooLarge: ReadFile refused a file above Options.MaxFileSize.
-	ErrFileTooLarge = errors.New("file too large")
+	ErrFileTooLarge = errclass.New(errclass.NeedsPerson, "file too large")
 )
 
 // remoteError is the error of a remote call: what was done, how it failed in
@@ -111,28 +111,16 @@ func classify(err error) error {
 }
 
 // isConnectionError reports a failure to reach or to keep talking to the
-// server: dial, DNS, reset, a cut stream, or an HTTP 5xx/429. go-git hides
-// some of these in Unexpected/PermanentError, which do not unwrap.
+// server, by errclass's one rule (errclass.Network), or an HTTP status
+// errclass calls transient (5xx, 429, 408). go-git hides some of these in
+// Unexpected/PermanentError, which do not unwrap.
 func isConnectionError(err error) bool {
-	var (
-		opErr   *net.OpError
-		dnsErr  *net.DNSError
-		urlErr  *url.Error
-		httpErr *githttp.Err
-	)
 	err = unwrapGoGit(err)
-	switch {
-	case errors.As(err, &httpErr):
-		code := httpErr.StatusCode()
-		return code >= 500 || code == 429 || code == 408
-	case errors.As(err, &opErr), errors.As(err, &dnsErr), errors.As(err, &urlErr):
-		return true
-	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return true
+	var httpErr *githttp.Err
+	if errors.As(err, &httpErr) {
+		return errclass.HTTPStatus(httpErr.StatusCode()) == errclass.Transient
 	}
-	return false
+	return errclass.Of(err) == errclass.Transient
 }
 
 // unwrapGoGit returns the error inside go-git's UnexpectedError and

@@ -9,6 +9,8 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 )
 
 // maxFetches bounds the fetches into one cache before it is cloned afresh:
@@ -131,14 +133,14 @@ func localCommit(repo *git.Repository, name plumbing.ReferenceName) (plumbing.Ha
 	for range 8 { // a tag of a tag of ... a commit
 		obj, err := repo.Object(plumbing.AnyObject, h)
 		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("read cached ref %s at %s: %w", name, short(h), err)
+			return plumbing.ZeroHash, fmt.Errorf("read cached ref %s at %s: %w", name, gitrev.Short(h.String()), err)
 		}
 		switch o := obj.(type) {
 		case *object.Tag:
 			h = o.Target
 		case *object.Commit:
 			if _, err := o.Tree(); err != nil {
-				return plumbing.ZeroHash, fmt.Errorf("read tree of %s at %s: %w", name, short(h), err)
+				return plumbing.ZeroHash, fmt.Errorf("read tree of %s at %s: %w", name, gitrev.Short(h.String()), err)
 			}
 			return h, nil
 		default:
@@ -173,4 +175,3 @@ func isFullHash(s string) bool {
 }
 
 // short abbreviates a commit hash for messages.
-func short(h plumbing.Hash) string { return h.String()[:12] }

@@ -11,6 +11,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 )
 
 // maxSymlinkHops bounds the symlinks followed for one path, as the kernel's
@@ -102,7 +104,7 @@ func (s *Source) findBlob(ctx context.Context, rev, path string) (*object.Blob, 
 	if !isFullHash(rev) {
 		return nil, "", fmt.Errorf("read %q at %q: not a 40-hex commit hash", path, rev)
 	}
-	op := fmt.Sprintf("read %q at %s of %s", path, rev[:12], s.logURL)
+	op := fmt.Sprintf("read %q at %s of %s", path, gitrev.Short(rev), s.logURL)
 	if err := ctx.Err(); err != nil {
 		return nil, "", fmt.Errorf("%s: %w", op, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 )
 
 // ShareWindow is how long after a ref listing began a Shared answers Head
@@ -234,16 +236,9 @@ func (r *turnReader) Close() error {
 
 // VerifyCommit is Source.VerifyCommit on the shared cache.
 func (h *Handle) VerifyCommit(ctx context.Context, rev string, t Trust) (string, error) {
-	if err := h.s.take(ctx, "verify "+shortHash(rev)+" of"); err != nil {
+	if err := h.s.take(ctx, "verify "+gitrev.Short(rev)+" of"); err != nil {
 		return "", err
 	}
 	defer h.s.give()
 	return h.s.cache.VerifyCommit(ctx, rev, t)
-}
-
-func shortHash(rev string) string {
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/hiddeco/sshsig"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 )
 
 // The verdicts of VerifyCommit; each of its refusals wraps exactly one.
@@ -100,7 +102,7 @@ func (s *Source) VerifyCommit(ctx context.Context, rev string, t Trust) (signer 
 	if !isFullHash(rev) {
 		return "", fmt.Errorf("verify commit %q: not a 40-hex commit hash", rev)
 	}
-	op := fmt.Sprintf("verify commit %s of %s", rev[:12], s.logURL)
+	op := fmt.Sprintf("verify commit %s of %s", gitrev.Short(rev), s.logURL)
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
 	}

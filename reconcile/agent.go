@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/backoff"
 )
 
 // Schedule says when the next poll is due (a robfig/cron schedule).
@@ -96,7 +98,7 @@ func poke(c chan struct{}) {
 // when the last poll failed, until ctx ends. In-flight work is cancelled
 // through ctx; Run returns when it has stopped.
 func (a *Agent) Run(ctx context.Context) error {
-	a.backoff = backoffState{Min: a.MinBackoff, Max: a.MaxBackoff, Rand: a.Rand}
+	a.backoff = backoffState{Exp: backoff.Exp{Min: a.MinBackoff, Max: a.MaxBackoff, Rand: a.Rand}}
 	if a.backoff.Max <= 0 {
 		a.backoff.Max = DefaultMaxBackoff
 	}

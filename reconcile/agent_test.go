@@ -202,19 +202,3 @@ func TestAgentNeedsPersonPollsOnSchedule(t *testing.T) {
 		}
 	})
 }
-
-func TestClassify(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		want ErrorClass
-	}{
-		{fmt.Errorf("x: %w", ErrInvalidDesired), ClassNeedsPerson},
-		{fmt.Errorf("x: %w", errConflict), ClassNeedsPerson},
-		{fmt.Errorf("%w: bad signature", errUntrusted), ClassNeedsPerson},
-		{errors.New("dial tcp: connection refused"), ClassRetry},
-	} {
-		if got := Classify(tc.err); got != tc.want {
-			t.Errorf("Classify(%v) = %s, want %s", tc.err, got, tc.want)
-		}
-	}
-}

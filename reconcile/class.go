@@ -1,6 +1,6 @@
 package reconcile
 
-import "errors"
+import "github.com/reconciler-dev/reconciler/internal/errclass"
 
 // ErrorClass sorts a failed pass the way an operator acts on it, after
 // Flux's source-controller: a fault of the surroundings fixes itself and is
@@ -16,23 +16,17 @@ const (
 	ClassNeedsPerson ErrorClass = "needs_person"
 )
 
-// needsPerson are this package's errors that no wait fixes.
-var needsPerson = []error{ErrInvalidDesired, errConflict, errUntrusted, errBadLocalConf, errNoDecrypter, errKnownMismatch}
-
-// Classifier sorts an error; the caller that wires the concrete git and
-// artifact clients knows their errors (Engine.Classify).
+// Classifier sorts an error; nil in Engine.Classify means Classify.
 type Classifier func(error) ErrorClass
 
-// Classify sorts err with this package's own errors (a hook that failed
-// needs a person too); anything else is a fault to retry.
+// Classify sorts err by the class it carries (errclass.Of): an error of
+// any package that needs a person says so itself (this package's
+// sentinels, a HookError, gitsrc's and artifacts' sentinels, agecfg's);
+// anything else (the surroundings, or an error that says nothing of its
+// cause) is retried.
 func Classify(err error) ErrorClass {
-	if herr := (*hookError)(nil); errors.As(err, &herr) {
+	if errclass.Of(err) == errclass.NeedsPerson {
 		return ClassNeedsPerson
-	}
-	for _, e := range needsPerson {
-		if errors.Is(err, e) {
-			return ClassNeedsPerson
-		}
 	}
 	return ClassRetry
 }

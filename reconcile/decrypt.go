@@ -1,9 +1,10 @@
 package reconcile
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/reconciler-dev/reconciler/internal/errclass"
 )
 
 // Decrypter opens an encrypted config of the deploy repo (age, wired by
@@ -15,7 +16,7 @@ type Decrypter interface {
 
 // errNoDecrypter marks an encrypted config read by an engine that was given
 // no identity to decrypt it with.
-var errNoDecrypter = errors.New("is age-encrypted: needs an age identity (--age-identity)")
+var errNoDecrypter = errclass.New(errclass.NeedsPerson, "is age-encrypted: needs an age identity (--age-identity)")
 
 // encryptedSuffix names the configs that are encrypted: cfg.path ends in it.
 const encryptedSuffix = ".age"

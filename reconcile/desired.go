@@ -13,13 +13,14 @@ import (
 	"strings"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
+	"github.com/reconciler-dev/reconciler/internal/errclass"
 	"github.com/reconciler-dev/reconciler/internal/redact"
 	"github.com/reconciler-dev/reconciler/internal/repopath"
 )
 
 // ErrInvalidDesired marks a desired state file that cannot be deployed as is:
 // the deploy repo must be fixed.
-var ErrInvalidDesired = errors.New("invalid desired state")
+var ErrInvalidDesired = errclass.New(errclass.NeedsPerson, "invalid desired state")
 
 // maxDesiredSize bounds the desired state file; a real one is a few hundred
 // bytes.

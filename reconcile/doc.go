@@ -15,7 +15,8 @@
 // its digest, a downloaded binary this machine cannot run, a release that
 // does not come up.
 //
-// Errors are sorted by what happens next (class.go): faults of the
+// Errors are sorted by what happens next, by the class each carries
+// (internal/errclass; class.go): faults of the
 // surroundings are retried with backoff; errors that need a person (bad
 // input, auth, trust) are reported and polled again on the schedule.
 //

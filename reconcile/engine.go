@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/errclass"
 )
 
 // errFailedRevision means the followed ref points at a revision whose
@@ -73,7 +75,7 @@ type Verifier interface {
 
 // errUntrusted marks a commit whose signature is missing or not trusted:
 // nothing of it is applied.
-var errUntrusted = errors.New("untrusted commit")
+var errUntrusted = errclass.New(errclass.NeedsPerson, "untrusted commit")
 
 // Outcome says what a Sync did.
 type Outcome struct {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/errclass"
 )
 
 // HookKind names a hook as its flag does, without the dashes.
@@ -54,6 +55,9 @@ type hookError struct {
 
 func (e *hookError) Error() string { return e.Err.Error() }
 func (e *hookError) Unwrap() error { return e.Err }
+
+// ErrorClass: a hook that failed needs a person, whatever its own error.
+func (e *hookError) ErrorClass() errclass.Class { return errclass.NeedsPerson }
 
 // SwitchHooks is the state file's record of the hooks of the last switch
 // that ran one: each run is saved as started before the hook starts, and

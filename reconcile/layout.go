@@ -37,17 +37,15 @@ func (l Layout) Release() string { return appdir.Release(l.Dir) }
 // CurrentConf is the local, applied state that the watcher acts on.
 func (l Layout) CurrentConf() string { return filepath.Join(l.Release(), appdir.CurrentConf) }
 
-// binName and CfgName name the release files of a version.
-func binName(version string) string { return "app." + version }
-
-// cfgName names the config release file of a version.
-func cfgName(version string) string { return "cfg." + version }
-
 // BinFile is the absolute path of a version's binary.
-func (l Layout) BinFile(version string) string { return filepath.Join(l.Release(), binName(version)) }
+func (l Layout) BinFile(version string) string {
+	return filepath.Join(l.Release(), appdir.BinName(version))
+}
 
 // cfgFile is the absolute path of a version's config.
-func (l Layout) cfgFile(version string) string { return filepath.Join(l.Release(), cfgName(version)) }
+func (l Layout) cfgFile(version string) string {
+	return filepath.Join(l.Release(), appdir.CfgName(version))
+}
 
 // StateDir is the reconciler's own directory (mode 0700).
 func (l Layout) StateDir() string { return filepath.Join(l.Dir, appdir.StateDir) }

@@ -3,16 +3,17 @@ package reconcile
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/reconciler-dev/reconciler/internal/errclass"
 )
 
 // errBadLocalConf marks a release/current.conf that the watcher must refuse:
 // unparsable, or pointing outside release/ or at missing files.
-var errBadLocalConf = errors.New("invalid")
+var errBadLocalConf = errclass.New(errclass.NeedsPerson, "invalid")
 
 // LocalConf is release/current.conf: the seed's keys, absolute paths, plus
 // the version and the deploy repo revision it came from.

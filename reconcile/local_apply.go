@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/internal/appdir"
@@ -154,7 +152,7 @@ func (e *Engine) confFromLinks() *LocalConf {
 	if c.BinFile == "" {
 		return nil
 	}
-	c.Version = strings.TrimPrefix(filepath.Base(c.BinFile), "app.")
+	c.Version = appdir.Version(c.BinFile)
 	if st, err := l.LoadState(); err == nil && st.Applied != nil && st.Applied.Version == c.Version {
 		c.Revision = st.Applied.Revision
 	}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/reconciler-dev/reconciler/internal/fleetmetrics"
 )
 
 // Metrics are the agent's Prometheus metrics, registered on the registry
@@ -55,16 +57,14 @@ func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 			Help: "Releases that did not come up healthy and were switched back."}),
 		drift: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_drift_corrected_total",
 			Help: "Passes that found the directory changed by hand and put it back."}),
-		applied: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "reconciler_applied_info",
-			Help: "The applied version and deploy repo revision (value 1)."}, []string{"version", "revision"}),
+		applied: fleetmetrics.AppliedInfo.GaugeVec(),
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_last_success_timestamp_seconds",
 			Help: "Unix time of the last pass that ended without error."}),
 		suspended: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_suspended",
 			Help: "1 while a person has suspended reconciliation."}),
 		failed: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_failed_revisions",
 			Help: "1 while the followed revision is one that failed (not applied until the repo moves on or `reconciler retry`), else 0."}),
-		appUp: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_app_up",
-			Help: "1 when the app process of the applied release runs, else 0."}),
+		appUp: fleetmetrics.AppUp.Gauge(),
 		backoff: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_backoff_seconds",
 			Help: "Current wait before the next poll after failures (0 when healthy)."}),
 		untrust: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_untrusted_commits_total",
@@ -73,16 +73,12 @@ func NewMetrics(reg prometheus.Registerer, git GitStats) *Metrics {
 			Help: "1 while the followed revision waits for a deploy window (--window, --deny-window), else 0."}),
 		appExits: prometheus.NewCounter(prometheus.CounterOpts{Name: "reconciler_app_exits_total",
 			Help: "Exits of the app process (no process of the directory serving after it; a handover is none), noticed by the agent's exit watch."}),
-		lastPoll: prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_last_poll_timestamp_seconds",
-			Help: "Unix time of the last pass, whatever its result."}),
-		lastError: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "reconciler_last_error_info",
-			Help: "The last pass's error and its class (value 1), only while the last pass failed; the message is cut at 200 bytes."}, []string{"class", "message"}),
-		host: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "reconciler_host_info",
-			Help: "This agent's --host-id (value 1), which places it in rollouts."}, []string{"host_id"}),
-		rolloutSt: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "reconciler_rollout_state",
-			Help: "This host's state in the rollout of the desired file (value 1): out, pending, applied or failed; no series without a rollout block."}, []string{"rollout", "host_id", "state"}),
-		rolloutPct: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "reconciler_rollout_percent",
-			Help: "The rollout's percent in the desired file this host last read: a host that has not polled since a widening commit still reports the old one."}, []string{"rollout", "host_id"}),
+		// the series promote reads: the contract's (internal/fleetmetrics)
+		lastPoll:   fleetmetrics.LastPoll.Gauge(),
+		lastError:  fleetmetrics.LastErrorInfo.GaugeVec(),
+		host:       fleetmetrics.HostInfo.GaugeVec(),
+		rolloutSt:  fleetmetrics.RolloutState.GaugeVec(),
+		rolloutPct: fleetmetrics.RolloutPercent.GaugeVec(),
 	}
 	reg.MustRegister(m.polls, m.pollErrors, m.duration, m.downloaded, m.switches, m.rollbacks, m.drift,
 		m.applied, m.lastSuccess, m.suspended, m.failed, m.appUp, m.backoff, m.untrust,

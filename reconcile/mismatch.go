@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
+	"github.com/reconciler-dev/reconciler/internal/errclass"
 	"github.com/reconciler-dev/reconciler/internal/redact"
 )
 
@@ -15,7 +16,7 @@ import (
 // not downloaded again until the followed ref moves or a person asks
 // `reconciler retry`. A wrong pin would otherwise pull the whole file at
 // every poll, on every host. It needs a person.
-var errKnownMismatch = errors.New("remembered: not downloaded again at this revision")
+var errKnownMismatch = errclass.New(errclass.NeedsPerson, "remembered: not downloaded again at this revision")
 
 // Mismatch is a download refused for its digest, remembered in the state
 // (so across restarts) per revision and URL.

@@ -2,8 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +10,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
 // Repo is what reconcile needs of the deploy repo (gitsrc.Source).
@@ -129,11 +128,8 @@ func hashRepoFile(ctx context.Context, repo Repo, rev, path string) (string, err
 		return "", err
 	}
 	defer r.Close()
-	h := sha256.New()
-	if _, err := io.CopyBuffer(h, r, make([]byte, 1<<20)); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	sum, _, err := artifacts.HashReader(r)
+	return sum, err
 }
 
 // observeActual reads the app directory, with the state the caller loaded.
@@ -146,9 +142,9 @@ func (e *Engine) observeActual(src desiredAt, st State) actual {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		act.ConfErr = err
 	}
-	names := []string{binName(src.Desired.Version)}
+	names := []string{appdir.BinName(src.Desired.Version)}
 	if src.Desired.Cfg != nil {
-		names = append(names, cfgName(src.Desired.Version))
+		names = append(names, appdir.CfgName(src.Desired.Version))
 	}
 	for _, n := range names {
 		act.Files[n] = e.digests.state(filepath.Join(l.Release(), n))

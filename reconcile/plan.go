@@ -3,17 +3,18 @@ package reconcile
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/errclass"
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 )
 
 // errConflict marks a desired state that contradicts what is on disk in a
 // way only a person can settle: a released version with other bytes.
-var errConflict = errors.New("conflicts with the release on disk")
+var errConflict = errclass.New(errclass.NeedsPerson, "conflicts with the release on disk")
 
 // fileAction is what happens to one release file.
 type fileAction string
@@ -145,26 +146,26 @@ const (
 func planFrom(l Layout, src desiredAt, act actual) (Plan, error) {
 	d := src.Desired
 	p := Plan{layout: l, from: act.Conf, to: l.localConfFor(d, src.Rev), wave: src.Wave}
-	bin, err := planStep(l, act, "bin", d.Bin, binName(d.Version), binMode)
+	bin, err := planStep(l, act, "bin", d.Bin, appdir.BinName(d.Version), binMode)
 	if err != nil {
 		return Plan{}, err
 	}
 	if d.Bin.FromRepo() {
 		bin.SHA256, bin.Stream, bin.Rev, bin.Origin = src.BinSHA256, true, src.Rev, repoSource(d.Bin, src.Rev)
-		if err := checkOnDisk(act, &bin, binName(d.Version)); err != nil {
+		if err := checkOnDisk(act, &bin, appdir.BinName(d.Version)); err != nil {
 			return Plan{}, err
 		}
 	}
 	p.steps = append(p.steps, bin)
 	if d.Cfg != nil {
-		cfg, err := planStep(l, act, "cfg", d.Cfg, cfgName(d.Version), cfgMode)
+		cfg, err := planStep(l, act, "cfg", d.Cfg, appdir.CfgName(d.Version), cfgMode)
 		if err != nil {
 			return Plan{}, err
 		}
 		if d.Cfg.FromRepo() {
 			sum := sha256.Sum256(src.CfgData)
 			cfg.SHA256, cfg.Data, cfg.Rev, cfg.Origin = hex.EncodeToString(sum[:]), src.CfgData, src.Rev, repoSource(d.Cfg, src.Rev)
-			if err := checkOnDisk(act, &cfg, cfgName(d.Version)); err != nil {
+			if err := checkOnDisk(act, &cfg, appdir.CfgName(d.Version)); err != nil {
 				return Plan{}, err
 			}
 		}
@@ -259,9 +260,5 @@ func linkChanges(l Layout, act actual, to LocalConf) []linkChange {
 	return out
 }
 
-func short(rev string) string {
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
-}
+// short is the one short revision (internal/gitrev), by this package's name.
+func short(rev string) string { return gitrev.Short(rev) }

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
 // prune removes old releases beyond Keep after a successful switch. The
@@ -57,7 +59,7 @@ func (e *Engine) prune(p Plan, st *State) {
 			}
 			continue
 		}
-		for _, name := range []string{binName(v), cfgName(v)} {
+		for _, name := range []string{appdir.BinName(v), appdir.CfgName(v)} {
 			if err := os.Remove(filepath.Join(rel, name)); err == nil {
 				delete(st.Releases, name)
 			}
@@ -71,10 +73,8 @@ func releaseVersion(name string) (string, bool) {
 	if strings.HasPrefix(name, ".") || isRepairFile(name) {
 		return "", false
 	}
-	for _, prefix := range []string{"app.", "cfg."} {
-		if v, ok := strings.CutPrefix(name, prefix); ok && versionRE.MatchString(v) {
-			return v, true
-		}
+	if v, ok := appdir.FileVersion(name); ok && versionRE.MatchString(v) {
+		return v, true
 	}
 	return "", false
 }

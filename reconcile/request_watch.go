@@ -2,59 +2,33 @@ package reconcile
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/reconciler-dev/reconciler/internal/dirwatch"
 )
 
 // WatchRequests announces this process as the directory's agent and calls
 // poke whenever a request is handed over, until ctx ends. It watches the
-// requests DIRECTORY (a request arrives by rename: a CREATE), and also
-// looks every resync, in case an event was lost (an overflow pokes at
-// once). Requests waiting when it starts are taken by the agent's first
-// pass. poke must not block (a trigger that coalesces).
+// requests DIRECTORY (a request arrives by rename: a CREATE) with the one
+// directory watcher (internal/dirwatch: lost events, a watcher error or
+// the directory replaced poke), and also looks every resync, in case an
+// event was lost. Requests waiting when it starts are taken by the agent's
+// first pass. poke must not block (a trigger that coalesces).
 func (l Layout) WatchRequests(ctx context.Context, resync time.Duration, poke func()) error {
 	if err := l.announceAgent(); err != nil {
 		return err
 	}
-	fw, err := fsnotify.NewWatcher()
-	if err != nil {
-		return fmt.Errorf("watch %s: %w", l.requestsDir(), err)
+	w := dirwatch.Watcher{
+		Dir:     l.requestsDir(),
+		Match:   func(ev fsnotify.Event) bool { return ev.Has(fsnotify.Create) && strings.HasSuffix(ev.Name, requestExt) },
+		Resync:  resync,
+		Pending: l.requestWaiting,
 	}
-	defer fw.Close()
-	if err := fw.Add(l.requestsDir()); err != nil {
-		return fmt.Errorf("watch %s: %w", l.requestsDir(), err)
-	}
-	tick := time.NewTicker(resync)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev, ok := <-fw.Events:
-			if !ok {
-				return errors.New("watch requests: fsnotify closed its event channel")
-			}
-			if ev.Has(fsnotify.Create) && strings.HasSuffix(ev.Name, requestExt) {
-				poke()
-			}
-		case err, ok := <-fw.Errors:
-			if !ok {
-				return errors.New("watch requests: fsnotify closed its error channel")
-			}
-			if errors.Is(err, fsnotify.ErrEventOverflow) {
-				poke()
-			}
-		case <-tick.C:
-			if l.requestWaiting() {
-				poke()
-			}
-		}
-	}
+	return w.Run(ctx, poke)
 }
 
 // requestWaiting reports whether a request waits for a pass.

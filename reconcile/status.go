@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/appdir"
 )
 
 // Status is what `reconciler status` shows and GET /status serves.
@@ -116,7 +118,7 @@ func (s Status) Render(w io.Writer) error {
 	if s.ConfError != "" {
 		line("conf error", "%s", s.ConfError)
 	}
-	for _, k := range []string{"app.bin", "app.cfg"} {
+	for _, k := range []string{appdir.BinLink, appdir.CfgLink} {
 		line(k, "%s", orNone(s.Links[k]))
 	}
 	if s.App != nil {

@@ -1,17 +1,19 @@
 package reconcile
 
 import (
-	"os"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/fleetmetrics"
+	"github.com/reconciler-dev/reconciler/internal/hostid"
 )
 
 // Rollout states of a host, as reconciler_rollout_state and status show
-// them.
+// them: the contract's (internal/fleetmetrics).
 const (
-	RolloutOut     = "out"     // outside the wave: runs from
-	RolloutPending = "pending" // in the wave, the rollout's version not applied yet
-	RolloutApplied = "applied" // in the wave, runs the rollout's version
-	RolloutFailed  = "failed"  // its switch to the rollout's version failed: stays on from
+	RolloutOut     = fleetmetrics.StateOut
+	RolloutPending = fleetmetrics.StatePending
+	RolloutApplied = fleetmetrics.StateApplied
+	RolloutFailed  = fleetmetrics.StateFailed
 )
 
 // RolloutStatus is this host's place in the rollout named by the last
@@ -46,10 +48,7 @@ func (s *State) rolloutFailed(id string) bool {
 
 // hostID is --host-id, or the host name.
 func (e *Engine) hostID() string {
-	if e.HostID != "" {
-		return e.HostID
-	}
-	h, _ := os.Hostname()
+	h, _ := hostid.Or(e.HostID)
 	return h
 }
 

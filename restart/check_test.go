@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
 // switchedTo1 is an app dir running release 1, with release 2 (of cfg2)
@@ -38,7 +39,7 @@ func wantRolledBack(t *testing.T, d *appDir, err error, want string) *UnhealthyE
 	if got, _ := os.Readlink(filepath.Join(d.dir, "app.bin")); got != "release/app.1" {
 		t.Errorf("app.bin: got -> %s, want -> release/app.1", got)
 	}
-	waitUntil(t, "release 1 to answer", func() bool {
+	testkit.WaitFor(t, "release 1 to answer", func() bool {
 		got, _ := d.get("/")
 		return strings.HasPrefix(got, "exampleapp 1:")
 	})
@@ -88,7 +89,7 @@ func pidsDead(t *testing.T, file string) {
 	}
 	for _, f := range strings.Fields(string(data)) {
 		pid, _ := strconv.Atoi(f)
-		waitUntil(t, "pid "+f+" of the health command to be killed", func() bool { return !Alive(pid) })
+		testkit.WaitFor(t, "pid "+f+" of the health command to be killed", func() bool { return !Alive(pid) })
 	}
 }
 

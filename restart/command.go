@@ -1,7 +1,6 @@
 package restart
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -85,15 +84,7 @@ func (w *tailWriter) Write(p []byte) (int, error) {
 
 // tail is the last lines written, for an error message; "" when none.
 func (w *tailWriter) tail() string {
-	text := strings.TrimRight(string(bytes.ToValidUTF8(w.buf, []byte("?"))), "\n")
-	if text == "" {
-		return ""
-	}
-	lines := strings.Split(text, "\n")
-	if len(lines) > cmdOutLines {
-		lines = lines[len(lines)-cmdOutLines:]
-	}
-	return appdir.QuoteOutput("its last output", lines)
+	return appdir.QuoteOutput("its last output", appdir.LastLines(string(w.buf), cmdOutLines))
 }
 
 // CheckCommand refuses a command line (--health-cmd, a hook) whose program

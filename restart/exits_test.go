@@ -60,7 +60,7 @@ func TestExitWatchKillAndCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	procs := d.procs(t)
-	waitUntil(t, "the handover to end", func() bool { procs = d.procs(t); return len(procs) == 1 })
+	testkit.WaitFor(t, "the handover to end", func() bool { procs = d.procs(t); return len(procs) == 1 })
 	p := procs[0]
 	if err := syscall.Kill(p.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -126,7 +126,7 @@ func TestExitWatchStrangerAndSwitch(t *testing.T) {
 	if out, err := sh.CombinedOutput(); err != nil {
 		t.Fatalf("start a stranger: %v %s", err, out)
 	}
-	waitUntil(t, "the stranger to serve", func() bool { s, _ := d.get("/"); return strings.Contains(s, "1") })
+	testkit.WaitFor(t, "the stranger to serve", func() bool { s, _ := d.get("/"); return strings.Contains(s, "1") })
 	stranger := d.procs(t)[0]
 	sw := d.switcher(t, ModeRestart)
 	sw.HealthURL = "http://" + addr2 + "/healthz"
@@ -136,7 +136,7 @@ func TestExitWatchStrangerAndSwitch(t *testing.T) {
 	// Switch to 2: the stranger is stopped and 2 started; no exit is
 	// reported for the stop. (One switch only: between the stop and the
 	// start, the port is free for any other process of the machine.)
-	waitUntil(t, "the watch to hold the stranger", func() bool { return testkit.HoldsPidfd(os.Getpid(), stranger.PID) })
+	testkit.WaitFor(t, "the watch to hold the stranger", func() bool { return testkit.HoldsPidfd(os.Getpid(), stranger.PID) })
 	if err := sw.Switch(context.Background(), appdir.Target{Bin: bin2, Cfg: cfg2}); err != nil {
 		t.Fatal(err)
 	}
@@ -151,19 +151,19 @@ func TestExitWatchStrangerAndSwitch(t *testing.T) {
 
 	// A stranger again: started outside the agent, killed by a person.
 	d.killAll(t)
-	waitUntil(t, "no app", func() bool { return len(d.procs(t)) == 0 })
+	testkit.WaitFor(t, "no app", func() bool { return len(d.procs(t)) == 0 })
 	_ = nextExit(t, exits) // the kill of the switcher's app
 	sh = exec.Command("sh", "-c", "./app.bin -c app.cfg >/dev/null 2>&1 &")
 	sh.Dir = d.dir
 	if out, err := sh.CombinedOutput(); err != nil {
 		t.Fatalf("start a stranger: %v %s", err, out)
 	}
-	waitUntil(t, "the stranger to serve", func() bool {
+	testkit.WaitFor(t, "the stranger to serve", func() bool {
 		s, _ := (&appDir{addr: addr2}).get("/")
 		return strings.Contains(s, "release 2")
 	})
 	stranger = d.procs(t)[0]
-	waitUntil(t, "the watch to hold the stranger", func() bool { return testkit.HoldsPidfd(os.Getpid(), stranger.PID) })
+	testkit.WaitFor(t, "the watch to hold the stranger", func() bool { return testkit.HoldsPidfd(os.Getpid(), stranger.PID) })
 	if err := syscall.Kill(stranger.PID, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

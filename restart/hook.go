@@ -84,31 +84,15 @@ func newHookOutput(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 }
 
-// fileTail returns at most the last limit bytes of f, valid UTF-8; when
-// it is cut, from a line's start, after a "…" line.
+// fileTail returns at most the last limit bytes of f (appdir.ReadTail);
+// when it is cut, after a "…" line.
 func fileTail(f *os.File, limit int64) []byte {
 	const cut = "…\n"
-	fi, err := f.Stat()
-	if err != nil {
-		return nil
+	text, wasCut := appdir.ReadTail(f, int(limit)-len(cut))
+	if wasCut {
+		text = append([]byte(cut), text...)
 	}
-	off := int64(0)
-	if fi.Size() > limit {
-		off = fi.Size() - limit + int64(len(cut))
-	}
-	buf := make([]byte, fi.Size()-off)
-	n, err := f.ReadAt(buf, off)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil
-	}
-	buf = buf[:n]
-	if off > 0 {
-		if i := bytes.IndexByte(buf, '\n'); i >= 0 && i < len(buf)-1 {
-			buf = buf[i+1:]
-		}
-		buf = append([]byte(cut), buf...)
-	}
-	return bytes.TrimRight(bytes.ToValidUTF8(buf, []byte("?")), "\n")
+	return bytes.TrimRight(text, "\n")
 }
 
 func (h *Hook) timeout() time.Duration {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
 // TestJudgeFinishesASwitch: Judge takes a switch another run began where
@@ -72,7 +73,7 @@ func TestJudgeFinishesASwitch(t *testing.T) {
 				if got, _ := os.Readlink(filepath.Join(d.dir, "app.bin")); got != "release/app.1" {
 					t.Errorf("app.bin: got -> %s, want -> release/app.1", got)
 				}
-				waitUntil(t, "release 1 to answer", func() bool { got, _ := d.get("/"); return strings.HasPrefix(got, "exampleapp 1:") })
+				testkit.WaitFor(t, "release 1 to answer", func() bool { got, _ := d.get("/"); return strings.HasPrefix(got, "exampleapp 1:") })
 				return
 			}
 			if err != nil {

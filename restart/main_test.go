@@ -1,7 +1,6 @@
 package restart
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -135,14 +134,5 @@ func (d *appDir) procs(t *testing.T) []Proc {
 func (d *appDir) killAll(t *testing.T) {
 	for _, p := range d.procs(t) {
 		_ = syscall.Kill(p.PID, syscall.SIGKILL)
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	if err := poll(ctx, 20*time.Millisecond, func() (bool, error) { return cond(), nil }); err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
 	}
 }

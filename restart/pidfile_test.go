@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
 // TestPIDFileFollowsHandovers: app.pid, written when the switcher started
@@ -51,7 +52,7 @@ func TestPIDFileFollowsHandovers(t *testing.T) {
 
 	// A handover by hand: the switcher sees it when it next looks.
 	syscall.Kill(serving.PID, syscall.SIGHUP)
-	waitUntil(t, "a handover by hand", func() bool {
+	testkit.WaitFor(t, "a handover by hand", func() bool {
 		p := d.procs(t)
 		return len(p) == 1 && p[0].PID != serving.PID
 	})
@@ -63,7 +64,7 @@ func TestPIDFileFollowsHandovers(t *testing.T) {
 	os.Remove(pidFile)
 	now := d.procs(t)[0].PID
 	syscall.Kill(now, syscall.SIGHUP)
-	waitUntil(t, "a second handover by hand", func() bool {
+	testkit.WaitFor(t, "a second handover by hand", func() bool {
 		p := d.procs(t)
 		return len(p) == 1 && p[0].PID != now
 	})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/restart/loadgen"
 )
 
@@ -111,7 +112,7 @@ func TestSwitchBackOnBadRelease(t *testing.T) {
 			if got, _ := os.Readlink(filepath.Join(d.dir, "app.bin")); got != "release/app.1" {
 				t.Errorf("app.bin: got -> %s, want -> release/app.1", got)
 			}
-			waitUntil(t, "release 1 to answer", func() bool {
+			testkit.WaitFor(t, "release 1 to answer", func() bool {
 				got, _ := d.get("/")
 				return strings.HasPrefix(got, "exampleapp 1:")
 			})

@@ -1,7 +1,6 @@
 package restart
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -125,28 +124,12 @@ func logTail(dir string) string {
 		return ""
 	}
 	defer f.Close()
-	const window = 4096
-	fi, err := f.Stat()
-	if err != nil {
-		return ""
-	}
-	off := max(fi.Size()-window, 0)
-	buf := make([]byte, fi.Size()-off)
-	n, _ := f.ReadAt(buf, off)
-	lines := strings.Split(strings.TrimRight(string(bytes.ToValidUTF8(buf[:n], []byte("?"))), "\n"), "\n")
-	if off > 0 && len(lines) > 1 {
-		lines = lines[1:] // the first may be cut
-	}
-	if len(lines) > logTailLines {
-		lines = lines[len(lines)-logTailLines:]
-	}
+	text, _ := appdir.ReadTail(f, 4096)
+	lines := appdir.LastLines(string(text), logTailLines)
 	for i, l := range lines {
 		if len(l) > 300 {
 			lines[i] = l[:300] + "…"
 		}
-	}
-	if len(lines) == 1 && lines[0] == "" {
-		return ""
 	}
 	return appdir.QuoteOutput("last lines of "+LogFile, lines)
 }

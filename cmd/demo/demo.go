@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 	"github.com/reconciler-dev/reconciler/internal/promtest"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/reconcile"
@@ -158,7 +159,7 @@ func (d *demo) diffBump(ctx context.Context) error {
 	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) { // 1: differences, as diff(1)
 		return fmt.Errorf("reconciler diff: %w\n%s", err, out.String())
 	}
-	d.say("%-28s %-20s reconciler diff --ref next (changes nothing):", "2.0 proposed on branch next", "commit "+rev[:12])
+	d.say("%-28s %-20s reconciler diff --ref next (changes nothing):", "2.0 proposed on branch next", "commit "+gitrev.Short(rev))
 	for _, line := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
 		d.say("    | %s", line)
 	}
@@ -195,7 +196,7 @@ func (d *demo) brokenRelease(ctx context.Context) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	d.say("%-28s %-20s back on 1.0 after %s, by the agent itself (--health-bake %s):", "broken 1.1 (dies after 1s)", "commit "+rev[:12],
+	d.say("%-28s %-20s back on 1.0 after %s, by the agent itself (--health-bake %s):", "broken 1.1 (dies after 1s)", "commit "+gitrev.Short(rev),
 		time.Since(start).Round(time.Millisecond), demoBake)
 	for _, line := range strings.Split(failed.Reason, "\n") {
 		d.say("    | %s", strings.TrimSpace(line))
@@ -231,7 +232,7 @@ func (d *demo) step(ctx context.Context, name, v string, change func() (string, 
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		what = "commit " + rev[:12]
+		what = "commit " + gitrev.Short(rev)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 	"github.com/reconciler-dev/reconciler/internal/promote"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
@@ -51,7 +52,7 @@ func (f *fleetDemo) rollByHand(ctx context.Context, r fleetRelease) error {
 		if err != nil {
 			return err
 		}
-		f.say("  %6s  by hand: %s [pushed %s]", since(start), dec.Subject(), rev[:12])
+		f.say("  %6s  by hand: %s [pushed %s]", since(start), dec.Subject(), gitrev.Short(rev))
 		f.hostsLine(ctx)
 	}
 	if err := f.waitUntil(ctx, "every host to serve "+r.version, func() bool { return f.allServe(r.version) }); err != nil {
@@ -145,7 +146,7 @@ func (f *fleetDemo) haltByHand(ctx context.Context, r fleetRelease) error {
 	if rev, err = f.commitRollout(r, 0, nil, halted, line+" by hand"); err != nil {
 		return err
 	}
-	f.say("  %6s  by hand: %s [pushed %s]", since(start), line, rev[:12])
+	f.say("  %6s  by hand: %s [pushed %s]", since(start), line, gitrev.Short(rev))
 	return f.afterHalt(ctx, r, start)
 }
 

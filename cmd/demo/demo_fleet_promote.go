@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 	"github.com/reconciler-dev/reconciler/internal/promote"
 )
 
@@ -124,7 +125,7 @@ func (f *fleetDemo) fleetFromPrometheus(ctx context.Context, client *promote.Cli
 		return err
 	}
 	var hosts []promote.Host
-	err = f.waitUntil(ctx, "Prometheus to see every host on 2.0 at "+head[:12], func() bool {
+	err = f.waitUntil(ctx, "Prometheus to see every host on 2.0 at "+gitrev.Short(head), func() bool {
 		var err error
 		hosts, err = promote.Fleet(ctx, client, "", time.Now())
 		if err != nil || len(hosts) != len(f.hosts) {

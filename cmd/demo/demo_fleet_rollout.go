@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
@@ -67,7 +68,7 @@ func (f *fleetDemo) commitDesired(msg string, build func() (reconcile.Desired, e
 // startLine says a rollout began, and which hosts each step takes.
 func (f *fleetDemo) startLine(r fleetRelease, rev, what string) {
 	f.say("")
-	f.say("%-28s %-20s %s", "rollout "+r.id+" ("+r.version+")", "commit "+rev[:12], what)
+	f.say("%-28s %-20s %s", "rollout "+r.id+" ("+r.version+")", "commit "+gitrev.Short(rev), what)
 	var steps, buckets []string
 	for _, s := range fleetSteps {
 		steps = append(steps, fmt.Sprintf("%g%% %s", s.Percent, s.Soak))

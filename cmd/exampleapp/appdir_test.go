@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
 // appDir is an app directory laid out as the reconciler does it, with a
@@ -119,11 +120,11 @@ func (d *appDir) start(t *testing.T) *proc {
 		<-p.exited
 		d.checkLog(t)
 	})
-	waitFor(t, 10*time.Second, "the app to log where it serves", func() bool {
+	testkit.WaitForWithin(t, 10*time.Second, "the app to log where it serves", func() bool {
 		d.addr = d.servingAddr(cmd.Process.Pid)
 		return d.addr != ""
 	})
-	waitFor(t, 10*time.Second, "the app to serve", func() bool {
+	testkit.WaitForWithin(t, 10*time.Second, "the app to serve", func() bool {
 		_, err := d.get("/")
 		return err == nil && d.pid() != 0
 	})
@@ -227,9 +228,9 @@ func (d *appDir) switchTo(t *testing.T, v string) {
 	d.point(t, "app.bin", "release/app."+v)
 	d.point(t, "app.cfg", "release/cfg."+v)
 	hup(t, old)
-	waitFor(t, 10*time.Second, "a new pid in app.pid", func() bool { p := d.pid(); return p != 0 && p != old })
-	waitFor(t, 10*time.Second, "version "+v+" to answer", func() bool { return d.servesVersion(v) })
-	waitFor(t, 10*time.Second, fmt.Sprintf("old pid %d to exit", old), func() bool { return !alive(old) })
+	testkit.WaitForWithin(t, 10*time.Second, "a new pid in app.pid", func() bool { p := d.pid(); return p != 0 && p != old })
+	testkit.WaitForWithin(t, 10*time.Second, "version "+v+" to answer", func() bool { return d.servesVersion(v) })
+	testkit.WaitForWithin(t, 10*time.Second, fmt.Sprintf("old pid %d to exit", old), func() bool { return !alive(old) })
 }
 
 // alive reports whether pid runs; a zombie (exited, not yet reaped by its
@@ -246,20 +247,4 @@ func alive(pid int) bool {
 		return false
 	}
 	return s[i+2] != 'Z' && s[i+2] != 'X'
-}
-
-// waitFor polls cond until it holds, or fails the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
-	defer cancel()
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waited %v for %s", timeout, what)
-		case <-tick.C:
-		}
-	}
 }

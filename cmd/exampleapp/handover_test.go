@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
 const okPerSwitch = 50 // successful requests before each switch and after the last
@@ -94,7 +96,7 @@ func TestFailedUpgradeKeepsOldProcessServing(t *testing.T) {
 				d.point(t, "app.cfg", "release/cfg.1")
 			})
 			hup(t, pid)
-			waitFor(t, 10*time.Second, "the failed upgrade to be logged", func() bool {
+			testkit.WaitForWithin(t, 10*time.Second, "the failed upgrade to be logged", func() bool {
 				return d.logHas("pid="+strconv.Itoa(pid), "upgrade failed, still serving", tt.why)
 			})
 			if got := d.pid(); got != pid || !alive(pid) {
@@ -128,11 +130,11 @@ func TestUpgradeWhileDraining(t *testing.T) {
 	d.point(t, "app.bin", "release/app.2")
 	d.point(t, "app.cfg", "release/cfg.2")
 	hup(t, first)
-	waitFor(t, 10*time.Second, "a new pid in app.pid", func() bool { return d.pid() != first })
-	waitFor(t, 10*time.Second, "version 2 to answer", func() bool { return d.servesVersion("2") })
+	testkit.WaitForWithin(t, 10*time.Second, "a new pid in app.pid", func() bool { return d.pid() != first })
+	testkit.WaitForWithin(t, 10*time.Second, "version 2 to answer", func() bool { return d.servesVersion("2") })
 	second := d.pid()
 	hup(t, second)
-	waitFor(t, 10*time.Second, "the wait to be logged", func() bool {
+	testkit.WaitForWithin(t, 10*time.Second, "the wait to be logged", func() bool {
 		return d.logHas("pid="+strconv.Itoa(second), "upgrade waits for the previous process to exit")
 	})
 	if got := d.pid(); got != second || !alive(first) || !d.servesVersion("2") {
@@ -143,9 +145,9 @@ func TestUpgradeWhileDraining(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(body), "exampleapp 1: slept 3s") {
 		t.Errorf("in-flight request across the switch: got %q, %v; want the whole answer of version 1", body, err)
 	}
-	waitFor(t, 10*time.Second, "the first process to exit", func() bool { return !alive(first) })
-	waitFor(t, 10*time.Second, "the deferred upgrade", func() bool { p := d.pid(); return p != second && p != 0 })
-	waitFor(t, 10*time.Second, "the second process to exit", func() bool { return !alive(second) })
+	testkit.WaitForWithin(t, 10*time.Second, "the first process to exit", func() bool { return !alive(first) })
+	testkit.WaitForWithin(t, 10*time.Second, "the deferred upgrade", func() bool { p := d.pid(); return p != second && p != 0 })
+	testkit.WaitForWithin(t, 10*time.Second, "the second process to exit", func() bool { return !alive(second) })
 	if !d.servesVersion("2") {
 		t.Errorf("after the deferred upgrade: want version 2 answering")
 	}

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
 // Bounds of a load run: it stops by itself even if the test forgets it.
@@ -121,7 +123,7 @@ func (l *load) record(body string, err error) {
 func (l *load) waitOK(t *testing.T, n int64) {
 	t.Helper()
 	want := l.ok.Load() + n
-	waitFor(t, 10*time.Second, fmt.Sprintf("%d successful requests", n), func() bool { return l.ok.Load() >= want })
+	testkit.WaitForWithin(t, 10*time.Second, fmt.Sprintf("%d successful requests", n), func() bool { return l.ok.Load() >= want })
 }
 
 // stop ends the load, waits for its goroutines and returns what it measured.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/spf13/pflag"
 )
@@ -90,7 +91,7 @@ func runningAgent(dir string) (reconcile.Layout, int, bool) {
 // pass (stdout on success, the error otherwise), with the same exit code.
 func outcome(stdout io.Writer, dir string, a reconcile.Answer) error {
 	if a.Error == "" {
-		fmt.Fprintf(stdout, "%s: version %s at %s (%s by the running agent, pid %d)\n", dir, a.Version, shortRev(a.Rev), a.Result, a.PID)
+		fmt.Fprintf(stdout, "%s: version %s at %s (%s by the running agent, pid %d)\n", dir, a.Version, gitrev.Short(a.Rev), a.Result, a.PID)
 		return nil
 	}
 	err := fmt.Errorf("%s (the running agent's pass, pid %d)", a.Error, a.PID)

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
@@ -37,17 +37,10 @@ func childSync(t *testing.T, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// waitFor polls cond until it holds or the deadline passes. Polling an
-// external process's effect is the one wait a test cannot avoid.
+// waitFor is testkit.WaitFor, by the name this package's many tests use.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.WaitFor(t, what, cond)
 }
 
 func tempFiles(dir string) []string {

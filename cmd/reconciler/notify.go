@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/hostid"
 	"github.com/reconciler-dev/reconciler/internal/notify"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/spf13/pflag"
@@ -82,12 +83,9 @@ func startNotifier(ctx context.Context, c *Config, eng *reconcile.Engine, m *not
 	if len(c.Notify.urls) == 0 {
 		return nil
 	}
-	host := c.HostID // --host-id, resolved by resolveSource; watch has none
-	if host == "" {
-		var err error
-		if host, err = os.Hostname(); err != nil {
-			log.Warn("notifications: no host name for the host field", "err", err)
-		}
+	host, err := hostid.Or(c.HostID) // --host-id, resolved by resolveSource; watch has none
+	if err != nil {
+		log.Warn("notifications: no host name for the host field", "err", err)
 	}
 	s := &notify.Sender{URLs: c.Notify.urls, Secret: c.Notify.secret, Host: host, Dir: eng.Layout.Dir,
 		UserAgent: userAgent(), TLS: c.tlsConf, Log: log.With("dir", eng.Layout.Dir), Metrics: m}

@@ -234,7 +234,7 @@ func TestErrorClassInStatus(t *testing.T) {
 			t.Errorf("status after %s: %+v (%v), want last error of class %s", tc.desired, st.LastError, err, tc.want)
 		}
 	}
-	if got := classify(fmt.Errorf("ls: %w", gitsrc.ErrAuth)); got != reconcile.ClassNeedsPerson {
+	if got := reconcile.Classify(fmt.Errorf("ls: %w", gitsrc.ErrAuth)); got != reconcile.ClassNeedsPerson {
 		t.Errorf("auth failure: class %s, want needs_person", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/hostid"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 )
@@ -70,13 +71,9 @@ func (c *Config) resolvePath() error {
 // resolveHostID defaults --host-id to the host name and refuses an id that
 // cannot be one (it is hashed into a bucket and shown in metric labels).
 func (c *Config) resolveHostID() error {
-	id := c.HostID
-	if id == "" {
-		host, err := os.Hostname()
-		if err != nil {
-			return fmt.Errorf("--host-id not given and the host name is unknown: %w", err)
-		}
-		id = host
+	id, err := hostid.Or(c.HostID)
+	if err != nil {
+		return fmt.Errorf("--host-id not given and the host name is unknown: %w", err)
 	}
 	if strings.TrimSpace(id) != id || strings.ContainsAny(id, "/\x00\n") || len(id) > 253 {
 		return &usageError{msg: fmt.Sprintf("--host-id %q: want a host name or id (no /, no white space at the ends, at most 253 bytes)", id)}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 	"github.com/reconciler-dev/reconciler/reconcile"
 
 	"github.com/spf13/cobra"
@@ -84,10 +85,10 @@ code of a sync. Otherwise the next sync or poll takes the request.`,
 			}
 			pid, ok := layout.RunningAgent()
 			if !ok {
-				fmt.Fprintf(stdout, "%s: revision %s (%s) will be tried again at the next sync or poll\n", layout.Dir, shortRev(rev), what)
+				fmt.Fprintf(stdout, "%s: revision %s (%s) will be tried again at the next sync or poll\n", layout.Dir, gitrev.Short(rev), what)
 				return nil
 			}
-			fmt.Fprintf(stdout, "%s: revision %s (%s) will be tried again now\n", layout.Dir, shortRev(rev), what)
+			fmt.Fprintf(stdout, "%s: revision %s (%s) will be tried again now\n", layout.Dir, gitrev.Short(rev), what)
 			return pollThroughAgent(cmd.Context(), stdout, layout, pid, "retry", h)
 		},
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 	"github.com/reconciler-dev/reconciler/reconcile"
 
 	"github.com/spf13/cobra"
@@ -110,18 +111,11 @@ func runSync(cmd *cobra.Command, c *Config, h *handOverFlags, log *slog.Logger, 
 	out, err := eng.Sync(cmd.Context())
 	lock.Unlock() // the deploy is done: delivering its notifications needs no lock
 	if err == nil {
-		fmt.Fprintf(stdout, "%s: version %s at %s (%s)\n", eng.Layout.Dir, out.Version, shortRev(out.Rev), out.Result)
+		fmt.Fprintf(stdout, "%s: version %s at %s (%s)\n", eng.Layout.Dir, out.Version, gitrev.Short(out.Rev), out.Result)
 	}
 	if errors.Is(err, reconcile.ErrDeferred) {
 		err = fmt.Errorf("%w; `reconciler sync --ignore-windows` deploys it now (for an emergency)", err)
 	}
 	closeNotifier(cmd.Context(), notifier)
 	return err
-}
-
-func shortRev(rev string) string {
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
 }

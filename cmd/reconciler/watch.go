@@ -86,7 +86,7 @@ func runWatch(ctx context.Context, c *Config, resync time.Duration, log *slog.Lo
 	defer cancel()
 	poke := make(chan struct{}, 1)
 	werr := make(chan error, 1)
-	go func() { werr <- restart.Watcher{Dir: layout.Dir}.Run(ctx, poke) }()
+	go func() { werr <- restart.Watcher{Dir: layout.Dir, Log: log}.Run(ctx, poke) }()
 	tick := time.NewTicker(resync)
 	defer tick.Stop()
 	looks := make(chan struct{}, 1)

@@ -53,7 +53,7 @@ func newEngineOn(c *Config, layout reconcile.Layout, repo gitRepo, log *slog.Log
 	eng := newLocalEngine(c, layout, log)
 	eng.Path, eng.Repo, eng.Download = c.Path, repo, fetcher
 	eng.Keep = c.Keep // every command that switches prunes
-	eng.HostID, eng.Classify, eng.Exits = c.HostID, classify, exitPolicy(c)
+	eng.HostID, eng.Exits = c.HostID, exitPolicy(c)
 	if !c.windows.Empty() {
 		eng.Windows, eng.IgnoreWindows = c.windows, c.IgnoreWindows
 	}

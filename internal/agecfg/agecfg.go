@@ -12,11 +12,13 @@ import (
 	"filippo.io/age/agessh"
 	"filippo.io/age/armor"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/reconciler-dev/reconciler/internal/errclass"
 )
 
 // ErrDecrypt marks a config that cannot be decrypted: a person must fix the
 // identity or the file.
-var ErrDecrypt = errors.New("cannot decrypt")
+var ErrDecrypt = errclass.New(errclass.NeedsPerson, "cannot decrypt")
 
 // maxIdentitySize bounds the identity file read.
 const maxIdentitySize = 1 << 20

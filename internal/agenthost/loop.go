@@ -49,7 +49,7 @@ func (l Loop) Run(ctx context.Context) error {
 		errs <- nil
 	})
 	pokes := make(chan struct{}, 1)
-	wg.Go(func() { errs <- restart.Watcher{Dir: l.Layout.Dir}.Run(ctx, pokes) })
+	wg.Go(func() { errs <- restart.Watcher{Dir: l.Layout.Dir, Log: l.Log}.Run(ctx, pokes) })
 	exits := make(chan restart.Exit)
 	if l.Exits != nil {
 		if err := restart.BecomeSubreaper(); err != nil { // the exit status of a handover's successor

@@ -19,6 +19,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/gitsrc/gittest"
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 )
@@ -63,16 +64,10 @@ func listen(t *testing.T) net.Listener {
 	return ln
 }
 
-// waitFor polls cond until it holds, failing the test after a deadline.
+// waitFor polls cond until it holds (testkit.WaitFor, 30 s).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.WaitForWithin(t, 30*time.Second, what, cond)
 }
 
 // runUntilCleanup runs f in a goroutine until the test ends, then checks

@@ -1,7 +1,6 @@
 package appdir
 
 import (
-	"path/filepath"
 	"strings"
 )
 
@@ -13,14 +12,6 @@ type Target struct {
 	// Revision is the deploy repo commit the release came from; "" when
 	// none is known (a hand edit under watch, a switch back).
 	Revision string
-}
-
-// Version is the release name of a release binary: release/app.<version>.
-func Version(bin string) string {
-	if bin == "" {
-		return ""
-	}
-	return strings.TrimPrefix(filepath.Base(bin), "app.")
 }
 
 // Env is what every command run around a switch of dir (the health

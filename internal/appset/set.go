@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/reconciler-dev/reconciler/internal/dirwatch"
 )
 
 // Set runs one app per file of Dir. Set Dir and Serve, then call Run once.
@@ -63,43 +64,35 @@ func (s *Set) log() *slog.Logger {
 // reload (SIGHUP) scans Dir at once and retries the apps that do not run.
 // It fails only when Dir cannot be watched at the start.
 func (s *Set) Run(ctx context.Context, reload <-chan os.Signal) error {
-	fw, err := fsnotify.NewWatcher()
-	if err != nil {
-		return fmt.Errorf("watch %s: %w", s.Dir, err)
-	}
-	defer fw.Close()
-	if err := fw.Add(s.Dir); err != nil {
-		return fmt.Errorf("watch %s: %w", s.Dir, err)
-	}
 	s.mu.Lock()
 	s.slots = map[string]*slot{}
 	s.mu.Unlock()
+	changed := make(chan struct{}, 1)
+	werr := make(chan error, 1)
+	wctx, stopWatch := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait() // the slots end with ctx
-	debounce := time.NewTimer(time.Hour)
-	debounce.Stop()
-	defer debounce.Stop()
+	wg.Go(func() {
+		werr <- s.watcher().Run(wctx, func() {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		})
+	})
+	defer stopWatch()
+	if err := s.firstWatch(ctx, &wg, changed, werr); err != nil {
+		return err
+	}
 	rescan := time.NewTicker(or(s.Rescan, 30*time.Second))
 	defer rescan.Stop()
-	s.sync(ctx, &wg, false)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case ev, ok := <-fw.Events:
-			if !ok {
-				return errors.New("watch: fsnotify closed its event channel")
-			}
-			if _, app := AppName(filepath.Base(ev.Name)); app {
-				debounce.Reset(or(s.Debounce, 100*time.Millisecond))
-			}
-		case err, ok := <-fw.Errors:
-			if !ok {
-				return errors.New("watch: fsnotify closed its error channel")
-			}
-			s.log().Warn("watching the apps dir", "dir", s.Dir, "err", err)
-			debounce.Reset(or(s.Debounce, 100*time.Millisecond)) // events may be lost: look
-		case <-debounce.C:
+		case err := <-werr:
+			return err
+		case <-changed:
 			s.sync(ctx, &wg, false)
 		case <-rescan.C:
 			s.sync(ctx, &wg, true)
@@ -108,6 +101,33 @@ func (s *Set) Run(ctx context.Context, reload <-chan os.Signal) error {
 			s.sync(ctx, &wg, true)
 		}
 	}
+}
+
+// watcher follows Dir with the one directory watcher: an app file's
+// changes, lost events, a watcher error and Dir replaced each poke (the
+// errors are logged). Its first poke says the watch is in place.
+func (s *Set) watcher() dirwatch.Watcher {
+	return dirwatch.Watcher{
+		Dir:      s.Dir,
+		Match:    func(ev fsnotify.Event) bool { _, app := AppName(filepath.Base(ev.Name)); return app },
+		Debounce: or(s.Debounce, 100*time.Millisecond),
+		Initial:  true,
+		Log:      s.log(),
+	}
+}
+
+// firstWatch waits for the watch to be in place (its initial poke), or
+// for the watcher's failure to start, and then starts the apps of Dir.
+func (s *Set) firstWatch(ctx context.Context, wg *sync.WaitGroup, changed <-chan struct{}, werr <-chan error) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-werr:
+		return err
+	case <-changed:
+	}
+	s.sync(ctx, wg, false)
+	return nil
 }
 
 func or(d, def time.Duration) time.Duration {

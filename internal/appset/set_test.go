@@ -65,17 +65,6 @@ func (r *recorder) state() (map[string]string, map[string]int) {
 	return run, n
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func write(t *testing.T, dir, name, data string) {
 	t.Helper()
 	tmp := filepath.Join(dir, "."+name+".tmp")
@@ -129,28 +118,28 @@ func TestSetFollowsTheDir(t *testing.T) {
 			return true
 		}
 	}
-	waitFor(t, "a at the start", is(map[string]string{"a": "A1"}))
+	testkit.WaitFor(t, "a at the start", is(map[string]string{"a": "A1"}))
 	write(t, dir, "b.env", "B1")
-	waitFor(t, "b added", is(map[string]string{"a": "A1", "b": "B1"}))
+	testkit.WaitFor(t, "b added", is(map[string]string{"a": "A1", "b": "B1"}))
 	write(t, dir, "a.env", "A2")
-	waitFor(t, "a changed by rename", is(map[string]string{"a": "A2", "b": "B1"}))
+	testkit.WaitFor(t, "a changed by rename", is(map[string]string{"a": "A2", "b": "B1"}))
 	if err := os.WriteFile(filepath.Join(dir, "a.env"), []byte("A3"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a changed in place", is(map[string]string{"a": "A3", "b": "B1"}))
+	testkit.WaitFor(t, "a changed in place", is(map[string]string{"a": "A3", "b": "B1"}))
 	write(t, dir, "c.env", "bad one")
-	waitFor(t, "c reported", func() bool { err := appErr(s, "c"); return err != nil && strings.Contains(err.Error(), "refused") })
+	testkit.WaitFor(t, "c reported", func() bool { err := appErr(s, "c"); return err != nil && strings.Contains(err.Error(), "refused") })
 	if err := appErr(s, "c"); !strings.Contains(err.Error(), "refused: bad one") {
 		t.Errorf("c: got %v, want Serve's error", err)
 	}
 	reload <- syscall.SIGHUP // retried, refused again: no second log line
 	os.Remove(filepath.Join(dir, "b.env"))
-	waitFor(t, "b removed", is(map[string]string{"a": "A3"}))
+	testkit.WaitFor(t, "b removed", is(map[string]string{"a": "A3"}))
 	if n := strings.Count(logs.String(), "refused: bad one"); n != 1 {
 		t.Errorf("the bad file was logged %d times, want once:\n%s", n, logs.String())
 	}
 	write(t, dir, "c.env", "C1")
-	waitFor(t, "c fixed", is(map[string]string{"a": "A3", "c": "C1"}))
+	testkit.WaitFor(t, "c fixed", is(map[string]string{"a": "A3", "c": "C1"}))
 	if appErr(s, "c") != nil {
 		t.Errorf("c runs, but Apps says %v", appErr(s, "c"))
 	}
@@ -168,7 +157,7 @@ func TestSetFollowsTheDir(t *testing.T) {
 	if err := os.Rename(filepath.Join(dir, "a.env"), filepath.Join(dir, "z.env")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a renamed z: a stopped before z starts", is(map[string]string{"z": "A3", "c": "C1"}))
+	testkit.WaitFor(t, "a renamed z: a stopped before z starts", is(map[string]string{"z": "A3", "c": "C1"}))
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
@@ -201,7 +190,7 @@ func TestSetRetriesOnRescan(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, nil) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, "the third try to run", func() bool {
+	testkit.WaitFor(t, "the third try to run", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return tries >= 3 && appErr(s, "a") == nil
@@ -235,5 +224,45 @@ func TestEvery(t *testing.T) {
 	p := Phase()
 	if a, b := p(1000), p(1000); a != b || a < 0 || a >= 1000 {
 		t.Errorf("Phase: got %d then %d, want the same number in [0, 1000)", a, b)
+	}
+}
+
+// TestSetFollowsAReplacedDir: the apps directory renamed away and a new
+// one put in its place (as a deploy tool replaces a directory) is
+// followed: the old dir's apps stop and the new one's start, without
+// waiting for the slow rescan.
+func TestSetFollowsAReplacedDir(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "apps")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "a.env", "A1")
+	rec := newRecorder()
+	s := &Set{Dir: dir, Serve: rec.serve, Rescan: time.Hour}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx, nil) }()
+	only := func(name, data string) func() bool {
+		return func() bool { run, _ := rec.state(); return len(run) == 1 && run[name] == data }
+	}
+	testkit.WaitFor(t, "a at the start", only("a", "A1"))
+	if err := os.Rename(dir, dir+".old"); err != nil {
+		t.Fatal(err)
+	}
+	fresh := dir + ".new"
+	if err := os.Mkdir(fresh, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, fresh, "b.env", "B1")
+	if err := os.Rename(fresh, dir); err != nil {
+		t.Fatal(err)
+	}
+	testkit.WaitFor(t, "b of the new directory, a stopped", only("b", "B1"))
+	write(t, dir, "c.env", "C1")
+	testkit.WaitFor(t, "c added to the new directory", func() bool { run, _ := rec.state(); return run["c"] == "C1" })
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
 	}
 }

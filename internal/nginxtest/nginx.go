@@ -42,15 +42,7 @@ type Server struct {
 }
 
 // Binary returns the nginx binary, or "" when none is installed.
-func Binary() string {
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/sbin/nginx"); err == nil {
-		return "/usr/sbin/nginx"
-	}
-	return ""
-}
+func Binary() string { return testkit.FindBinary("nginx", "/usr/sbin/nginx") }
 
 // SnippetPath is docs/nginx/git-cache.conf of this source tree: the file
 // the README quotes.
@@ -66,15 +58,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if bin == "" {
 		return nil, errors.New("no nginx binary installed (apt-get install nginx)")
 	}
-	var lastErr error
-	for range 3 {
-		s, err := start(ctx, bin, o)
-		if err == nil {
-			return s, nil
-		}
-		lastErr = err
-	}
-	return nil, lastErr
+	return testkit.Retry(func() (*Server, error) { return start(ctx, bin, o) })
 }
 
 func start(ctx context.Context, bin string, o Options) (*Server, error) {
@@ -148,24 +132,13 @@ func chownTree(dir string, c *syscall.Credential) error {
 func (s *Server) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/_nginxtest_ready", nil)
-		if res, err := http.DefaultClient.Do(req); err == nil {
-			res.Body.Close()
-			if res.Header.Get("Server") != "" && strings.HasPrefix(res.Header.Get("Server"), "nginx") {
-				return nil
-			}
-		}
-		select {
-		case <-s.done:
-			return fmt.Errorf("nginx exited: %v", s.err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
+	err := testkit.WaitReady(ctx, s.URL+"/_nginxtest_ready", 20*time.Millisecond, s.done, func(res *http.Response) bool {
+		return strings.HasPrefix(res.Header.Get("Server"), "nginx")
+	})
+	if errors.Is(err, testkit.ErrExited) {
+		return fmt.Errorf("nginx exited: %v", s.err)
 	}
+	return err
 }
 
 // Log returns nginx's error log so far.
@@ -213,10 +186,5 @@ func New(t testing.TB, o Options) *Server {
 // nginx is installed (CI must run it), and skips it when neither is.
 func Require(t testing.TB) {
 	t.Helper()
-	if Binary() == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set but no nginx binary is installed (apt-get install nginx; .ci/run does it)")
-		}
-		t.Skip("no nginx binary installed (apt-get install nginx)")
-	}
+	testkit.RequireBinary(t, Binary(), "nginx", "apt-get install nginx")
 }

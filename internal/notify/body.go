@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
@@ -76,17 +78,11 @@ func cut(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// tail keeps the end of s, at most n bytes, from the start of a line when
-// one starts within them (the last lines of a log say most).
+// tail keeps the end of s, at most n bytes, the one way output is cut
+// (appdir.Tail: from the start of a line when one starts within them).
 func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[len(s)-n:]
-	if i := strings.IndexByte(s, '\n'); i >= 0 && i < len(s)-1 {
-		s = s[i+1:]
-	}
-	return strings.ToValidUTF8(s, "")
+	t, _ := appdir.Tail([]byte(s), n)
+	return string(t)
 }
 
 // text is the one-line summary, e.g. "web-017 /srv/web: 1.9 -> 2.0 applied".
@@ -136,10 +132,7 @@ func shortRev(rev string) string {
 	if rev == "" {
 		return "(unknown)"
 	}
-	if len(rev) > 12 {
-		return rev[:12]
-	}
-	return rev
+	return gitrev.Short(rev)
 }
 
 // Encode renders the body as sent: one JSON object and a newline, with

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/reconciler-dev/reconciler/internal/backoff"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
@@ -128,6 +129,17 @@ func TestBackoffBounds(t *testing.T) {
 			w.s.Rand = r
 			if got := w.backoff(tc.attempt); got < tc.lo || got > tc.hi {
 				t.Errorf("attempt %d: wait %s, want within [%s, %s]", tc.attempt, got, tc.lo, tc.hi)
+			}
+		}
+	}
+	// the one backoff's waits, odd durations included (the old copy's top
+	// was a nanosecond short of the doubling, its bottom below the half)
+	for _, r := range []func(int64) int64{func(int64) int64 { return 0 }, func(n int64) int64 { return n - 1 }} {
+		w := &worker{s: &Sender{MinBackoff: 3, MaxBackoff: 45, Rand: r}}
+		e := backoff.Exp{Min: 3, Max: 45, Rand: r}
+		for n := 1; n <= 6; n++ {
+			if got, want := w.backoff(n), e.Delay(n); got != want {
+				t.Errorf("attempt %d of 3ns..45ns: wait %d, want %d", n, got, want)
 			}
 		}
 	}

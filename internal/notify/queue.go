@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"sync"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/backoff"
 	"github.com/reconciler-dev/reconciler/internal/redact"
 )
 
@@ -153,21 +153,11 @@ func (w *worker) drop(kind, why string, err error) {
 	w.s.Metrics.add(ResultDropped, 1)
 }
 
-// backoff is the wait after the attempt-th failure: MinBackoff doubled per
-// attempt, capped at MaxBackoff, of which the upper half is random (so a
-// fleet that lost its receiver at once does not retry in step).
+// backoff is the wait after the attempt-th failure: the one backoff
+// (internal/backoff) from MinBackoff to MaxBackoff, so a fleet that lost
+// its receiver at once does not retry in step.
 func (w *worker) backoff(attempt int) time.Duration {
-	d := w.s.minWait()
-	for i := 1; i < attempt && d < w.s.maxWait(); i++ {
-		d *= 2
-	}
-	d = min(d, w.s.maxWait())
-	rnd := w.s.Rand
-	if rnd == nil {
-		rnd = rand.Int64N
-	}
-	half := d / 2
-	return half + time.Duration(rnd(int64(half)+1))
+	return backoff.Exp{Min: w.s.minWait(), Max: w.s.maxWait(), Rand: w.s.Rand}.Delay(attempt)
 }
 
 // maxAnswer bounds what is read of an answer (to reuse the connection).

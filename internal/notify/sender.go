@@ -5,11 +5,11 @@ import (
 	"crypto/tls"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/httpclient"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
@@ -119,22 +119,9 @@ func (s *Sender) stop() {
 // request's context bounds the whole), and no redirect followed: a POST
 // turned into a GET by a 302 would be a silent loss.
 func newClient(tlsConf *tls.Config) *http.Client {
-	d := &net.Dialer{Timeout: DefaultTimeout, KeepAlive: 30 * time.Second}
-	if tlsConf != nil {
-		tlsConf = tlsConf.Clone()
-	}
-	return &http.Client{
-		Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			DialContext:         d.DialContext,
-			TLSClientConfig:     tlsConf,
-			ForceAttemptHTTP2:   true,
-			TLSHandshakeTimeout: DefaultTimeout,
-			IdleConnTimeout:     90 * time.Second,
-			MaxIdleConnsPerHost: 2,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	tr := httpclient.Transport(tlsConf, DefaultTimeout)
+	tr.MaxIdleConnsPerHost = 2
+	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 func (s *Sender) timeout() time.Duration { return orDefault(s.Timeout, DefaultTimeout) }

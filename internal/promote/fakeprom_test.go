@@ -62,7 +62,7 @@ func (f *fakeProm) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.Form.Get("query")
 	key := q
-	if strings.Contains(q, "reconciler_rollout_state") {
+	if strings.Contains(q, `",rollout=`) { // the agents' series of one rollout; the fleet query has no rollout matcher
 		key = agentsQuery
 	}
 	f.mu.Lock()

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/reconciler-dev/reconciler/internal/fleetmetrics"
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 )
 
 // Host is one agent as Prometheus last saw it (reconciler fleet).
@@ -36,7 +39,8 @@ type HostRollout struct {
 }
 
 // fleetQuery reads every series the fleet view shows, in one query.
-const fleetQuery = `{__name__=~"reconciler_(host_info|applied_info|rollout_state|last_poll_timestamp_seconds|last_error_info)"}`
+const fleetQuery = `{__name__=~"` + fleetmetrics.NameHostInfo + "|" + fleetmetrics.NameAppliedInfo + "|" +
+	fleetmetrics.NameRolloutState + "|" + fleetmetrics.NameLastPoll + "|" + fleetmetrics.NameLastErrorInfo + `"}`
 
 // Fleet asks Prometheus, at now, for every agent that reports to it, one
 // Host per app an agent runs (series are joined by job, instance and app;
@@ -60,8 +64,8 @@ func Fleet(ctx context.Context, p Prometheus, rollout string, now time.Time) ([]
 	for _, s := range vec {
 		m := s.Metric
 		inst := [2]string{string(m["job"]), string(m["instance"])}
-		if m[model.MetricNameLabel] == "reconciler_host_info" {
-			hostIDs[inst] = string(m["host_id"])
+		if m[model.MetricNameLabel] == fleetmetrics.NameHostInfo {
+			hostIDs[inst] = string(m[fleetmetrics.LabelHostID])
 			continue
 		}
 		key := [3]string{inst[0], inst[1], string(m["app"])}
@@ -103,17 +107,17 @@ func Fleet(ctx context.Context, p Prometheus, rollout string, now time.Time) ([]
 // fillHost reads one series into its host.
 func fillHost(h *Host, m model.Metric, v float64) {
 	switch m[model.MetricNameLabel] {
-	case "reconciler_applied_info":
-		h.Version, h.Revision = string(m["version"]), string(m["revision"])
-	case "reconciler_rollout_state":
+	case fleetmetrics.NameAppliedInfo:
+		h.Version, h.Revision = string(m[fleetmetrics.LabelVersion]), string(m[fleetmetrics.LabelRevision])
+	case fleetmetrics.NameRolloutState:
 		if v == 1 {
-			h.Rollouts = append(h.Rollouts, HostRollout{ID: string(m["rollout"]), State: string(m["state"])})
+			h.Rollouts = append(h.Rollouts, HostRollout{ID: string(m[fleetmetrics.LabelRollout]), State: string(m[fleetmetrics.LabelState])})
 		}
-	case "reconciler_last_poll_timestamp_seconds":
+	case fleetmetrics.NameLastPoll:
 		t := time.Unix(0, int64(v*1e9)).UTC()
 		h.LastPoll = &t
-	case "reconciler_last_error_info":
-		h.ErrorClass, h.Error = string(m["class"]), string(m["message"])
+	case fleetmetrics.NameLastErrorInfo:
+		h.ErrorClass, h.Error = string(m[fleetmetrics.LabelClass]), string(m[fleetmetrics.LabelMessage])
 	}
 }
 
@@ -135,7 +139,7 @@ func RenderFleet(w io.Writer, hosts []Host, now time.Time) error {
 		if h.Error != "" {
 			errText = shorten(h.ErrorClass+": "+h.Error, 80)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.HostID, dash(h.App), dash(h.Version), dash(shortRev(h.Revision)),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.HostID, dash(h.App), dash(h.Version), dash(gitrev.Short(h.Revision)),
 			dash(strings.Join(rs, ", ")), poll, errText)
 	}
 	return tw.Flush()
@@ -156,11 +160,4 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func shortRev(r string) string {
-	if len(r) > 12 {
-		return r[:12]
-	}
-	return r
 }

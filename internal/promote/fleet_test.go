@@ -27,7 +27,7 @@ func TestFleet(t *testing.T) {
 	b := []string{"instance", "10.0.0.2:9817", "job", "reconciler"}
 	c := []string{"instance", "10.0.0.3:9817", "job", "edge"}
 	with := func(base []string, more ...string) []string { return append(append([]string(nil), base...), more...) }
-	f.add(`{__name__=~"reconciler_(host_info|applied_info|rollout_state|last_poll_timestamp_seconds|last_error_info)"}`,
+	f.add(`{__name__=~"reconciler_host_info|reconciler_applied_info|reconciler_rollout_state|reconciler_last_poll_timestamp_seconds|reconciler_last_error_info"}`,
 		series(1, with(a, "__name__", "reconciler_host_info", "host_id", "web-1")...),
 		series(1, with(a, "__name__", "reconciler_applied_info", "version", "2.0", "revision", rev)...),
 		series(1, with(a, "__name__", "reconciler_rollout_state", "rollout", "web-2.0", "host_id", "web-1", "state", "applied")...),

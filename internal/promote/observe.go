@@ -10,21 +10,23 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/reconciler-dev/reconciler/internal/fleetmetrics"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
-// The agents' series the decision reads (docs/reference.md, "Metrics").
+// The agents' series the decision reads: the contract's
+// (internal/fleetmetrics; docs/reference.md, "Metrics").
 const (
-	metricState   = "reconciler_rollout_state"
-	metricPercent = "reconciler_rollout_percent"
+	metricState   = fleetmetrics.NameRolloutState
+	metricPercent = fleetmetrics.NameRolloutPercent
 )
 
-// Rollout states an agent reports.
+// Rollout states an agent reports: the contract's.
 const (
-	StateOut     = "out"
-	StatePending = "pending"
-	StateApplied = "applied"
-	StateFailed  = "failed"
+	StateOut     = fleetmetrics.StateOut
+	StatePending = fleetmetrics.StatePending
+	StateApplied = fleetmetrics.StateApplied
+	StateFailed  = fleetmetrics.StateFailed
 )
 
 // agentAt is what one agent reported at one point of the window.
@@ -53,7 +55,7 @@ type observation struct {
 // every check, over the window: 1 + len(checks) range queries.
 func observe(ctx context.Context, p Prometheus, d *reconcile.Desired, g grid) (*observation, error) {
 	r := v1.Range{Start: g.start, End: g.at(g.n), Step: g.step}
-	q := fmt.Sprintf(`{__name__=~"%s|%s",rollout=%s}`, metricState, metricPercent, promString(d.WaveID()))
+	q := fmt.Sprintf(`{__name__=~"%s|%s",%s=%s}`, metricState, metricPercent, fleetmetrics.LabelRollout, promString(d.WaveID()))
 	m, err := queryRange(ctx, p, q, r)
 	if err != nil {
 		return nil, fmt.Errorf("ask Prometheus which agents report rollout %s: %w", d.WaveID(), err)
@@ -98,7 +100,7 @@ func readAgents(m model.Matrix, g grid) []map[string]*agentAt {
 			case name == metricPercent:
 				a.percent, a.seen = float64(v.Value), true
 			case name == metricState && v.Value == 1:
-				a.states = append(a.states, string(s.Metric["state"]))
+				a.states = append(a.states, string(s.Metric[fleetmetrics.LabelState]))
 			}
 		}
 	}
@@ -111,7 +113,7 @@ func agentKey(m model.Metric) string {
 	var b strings.Builder
 	names := make([]string, 0, len(m))
 	for k := range m {
-		if k != model.MetricNameLabel && k != "state" {
+		if k != model.MetricNameLabel && k != fleetmetrics.LabelState {
 			names = append(names, string(k))
 		}
 	}
@@ -123,7 +125,7 @@ func agentKey(m model.Metric) string {
 }
 
 func hostID(m model.Metric) string {
-	if id := m["host_id"]; id != "" {
+	if id := m[fleetmetrics.LabelHostID]; id != "" {
 		return string(id)
 	}
 	return string(m["instance"])

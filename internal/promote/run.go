@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/gitrev"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
@@ -75,7 +76,7 @@ type Result struct {
 // decision and what became of it, for path.
 func (r Result) Line(path string) string {
 	if r.NoRollout {
-		return fmt.Sprintf("none: %s has no rollout block at %s; nothing to promote", path, shortRev(r.Head))
+		return fmt.Sprintf("none: %s has no rollout block at %s; nothing to promote", path, gitrev.Short(r.Head))
 	}
 	dec := r.Decision
 	line := dec.Action.String() + ": " + dec.Subject()
@@ -84,9 +85,9 @@ func (r Result) Line(path string) string {
 	case r.Rev == "":
 		line += " [dry run: nothing committed]"
 	case r.Attempts > 1:
-		line += fmt.Sprintf(" [pushed %s, after %d pushes were refused]", shortRev(r.Rev), r.Attempts-1)
+		line += fmt.Sprintf(" [pushed %s, after %d pushes were refused]", gitrev.Short(r.Rev), r.Attempts-1)
 	default:
-		line += " [pushed " + shortRev(r.Rev) + "]"
+		line += " [pushed " + gitrev.Short(r.Rev) + "]"
 	}
 	return line
 }

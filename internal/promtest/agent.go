@@ -8,10 +8,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/reconciler-dev/reconciler/internal/fleetmetrics"
 )
 
 // Agent serves, on 127.0.0.1, the series an agent exports about itself and
-// its rollouts (the names and labels of docs/reference.md, "Metrics"),
+// its rollouts (the contract's series, internal/fleetmetrics),
 // from a prometheus.Registry as the agent does, for Prometheus to scrape.
 // The test says what it reports; Prometheus adds instance and job.
 type Agent struct {
@@ -34,19 +36,15 @@ type Agent struct {
 // NewAgent serves the metrics of an agent with this host id until Close.
 func NewAgent(hostID string) *Agent {
 	a := &Agent{HostID: hostID, reg: prometheus.NewRegistry(), gauges: map[string]prometheus.Gauge{}}
-	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
-		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
-		a.reg.MustRegister(g)
-		return g
-	}
-	info := gauge("reconciler_host_info", "The host id of this agent.", "host_id")
+	// the contract's series, built as the agent builds them
+	info := fleetmetrics.HostInfo.GaugeVec()
 	info.WithLabelValues(hostID).Set(1)
-	a.state = gauge("reconciler_rollout_state", "1 for this host's state in the rollout.", "rollout", "host_id", "state")
-	a.percent = gauge("reconciler_rollout_percent", "The rollout's percent in the commit last read.", "rollout", "host_id")
-	a.applied = gauge("reconciler_applied_info", "The applied version and revision.", "version", "revision")
-	a.lastError = gauge("reconciler_last_error_info", "The last poll's error, while it failed.", "class", "message")
-	a.lastPoll = prometheus.NewGauge(prometheus.GaugeOpts{Name: "reconciler_last_poll_timestamp_seconds", Help: "When the last poll ended."})
-	a.reg.MustRegister(a.lastPoll)
+	a.state = fleetmetrics.RolloutState.GaugeVec()
+	a.percent = fleetmetrics.RolloutPercent.GaugeVec()
+	a.applied = fleetmetrics.AppliedInfo.GaugeVec()
+	a.lastError = fleetmetrics.LastErrorInfo.GaugeVec()
+	a.lastPoll = fleetmetrics.LastPoll.Gauge()
+	a.reg.MustRegister(info, a.state, a.percent, a.applied, a.lastError, a.lastPoll)
 	a.srv = httptest.NewServer(promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
 	a.Addr = strings.TrimPrefix(a.srv.URL, "http://")
 	return a
@@ -59,15 +57,15 @@ func (a *Agent) Close() { a.srv.Close() }
 // and the percent of the commit last read: one state series, as an agent
 // has, replacing what it reported for this rollout.
 func (a *Agent) SetRollout(id, state string, percent float64) {
-	a.state.DeletePartialMatch(prometheus.Labels{"rollout": id})
+	a.state.DeletePartialMatch(prometheus.Labels{fleetmetrics.LabelRollout: id})
 	a.state.WithLabelValues(id, a.HostID, state).Set(1)
 	a.percent.WithLabelValues(id, a.HostID).Set(percent)
 }
 
 // DropRollout reports nothing about rollout id any more.
 func (a *Agent) DropRollout(id string) {
-	a.state.DeletePartialMatch(prometheus.Labels{"rollout": id})
-	a.percent.DeletePartialMatch(prometheus.Labels{"rollout": id})
+	a.state.DeletePartialMatch(prometheus.Labels{fleetmetrics.LabelRollout: id})
+	a.percent.DeletePartialMatch(prometheus.Labels{fleetmetrics.LabelRollout: id})
 }
 
 // SetApplied reports the applied version and revision.

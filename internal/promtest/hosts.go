@@ -7,12 +7,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/reconciler-dev/reconciler/internal/fleetmetrics"
 )
 
 // Hosts serves, on one 127.0.0.1 endpoint, the rollout series of many
 // agents, told apart by their host_id label: a fleet of a thousand
-// simulated agents is one scrape target instead of a thousand. The names
-// and labels are the agent's (docs/reference.md, "Metrics"), plus host_id
+// simulated agents is one scrape target instead of a thousand. The names,
+// help and labels are the agent's (internal/fleetmetrics), plus host_id
 // on reconciler_app_up, which an agent's own endpoint does not need.
 //
 // Safe for concurrent use, and a scrape sees each host whole: a host that
@@ -38,10 +40,10 @@ type hostSeries struct {
 func NewHosts() *Hosts {
 	h := &Hosts{
 		by:      map[string]hostSeries{},
-		info:    prometheus.NewDesc("reconciler_host_info", "The host id of this agent.", []string{"host_id"}, nil),
-		up:      prometheus.NewDesc("reconciler_app_up", "1 when the app process of the applied release runs.", []string{"host_id"}, nil),
-		state:   prometheus.NewDesc("reconciler_rollout_state", "1 for this host's state in the rollout.", []string{"rollout", "host_id", "state"}, nil),
-		percent: prometheus.NewDesc("reconciler_rollout_percent", "The rollout's percent in the commit last read.", []string{"rollout", "host_id"}, nil),
+		info:    fleetmetrics.HostInfo.Desc(),
+		up:      fleetmetrics.AppUp.Desc(fleetmetrics.LabelHostID),
+		state:   fleetmetrics.RolloutState.Desc(),
+		percent: fleetmetrics.RolloutPercent.Desc(),
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(h)

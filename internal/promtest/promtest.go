@@ -51,15 +51,7 @@ type Server struct {
 }
 
 // Binary returns the prometheus binary, or "" when none is installed.
-func Binary() string {
-	if p, err := exec.LookPath("prometheus"); err == nil {
-		return p
-	}
-	if _, err := os.Stat("/usr/bin/prometheus"); err == nil {
-		return "/usr/bin/prometheus"
-	}
-	return ""
-}
+func Binary() string { return testkit.FindBinary("prometheus", "/usr/bin/prometheus") }
 
 // Start runs Prometheus with its storage and configuration in dir (which
 // must exist) and returns once it is ready to answer queries. Close it.
@@ -72,15 +64,7 @@ func Start(ctx context.Context, dir string, o Options) (*Server, error) {
 	if err := os.WriteFile(conf, config(o), 0o644); err != nil {
 		return nil, err
 	}
-	var lastErr error
-	for range 3 { // a port free a moment ago may be taken by now
-		s, err := start(ctx, bin, dir, conf)
-		if err == nil {
-			return s, nil
-		}
-		lastErr = err
-	}
-	return nil, lastErr
+	return testkit.Retry(func() (*Server, error) { return start(ctx, bin, dir, conf) })
 }
 
 func start(ctx context.Context, bin, dir, conf string) (*Server, error) {
@@ -112,24 +96,16 @@ func start(ctx context.Context, bin, dir, conf string) (*Server, error) {
 func (s *Server) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/-/ready", nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-s.done:
-			return fmt.Errorf("prometheus exited before it was ready: %s", s.Log())
-		case <-ctx.Done():
-			return fmt.Errorf("prometheus not ready at %s: %w; its log: %s", s.URL, ctx.Err(), s.Log())
-		case <-tick.C:
-		}
+	err := testkit.WaitReady(ctx, s.URL+"/-/ready", 50*time.Millisecond, s.done, func(res *http.Response) bool {
+		return res.StatusCode == http.StatusOK
+	})
+	switch {
+	case errors.Is(err, testkit.ErrExited):
+		return fmt.Errorf("prometheus exited before it was ready: %s", s.Log())
+	case err != nil:
+		return fmt.Errorf("prometheus not ready at %s: %w; its log: %s", s.URL, err, s.Log())
 	}
+	return nil
 }
 
 // Log is what Prometheus has written so far (warnings and errors).
@@ -205,12 +181,7 @@ func New(t testing.TB, o Options) *Server {
 // neither is; for tests that start Prometheus some other way (a demo).
 func Require(t testing.TB) {
 	t.Helper()
-	if Binary() == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI is set but no prometheus binary is installed (apt-get install prometheus; .ci/run does it)")
-		}
-		t.Skip("no prometheus binary installed (apt-get install prometheus)")
-	}
+	testkit.RequireBinary(t, Binary(), "prometheus", "apt-get install prometheus")
 }
 
 // WaitUp waits until Prometheus has scraped n targets successfully (up is

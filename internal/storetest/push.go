@@ -2,10 +2,7 @@ package storetest
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/opencontainers/go-digest"
@@ -13,6 +10,8 @@ import (
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
+
+	"github.com/reconciler-dev/reconciler/artifacts"
 )
 
 // Layer is a file to push: its title and where its bytes are.
@@ -66,7 +65,7 @@ func (r *Registry) Push(ctx context.Context, repo, tag, user, pass string, layer
 }
 
 func pushBlob(ctx context.Context, rp *remote.Repository, l Layer) (ocispec.Descriptor, error) {
-	sum, size, err := hashFile(l.Path)
+	sum, size, err := artifacts.HashFile(l.Path)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -81,15 +80,4 @@ func pushBlob(ctx context.Context, rp *remote.Repository, l Layer) (ocispec.Desc
 		return d, fmt.Errorf("push %s: %w", l.Title, err)
 	}
 	return d, nil
-}
-
-func hashFile(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	return hex.EncodeToString(h.Sum(nil)), n, err
 }
