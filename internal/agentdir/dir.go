@@ -58,6 +58,11 @@ func Open(path string) (*Dir, error) {
 			return nil, err
 		}
 	}
+	unlock, err := d.lock() // creates the lock file: the layout is whole from the start
+	if err != nil {
+		return nil, err
+	}
+	unlock()
 	return d, nil
 }
 
