@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	bin "encoding/binary"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/internal/agentdir"
@@ -317,5 +319,42 @@ func TestRetryAgent(t *testing.T) {
 	}
 	if _, stderr, code := runCLI(t, "retry", "--agent"); code != 1 || !strings.Contains(stderr, "lets other users write") {
 		t.Errorf("unsafe dir: got exit %d, %q; want 1, refused", code, stderr)
+	}
+}
+
+// TestAgentNotifiesReady: under a Type=notify unit, the agent (run --dir
+// and run --apps-dir) sends READY=1 to $NOTIFY_SOCKET once it started: a
+// real unixgram socket, as systemd's.
+func TestAgentNotifiesReady(t *testing.T) {
+	for _, mode := range []string{"--dir", "--apps-dir"} {
+		t.Run(mode, func(t *testing.T) {
+			socket := filepath.Join(t.TempDir(), "notify")
+			conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: socket, Net: "unixgram"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { conn.Close() })
+			args := []string{"run", "--dir", filepath.Join(t.TempDir(), "app"), "--repo", "file:///nonexistent", "--schedule", "@every 1h"}
+			if mode == "--apps-dir" {
+				args = []string{"run", "--apps-dir", t.TempDir(), "--cache-dir", t.TempDir()}
+			}
+			cmd := exec.Command(os.Args[0], args...)
+			cmd.Env = append(os.Environ(), "RECONCILER_TEST_MAIN=1", "NOTIFY_SOCKET="+socket)
+			out := &syncBuffer{}
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+			_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+			buf := make([]byte, 256)
+			n, err := conn.Read(buf)
+			if err != nil || string(buf[:n]) != "READY=1" {
+				t.Fatalf("got %q, %v; want READY=1\n%s", buf[:n], err, out)
+			}
+			if !strings.Contains(out.String(), `"agent starting"`) {
+				t.Errorf("READY=1 before the agent started:\n%s", out)
+			}
+		})
 	}
 }

@@ -175,6 +175,7 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 		log.Info("deploy windows", "window", c.Windows, "deny_window", c.DenyWindows, "opens", opens)
 	}
 	hup.start(ctx, log, "SIGHUP: polling now", agent.Trigger)
+	notifyReady(log)
 	err = serveAgent(ctx, agent, exitWatch(eng.Engine), layout, agent.Trigger, ln, reg, secret, log)
 	lock.Unlock() // the agent is done: delivering what is queued needs no lock
 	closeNotifier(ctx, notifier)
