@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"debug/elf"
 	bin "encoding/binary"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -357,4 +358,35 @@ func TestAgentNotifiesReady(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStartKilledAtRandomMoments: the start SIGKILLed at random moments
+// (choosing, counting, just after the exec) leaves the agent dir
+// consistent: the record reads, the confirmed binary is whole, and the
+// next start runs it.
+func TestStartKilledAtRandomMoments(t *testing.T) {
+	one := readFile(t, agentBuild(t, "1"))
+	d := agentDirWith(t, map[string][]byte{"1": one}, "1")
+	v1, _ := d.VersionPath("1")
+	for i := range 20 {
+		cmd, _ := packageAgent(t, agentEnv(d)...)
+		time.Sleep(time.Duration(rand.IntN(40)) * time.Millisecond) // the moment of the kill, not a wait for anything
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+		r, err := d.Record()
+		if err != nil {
+			t.Fatalf("kill %d: %v", i, err)
+		}
+		if len(r.Confirmed)+len(r.Failed) != 1 {
+			t.Fatalf("kill %d: record %+v", i, r)
+		}
+		if _, err := d.Retry(); err != nil { // 20 starts without a good poll would pass 1 over
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(readFile(t, v1), one) {
+		t.Fatal("the confirmed binary changed")
+	}
+	cmd, out := packageAgent(t, agentEnv(d)...)
+	waitRunning(t, cmd, out, v1)
 }
