@@ -135,7 +135,11 @@ func TestStartRunsNewestConfirmed(t *testing.T) {
 		t.Fatalf("%s version: got %q, %v", v2, out, err)
 	}
 	cmd, out := packageAgent(t, agentEnv(d)...)
-	waitFor(t, "the exec", func() bool { return procExe(cmd.Process.Pid) == v2 })
+	// Read once the agent runs: during the exec, /proc/PID/exe names the
+	// new binary before its arguments and environment are in place.
+	waitFor(t, "the exec'd agent to start", func() bool {
+		return procExe(cmd.Process.Pid) == v2 && strings.Contains(out.String(), `"agent starting"`)
+	})
 	environ := readFile(t, "/proc/"+strconv.Itoa(cmd.Process.Pid)+"/environ")
 	if !bytes.Contains(environ, []byte("\x00"+agentdir.ChosenEnv+"=2\x00")) || !bytes.Contains(environ, []byte("RECONCILER_AGENT_DIR="+d.Path())) {
 		t.Errorf("environment of the exec'd agent: %q", environ)
