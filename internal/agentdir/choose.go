@@ -51,7 +51,7 @@ func (d *Dir) Choose() (c Choice, ok bool, err error) {
 			}
 			c.Skipped = append(c.Skipped, Skip{Version: r.Version, Err: why})
 			s.unconfirm(r.Version)
-			if !gone {
+			if _, failed := s.Failed[r.Version]; !gone && !failed { // a failure's own reason is kept
 				s.fail(r.Version, why.Error(), now)
 			}
 		}
