@@ -170,6 +170,7 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 		log.Info("deploy windows", "window", c.Windows, "deny_window", c.DenyWindows, "opens", opens)
 	}
 	hup.start(ctx, log, "SIGHUP: polling now", agent.Trigger)
+	notifyReady(log)
 	loop := agenthost.Loop{Agent: agent, Layout: layout, Exits: agenthost.ExitWatch(eng.Engine), OnRequest: agent.Trigger, Log: log}
 	if ln != nil {
 		loop.Server, loop.Listener = agenthost.NewServer(&agenthost.Single{Agent: agent, Layout: layout, Metrics: reg}, secret, log), ln
