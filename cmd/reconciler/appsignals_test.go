@@ -80,20 +80,8 @@ func TestAgentStartsAppWithCleanSignals(t *testing.T) {
 	if want := "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"; string(started) != want {
 		t.Errorf("the app was exec'd with\n%s\nwant\n%s", started, want)
 	}
-	a := &agentProc{logs: &syncBuffer{}, listen: listen}
-	a.cmd = exec.Command(envBin, append(append(inherit, os.Args[0], "run", "--schedule", "@every 1s", "--listen", listen), flags...)...)
-	a.cmd.Env = append(os.Environ(), "RECONCILER_TEST_MAIN=1")
-	a.cmd.Stdout, a.cmd.Stderr = a.logs, a.logs
-	if err := a.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		a.cmd.Process.Kill()
-		a.cmd.Wait()
-		if t.Failed() {
-			t.Logf("agent logs:\n%s", a.logs.String())
-		}
-	})
+	a := startAgentCmd(t, exec.Command(envBin, append(append(inherit, os.Args[0], "run", "--schedule", "@every 1s", "--listen", listen), flags...)...))
+	a.listen = listen
 	d.releaseApp(t, "2", addr, nil)
 	appClean("2") // the hup switch: the app handed over on SIGHUP
 	if strings.Contains(a.logs.String(), "did not come up") {

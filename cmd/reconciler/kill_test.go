@@ -65,14 +65,25 @@ func TestSyncKilledMidDownload(t *testing.T) {
 
 	rev2 := d.release("2.0")
 	d.art.setFault("/web-2.0", "stall") // half the body, then nothing
-	child := childSync(t, syncArgs(d.URL(), dir)...)
+	killMidDownload(t, childSync(t, syncArgs(d.URL(), dir)...), dir)
+	_ = rev1
+
+	// The next run takes the (not stale) lock, cleans up and finishes.
+	d.art.setFault("/web-2.0", "")
+	mustSync(t, d.URL(), dir)
+	assertApplied(t, dir, "2.0", rev2)
+}
+
+// killMidDownload SIGKILLs child, a sync from 1.0 to 2.0, once its
+// download has begun, and checks what it leaves: 1.0 still applied, no
+// partial release/app.2.0.
+func killMidDownload(t *testing.T, child *exec.Cmd, dir string) {
+	t.Helper()
 	waitFor(t, "the download's temporary file", func() bool { return len(tempFiles(dir)) > 0 })
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = child.Wait()
-
-	// Killed mid-download: 1.0 still applied, no partial app.2.0.
 	if _, err := os.Stat(filepath.Join(dir, "release", "app.2.0")); !os.IsNotExist(err) {
 		t.Errorf("release/app.2.0 exists after a killed download (%v), want no partial file", err)
 	}
@@ -80,12 +91,6 @@ func TestSyncKilledMidDownload(t *testing.T) {
 		t.Errorf("current.conf: got version %s, want 1.0", v)
 	}
 	assertLinks(t, dir, "1.0")
-	_ = rev1
-
-	// The next run takes the (not stale) lock, cleans up and finishes.
-	d.art.setFault("/web-2.0", "")
-	mustSync(t, d.URL(), dir)
-	assertApplied(t, dir, "2.0", rev2)
 }
 
 func assertLinks(t *testing.T, dir, version string) {

@@ -31,8 +31,14 @@ type agentProc struct {
 
 func startAgent(t *testing.T, args ...string) *agentProc {
 	t.Helper()
-	a := &agentProc{logs: &syncBuffer{}}
-	a.cmd = exec.Command(os.Args[0], append([]string{"run"}, args...)...)
+	return startAgentCmd(t, exec.Command(os.Args[0], append([]string{"run"}, args...)...))
+}
+
+// startAgentCmd starts cmd, a `reconciler run` of this test binary, as an
+// agent that is killed when the test ends (its logs shown if it failed).
+func startAgentCmd(t *testing.T, cmd *exec.Cmd) *agentProc {
+	t.Helper()
+	a := &agentProc{logs: &syncBuffer{}, cmd: cmd}
 	a.cmd.Env = append(os.Environ(), "RECONCILER_TEST_MAIN=1")
 	a.cmd.Stdout, a.cmd.Stderr = a.logs, a.logs
 	if err := a.cmd.Start(); err != nil {

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/reconciler-dev/reconciler/internal/storetest"
@@ -248,19 +247,7 @@ func TestSyncKilledMidStoreDownload(t *testing.T) {
 				flags = []string{"--s3-endpoint", srv.Endpoint}
 			}
 			rev2 := d.commitStoreRelease("2.0", bin)
-			child := childSync(t, syncArgs(d.URL(), dir, flags...)...)
-			waitFor(t, "the download's temporary file", func() bool { return len(tempFiles(dir)) > 0 })
-			if err := child.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			_ = child.Wait()
-			if _, err := os.Stat(filepath.Join(dir, "release", "app.2.0")); !os.IsNotExist(err) {
-				t.Errorf("release/app.2.0 exists after a killed download (%v), want no partial file", err)
-			}
-			if v := readConf(t, dir)["version"]; v != "1.0" {
-				t.Errorf("current.conf: got version %s, want 1.0", v)
-			}
-			assertLinks(t, dir, "1.0")
+			killMidDownload(t, childSync(t, syncArgs(d.URL(), dir, flags...)...), dir)
 			mustSync(t, d.URL(), dir, flags...)
 			conf := readConf(t, dir)
 			if conf["version"] != "2.0" || conf["revision"] != rev2 {
