@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/exitcode"
 	"github.com/reconciler-dev/reconciler/internal/gitrev"
 	"github.com/reconciler-dev/reconciler/internal/promtest"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
@@ -134,7 +135,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, workdir string, verb
 	}
 	d.report()
 	if res.Failed > 0 {
-		return &exitError{code: 1, err: fmt.Errorf("%d requests failed during the switches", res.Failed)}
+		return &exitcode.Error{Code: 1, Err: fmt.Errorf("%d requests failed during the switches", res.Failed)}
 	}
 	return nil
 }
@@ -267,7 +268,7 @@ func (d *demo) report() {
 
 func (d *demo) fail(stage string, err error) error {
 	d.say("FAILED at %s: %v", stage, err)
-	return &exitError{code: 1, err: err}
+	return &exitcode.Error{Code: 1, Err: err}
 }
 
 func (d *demo) say(format string, args ...any) { fmt.Fprintf(d.out, format+"\n", args...) }

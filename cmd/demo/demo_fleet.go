@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/exitcode"
 	"github.com/reconciler-dev/reconciler/internal/promtest"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/reconcile"
@@ -288,7 +289,7 @@ func (f *fleetDemo) report() {
 
 func (f *fleetDemo) fail(stage string, err error) error {
 	f.say("FAILED at %s: %v", stage, err)
-	return &exitError{code: 1, err: err}
+	return &exitcode.Error{Code: 1, Err: err}
 }
 
 func (f *fleetDemo) say(format string, args ...any) { fmt.Fprintf(f.out, format+"\n", args...) }

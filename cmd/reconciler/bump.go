@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/reconciler-dev/reconciler/internal/exitcode"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -136,13 +137,13 @@ func addSourceFlags(fs *pflag.FlagSet, key string, s *bump.Source, what string) 
 func runBump(cmd *cobra.Command, c *Config, f *bumpFlags, stdout, stderr io.Writer) error {
 	b, err := setupBump(cmd, c, f)
 	if err != nil {
-		return &exitError{code: 2, err: err}
+		return &exitcode.Error{Code: 2, Err: err}
 	}
 	res, err := b.Run(cmd.Context(), f.req)
 	var ue *bump.UsageError
 	switch {
 	case errors.As(err, &ue):
-		return &exitError{code: 2, err: fmt.Errorf("bump %s: %w", c.Path, err)}
+		return &exitcode.Error{Code: 2, Err: fmt.Errorf("bump %s: %w", c.Path, err)}
 	case err != nil:
 		return fmt.Errorf("bump %s of %s: %w", c.Path, redact.URL(c.Repo), err)
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/reconciler-dev/reconciler/internal/exitcode"
 	"github.com/spf13/cobra"
 )
 
@@ -56,7 +57,7 @@ Flags (cmd/demo's):
 			err = goCmd.Run()
 			var ee *exec.ExitError
 			if errors.As(err, &ee) {
-				return &exitError{code: ee.ExitCode()} // the demo said why
+				return &exitcode.Error{Code: ee.ExitCode()} // the demo said why
 			}
 			return err
 		},

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/reconciler-dev/reconciler/internal/exitcode"
 )
 
 // TestDemoOutsideAClone: the installed command carries no demo; outside a
@@ -15,7 +17,7 @@ func TestDemoOutsideAClone(t *testing.T) {
 	t.Chdir(t.TempDir())
 	var out bytes.Buffer
 	err := run(context.Background(), []string{"demo", "--fleet"}, &out, &out)
-	if got := exitCode(err, &out); got != 2 {
+	if got := exitcode.Print("reconciler", err, &out); got != 2 {
 		t.Fatalf("exit code %d, want 2 (%v)", got, err)
 	}
 	if !strings.Contains(out.String(), "go run ./cmd/demo") {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 
+	"github.com/reconciler-dev/reconciler/internal/exitcode"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/spf13/cobra"
 )
@@ -26,11 +27,11 @@ Exit status, as diff(1) and git diff --exit-code: 0 in sync, 1 differences,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := setup(cmd, &c, true); err != nil {
-				return &exitError{code: 2, err: err}
+				return &exitcode.Error{Code: 2, Err: err}
 			}
 			log, err := newLogger(c.LogFormat, stderr, slog.LevelWarn)
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return &exitcode.Error{Code: 2, Err: err}
 			}
 			return runDiff(cmd, &c, showSecrets, log, stdout)
 		},
@@ -52,22 +53,22 @@ Exit status, as diff(1) and git diff --exit-code: 0 in sync, 1 differences,
 func runDiff(cmd *cobra.Command, c *Config, showSecrets bool, log *slog.Logger, stdout io.Writer) error {
 	layout, err := reconcile.NewLayout(c.Dir)
 	if err != nil {
-		return &exitError{code: 2, err: err}
+		return &exitcode.Error{Code: 2, Err: err}
 	}
 	eng, err := newEngine(c, layout, "", log)
 	if err != nil {
-		return &exitError{code: 2, err: err}
+		return &exitcode.Error{Code: 2, Err: err}
 	}
 	plan, err := eng.Diff(cmd.Context())
 	if err != nil {
-		return &exitError{code: 2, err: err}
+		return &exitcode.Error{Code: 2, Err: err}
 	}
 	plan.ShowSecrets = showSecrets
 	if err := plan.Render(stdout); err != nil {
-		return &exitError{code: 2, err: err}
+		return &exitcode.Error{Code: 2, Err: err}
 	}
 	if plan.Changes() {
-		return &exitError{code: 1}
+		return &exitcode.Error{Code: 1}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 
+	"github.com/reconciler-dev/reconciler/internal/exitcode"
 	"github.com/spf13/cobra"
 )
 
@@ -41,13 +42,13 @@ func usageExit(err error) error {
 	if err == nil {
 		return nil
 	}
-	var ee *exitError
+	var ee *exitcode.Error
 	if errors.As(err, &ee) {
 		return err
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
-		return &exitError{code: 2, err: err}
+		return &exitcode.Error{Code: 2, Err: err}
 	}
 	return err
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/reconciler-dev/reconciler/gitsrc/gittest"
+	"github.com/reconciler-dev/reconciler/internal/exitcode"
 
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
@@ -27,7 +28,7 @@ func runCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), args, &stdout, &stderr)
-	code := exitCode(err, &stderr)
+	code := exitcode.Print("reconciler", err, &stderr)
 	return stdout.String(), stderr.String(), code
 }
 

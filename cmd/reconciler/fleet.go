@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/exitcode"
 	"github.com/spf13/cobra"
 
 	"github.com/reconciler-dev/reconciler/internal/promote"
@@ -29,11 +30,11 @@ Exit status: 0 when Prometheus answered (even with no host), 2 on an error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := bindEnv(cmd); err != nil {
-				return &exitError{code: 2, err: err}
+				return &exitcode.Error{Code: 2, Err: err}
 			}
 			client, err := p.client(p.CAFile)
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return &exitcode.Error{Code: 2, Err: err}
 			}
 			now := time.Now()
 			hosts, err := promote.Fleet(cmd.Context(), client, rollout, now)
@@ -43,7 +44,7 @@ Exit status: 0 when Prometheus answered (even with no host), 2 on an error.`,
 				err = promote.RenderFleet(stdout, hosts, now)
 			}
 			if err != nil {
-				return &exitError{code: 2, err: fmt.Errorf("fleet: %w", err)}
+				return &exitcode.Error{Code: 2, Err: fmt.Errorf("fleet: %w", err)}
 			}
 			return nil
 		},

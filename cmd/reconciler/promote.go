@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/api"
+	"github.com/reconciler-dev/reconciler/internal/exitcode"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -93,7 +94,7 @@ push, a bad desired file, an untrusted head).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, client, err := setupPromote(cmd, &c, &f)
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return &exitcode.Error{Code: 2, Err: err}
 			}
 			if !f.watch {
 				return promoteOnce(cmd.Context(), p, client, &c, &f, stdout, stderr)
@@ -156,7 +157,7 @@ func promoteOnce(ctx context.Context, p *promote.Promoter, client *promote.Clien
 			client.Queries()-queries, res.Attempts, time.Since(start).Round(time.Millisecond))
 	}
 	if err != nil {
-		return &exitError{code: 2, err: fmt.Errorf("promote %s of %s: %w", c.Path, redact.URL(c.Repo), err)}
+		return &exitcode.Error{Code: 2, Err: fmt.Errorf("promote %s of %s: %w", c.Path, redact.URL(c.Repo), err)}
 	}
 	fmt.Fprintln(stdout, res.Line(c.Path))
 	return nil

@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/reconciler-dev/reconciler/internal/agentdir"
+	"github.com/reconciler-dev/reconciler/internal/exitcode"
 	"github.com/spf13/pflag"
 )
 
@@ -47,7 +48,7 @@ func retryAgent(stdout io.Writer, dir string) error {
 		return err
 	}
 	if len(forgot) == 0 {
-		return &exitError{code: 1, err: fmt.Errorf("%s: no agent release is recorded failed: nothing to retry", d.Path())}
+		return &exitcode.Error{Code: 1, Err: fmt.Errorf("%s: no agent release is recorded failed: nothing to retry", d.Path())}
 	}
 	for _, v := range slices.Sorted(maps.Keys(forgot)) {
 		fmt.Fprintf(stdout, "%s: agent version %s (failed: %s) will be tried again at the agent's next poll\n", d.Path(), v, forgot[v].Reason)

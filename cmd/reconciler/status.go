@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/reconciler-dev/reconciler/internal/agenthost"
+	"github.com/reconciler-dev/reconciler/internal/exitcode"
 
 	"github.com/spf13/cobra"
 )
@@ -44,11 +45,11 @@ one app (its directory is NAME.env's RECONCILER_DIR), as with --dir.`,
 			}
 			layout, err := openDir(cmd, &c)
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return &exitcode.Error{Code: 2, Err: err}
 			}
 			st, err := agenthost.ReadStatus(layout)
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return &exitcode.Error{Code: 2, Err: err}
 			}
 			if asJSON {
 				err = agenthost.WriteJSON(stdout, st)
@@ -56,10 +57,10 @@ one app (its directory is NAME.env's RECONCILER_DIR), as with --dir.`,
 				err = st.Render(stdout)
 			}
 			if err != nil {
-				return &exitError{code: 2, err: err}
+				return &exitcode.Error{Code: 2, Err: err}
 			}
 			if !st.Healthy() {
-				return &exitError{code: 1} // said above; for scripts and monitoring
+				return &exitcode.Error{Code: 1} // said above; for scripts and monitoring
 			}
 			return nil
 		},

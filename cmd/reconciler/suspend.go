@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/exitcode"
 	"github.com/reconciler-dev/reconciler/internal/gitrev"
 	"github.com/reconciler-dev/reconciler/reconcile"
 
@@ -91,7 +92,7 @@ touches no app directory.`,
 				rev, what = m.Revision, "its download of "+m.URL+", refused for its sha256"
 			}
 			if rev == "" {
-				return &exitError{code: 1, err: fmt.Errorf("%s: the revision the branch points at (as of the last poll) has not failed: nothing to retry", layout.Dir)}
+				return &exitcode.Error{Code: 1, Err: fmt.Errorf("%s: the revision the branch points at (as of the last poll) has not failed: nothing to retry", layout.Dir)}
 			}
 			if err := layout.RequestRetry(rev); err != nil {
 				return err

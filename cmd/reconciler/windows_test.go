@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/exitcode"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
@@ -123,7 +124,7 @@ func TestWindowsBadInput(t *testing.T) { // not parallel: one case sets RECONCIL
 			if tc.env != "" {
 				t.Setenv("RECONCILER_WINDOW", tc.env)
 			}
-			code := exitCode(run(t.Context(), args, &stdout, &stderr), &stderr)
+			code := exitcode.Print("reconciler", run(t.Context(), args, &stdout, &stderr), &stderr)
 			if code != 2 || !strings.Contains(stderr.String(), tc.want) {
 				t.Errorf("exit %d\n%s\nwant 2 and %q", code, stderr.String(), tc.want)
 			}
