@@ -35,7 +35,7 @@ func asUsage(err error) error {
 }
 
 // usageExit gives the errors of a command run their exit code by kind: an
-// exitError keeps its own, a usage error (ours, cobra's flag and argument
+// an exitcode.Error keeps its own, a usage error (ours, cobra's flag and argument
 // errors as marked by markUsageErrors, a directory that is not an app
 // directory as openDir and watch mark it) gets 2, anything else is left to exitCode (1).
 func usageExit(err error) error {
