@@ -35,9 +35,10 @@ func asUsage(err error) error {
 }
 
 // usageExit gives the errors of a command run their exit code by kind: an
-// an exitcode.Error keeps its own, a usage error (ours, cobra's flag and argument
-// errors as marked by markUsageErrors, a directory that is not an app
-// directory as openDir and watch mark it) gets 2, anything else is left to exitCode (1).
+// exitcode.Error keeps its own, a usage error (ours, cobra's flag and
+// argument errors as marked by markUsageErrors, a directory that is not an
+// app directory as openDir and watch mark it) gets 2, anything else is left
+// to exitcode.Print (1).
 func usageExit(err error) error {
 	if err == nil {
 		return nil
