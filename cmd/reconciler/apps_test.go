@@ -73,13 +73,7 @@ func (f *appsFixture) writeEnv(t *testing.T, name, extra string) {
 
 func writeFileAtomic(t *testing.T, path, data string) {
 	t.Helper()
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".new")
-	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
+	testkit.WriteFileAtomic(t, path, data)
 }
 
 // release publishes the example app as version v of app (its desired
