@@ -9,10 +9,10 @@ import (
 	"io"
 	"net/url"
 	"path"
-	"regexp"
 	"strings"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
+	"github.com/reconciler-dev/reconciler/internal/relversion"
 	"github.com/reconciler-dev/reconciler/internal/repopath"
 )
 
@@ -50,7 +50,7 @@ type Artifact struct {
 // FromRepo reports whether the artifact is a file of the deploy repo.
 func (a *Artifact) FromRepo() bool { return a.Path != "" }
 
-var versionRE = regexp.MustCompile(`^[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,63}$`)
+var versionRE = relversion.RE // one rule, shared with the agent's own releases
 
 // ParseDesired strictly parses and validates a desired state file. name is the
 // file's path in the repo, used in messages. Unknown keys, duplicate keys,
