@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/agentdir"
 	"github.com/reconciler-dev/reconciler/internal/selfupdate"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/spf13/pflag"
@@ -44,10 +44,7 @@ func (f *selfUpdateFlags) agentDir() string {
 	if f.Dir != "" {
 		return f.Dir
 	}
-	if s, _, _ := strings.Cut(os.Getenv("STATE_DIRECTORY"), ":"); s != "" {
-		return filepath.Join(s, "agent")
-	}
-	return "/var/lib/reconciler/agent"
+	return agentdir.DefaultDir(os.Getenv)
 }
 
 // newUpdater builds the agent's updater from c and f, nil without
@@ -92,9 +89,13 @@ func newUpdater(c *Config, f *selfUpdateFlags, log *slog.Logger) (*selfupdate.Up
 		return nil, err
 	}
 	dir := f.agentDir()
-	up := &selfupdate.Updater{Repo: src, Path: path, HostID: c.HostID, Store: &selfupdate.DirStore{Dir: dir},
+	store, err := agentdir.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--agent-dir: %w", err)
+	}
+	up := &selfupdate.Updater{Repo: src, Path: path, HostID: c.HostID, Store: store,
 		Download:       &artifacts.Fetcher{MaxSize: c.maxSizeBytes, Client: artifacts.NewClient(c.tlsConf), Stores: stores},
-		Running:        runningVersion(dir),
+		Running:        runningVersion(),
 		ConfirmTimeout: f.ConfirmTimeout,
 		Log:            log.With("agent_path", path, "agent_dir", dir)}
 	if c.trust.Enabled() {
@@ -106,13 +107,12 @@ func newUpdater(c *Config, f *selfUpdateFlags, log *slog.Logger) (*selfupdate.Up
 	return up.Init(), nil
 }
 
-// runningVersion is the version of this agent: the release of agentDir
-// it was started from, else the version stamped into it.
-func runningVersion(agentDir string) string {
-	if exe, err := os.Executable(); err == nil {
-		if v := selfupdate.VersionOf(agentDir, exe); v != "" {
-			return v
-		}
+// runningVersion is the version of this agent: the release of the agent
+// dir it was started as (by the start's choice or a handover), else the
+// version stamped into it.
+func runningVersion() string {
+	if v := os.Getenv(agentdir.ChosenEnv); v != "" {
+		return v
 	}
 	if version != "" {
 		return version

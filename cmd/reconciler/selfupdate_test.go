@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/agentdir"
 	"github.com/reconciler-dev/reconciler/internal/svctest"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/restart/loadgen"
@@ -117,7 +118,7 @@ func startAgentService(t *testing.T, bin string, extra ...string) *agentService 
 				t.Errorf("agent pid %d still runs after the service stopped", pid)
 			}
 		}
-		if t.Failed() {
+		if t.Failed() || os.Getenv("SELFUP_LOG") != "" {
 			t.Logf("agent log:\n%s", a.log.String())
 		}
 	})
@@ -237,9 +238,12 @@ func TestAgentUpdateFailures(t *testing.T) {
 			if got := readPID(t, a.dir); got != appPID {
 				t.Errorf("app pid: got %d, want %d", got, appPID)
 			}
-			rec, _ := os.ReadFile(filepath.Join(a.agentDir, "agent.json"))
-			if !strings.Contains(string(rec), `"`+c.v+`"`) {
-				t.Errorf("agent dir record: %s, want version %s recorded failed", rec, c.v)
+			store, err := agentdir.Open(a.agentDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, failed, err := store.Failed(c.v); !failed || err != nil {
+				t.Errorf("agent dir record: version %s failed %v (err %v), want it recorded failed", c.v, failed, err)
 			}
 		})
 	}

@@ -8,10 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/agentdir"
+	"github.com/reconciler-dev/reconciler/internal/sdnotify"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
@@ -87,7 +90,7 @@ func (u *Updater) handOver(ctx context.Context, bin, version, rev string) (*Succ
 		files, spec = append(files, ln), spec+",listen=5"
 	}
 	cmd := exec.Command(bin, u.Launch.Args...)
-	cmd.Env = append(withoutHandover(u.Launch.Env), HandoverEnv+"="+spec)
+	cmd.Env = append(without(u.Launch.Env, HandoverEnv, agentdir.ChosenEnv), HandoverEnv+"="+spec, agentdir.ChosenEnv+"="+version)
 	cmd.Dir, cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = u.Launch.Dir, os.Stdout, os.Stderr, files
 	err = cmd.Start()
 	readyW.Close()
@@ -148,21 +151,26 @@ func (u *Updater) awaitReady(ctx context.Context, s *Successor, readyR *os.File)
 // commit makes the confirmed successor the agent: the version is recorded
 // confirmed, the service's main pid moved to it, and it is told to go on.
 func (u *Updater) commit(s *Successor, goW *os.File) error {
-	if err := u.Store.RecordConfirmed(s.Version); err != nil {
+	if err := u.Store.Confirm(s.Version); err != nil {
 		return fmt.Errorf("record agent %s confirmed: %w", s.Version, err)
 	}
-	managed, err := sdNotify(fmt.Sprintf("MAINPID=%d", s.PID()))
+	managed, err := sdnotify.MainPID(s.PID())
 	if err != nil {
 		return err // not the release's fault: this agent stays
 	}
 	s.managed = managed
 	if _, err := goW.Write([]byte(goWord)); err != nil {
 		if managed {
-			_, _ = sdNotify(fmt.Sprintf("MAINPID=%d", os.Getpid())) // back to this agent
+			_, _ = sdnotify.MainPID(os.Getpid()) // back to this agent
 		}
 		return &failure{fmt.Errorf("agent %s went away after it confirmed: %w", s.Version, err)}
 	}
 	u.Metrics.setFailed("")
+	if removed, err := u.Store.Prune(u.Running, s.Version); err != nil {
+		u.Log.Warn("agent update: old versions not pruned", "err", err)
+	} else if len(removed) > 0 {
+		u.Log.Info("agent update: old versions removed", "versions", removed)
+	}
 	u.Log.Info("agent update: successor confirmed; handing over", "version", s.Version, "pid", s.PID(), "service_manager", managed)
 	u.notify(reconcile.Event{Kind: reconcile.EventAgentUpdated, FromVersion: u.Running, ToVersion: s.Version, Revision: s.Rev})
 	return nil
@@ -218,10 +226,12 @@ const (
 	goWord    = "go\n"
 )
 
-func withoutHandover(env []string) []string {
-	out := make([]string, 0, len(env)+1)
+// without is env without the variables names.
+func without(env []string, names ...string) []string {
+	out := make([]string, 0, len(env)+len(names))
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, HandoverEnv+"=") {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(names, name) {
 			out = append(out, kv)
 		}
 	}

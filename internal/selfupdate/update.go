@@ -1,17 +1,17 @@
 package selfupdate
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
+	"github.com/reconciler-dev/reconciler/internal/agentdir"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 )
@@ -21,11 +21,6 @@ type Repo interface {
 	Head(ctx context.Context) (string, error)
 	Fetch(ctx context.Context, want string) (string, error)
 	ReadFile(ctx context.Context, rev, path string) ([]byte, error)
-}
-
-// Downloader fetches a verified artifact into dir/name (*artifacts.Fetcher).
-type Downloader interface {
-	Fetch(ctx context.Context, rawURL, want, dir, name string, mode os.FileMode) (artifacts.Result, error)
 }
 
 // ErrAgentCfg is an agent file with a cfg: the agent takes no config file
@@ -41,8 +36,8 @@ type Updater struct {
 	Verify   func(ctx context.Context, rev string) error
 	Path     string // the agent file, {hostname} expanded
 	HostID   string // this host's id in a rollout
-	Download Downloader
-	Store    Store
+	Download *artifacts.Fetcher
+	Store    *agentdir.Dir
 	// Running is the version of the agent that runs.
 	Running        string
 	ConfirmTimeout time.Duration
@@ -105,13 +100,24 @@ func (u *Updater) Poll(ctx context.Context) (*Successor, error) {
 		return nil, err
 	}
 	u.lastRev = rev
+	if err := u.Store.Named(d.Version); err != nil {
+		return nil, err
+	}
+	if err := u.Store.GoodPoll(u.Running); err != nil {
+		u.Log.Warn("agent update: the good poll not recorded", "err", err)
+	}
 	if d.Version == u.Running {
 		u.noted = ""
 		return nil, nil
 	}
-	if why, failed := u.Store.Failed(d.Version); failed {
+	f, failed, err := u.Store.Failed(d.Version)
+	if err != nil {
+		return nil, err
+	}
+	if failed {
+		u.Metrics.setFailed(d.Version)
 		u.once(ctx, "failed "+d.Version, slog.LevelWarn, "agent update: not trying a version that failed here before (reconciler retry --agent tries it again)",
-			"version", d.Version, "rev", short(rev), "reason", why)
+			"version", d.Version, "rev", short(rev), "reason", f.Reason)
 		return nil, nil
 	}
 	u.Log.Info("agent update: new version", "from", u.Running, "version", d.Version, "rev", short(rev))
@@ -165,7 +171,10 @@ func (u *Updater) Observe(ctx context.Context) (string, reconcile.Desired, error
 		return rev, reconcile.Desired{}, fmt.Errorf("%s: %w: %w", u.Path, reconcile.ErrInvalidDesired, ErrAgentCfg)
 	}
 	if d.Rollout != nil {
-		_, failed := u.Store.Failed(d.Version)
+		_, failed, err := u.Store.Failed(d.Version)
+		if err != nil {
+			return rev, reconcile.Desired{}, err
+		}
 		d = d.Target(reconcile.WaveOf(&d, u.HostID, failed))
 	}
 	return rev, d, nil
@@ -175,40 +184,32 @@ func (u *Updater) Observe(ctx context.Context) (string, reconcile.Desired, error
 // its path. A version already there with the same bytes is not fetched
 // again (a revert goes back without a download).
 func (u *Updater) install(ctx context.Context, rev string, d reconcile.Desired) (string, error) {
-	dir, err := u.Store.VersionDir(d.Version)
-	if err != nil {
-		return "", err
-	}
 	if !d.Bin.FromRepo() {
-		res, err := u.Download.Fetch(ctx, d.Bin.Locator(), d.Bin.SHA256, dir, BinaryName, 0o755)
+		path, err := u.Store.Fetch(ctx, u.Download, d.Version, d.Bin.Locator(), d.Bin.SHA256)
 		if err != nil {
 			return "", fmt.Errorf("agent %s: %w", d.Version, err)
 		}
-		if !res.Reused {
-			u.Log.Info("agent update: downloaded", "version", d.Version, "url", d.Bin.Origin(), "bytes", res.Size)
-		}
-		return res.Path, nil
+		return path, nil
 	}
 	data, err := u.Repo.ReadFile(ctx, rev, d.Bin.Path)
 	if err != nil {
 		return "", fmt.Errorf("agent %s: bin: %w", d.Version, err)
 	}
-	if d.Bin.SHA256 != "" {
-		sum := sha256.Sum256(data)
-		if got := hex.EncodeToString(sum[:]); got != d.Bin.SHA256 {
-			return "", fmt.Errorf("agent %s: bin %s: %w: got sha256 %s, want %s", d.Version, d.Bin.Path, artifacts.ErrDigestMismatch, got, d.Bin.SHA256)
-		}
+	sum := sha256.Sum256(data)
+	want := hex.EncodeToString(sum[:])
+	if d.Bin.SHA256 != "" && d.Bin.SHA256 != want {
+		return "", fmt.Errorf("agent %s: bin %s: %w: got sha256 %s, want %s", d.Version, d.Bin.Path, artifacts.ErrDigestMismatch, want, d.Bin.SHA256)
 	}
-	res, err := artifacts.Install(dir, BinaryName, data, 0o755)
+	path, err := u.Store.Install(ctx, d.Version, bytes.NewReader(data), want)
 	if err != nil {
 		return "", fmt.Errorf("agent %s: %w", d.Version, err)
 	}
-	return res.Path, nil
+	return path, nil
 }
 
 // failed records version v failed here, tells it and returns err.
 func (u *Updater) failed(v, rev string, err error) error {
-	if rerr := u.Store.RecordFailed(v, err.Error()); rerr != nil {
+	if rerr := u.Store.Fail(v, err.Error()); rerr != nil {
 		u.Log.Error("agent update: recording the failed version", "version", v, "err", rerr)
 	}
 	u.Metrics.setFailed(v)
@@ -233,17 +234,6 @@ func (u *Updater) once(ctx context.Context, key string, level slog.Level, msg st
 	}
 	u.noted = key
 	u.Log.Log(ctx, level, msg, args...)
-}
-
-// VersionOf returns the version of the agent binary at exe when it is a
-// release of the store rooted at agentDir (agentDir/versions/<v>/reconciler),
-// else "".
-func VersionOf(agentDir, exe string) string {
-	dir := filepath.Dir(exe)
-	if filepath.Base(exe) != BinaryName || filepath.Dir(dir) != filepath.Join(agentDir, "versions") {
-		return ""
-	}
-	return filepath.Base(dir)
 }
 
 func short(rev string) string {
