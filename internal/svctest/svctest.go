@@ -92,7 +92,14 @@ func (s *Service) start() error {
 	s.children[pid] = true
 	s.mu.Unlock()
 	go func() {
-		err := cmd.Wait()
+		// Process.Wait, not cmd.Wait: cmd.Wait also waits for the copy of
+		// the output, whose pipe a successor inherited and keeps open.
+		var err error
+		if st, werr := cmd.Process.Wait(); werr != nil {
+			err = werr
+		} else if !st.Success() {
+			err = errors.New(st.String())
+		}
 		s.mu.Lock()
 		s.exits[pid] = err
 		s.mu.Unlock()
@@ -159,10 +166,12 @@ func (s *Service) failed(pid int) bool {
 }
 
 // drain reads the notifications waiting (and those arriving within wait).
+// A read is always given a moment: with a deadline already passed, Go
+// does not even look at what is queued.
 func (s *Service) drain(wait time.Duration) {
 	buf := make([]byte, 4096)
 	for {
-		_ = s.conn.SetReadDeadline(time.Now().Add(wait))
+		_ = s.conn.SetReadDeadline(time.Now().Add(max(wait, time.Millisecond)))
 		n, err := s.conn.Read(buf)
 		if err != nil {
 			return
