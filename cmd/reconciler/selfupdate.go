@@ -233,3 +233,13 @@ func runUpdater(ctx context.Context, up *selfupdate.Updater, agent *reconcile.Ag
 	}()
 	return &s, func() { <-done }
 }
+
+// refuseAgentUpdateInApps refuses --agent-path under --apps-dir, which
+// does not update itself yet: better a clear error at start than an agent
+// that looks updated and is not.
+func refuseAgentUpdateInApps(f *selfUpdateFlags) error {
+	if f.Path != "" {
+		return &usageError{msg: "--agent-path: the agent of --apps-dir does not update itself yet; run the apps' agent from the package's binary, or one agent per app (--dir)"}
+	}
+	return nil
+}

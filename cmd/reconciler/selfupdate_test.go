@@ -13,10 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/gitsrc/gittest"
 	"github.com/reconciler-dev/reconciler/internal/agentdir"
 	"github.com/reconciler-dev/reconciler/internal/svctest"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/restart/loadgen"
+	"golang.org/x/crypto/ssh"
 )
 
 // agentBinary returns the path of this command built with -X
@@ -92,7 +94,19 @@ func (a *agentService) publishAgent(v string, data []byte) string {
 	return a.d.Commit("agent " + v)
 }
 
+// signHead commits nothing, signed with the SSH key in keyFile.
+func (a *agentService) signHead(keyFile string) {
+	a.d.Git("-c", "gpg.format=ssh", "-c", "user.signingkey="+keyFile, "commit", "-q", "--allow-empty", "-S", "-m", "signed")
+}
+
 func startAgentService(t *testing.T, bin string, extra ...string) *agentService {
+	t.Helper()
+	return startSignedAgentService(t, bin, "", extra...)
+}
+
+// startSignedAgentService is startAgentService whose deploy repo's head
+// is signed with the SSH key in keyFile ("": unsigned).
+func startSignedAgentService(t *testing.T, bin, keyFile string, extra ...string) *agentService {
 	t.Helper()
 	a := &agentService{d: newDeployRepo(t), dir: t.TempDir(), agentDir: filepath.Join(t.TempDir(), "agent"),
 		addr: freeAddr(t), listen: freeAddr(t), log: &syncBuffer{}}
@@ -100,6 +114,9 @@ func startAgentService(t *testing.T, bin string, extra ...string) *agentService 
 	a.d.releaseApp(t, "1", a.addr, nil)
 	v1, _ := os.ReadFile(bin)
 	a.publishAgent("1", v1)
+	if keyFile != "" {
+		a.signHead(keyFile)
+	}
 	args := append([]string{"run", "--repo", a.d.URL(), "--path", "web/current.conf", "--dir", a.dir,
 		"--schedule", "@every 1s", "--listen", a.listen, "--health-url", "http://" + a.addr + "/healthz",
 		"--agent-path", "agent.conf", "--agent-dir", a.agentDir, "--agent-confirm-timeout", "10s", "--log-format", "json"}, extra...)
@@ -250,4 +267,33 @@ func TestAgentUpdateFailures(t *testing.T) {
 	if n := strings.Count(a.log.String(), `"msg":"agent update failed; this agent carries on"`); n != 4 {
 		t.Errorf("logged %d failed updates, want 4 (one per release, not per poll)", n)
 	}
+}
+
+// TestAgentUnsignedCommitRefused: with --verify-ssh-allowed-signers, an
+// unsigned commit of the agent file is refused like any other: nothing
+// downloaded, the agent stays; the same file under a signed commit updates
+// it.
+func TestAgentUnsignedCommitRefused(t *testing.T) {
+	t.Parallel()
+	bin1, bin2 := agentBinary(t, "1"), agentBinary(t, "2")
+	key, pub := gittest.NewSSHKey(t)
+	signers := filepath.Join(t.TempDir(), "allowed_signers")
+	if err := os.WriteFile(signers, []byte(`deploy@example.com namespaces="git" `+string(ssh.MarshalAuthorizedKey(pub))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := startSignedAgentService(t, bin1, key, "--verify-ssh-allowed-signers", signers)
+	waitLong(t, "agent 1", func() bool { return a.reports("1") })
+	main := a.svc.MainPID()
+	rev := a.publishAgent("2", mustRead(t, bin2)) // unsigned
+	p0 := a.polls()
+	waitLong(t, "three more polls", func() bool { return a.polls() >= p0+3 })
+	if n := a.d.art.hitCount("/agent-2"); n != 0 || !a.reports("1") || a.svc.MainPID() != main {
+		t.Errorf("unsigned agent commit: agent 2 downloaded %d times, agent 1 reporting %v, main pid %d (want %d): want it refused",
+			n, a.reports("1"), a.svc.MainPID(), main)
+	}
+	if log := a.log.String(); !strings.Contains(log, "not signed") || !strings.Contains(log, rev[:12]) {
+		t.Errorf("log: want the agent file's refusal naming %s and 'not signed'", rev[:12])
+	}
+	a.signHead(key)
+	waitLong(t, "agent 2 once the head is signed", func() bool { return a.reports("2") })
 }
