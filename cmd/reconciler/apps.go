@@ -187,6 +187,7 @@ func runApps(ctx context.Context, d appDefaults, x *appsFlags, a *agentFlags, lo
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	log.Info("agent starting", "apps_dir", x.AppsDir, "cache_dir", cacheDir, "listen", listen)
+	notifyReady(log)
 	err = ag.serve(ctx, hup, ln, secret)
 	if err == nil {
 		log.Info("agent stopped; the apps keep running")

@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/internal/notify"
-	"github.com/reconciler-dev/reconciler/internal/sdnotify"
 	"github.com/reconciler-dev/reconciler/internal/selfupdate"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
@@ -192,9 +191,7 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 	serveCtx, handedOver := context.WithCancel(ctx)
 	defer handedOver()
 	succ, wait := runUpdater(serveCtx, up, agent, handedOver)
-	if _, err := sdnotify.Ready(); err != nil {
-		log.Warn("the service manager was not told the agent is ready", "err", err)
-	}
+	notifyReady(log)
 	err = serveAgent(serveCtx, agent, exitWatch(eng.Engine), layout, agent.Trigger, ln, reg, secret, log)
 	wait()
 	lock.Unlock() // the agent is done: delivering what is queued needs no lock

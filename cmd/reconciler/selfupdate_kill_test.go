@@ -65,7 +65,7 @@ func ppid(pid int) int {
 // pid and its links.
 func TestAgentHandoverKilled(t *testing.T) {
 	t.Parallel()
-	bin1, bin2 := agentBinary(t, "1"), agentBinary(t, "2")
+	bin1, bin2 := agentBuild(t, "1"), agentBuild(t, "2")
 	a := startAgentService(t, bin1)
 	waitLong(t, "app 1 and agent 1", func() bool {
 		return strings.HasPrefix(testkit.Answer(a.addr), "exampleapp 1:") && a.reports("1")
@@ -191,7 +191,7 @@ func (a *agentService) assertOneAgent(t *testing.T, bin1 string) {
 	}
 	v := filepath.Base(filepath.Dir(exe))
 	got, err := artifacts.FileSHA256(exe)
-	if err != nil || got != rec.Installed[v] || got != sha(mustRead(t, agentBinary(t, v))) {
+	if err != nil || got != rec.Installed[v] || got != sha(mustRead(t, agentBuild(t, v))) {
 		t.Errorf("the agent runs %s: sha256 %s (err %v), want the installed %s", exe, got, err, rec.Installed[v])
 	}
 }

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
-	binenc "encoding/binary"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,49 +18,6 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// agentBinary returns the path of this command built with -X
-// main.version=v, once per test binary run (beside exampleApp's builds,
-// removed by TestMain).
-func agentBinary(t *testing.T, v string) string {
-	t.Helper()
-	appBuildMu.Lock()
-	defer appBuildMu.Unlock()
-	if appBuildTo == "" {
-		dir, err := os.MkdirTemp("", "reconciler-app-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		appBuildTo = dir
-	}
-	out := filepath.Join(appBuildTo, "reconciler-"+v)
-	if _, err := os.Stat(out); err == nil {
-		return out
-	}
-	cmd := exec.Command("go", "build", "-o", out, "-ldflags", "-X main.version="+v, ".")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build agent %s: %v\n%s", v, err, b)
-	}
-	return out
-}
-
-// otherArch returns a copy of the ELF file at path whose header names
-// another machine (aarch64 on amd64, x86-64 elsewhere): what a release
-// built for the wrong architecture looks like.
-func otherArch(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b = bytes.Clone(b)
-	machine := uint16(183) // EM_AARCH64
-	if binenc.LittleEndian.Uint16(b[18:20]) == machine {
-		machine = 62 // EM_X86_64
-	}
-	binenc.LittleEndian.PutUint16(b[18:20], machine)
-	return b
-}
-
 // agentService is an agent run as systemd runs reconciler@.service
 // (Type=notify, NotifyAccess=all, KillMode=process, Restart=on-failure),
 // with an app under it.
@@ -75,8 +29,8 @@ type agentService struct {
 	log                 *syncBuffer
 }
 
-// agentEnv is this process's environment without RECONCILER_* settings.
-func agentEnv() []string {
+// serviceEnv is this process's environment without RECONCILER_* settings.
+func serviceEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "RECONCILER_") && !strings.HasPrefix(kv, "NOTIFY_SOCKET=") {
@@ -120,7 +74,7 @@ func startSignedAgentService(t *testing.T, bin, keyFile string, extra ...string)
 	args := append([]string{"run", "--repo", a.d.URL(), "--path", "web/current.conf", "--dir", a.dir,
 		"--schedule", "@every 1s", "--listen", a.listen, "--health-url", "http://" + a.addr + "/healthz",
 		"--agent-path", "agent.conf", "--agent-dir", a.agentDir, "--agent-confirm-timeout", "10s", "--log-format", "json"}, extra...)
-	svc, err := svctest.Start(svctest.Options{Path: bin, Args: args, Env: agentEnv(), Dir: a.dir,
+	svc, err := svctest.Start(svctest.Options{Path: bin, Args: args, Env: serviceEnv(), Dir: a.dir,
 		Stdout: a.log, Stderr: a.log, SocketDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +123,7 @@ func (a *agentService) polls() float64 { return sum(a.metrics(), "reconciler_pol
 // revert of the revert to 2 without downloading 2 again.
 func TestAgentUpdatesItself(t *testing.T) {
 	t.Parallel()
-	bin1, bin2 := agentBinary(t, "1"), agentBinary(t, "2")
+	bin1, bin2 := agentBuild(t, "1"), agentBuild(t, "2")
 	a := startAgentService(t, bin1)
 	waitLong(t, "app 1 and agent 1", func() bool {
 		return strings.HasPrefix(testkit.Answer(a.addr), "exampleapp 1:") && a.reports("1")
@@ -225,7 +179,7 @@ func TestAgentUpdatesItself(t *testing.T) {
 // again at the next polls.
 func TestAgentUpdateFailures(t *testing.T) {
 	t.Parallel()
-	bin1 := agentBinary(t, "1")
+	bin1 := agentBuild(t, "1")
 	a := startAgentService(t, bin1, "--agent-confirm-timeout", "4s")
 	waitLong(t, "agent 1", func() bool { return a.reports("1") && strings.HasPrefix(testkit.Answer(a.addr), "exampleapp 1:") })
 	appPID, main := readPID(t, a.dir), a.svc.MainPID()
@@ -234,7 +188,7 @@ func TestAgentUpdateFailures(t *testing.T) {
 		data    []byte
 	}{
 		{"exits at once", "3", []byte("#!/bin/sh\necho 'crashing' >&2\nexit 3\n")},
-		{"another architecture", "4", otherArch(t, bin1)},
+		{"another architecture", "4", otherArch(mustRead(t, bin1))},
 		{"never confirms", "5", []byte("#!/bin/sh\nexec sleep 600\n")},
 		{"refuses the flags", "6", exampleApp(t, "6")}, // a real Go program that knows none of them
 	} {
@@ -275,7 +229,7 @@ func TestAgentUpdateFailures(t *testing.T) {
 // it.
 func TestAgentUnsignedCommitRefused(t *testing.T) {
 	t.Parallel()
-	bin1, bin2 := agentBinary(t, "1"), agentBinary(t, "2")
+	bin1, bin2 := agentBuild(t, "1"), agentBuild(t, "2")
 	key, pub := gittest.NewSSHKey(t)
 	signers := filepath.Join(t.TempDir(), "allowed_signers")
 	if err := os.WriteFile(signers, []byte(`deploy@example.com namespaces="git" `+string(ssh.MarshalAuthorizedKey(pub))), 0o644); err != nil {

@@ -45,9 +45,10 @@ func newRetryCmd(stdout io.Writer) *cobra.Command {
 	var (
 		c Config
 		h handOverFlags
+		a agentRetryFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "retry --dir DIR",
+		Use:   "retry --dir DIR | retry --agent",
 		Short: "Try the failed revision the branch points at again",
 		Long: `retry forgets that the revision the branch pointed at in the last poll
 failed, so the next sync or poll applies it again. Use it when the failure
@@ -59,9 +60,21 @@ served the wrong file and now serves the right one.
 
 When an agent (reconciler run) runs on --dir, it polls at once, and retry
 waits for its pass (--wait, --no-wait) and prints its outcome, with the exit
-code of a sync. Otherwise the next sync or poll takes the request.`,
+code of a sync. Otherwise the next sync or poll takes the request.
+
+retry --agent forgets instead the releases of the agent itself recorded
+failed in --agent-dir (one that could not run here, or a confirmed one
+passed over after 3 starts without a good poll), so the agent tries the
+version its agent file names again at its next poll. It needs no --dir and
+touches no app directory.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if a.on {
+				if err := bindEnv(cmd); err != nil {
+					return err
+				}
+				return retryAgent(stdout, a.dir)
+			}
 			layout, err := openDir(cmd, &c)
 			if err != nil {
 				return err
@@ -93,6 +106,7 @@ code of a sync. Otherwise the next sync or poll takes the request.`,
 	}
 	c.addDirFlag(cmd.Flags())
 	h.add(cmd.Flags())
+	a.add(cmd.Flags())
 	return cmd
 }
 

@@ -33,6 +33,18 @@ func (d *Dir) Install(ctx context.Context, version string, r io.Reader, sum stri
 	})
 }
 
+// InstallFile is Install from the file at path (a binary already on this
+// host, or one the agent file names by path in the deploy repo, checked
+// out).
+func (d *Dir) InstallFile(ctx context.Context, version, path, sum string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("agent dir: install version %s: %w", version, err)
+	}
+	defer f.Close()
+	return d.Install(ctx, version, f, sum)
+}
+
 // Fetch is Install from a URL the agent file gives (http, https, file, or
 // a scheme of f.Stores), downloaded and verified by f. A version already
 // there with those bytes is not downloaded again.

@@ -197,3 +197,23 @@ func TestFetch(t *testing.T) {
 		t.Errorf("an installed version was downloaded again")
 	}
 }
+
+func TestInstallFile(t *testing.T) {
+	d := openDir(t)
+	data := script("echo 4")
+	src := filepath.Join(t.TempDir(), "reconciler")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path, err := d.InstallFile(t.Context(), "4", src, sum(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != string(data) {
+		t.Errorf("got %q", got)
+	}
+	missing := src + ".missing"
+	if _, err := d.InstallFile(t.Context(), "5", missing, sum(data)); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), missing) {
+		t.Errorf("missing file: got %v, want ErrNotExist naming it", err)
+	}
+}

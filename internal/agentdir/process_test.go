@@ -141,3 +141,34 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestStateWriterKilled: a writer of the record SIGKILLed at any moment
+// leaves a record that reads (old or new, never half), and the next
+// writer removes the temp file it may have left.
+func TestStateWriterKilled(t *testing.T) {
+	d := openDir(t)
+	confirmed(t, d, "1")
+	for i := range 20 {
+		cmd := childCmd(t, fmt.Sprintf("started %s %d", d.Path(), 1000))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		before := record(t, d).Starts.Count
+		waitFor(t, "the child to count starts", func() bool { return record(t, d).Starts.Count > before+i%7 })
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+		r := record(t, d) // fails the test if state.json does not read
+		if len(r.Confirmed) != 1 || r.Starts.Version != "1" {
+			t.Fatalf("kill %d: record %+v", i, r)
+		}
+	}
+	if err := d.GoodPoll("1"); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(d.Path())
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+}

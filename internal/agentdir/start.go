@@ -43,17 +43,17 @@ func execChosen(args, environ []string, stderr io.Writer, exec func(string, []st
 	if lookup(environ, ChosenEnv) != "" || !isRun(args) {
 		return
 	}
-	path, dir, err := startSettings(args, environ)
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	set, err := startSettings(args, environ)
+	log := newLogger(set.logFormat, stderr)
 	if err != nil {
 		log.Warn("agent dir: settings not read; running this binary", "err", err)
 		return
 	}
-	if path == "" {
+	if set.path == "" {
 		return
 	}
-	log = log.With("agent_dir", dir)
-	c, ok, err := choose(dir)
+	log = log.With("agent_dir", set.dir)
+	c, ok, err := choose(set.dir)
 	for _, s := range c.Skipped {
 		log.Warn("agent version passed over", "version", s.Version, "err", s.Err)
 	}
@@ -112,22 +112,50 @@ func isRun(args []string) bool {
 	return false
 }
 
-// startSettings reads --agent-path and --agent-dir as the command will:
-// the command line, then --env-file's file, then the environment.
-func startSettings(args, environ []string) (path, dir string, err error) {
-	flags := flagValues(args[min(1, len(args)):], "agent-path", "agent-dir", "env-file")
+// settings are what the start reads of the command's settings.
+type settings struct {
+	path, dir, logFormat string
+}
+
+// startSettings reads --agent-path, --agent-dir and --log-format as the
+// command will: the command line, then --env-file's file, then the
+// environment.
+func startSettings(args, environ []string) (settings, error) {
+	flags := flagValues(args[min(1, len(args)):], "agent-path", "agent-dir", "env-file", "log-format")
 	var file map[string]string
 	if f := first(flags["env-file"], lookup(environ, "RECONCILER_ENV_FILE")); f != "" {
+		var err error
 		if file, err = readEnvFile(f); err != nil {
-			return "", "", err
+			return settings{}, err
 		}
 	}
-	path = first(flags["agent-path"], file[pathEnv], lookup(environ, pathEnv))
-	dir = first(flags["agent-dir"], file[dirEnv], lookup(environ, dirEnv))
-	if dir == "" {
-		dir = DefaultDir(func(k string) string { return lookup(environ, k) })
+	value := func(flag, env string) string { return first(flags[flag], file[env], lookup(environ, env)) }
+	s := settings{
+		path:      value("agent-path", pathEnv),
+		dir:       value("agent-dir", dirEnv),
+		logFormat: value("log-format", "RECONCILER_LOG_FORMAT"),
 	}
-	return path, dir, nil
+	if s.dir == "" {
+		s.dir = DefaultDir(func(k string) string { return lookup(environ, k) })
+	}
+	return s, nil
+}
+
+// newLogger logs as the agent will (--log-format: text or json, by
+// default text on a terminal and json otherwise).
+func newLogger(format string, stderr io.Writer) *slog.Logger {
+	if format == "" {
+		format = "json"
+		if f, ok := stderr.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				format = "text"
+			}
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	return slog.New(slog.NewJSONHandler(stderr, nil))
 }
 
 func readEnvFile(path string) (map[string]string, error) {

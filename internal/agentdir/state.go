@@ -88,6 +88,11 @@ func (d *Dir) update(change func(*state) error) error {
 		return err
 	}
 	defer unlock()
+	// A writer killed mid-write left its temp file: only lock holders
+	// write in the directory itself, so none is being written now.
+	if _, err := artifacts.CleanTemp(d.path); err != nil {
+		return fmt.Errorf("agent dir: %w", err)
+	}
 	s, err := d.read()
 	if err != nil {
 		return err
