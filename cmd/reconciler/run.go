@@ -180,7 +180,7 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 	if err != nil {
 		return err
 	}
-	startUpdater(up, reg, eng.Notify, ln)
+	startUpdater(up, layout, reg, eng.Notify, ln)
 	log.Info("agent starting", "repo", gitsrc.RedactURL(c.Repo), "ref", c.Ref, "path", c.Path, "dir", layout.Dir,
 		"schedule", a.Schedule, "jitter", a.Jitter, "listen", listen, "notify", len(c.Notify.urls))
 	if !c.windows.Empty() {

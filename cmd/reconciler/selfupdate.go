@@ -137,12 +137,15 @@ func runningRevision() string {
 }
 
 // startUpdater readies up (nil: off) for an agent: its metrics, its
-// notifications, how a successor is launched.
-func startUpdater(up *selfupdate.Updater, reg prometheus.Registerer, n reconcile.Notifier, ln net.Listener) {
+// status file, its notifications, how a successor is launched. Without
+// one, a status file an earlier agent left is removed.
+func startUpdater(up *selfupdate.Updater, layout reconcile.Layout, reg prometheus.Registerer, n reconcile.Notifier, ln net.Listener) {
 	if up == nil {
+		_ = os.Remove(layout.AgentStatusFile())
 		return
 	}
-	up.Metrics = selfupdate.NewMetrics(reg, up.Running, runningRevision())
+	up.Revision, up.StatusFile = runningRevision(), layout.AgentStatusFile()
+	up.Metrics = selfupdate.NewMetrics(reg, up.Running, up.Revision)
 	if n != nil {
 		up.Notify = n.Notify
 	}

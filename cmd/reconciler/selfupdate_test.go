@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"github.com/reconciler-dev/reconciler/internal/agentdir"
 	"github.com/reconciler-dev/reconciler/internal/svctest"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
+	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart/loadgen"
 	"golang.org/x/crypto/ssh"
 )
@@ -124,7 +126,9 @@ func (a *agentService) polls() float64 { return sum(a.metrics(), "reconciler_pol
 func TestAgentUpdatesItself(t *testing.T) {
 	t.Parallel()
 	bin1, bin2 := agentBuild(t, "1"), agentBuild(t, "2")
-	a := startAgentService(t, bin1)
+	recv := testkit.NewReceiver()
+	t.Cleanup(recv.Close)
+	a := startAgentService(t, bin1, "--notify-url", recv.URL)
 	waitLong(t, "app 1 and agent 1", func() bool {
 		return strings.HasPrefix(testkit.Answer(a.addr), "exampleapp 1:") && a.reports("1")
 	})
@@ -158,6 +162,12 @@ func TestAgentUpdatesItself(t *testing.T) {
 	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", second)); exe != filepath.Join(a.agentDir, "versions", "2", "reconciler") {
 		t.Errorf("the new agent runs %s, want the verified release in --agent-dir", exe)
 	}
+	waitFor(t, "agent_updated 1 -> 2 delivered", func() bool { return a.notified(recv, "agent_updated", "1", "2") })
+	var st reconcile.Status
+	waitFor(t, "/status showing agent 2", func() bool {
+		st = a.status(t)
+		return st.Agent != nil && st.Agent.Version == "2" && st.Agent.PID == second
+	})
 
 	a.d.Git("revert", "--no-edit", "HEAD") // back to 1
 	waitLong(t, "agent 1 after the revert", func() bool { return a.reports("1") })
@@ -171,6 +181,30 @@ func TestAgentUpdatesItself(t *testing.T) {
 	}
 }
 
+// notified reports whether recv got an event kind from -> to.
+func (a *agentService) notified(recv *testkit.Receiver, kind, from, to string) bool {
+	for _, r := range recv.Delivered() {
+		var m map[string]any
+		if json.Unmarshal(r.Body, &m) == nil && m["event"] == kind && m["from_version"] == from && m["to_version"] == to {
+			return true
+		}
+	}
+	return false
+}
+
+// status is the agent's GET /status.
+func (a *agentService) status(t *testing.T) reconcile.Status {
+	t.Helper()
+	var st reconcile.Status
+	resp, err := http.Get("http://" + a.listen + "/status")
+	if err != nil {
+		return st
+	}
+	defer resp.Body.Close()
+	_ = json.NewDecoder(resp.Body).Decode(&st)
+	return st
+}
+
 // TestAgentUpdateFailures: a new agent release that exits at once, one
 // built for another architecture, one that never confirms (a script that
 // sleeps) and one that refuses the agent's flags: each is stopped, the
@@ -180,7 +214,9 @@ func TestAgentUpdatesItself(t *testing.T) {
 func TestAgentUpdateFailures(t *testing.T) {
 	t.Parallel()
 	bin1 := agentBuild(t, "1")
-	a := startAgentService(t, bin1, "--agent-confirm-timeout", "4s")
+	recv := testkit.NewReceiver()
+	t.Cleanup(recv.Close)
+	a := startAgentService(t, bin1, "--agent-confirm-timeout", "4s", "--notify-url", recv.URL)
 	waitLong(t, "agent 1", func() bool { return a.reports("1") && strings.HasPrefix(testkit.Answer(a.addr), "exampleapp 1:") })
 	appPID, main := readPID(t, a.dir), a.svc.MainPID()
 	for _, c := range []struct {
@@ -216,10 +252,28 @@ func TestAgentUpdateFailures(t *testing.T) {
 			if _, failed, err := store.Failed(c.v); !failed || err != nil {
 				t.Errorf("agent dir record: version %s failed %v (err %v), want it recorded failed", c.v, failed, err)
 			}
+			if !a.notified(recv, "agent_failed", "1", c.v) {
+				t.Errorf("no agent_failed 1 -> %s delivered", c.v)
+			}
+			if st := a.status(t); st.Agent == nil || st.Agent.Version != "1" || st.Agent.Failed[c.v] == "" {
+				t.Errorf("/status agent: %+v, want version 1 and %s failed", st.Agent, c.v)
+			}
+			if out, _, _ := runCLI(t, "status", "--dir", a.dir); !strings.Contains(out, "agent failed: version "+c.v+":") {
+				t.Errorf("status:\n%s\nwant agent %s shown failed", out, c.v)
+			}
 		})
 	}
 	if n := strings.Count(a.log.String(), `"msg":"agent update failed; this agent carries on"`); n != 4 {
 		t.Errorf("logged %d failed updates, want 4 (one per release, not per poll)", n)
+	}
+	n := 0
+	for _, r := range recv.Delivered() {
+		if strings.Contains(string(r.Body), `"event":"agent_failed"`) {
+			n++
+		}
+	}
+	if n != 4 {
+		t.Errorf("%d agent_failed notifications, want 4 (one per release)", n)
 	}
 }
 

@@ -38,8 +38,12 @@ type Updater struct {
 	HostID   string // this host's id in a rollout
 	Download *artifacts.Fetcher
 	Store    *agentdir.Dir
-	// Running is the version of the agent that runs.
-	Running        string
+	// Running is the version of the agent that runs, Revision the commit
+	// it was built from.
+	Running, Revision string
+	// StatusFile receives the agent's status (reconcile.AgentStatus) at
+	// Run's start and when it changes; "": none.
+	StatusFile     string
 	ConfirmTimeout time.Duration
 	// Launch says how a successor is started: args, environment,
 	// working directory and the listener handed over.
@@ -48,9 +52,10 @@ type Updater struct {
 	Metrics *Metrics
 	Log     *slog.Logger
 
-	trigger chan struct{}
-	noted   string // the last state logged once (a failed version, a bad file)
-	lastRev string
+	trigger  chan struct{}
+	noted    string // the last state logged once (a failed version, a bad file)
+	lastRev  string
+	reported []byte // the status last written
 }
 
 // Trigger asks for a look at the agent file now; it never blocks, and
@@ -75,6 +80,7 @@ func (u *Updater) Init() *Updater {
 // handed the agent over: then it returns the successor, which runs and
 // has confirmed; the caller stops this agent and calls Successor.Release.
 func (u *Updater) Run(ctx context.Context) (*Successor, error) {
+	u.report()
 	for {
 		select {
 		case <-ctx.Done():
@@ -82,6 +88,7 @@ func (u *Updater) Run(ctx context.Context) (*Successor, error) {
 		case <-u.trigger:
 		}
 		s, err := u.Poll(ctx)
+		u.report()
 		if s != nil {
 			return s, nil
 		}
