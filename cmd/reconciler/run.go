@@ -196,8 +196,8 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 	wait()
 	lock.Unlock() // the agent is done: delivering what is queued needs no lock
 	closeNotifier(ctx, notifier)
-	if s := *succ; s != nil && err == nil {
-		log.Info("agent update: handed over; this agent exits", "version", s.Version, "pid", s.PID())
+	if s := *succ; s != nil { // the successor is the agent now, whatever this one's end
+		log.Info("agent update: handed over; this agent exits", "version", s.Version, "pid", s.PID(), "err", err)
 		return s.Release()
 	}
 	return err
