@@ -39,6 +39,7 @@ type options struct {
 	plotDir     string
 	plots       *plotData
 	only        string
+	selfUpdates int           // handovers per mode of the selfupdate rows
 	apps        int           // apps of the apps rows
 	appsIdle    time.Duration // idle window of each side of the apps rows
 
@@ -132,6 +133,7 @@ func groups(t *table, work string, o options) []group {
 		{"bump", func(context.Context) error { return bumpRows(t, work, o) }},
 		{"judge", func(context.Context) error { return judgeRows(t, work) }},
 		{"crashloop", func(context.Context) error { return crashLoopRows(t, work) }},
+		{"selfupdate", func(ctx context.Context) error { return selfUpdateRows(ctx, t, work, o) }},
 	}
 }
 
@@ -192,7 +194,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	// 1,000 git fetch processes every 15 s saturate 2 cores by themselves.
 	fs.IntVar(&o.cacheCLI, "cache-cli", 250, "`git fetch` clients of the cache rows (the comparison with git's own client)")
 	fs.StringVar(&o.plotDir, "plots", "", "write SVG charts into this directory (e.g. docs)")
-	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, refs, download, switch, agent, notify, fleet, cache, rollout, apps, wrongdigest, bump, judge, stores, crashloop")
+	fs.StringVar(&o.only, "only", "", "run only one group of rows: git, refs, download, switch, agent, notify, fleet, cache, rollout, apps, wrongdigest, bump, judge, stores, crashloop, selfupdate")
+	fs.IntVar(&o.selfUpdates, "self-updates", 6, "handovers of the agent to its next version, per mode, in the selfupdate rows")
 	fs.IntVar(&o.apps, "apps", 10, "apps of the apps rows: one agent for all (run --apps-dir) against one agent each")
 	fs.DurationVar(&o.appsIdle, "apps-idle", time.Minute, "how long each side of the apps rows polls idle (@every 1s)")
 	// A rollout of four steps, then a plain bump as long, take about 4 ×

@@ -34,6 +34,10 @@ type Agent struct {
 	// Rand returns a number in [0, n), for the schedule's jitter and the
 	// backoff's; default math/rand/v2.
 	Rand func(n int64) int64
+	// AfterPoll, if set, is called after every poll, whatever its
+	// outcome (the agent's self-update looks at its own file then). It
+	// must not block.
+	AfterPoll func()
 
 	trigger    chan struct{}
 	local      chan struct{}
@@ -136,6 +140,9 @@ func (a *Agent) Run(ctx context.Context) error {
 
 // poll runs one pass and returns when the next one is due.
 func (a *Agent) poll(ctx context.Context) time.Time {
+	if a.AfterPoll != nil {
+		defer a.AfterPoll()
+	}
 	out, err := a.Engine.Sync(ctx)
 	now := time.Now()
 	if ctx.Err() != nil {

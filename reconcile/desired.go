@@ -176,10 +176,10 @@ func checkOCI(a *Artifact) error {
 	return nil
 }
 
-// locator is what the Downloader fetches: the URL, or the locator of the
+// Locator is what the Downloader fetches: the URL, or the locator of the
 // OCI artifact or S3 object (artifacts.OCILocator). Only a URL may hold a
 // credential: never print it, print Origin.
-func (a *Artifact) locator() string {
+func (a *Artifact) Locator() string {
 	switch {
 	case a.OCI != "":
 		ref, _ := artifacts.ParseOCIRef(a.OCI) // validated
@@ -196,7 +196,7 @@ func (a *Artifact) Origin() string {
 	if a.URL != "" {
 		return redact.URL(a.URL)
 	}
-	return a.locator()
+	return a.Locator()
 }
 
 func checkURL(raw string) error {

@@ -25,7 +25,7 @@ func TestParseDesiredStores(t *testing.T) {
 			if err != nil {
 				t.Fatalf("got error %v, want none", err)
 			}
-			if got := d.Bin.locator(); got != tc.locator {
+			if got := d.Bin.Locator(); got != tc.locator {
 				t.Errorf("locator: got %q, want %q", got, tc.locator)
 			}
 			if got := d.Bin.Origin(); got != tc.locator {

@@ -10,8 +10,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// errLocked means another reconciler works on the same directory.
-var errLocked = errors.New("another reconciler is working on this directory")
+// ErrLocked means another reconciler works on the same directory.
+var ErrLocked = errors.New("another reconciler is working on this directory")
 
 // Lock is an exclusive flock on .reconciler/lock. The kernel releases it
 // when the holder dies, SIGKILL included, so a lock is never stale.
@@ -33,7 +33,7 @@ func (l Layout) Lock() (*Lock, error) {
 		holder := readHolder(f)
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%s: %w (pid %s holds %s)", l.Dir, errLocked, holder, l.lockFile())
+			return nil, fmt.Errorf("%s: %w (pid %s holds %s)", l.Dir, ErrLocked, holder, l.lockFile())
 		}
 		return nil, fmt.Errorf("lock %s: %w", l.lockFile(), err)
 	}

@@ -21,7 +21,7 @@ func TestUnlockReleasesSharedDescription(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(dup)
-	if _, err := l.Lock(); !errors.Is(err, errLocked) {
+	if _, err := l.Lock(); !errors.Is(err, ErrLocked) {
 		t.Fatalf("second Lock while held: got %v, want ErrLocked", err)
 	}
 	if err := k.Unlock(); err != nil {

@@ -211,7 +211,7 @@ func newSecretChange(act actual, cfg fileStep, text string) *secretChange {
 // digest (and content) from the caller, which then checks it against the
 // disk again with checkOnDisk.
 func planStep(l Layout, act actual, kind string, a *Artifact, name string, mode os.FileMode) (fileStep, error) {
-	s := fileStep{Kind: kind, Target: filepath.Join(l.Release(), name), Mode: mode, URL: a.locator(), SHA256: a.SHA256}
+	s := fileStep{Kind: kind, Target: filepath.Join(l.Release(), name), Mode: mode, URL: a.Locator(), SHA256: a.SHA256}
 	if a.FromRepo() {
 		s.Action, s.RepoPath = installAction, a.Path
 		return s, nil

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -39,6 +41,9 @@ type Status struct {
 	// Rollout is this host's place in the rollout of the last desired
 	// file read; nil without one.
 	Rollout *RolloutStatus `json:"rollout,omitempty"`
+	// Agent is the agent that updates itself (run --agent-path), as it
+	// last reported itself; nil otherwise.
+	Agent *AgentStatus `json:"agent,omitempty"`
 }
 
 // AppStatus is the app process as found in /proc.
@@ -90,6 +95,9 @@ func (l Layout) ReadStatus() (Status, error) {
 		s.Judging = r
 	}
 	s.Exits = st.recentExits(time.Now())
+	if s.Agent, err = l.readAgentStatus(); err != nil {
+		return s, err
+	}
 	if c, err := l.ReadLocalConf(); err == nil {
 		s.Version, s.Revision, s.BinFile = c.Version, c.Revision, c.BinFile
 	} else if !errors.Is(err, os.ErrNotExist) {
@@ -171,6 +179,12 @@ func (s Status) Render(w io.Writer) error {
 		line("rollout", "%s: %s -> %s at %v%%; host %s, bucket %d: %s (%s)", r.Rollout, r.From, r.Version, r.Percent, r.HostID, r.Bucket, r.State, r.Why)
 		if r.Halted != nil {
 			line("halted", "%s (%s)", r.Halted.Reason, ago(r.Halted.Time))
+		}
+	}
+	if a := s.Agent; a != nil {
+		line("agent", "version %s (pid %d, built from %s)", a.Version, a.PID, orNone(a.Revision))
+		for _, v := range slices.Sorted(maps.Keys(a.Failed)) {
+			line("agent failed", "version %s: %s; not tried again until the agent file names another version, or `reconciler retry --agent`", v, a.Failed[v])
 		}
 	}
 	if d := s.Deferred; d != nil {

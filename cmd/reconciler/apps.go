@@ -44,7 +44,7 @@ func appsMode(cmd *cobra.Command) bool {
 
 // agentOnlyFlags are the settings of the agent itself, one for all its apps:
 // an app file that sets one is warned about, and it is ignored there.
-var agentOnlyFlags = []string{"apps-dir", "cache-dir", "listen", "webhook-secret-file", "log-format"}
+var agentOnlyFlags = append([]string{"apps-dir", "cache-dir", "listen", "webhook-secret-file", "log-format"}, agentUpdateFlags...)
 
 // runAppsCmd is `run --apps-dir`.
 func runAppsCmd(cmd *cobra.Command, c *Config, a *agentFlags, x *appsFlags, stderr io.Writer) error {
@@ -53,6 +53,9 @@ func runAppsCmd(cmd *cobra.Command, c *Config, a *agentFlags, x *appsFlags, stde
 	}
 	if c.Dir != "" {
 		return &usageError{msg: "--dir and --apps-dir: give one (--dir runs one app, --apps-dir one per file of a directory)"}
+	}
+	if err := refuseAgentUpdateInApps(&a.Update); err != nil {
+		return err
 	}
 	if _, err := parseSchedule(a.Schedule); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/internal/agentdir"
 	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/selfupdate"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -67,10 +68,11 @@ func envCause(err error) error {
 
 // envOnly are the RECONCILER_* variables read other than through a flag:
 // the HTTPS token (newEngine; a secret has no flag, only --git-token-file)
-// the tests' marker for a re-executed test binary, and the start's marker
-// of an agent version it exec'd (agentdir.ChosenEnv). A new os.Getenv of a
+// the tests' marker for a re-executed test binary, the start's marker
+// of an agent version it exec'd (agentdir.ChosenEnv), and the descriptors
+// an agent hands its successor (selfupdate.HandoverEnv). A new os.Getenv of a
 // RECONCILER_* name belongs here, or it is warned about as a typo.
-var envOnly = []string{"RECONCILER_GIT_TOKEN", "RECONCILER_TEST_MAIN", agentdir.ChosenEnv}
+var envOnly = []string{"RECONCILER_GIT_TOKEN", "RECONCILER_TEST_MAIN", agentdir.ChosenEnv, selfupdate.HandoverEnv}
 
 // warnUnknownEnv writes one line to the command's stderr for each
 // RECONCILER_* variable of environ that is no flag of any command and not in

@@ -13,6 +13,7 @@ import (
 	"github.com/reconciler-dev/reconciler/internal/agenthost"
 	"github.com/reconciler-dev/reconciler/internal/notify"
 	"github.com/reconciler-dev/reconciler/internal/redact"
+	"github.com/reconciler-dev/reconciler/internal/selfupdate"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/robfig/cron/v3"
@@ -26,6 +27,7 @@ type agentFlags struct {
 	Listen     string
 	SecretFile string
 	MaxBackoff time.Duration
+	Update     selfUpdateFlags // --agent-*
 }
 
 func newRunCmd(stderr io.Writer) *cobra.Command {
@@ -95,6 +97,7 @@ one git cache in --cache-dir. /metrics labels every series with app,
 	fs.StringVar(&a.SecretFile, "webhook-secret-file", "", "require a GitHub-style X-Hub-Signature-256 HMAC on POST /reconcile, with the secret in this file")
 	fs.DurationVar(&a.MaxBackoff, "max-backoff", reconcile.DefaultMaxBackoff, "longest wait between polls after repeated failures")
 	x.addRunFlags(fs)
+	a.Update.add(fs)
 	return cmd, &c, &a
 }
 
@@ -124,6 +127,10 @@ func loopbackAddr(addr string) (string, error) {
 func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) error {
 	hup := newHUPRelay() // first: a SIGHUP from now on polls, never kills
 	defer hup.Close()
+	hand, err := selfupdate.Inherited() // started by an agent to take over from it
+	if err != nil {
+		return err
+	}
 	sched, err := parseSchedule(a.Schedule)
 	if err != nil {
 		return err
@@ -140,7 +147,14 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 			return err
 		}
 	}
-	eng, lock, err := openEngine(c, log)
+	up, err := newUpdater(c, &a.Update, log)
+	if err != nil {
+		return err
+	}
+	if err := confirmAsSuccessor(ctx, hand, up, log); err != nil {
+		return err
+	}
+	eng, lock, err := openAgentEngine(ctx, c, hand, log)
 	if err != nil {
 		return err
 	}
@@ -157,12 +171,11 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 		log.Warn("clean temporary links", "err", err)
 	}
 
-	var ln net.Listener
-	if listen != "" {
-		if ln, err = net.Listen("tcp", listen); err != nil {
-			return fmt.Errorf("--listen: %w", err)
-		}
+	ln, err := listenAgent(listen, hand)
+	if err != nil {
+		return err
 	}
+	startUpdater(up, layout, reg, eng.Notify, ln)
 	log.Info("agent starting", "repo", redact.URL(c.Repo), "ref", c.Ref, "path", c.Path, "dir", layout.Dir,
 		"schedule", a.Schedule, "jitter", a.Jitter, "listen", listen, "notify", len(c.Notify.urls))
 	if !c.windows.Empty() {
@@ -170,13 +183,21 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 		log.Info("deploy windows", "window", c.Windows, "deny_window", c.DenyWindows, "opens", opens)
 	}
 	hup.start(ctx, log, "SIGHUP: polling now", agent.Trigger)
+	serveCtx, handedOver := context.WithCancel(ctx)
+	defer handedOver()
+	succ, wait := runUpdater(serveCtx, up, agent, handedOver)
 	notifyReady(log)
 	loop := agenthost.Loop{Agent: agent, Layout: layout, Exits: agenthost.ExitWatch(eng.Engine), OnRequest: agent.Trigger, Log: log}
 	if ln != nil {
 		loop.Server, loop.Listener = agenthost.NewServer(&agenthost.Single{Agent: agent, Layout: layout, Metrics: reg}, secret, log), ln
 	}
-	err = loop.Run(ctx)
+	err = loop.Run(serveCtx)
+	wait()
 	lock.Unlock() // the agent is done: delivering what is queued needs no lock
 	closeNotifier(ctx, notifier)
+	if s := *succ; s != nil { // the successor is the agent now, whatever this one's end
+		log.Info("agent update: handed over; this agent exits", "version", s.Version, "pid", s.PID(), "err", err)
+		return s.Release()
+	}
 	return err
 }

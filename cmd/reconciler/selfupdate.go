@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/reconciler-dev/reconciler/artifacts"
+	"github.com/reconciler-dev/reconciler/gitsrc"
+	"github.com/reconciler-dev/reconciler/internal/agentdir"
+	"github.com/reconciler-dev/reconciler/internal/selfupdate"
+	"github.com/reconciler-dev/reconciler/reconcile"
+	"github.com/spf13/pflag"
+)
+
+// selfUpdateFlags are run's settings of the agent's own updates
+// (--agent-*): off without --agent-path.
+type selfUpdateFlags struct {
+	Path, Repo, Ref, Dir string
+	ConfirmTimeout       time.Duration
+}
+
+func (f *selfUpdateFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&f.Path, "agent-path", "", "the agent's own desired file in the deploy repo ({hostname} expanded); the agent updates itself to the release it names (off when empty)")
+	fs.StringVar(&f.Repo, "agent-repo", "", "the repo of --agent-path (default: --repo, with its credentials and --verify-* settings)")
+	fs.StringVar(&f.Ref, "agent-ref", "", "the branch or tag of --agent-path (default: --ref)")
+	fs.StringVar(&f.Dir, "agent-dir", "", "where agent releases are kept (default: $STATE_DIRECTORY/agent, else /var/lib/reconciler/agent)")
+	fs.DurationVar(&f.ConfirmTimeout, "agent-confirm-timeout", 2*time.Minute, "how long a new agent release has to start, take the configuration and complete a verified poll before it is stopped and recorded failed")
+}
+
+// agentUpdateFlags are the --agent-* flags: settings of the agent itself
+// under --apps-dir.
+var agentUpdateFlags = []string{"agent-path", "agent-repo", "agent-ref", "agent-dir", "agent-confirm-timeout"}
+
+// agentDir is --agent-dir, or its default.
+func (f *selfUpdateFlags) agentDir() string {
+	if f.Dir != "" {
+		return f.Dir
+	}
+	return agentdir.DefaultDir(os.Getenv)
+}
+
+// newUpdater builds the agent's updater from c and f, nil without
+// --agent-path. Its repo is read into memory (no cache on disk: a
+// successor's confirming poll runs beside the old agent, which holds the
+// directory's lock).
+func newUpdater(c *Config, f *selfUpdateFlags, log *slog.Logger) (*selfupdate.Updater, error) {
+	if f.Path == "" {
+		return nil, nil
+	}
+	if f.ConfirmTimeout <= 0 {
+		return nil, &usageError{msg: "--agent-confirm-timeout must be positive"}
+	}
+	ac := *c
+	if f.Repo != "" {
+		ac.Repo = f.Repo
+	}
+	if f.Ref != "" {
+		ac.Ref = f.Ref
+	}
+	path := strings.TrimPrefix(f.Path, "./")
+	if strings.Contains(path, "{hostname}") {
+		host, err := os.Hostname()
+		if err != nil {
+			return nil, fmt.Errorf("expand {hostname} in --agent-path: %w", err)
+		}
+		path = strings.ReplaceAll(path, "{hostname}", host)
+	}
+	if err := gitsrc.CheckPath(path); err != nil {
+		return nil, &usageError{msg: fmt.Sprintf("--agent-path %q: %v", f.Path, err)}
+	}
+	opts, err := sourceOptions(&ac, "")
+	if err != nil {
+		return nil, err
+	}
+	src, err := gitsrc.New(opts)
+	if err != nil {
+		return nil, &usageError{msg: "--agent-repo: " + err.Error()}
+	}
+	stores, err := newStores(c)
+	if err != nil {
+		return nil, err
+	}
+	dir := f.agentDir()
+	store, err := agentdir.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--agent-dir: %w", err)
+	}
+	up := &selfupdate.Updater{Repo: src, Path: path, HostID: c.HostID, Store: store,
+		Download:       &artifacts.Fetcher{MaxSize: c.maxSizeBytes, Client: artifacts.NewClient(c.tlsConf), Stores: stores},
+		Running:        runningVersion(),
+		ConfirmTimeout: f.ConfirmTimeout,
+		Log:            log.With("agent_path", path, "agent_dir", dir)}
+	if c.trust.Enabled() {
+		up.Verify = func(ctx context.Context, rev string) error {
+			_, err := src.VerifyCommit(ctx, rev, c.trust)
+			return err
+		}
+	}
+	return up.Init(), nil
+}
+
+// runningVersion is the version of this agent: the release of the agent
+// dir it was started as (by the start's choice or a handover), else the
+// version stamped into it.
+func runningVersion() string {
+	if v := os.Getenv(agentdir.ChosenEnv); v != "" {
+		return v
+	}
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return unknown
+}
+
+// runningRevision is the commit this agent was built from.
+func runningRevision() string {
+	if commit != "" {
+		return commit
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if rev, _, _ := vcsInfo(bi); rev != "" {
+			return rev
+		}
+	}
+	return unknown
+}
+
+// startUpdater readies up (nil: off) for an agent: its metrics, its
+// status file, its notifications, how a successor is launched. Without
+// one, a status file an earlier agent left is removed.
+func startUpdater(up *selfupdate.Updater, layout reconcile.Layout, reg prometheus.Registerer, n reconcile.Notifier, ln net.Listener) {
+	if up == nil {
+		_ = os.Remove(layout.AgentStatusFile())
+		return
+	}
+	up.Revision, up.StatusFile = runningRevision(), layout.AgentStatusFile()
+	up.Metrics = selfupdate.NewMetrics(reg, up.Running, up.Revision)
+	if n != nil {
+		up.Notify = n.Notify
+	}
+	up.Launch = selfupdate.Launch{Args: os.Args[1:], Env: os.Environ()}
+	if ln != nil {
+		up.Launch.Listener = selfupdate.ListenerFile(ln)
+	}
+}
+
+// confirmAsSuccessor is the start of an agent started by another to take
+// over (hand non-nil): one poll of the agent file that reached the repo
+// and verified the commit, then ready, then the old agent's go.
+func confirmAsSuccessor(ctx context.Context, hand *selfupdate.Handover, up *selfupdate.Updater, log *slog.Logger) error {
+	if hand == nil {
+		return nil
+	}
+	if up == nil {
+		return errors.New("started to take over from an agent, without --agent-path")
+	}
+	return hand.Confirm(ctx, func(ctx context.Context) error {
+		_, _, err := up.Observe(ctx)
+		return err
+	}, log)
+}
+
+// handoverLockWait bounds how long a successor waits for the old agent
+// to let go of the directory: the old agent finishes or undoes a switch
+// under way before it does (--health-timeout, --health-bake).
+const handoverLockWait = 15 * time.Minute
+
+// openAgentEngine is openEngine for run; a successor waits for the old
+// agent to let go of the lock.
+func openAgentEngine(ctx context.Context, c *Config, hand *selfupdate.Handover, log *slog.Logger) (wired, *reconcile.Lock, error) {
+	eng, lock, err := openEngine(c, log)
+	if hand == nil || !errors.Is(err, reconcile.ErrLocked) {
+		return eng, lock, err
+	}
+	log.Info("agent update: waiting for the old agent to let go of the directory", "dir", c.Dir)
+	deadline := time.Now().Add(handoverLockWait)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for errors.Is(err, reconcile.ErrLocked) && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return eng, nil, ctx.Err()
+		case <-tick.C:
+		}
+		eng, lock, err = openEngine(c, log)
+	}
+	return eng, lock, err
+}
+
+// listenAgent is the agent's listener: the one handed over by the old
+// agent, else a new one on addr ("" : none).
+func listenAgent(addr string, hand *selfupdate.Handover) (net.Listener, error) {
+	ln, ok, err := hand.Listener()
+	if ok || err != nil {
+		if err != nil {
+			return nil, fmt.Errorf("--listen: the socket handed over: %w", err)
+		}
+		return ln, nil
+	}
+	if addr == "" {
+		return nil, nil
+	}
+	if ln, err = net.Listen("tcp", addr); err != nil {
+		return nil, fmt.Errorf("--listen: %w", err)
+	}
+	return ln, nil
+}
+
+// runUpdater runs up (nil: nothing) beside the agent, looking at the
+// agent file after each of the agent's polls. When it has handed over, it
+// stores the successor in *succ and calls handedOver, which stops this
+// agent. wait returns once it has stopped.
+func runUpdater(ctx context.Context, up *selfupdate.Updater, agent *reconcile.Agent, handedOver func()) (succ **selfupdate.Successor, wait func()) {
+	var s *selfupdate.Successor
+	if up == nil {
+		return &s, func() {}
+	}
+	agent.AfterPoll = up.Trigger
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if s, _ = up.Run(ctx); s != nil {
+			handedOver()
+		}
+	}()
+	return &s, func() { <-done }
+}
+
+// refuseAgentUpdateInApps refuses --agent-path under --apps-dir, which
+// does not update itself yet: better a clear error at start than an agent
+// that looks updated and is not.
+func refuseAgentUpdateInApps(f *selfUpdateFlags) error {
+	if f.Path != "" {
+		return &usageError{msg: "--agent-path: the agent of --apps-dir does not update itself yet; run the apps' agent from the package's binary, or one agent per app (--dir)"}
+	}
+	return nil
+}

@@ -1,0 +1,262 @@
+// Package svctest runs a program as systemd runs a Type=notify service
+// with NotifyAccess=all, KillMode=process and Restart=on-failure, for the
+// tests and the benchmark of the agent's self-update: it listens on a
+// NOTIFY_SOCKET, follows MAINPID= (the main pid may move to another
+// process, as an agent handing over to its successor moves it), and
+// starts the program again when the main process dies of a failure. As
+// with KillMode=process, when the main process dies nothing else of the
+// service is killed. Like testkit, it needs no testing.TB.
+package svctest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Options describe the service.
+type Options struct {
+	Path           string   // the program (ExecStart's)
+	Args           []string // its arguments
+	Env            []string // its environment; NOTIFY_SOCKET is added
+	Dir            string   // its working directory
+	Stdout, Stderr io.Writer
+	// RestartSec is the wait before a start after a failure; 0: 100ms.
+	RestartSec time.Duration
+	// SocketDir holds the notify socket (a short path: a unix socket's
+	// name is at most 107 bytes).
+	SocketDir string
+}
+
+// Service is a running service.
+type Service struct {
+	o      Options
+	conn   *net.UnixConn
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu       sync.Mutex
+	main     int
+	starts   int
+	readies  int
+	mains    []int // every main pid, in order
+	exits    map[int]error
+	children map[int]bool // the pids it started
+	stopped  bool
+	err      error
+}
+
+// Start starts the service: the program once, again after each failure,
+// until Stop.
+func Start(o Options) (*Service, error) {
+	if o.RestartSec <= 0 {
+		o.RestartSec = 100 * time.Millisecond
+	}
+	sock := filepath.Join(o.SocketDir, "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		return nil, fmt.Errorf("svctest: notify socket: %w", err)
+	}
+	o.Env = append(o.Env, "NOTIFY_SOCKET="+sock)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Service{o: o, conn: conn, cancel: cancel, done: make(chan struct{}), exits: map[int]error{}, children: map[int]bool{}}
+	if err := s.start(); err != nil {
+		cancel()
+		conn.Close()
+		return nil, err
+	}
+	go s.loop(ctx)
+	return s, nil
+}
+
+func (s *Service) start() error {
+	cmd := exec.Command(s.o.Path, s.o.Args...)
+	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = s.o.Env, s.o.Dir, s.o.Stdout, s.o.Stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("svctest: start %s: %w", s.o.Path, err)
+	}
+	pid := cmd.Process.Pid
+	s.mu.Lock()
+	s.main, s.starts = pid, s.starts+1
+	s.mains = append(s.mains, pid)
+	s.children[pid] = true
+	s.mu.Unlock()
+	go func() {
+		// Process.Wait, not cmd.Wait: cmd.Wait also waits for the copy of
+		// the output, whose pipe a successor inherited and keeps open.
+		var err error
+		if st, werr := cmd.Process.Wait(); werr != nil {
+			err = werr
+		} else if !st.Success() {
+			err = errors.New(st.String())
+		}
+		s.mu.Lock()
+		s.exits[pid] = err
+		s.mu.Unlock()
+	}()
+	return nil
+}
+
+// loop reads notifications and watches the main pid every few ms.
+func (s *Service) loop(ctx context.Context) {
+	defer close(s.done)
+	defer s.conn.Close()
+	for ctx.Err() == nil {
+		s.drain(5 * time.Millisecond)
+		main := s.MainPID()
+		if main == 0 || Alive(main) {
+			continue
+		}
+		s.drain(0) // a MAINPID= sent before the old main exited counts
+		if s.MainPID() != main {
+			continue
+		}
+		failed := s.failed(main)
+		s.mu.Lock()
+		s.main = 0
+		stopping := s.stopped
+		s.mu.Unlock()
+		if stopping || !failed {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(s.o.RestartSec):
+		}
+		if err := s.start(); err != nil {
+			s.mu.Lock()
+			s.err = err
+			s.mu.Unlock()
+			return
+		}
+	}
+}
+
+// failed says whether the main pid's end was a failure: a non-zero exit
+// or a signal of a process it started itself, and any end of a pid that
+// it did not start (its status is unknown here; systemd, as PID 1, would
+// know it).
+func (s *Service) failed(pid int) bool {
+	s.mu.Lock()
+	child := s.children[pid]
+	s.mu.Unlock()
+	if !child {
+		return true
+	}
+	for {
+		s.mu.Lock()
+		err, ok := s.exits[pid]
+		s.mu.Unlock()
+		if ok {
+			return err != nil
+		}
+		time.Sleep(2 * time.Millisecond) // Wait returns right after the exit seen
+	}
+}
+
+// drain reads the notifications waiting (and those arriving within wait).
+// A read is always given a moment: with a deadline already passed, Go
+// does not even look at what is queued.
+func (s *Service) drain(wait time.Duration) {
+	buf := make([]byte, 4096)
+	for {
+		_ = s.conn.SetReadDeadline(time.Now().Add(max(wait, time.Millisecond)))
+		n, err := s.conn.Read(buf)
+		if err != nil {
+			return
+		}
+		s.handle(string(buf[:n]))
+		wait = 0
+	}
+}
+
+func (s *Service) handle(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, line := range strings.Split(msg, "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		switch k {
+		case "MAINPID":
+			if pid, err := strconv.Atoi(v); err == nil && pid > 0 && pid != s.main {
+				s.main = pid
+				s.mains = append(s.mains, pid)
+			}
+		case "READY":
+			s.readies++
+		}
+	}
+}
+
+// MainPID is the service's main pid (0: none runs).
+func (s *Service) MainPID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.main
+}
+
+// Starts is how many times the program was started.
+func (s *Service) Starts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.starts
+}
+
+// Mains lists every main pid the service had, in order.
+func (s *Service) Mains() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.mains...)
+}
+
+// Err is why the service could not be started again, if it could not.
+func (s *Service) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Stop sends SIGTERM to the main process (as systemctl stop does with
+// KillMode=process), waits for it to end (SIGKILL after timeout), and
+// stops following the service.
+func (s *Service) Stop(timeout time.Duration) error {
+	s.mu.Lock()
+	s.stopped = true
+	main := s.main
+	s.mu.Unlock()
+	var err error
+	if main != 0 {
+		_ = syscall.Kill(main, syscall.SIGTERM)
+		deadline := time.Now().Add(timeout)
+		for Alive(main) && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if Alive(main) {
+			_ = syscall.Kill(main, syscall.SIGKILL)
+			err = errors.New("svctest: the main process did not stop on SIGTERM")
+		}
+	}
+	s.cancel()
+	<-s.done
+	return err
+}
+
+// Alive reports whether pid runs (exists and is not a zombie).
+func Alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i < 0 || i+2 >= len(b) || (b[i+2] != 'Z' && b[i+2] != 'X')
+}
