@@ -54,7 +54,10 @@
 //   - MAINPID= needs a unit with Type=notify and NotifyAccess=all; it was
 //     exercised against internal/svctest, which behaves as systemd
 //     documents, not against systemd itself.
-//   - run --apps-dir does not update itself yet.
+//   - Under run --apps-dir the caller stops every app's agent (each
+//     releases its directory's lock) before Successor.Release, and the
+//     successor waits for each lock in turn; this package hands over one
+//     process and one socket, whatever it holds.
 //   - The agent's rollout series are served by an unchecked collector:
 //     the app's rollout series (same names, without the agent label)
 //     share the registry under run --dir, and a registry refuses two
