@@ -14,6 +14,7 @@ import (
 	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/gitsrc/gittest"
 	"github.com/reconciler-dev/reconciler/internal/fleetmetrics"
+	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
 // agentRollout gathers reg and returns the agent's rollout series as
@@ -97,5 +98,41 @@ func TestPollExportsAgentRollout(t *testing.T) {
 		if got := poll(c.host, c.running, c.file); !slices.Equal(got, c.want) {
 			t.Errorf("%s: got %q, want %q", c.what, got, c.want)
 		}
+	}
+}
+
+// TestAgentRolloutBesideApps: under run --apps-dir the agent's series are
+// gathered with the apps' (labelled app, in registries of their own, as
+// agenthost.Apps gathers them): the agent's rollout series and an app's
+// of the same name are both served, each with its own labels.
+func TestAgentRolloutBesideApps(t *testing.T) {
+	base := prometheus.NewRegistry()
+	m := NewMetrics(base, "1", "abc")
+	m.setRollout("agent.conf", &reconcile.Wave{Rollout: "agent-2", HostID: "h1", Percent: 10}, fleetmetrics.StateOut)
+	app := prometheus.NewRegistry()
+	g := fleetmetrics.RolloutState.GaugeVec()
+	prometheus.WrapRegistererWith(prometheus.Labels{"app": "web"}, app).MustRegister(g)
+	g.WithLabelValues("web-2.0", "h1", fleetmetrics.StateApplied).Set(1)
+	fams, err := prometheus.Gatherers{base, app}.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	var got []string
+	for _, f := range fams {
+		if f.GetName() != fleetmetrics.NameRolloutState {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			var l []string
+			for _, p := range s.GetLabel() {
+				l = append(l, p.GetName()+"="+p.GetValue())
+			}
+			got = append(got, strings.Join(l, ","))
+		}
+	}
+	slices.Sort(got)
+	want := []string{"agent=agent.conf,host_id=h1,rollout=agent-2,state=out", "app=web,host_id=h1,rollout=web-2.0,state=applied"}
+	if !slices.Equal(got, want) {
+		t.Errorf("rollout series: got %q, want %q", got, want)
 	}
 }
