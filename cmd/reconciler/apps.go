@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"reflect"
@@ -16,6 +15,9 @@ import (
 
 	"github.com/reconciler-dev/reconciler/internal/agenthost"
 	"github.com/reconciler-dev/reconciler/internal/appset"
+	"github.com/reconciler-dev/reconciler/internal/selfupdate"
+	"github.com/reconciler-dev/reconciler/reconcile"
+	"github.com/robfig/cron/v3"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -54,17 +56,27 @@ func runAppsCmd(cmd *cobra.Command, c *Config, a *agentFlags, x *appsFlags, stde
 	if c.Dir != "" {
 		return &usageError{msg: "--dir and --apps-dir: give one (--dir runs one app, --apps-dir one per file of a directory)"}
 	}
-	if err := refuseAgentUpdateInApps(&a.Update); err != nil {
-		return err
-	}
-	if _, err := parseSchedule(a.Schedule); err != nil {
+	sched, err := parseSchedule(a.Schedule)
+	if err != nil {
 		return err
 	}
 	log, err := newLogger(c.LogFormat, stderr, slog.LevelInfo)
 	if err != nil {
 		return err
 	}
-	return runApps(cmd.Context(), newAppDefaults(cmd, c, a), x, a, log)
+	d := newAppDefaults(cmd, c, a)
+	up, err := newAppsUpdater(c, &a.Update, log)
+	if err != nil {
+		return err
+	}
+	return runApps(cmd.Context(), d, x, a, appsUpdate{up: up, sched: sched}, log)
+}
+
+// appsUpdate is the agent's own update under --apps-dir: its updater (nil:
+// off) and the schedule it looks at the agent file on.
+type appsUpdate struct {
+	up    *selfupdate.Updater
+	sched cron.Schedule
 }
 
 // newAppDefaults takes the settings of the agent's run command, once its
@@ -82,6 +94,9 @@ type appDefaults struct {
 	a       agentFlags
 	changed []string // the flags set on the command line or by the environment
 	known   []string // every RECONCILER_* variable any command reads
+	// handover: this agent is the successor of one that still holds the
+	// apps' directories; each app waits for its lock (waitUnlocked).
+	handover bool
 }
 
 // settings are the settings of the app of f: the defaults with the file's
@@ -148,8 +163,12 @@ func appFileError(f appset.File, err error) error {
 }
 
 // runApps runs the apps of the apps dir and the HTTP endpoint until ctx
-// ends.
-func runApps(ctx context.Context, d appDefaults, x *appsFlags, a *agentFlags, log *slog.Logger) error {
+// ends, or until the agent handed over to a new release of itself (u).
+func runApps(ctx context.Context, d appDefaults, x *appsFlags, a *agentFlags, u appsUpdate, log *slog.Logger) error {
+	hand, err := selfupdate.Inherited() // started by an agent to take over from it
+	if err != nil {
+		return err
+	}
 	if fi, err := os.Stat(x.AppsDir); err != nil || !fi.IsDir() {
 		return &usageError{msg: fmt.Sprintf("--apps-dir %s: not a directory (%v)", x.AppsDir, err)}
 	}
@@ -157,28 +176,44 @@ func runApps(ctx context.Context, d appDefaults, x *appsFlags, a *agentFlags, lo
 	if err != nil {
 		return err
 	}
+	if err := confirmAsSuccessor(ctx, hand, u.up, log); err != nil {
+		return err
+	}
+	d.handover = hand != nil
 	cacheDir := x.cacheDir()
 	if err := os.MkdirAll(cacheDir, 0o700); err != nil {
 		return fmt.Errorf("--cache-dir: %w", err)
 	}
-	_, lock, err := lockDir(cacheDir) // one agent per cache: two would write the same clones
+	var lock *reconcile.Lock
+	err = waitUnlocked(ctx, d.handover, cacheDir, log, func() (err error) {
+		_, lock, err = lockDir(cacheDir) // one agent per cache: two would write the same clones
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("--cache-dir: %w", err)
 	}
 	defer lock.Unlock()
 	host := agenthost.NewApps(x.AppsDir, cacheDir, d.openApp, log)
-	var ln net.Listener
-	if listen != "" {
-		if ln, err = net.Listen("tcp", listen); err != nil {
-			return fmt.Errorf("--listen: %w", err)
-		}
+	ln, err := listenAgent(listen, hand)
+	if err != nil {
+		return err
 	}
+	startAppsUpdater(u.up, host.Registry(), ln)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	log.Info("agent starting", "apps_dir", x.AppsDir, "cache_dir", cacheDir, "listen", listen)
+	serveCtx, handedOver := context.WithCancel(ctx)
+	defer handedOver()
+	succ, wait := runAppsUpdater(serveCtx, u.up, u.sched, handedOver)
 	notifyReady(log)
-	err = host.Run(ctx, hup, ln, secret)
+	err = host.Run(serveCtx, hup, ln, secret)
+	wait()
+	lock.Unlock()
+	if s := *succ; s != nil { // the successor is the agent now, whatever this one's end
+		log.Info("agent update: handed over; this agent exits", "version", s.Version, "pid", s.PID(), "err", err)
+		return s.Release()
+	}
 	if err == nil {
 		log.Info("agent stopped; the apps keep running")
 	}

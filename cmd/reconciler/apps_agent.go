@@ -11,6 +11,7 @@ import (
 	"github.com/reconciler-dev/reconciler/internal/appset"
 	"github.com/reconciler-dev/reconciler/internal/notify"
 	"github.com/reconciler-dev/reconciler/internal/redact"
+	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
 // openApp is the agenthost.OpenFunc of `run --apps-dir`: the settings of
@@ -31,7 +32,14 @@ func (d *appDefaults) openApp(f appset.File, log *slog.Logger) (*agenthost.App, 
 		return nil, appFileError(f, err)
 	}
 	start := func(ctx context.Context, p agenthost.Parts) (*agenthost.Running, error) {
-		eng, lock, err := openEngineOn(c, p.Git, p.Log)
+		var (
+			eng  wired
+			lock *reconcile.Lock
+		)
+		err := waitUnlocked(ctx, d.handover, c.Dir, p.Log, func() (err error) {
+			eng, lock, err = openEngineOn(c, p.Git, p.Log)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -188,16 +189,44 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 	succ, wait := runUpdater(serveCtx, up, agent, handedOver)
 	notifyReady(log)
 	loop := agenthost.Loop{Agent: agent, Layout: layout, Exits: agenthost.ExitWatch(eng.Engine), OnRequest: agent.Trigger, Log: log}
+	stopServing := func() error { return nil }
 	if ln != nil {
-		loop.Server, loop.Listener = agenthost.NewServer(&agenthost.Single{Agent: agent, Layout: layout, Metrics: reg}, secret, log), ln
+		srv := agenthost.NewServer(&agenthost.Single{Agent: agent, Layout: layout, Metrics: reg}, secret, log)
+		stopServing = serveBeyond(ctx, handedOver, srv, ln)
 	}
 	err = loop.Run(serveCtx)
 	wait()
 	lock.Unlock() // the agent is done: delivering what is queued needs no lock
+	if serr := stopServing(); err == nil {
+		err = serr
+	}
 	closeNotifier(ctx, notifier)
 	if s := *succ; s != nil { // the successor is the agent now, whatever this one's end
 		log.Info("agent update: handed over; this agent exits", "version", s.Version, "pid", s.PID(), "err", err)
 		return s.Release()
 	}
 	return err
+}
+
+// serveBeyond serves srv on ln until the func it returns is called, which
+// stops it and returns its error; a server that fails before calls
+// stopAgent. The agent's endpoint so outlives its loops: at a handover
+// the old agent answers on the shared socket until it has let go of the
+// directory, and the successor, which takes the lock then, answers from
+// that moment (the /metrics gap is the successor's start alone, not also
+// the old agent's stop).
+func serveBeyond(ctx context.Context, stopAgent func(), srv *http.Server, ln net.Listener) func() error {
+	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() {
+		err := agenthost.ServeHTTP(sctx, srv, ln)
+		if err != nil && sctx.Err() == nil {
+			stopAgent()
+		}
+		done <- err
+	}()
+	return func() error {
+		stop()
+		return <-done
+	}
 }

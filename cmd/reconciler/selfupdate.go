@@ -17,6 +17,7 @@ import (
 	"github.com/reconciler-dev/reconciler/internal/agentdir"
 	"github.com/reconciler-dev/reconciler/internal/selfupdate"
 	"github.com/reconciler-dev/reconciler/reconcile"
+	"github.com/robfig/cron/v3"
 	"github.com/spf13/pflag"
 )
 
@@ -29,7 +30,7 @@ type selfUpdateFlags struct {
 
 func (f *selfUpdateFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Path, "agent-path", "", "the agent's own desired file in the deploy repo ({hostname} expanded); the agent updates itself to the release it names (off when empty)")
-	fs.StringVar(&f.Repo, "agent-repo", "", "the repo of --agent-path (default: --repo, with its credentials and --verify-* settings)")
+	fs.StringVar(&f.Repo, "agent-repo", "", "the repo of --agent-path (default: --repo, with its credentials and --verify-* settings; required with --apps-dir when the agent has no --repo)")
 	fs.StringVar(&f.Ref, "agent-ref", "", "the branch or tag of --agent-path (default: --ref)")
 	fs.StringVar(&f.Dir, "agent-dir", "", "where agent releases are kept (default: $STATE_DIRECTORY/agent, else /var/lib/reconciler/agent)")
 	fs.DurationVar(&f.ConfirmTimeout, "agent-confirm-timeout", 2*time.Minute, "how long a new agent release has to start, take the configuration and complete a verified poll before it is stopped and recorded failed")
@@ -178,24 +179,36 @@ const handoverLockWait = 15 * time.Minute
 
 // openAgentEngine is openEngine for run; a successor waits for the old
 // agent to let go of the lock.
-func openAgentEngine(ctx context.Context, c *Config, hand *selfupdate.Handover, log *slog.Logger) (wired, *reconcile.Lock, error) {
-	eng, lock, err := openEngine(c, log)
-	if hand == nil || !errors.Is(err, reconcile.ErrLocked) {
-		return eng, lock, err
+func openAgentEngine(ctx context.Context, c *Config, hand *selfupdate.Handover, log *slog.Logger) (eng wired, lock *reconcile.Lock, err error) {
+	err = waitUnlocked(ctx, hand != nil, c.Dir, log, func() error {
+		eng, lock, err = openEngine(c, log)
+		return err
+	})
+	return eng, lock, err
+}
+
+// waitUnlocked calls open once, and, for a successor (handover) while it
+// fails with reconcile.ErrLocked, again every 10 ms up to
+// handoverLockWait: the old agent lets go of dir once it has finished or
+// undone a switch under way.
+func waitUnlocked(ctx context.Context, handover bool, dir string, log *slog.Logger, open func() error) error {
+	err := open()
+	if !handover || !errors.Is(err, reconcile.ErrLocked) {
+		return err
 	}
-	log.Info("agent update: waiting for the old agent to let go of the directory", "dir", c.Dir)
+	log.Info("agent update: waiting for the old agent to let go of the directory", "dir", dir)
 	deadline := time.Now().Add(handoverLockWait)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for errors.Is(err, reconcile.ErrLocked) && time.Now().Before(deadline) {
 		select {
 		case <-ctx.Done():
-			return eng, nil, ctx.Err()
+			return ctx.Err()
 		case <-tick.C:
 		}
-		eng, lock, err = openEngine(c, log)
+		err = open()
 	}
-	return eng, lock, err
+	return err
 }
 
 // listenAgent is the agent's listener: the one handed over by the old
@@ -237,12 +250,75 @@ func runUpdater(ctx context.Context, up *selfupdate.Updater, agent *reconcile.Ag
 	return &s, func() { <-done }
 }
 
-// refuseAgentUpdateInApps refuses --agent-path under --apps-dir, which
-// does not update itself yet: better a clear error at start than an agent
-// that looks updated and is not.
-func refuseAgentUpdateInApps(f *selfUpdateFlags) error {
-	if f.Path != "" {
-		return &usageError{msg: "--agent-path: the agent of --apps-dir does not update itself yet; run the apps' agent from the package's binary, or one agent per app (--dir)"}
+// newAppsUpdater is newUpdater for `run --apps-dir`: the agent's own
+// --repo, --ref, credentials and --verify-* settings (its command line and
+// environment, never an app file's), --agent-repo required when it has no
+// --repo. nil without --agent-path.
+func newAppsUpdater(c *Config, f *selfUpdateFlags, log *slog.Logger) (*selfupdate.Updater, error) {
+	if f.Path == "" {
+		return nil, nil
 	}
-	return nil
+	if c.Repo == "" && f.Repo == "" {
+		return nil, &usageError{msg: "--agent-path with --apps-dir: --agent-repo is required (the agent has no --repo of its own)"}
+	}
+	ac := *c
+	if f.Repo != "" {
+		ac.Repo = f.Repo
+	}
+	ac.Path = f.Path
+	if err := runSteps(ac.resolveSource, ac.resolveMaxSize); err != nil {
+		return nil, err
+	}
+	return newUpdater(&ac, f, log)
+}
+
+// startAppsUpdater readies up (nil: off) for the agent of --apps-dir:
+// its metrics beside the apps', how a successor is launched. It keeps no
+// status file (no directory is the agent's own).
+func startAppsUpdater(up *selfupdate.Updater, reg prometheus.Registerer, ln net.Listener) {
+	if up == nil {
+		return
+	}
+	up.Revision = runningRevision()
+	up.Metrics = selfupdate.NewMetrics(reg, up.Running, up.Revision)
+	up.Launch = selfupdate.Launch{Args: os.Args[1:], Env: os.Environ()}
+	if ln != nil {
+		up.Launch.Listener = selfupdate.ListenerFile(ln)
+	}
+}
+
+// runAppsUpdater runs up (nil: nothing) beside the apps, looking at the
+// agent file at once and then at each tick of sched (the agent's
+// --schedule). When it has handed over, it stores the successor in *succ
+// and calls handedOver, which stops the apps' agents. wait returns once
+// it has stopped.
+func runAppsUpdater(ctx context.Context, up *selfupdate.Updater, sched cron.Schedule, handedOver func()) (succ **selfupdate.Successor, wait func()) {
+	var s *selfupdate.Successor
+	if up == nil {
+		return &s, func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if s, _ = up.Run(ctx); s != nil {
+			handedOver()
+		}
+	}()
+	go func() {
+		up.Trigger()
+		for {
+			t := time.NewTimer(time.Until(sched.Next(time.Now())))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-done:
+				t.Stop()
+				return
+			case <-t.C:
+				up.Trigger()
+			}
+		}
+	}()
+	return &s, func() { <-done }
 }

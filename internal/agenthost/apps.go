@@ -100,6 +100,10 @@ func NewApps(dir, cacheDir string, open OpenFunc, log *slog.Logger) *Apps {
 	return h
 }
 
+// Registry is where the agent's own series go (the self-update's): served
+// once on /metrics, beside the apps' series, without an app label.
+func (h *Apps) Registry() prometheus.Registerer { return h.base }
+
 // Run runs the apps (a signal on reload re-reads the directory) and, with
 // ln, the endpoints (NewServer) until ctx ends, then waits for both. It
 // returns nil when ctx ended.

@@ -22,6 +22,11 @@ const (
 	LabelRevision = "revision"
 	LabelClass    = "class"
 	LabelMessage  = "message"
+	// LabelAgent marks the rollout series of the agent's own file
+	// (run --agent-path): its value is that file's path in the deploy
+	// repo. An app's rollout series never carry it, so promote and fleet
+	// tell the agent's rollout from an app's on the same host.
+	LabelAgent = "agent"
 )
 
 // Rollout states of a host: the state label of reconciler_rollout_state,
@@ -80,6 +85,14 @@ var (
 		[]string{LabelClass, LabelMessage}}
 	AppUp = Series{NameAppUp,
 		"1 when the app process of the applied release runs, else 0.", nil}
+)
+
+// AgentRolloutState and AgentRolloutPercent are the series of the agent's
+// own rollout: the app's rollout series with LabelAgent added (same names
+// and help, so promote reads both with one query).
+var (
+	AgentRolloutState   = Series{RolloutState.Name, RolloutState.Help, append(RolloutState.Labels(), LabelAgent)}
+	AgentRolloutPercent = Series{RolloutPercent.Name, RolloutPercent.Help, append(RolloutPercent.Labels(), LabelAgent)}
 )
 
 // All is every series of the contract.

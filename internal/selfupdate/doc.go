@@ -23,6 +23,11 @@
 // manager it returns at once; without one the old process stands in for
 // the successor until it exits.
 //
+// With a rollout block in the agent file, each Poll exports this host's
+// place in it (Metrics: out, pending, applied, failed) as the app's
+// rollout series with the label fleetmetrics.LabelAgent, so `reconciler
+// promote --path <agent file>` judges the agent's rollout as an app's.
+//
 // # Invariants
 //
 //   - One agent is in charge at any time: the successor runs as the agent
@@ -49,5 +54,12 @@
 //   - MAINPID= needs a unit with Type=notify and NotifyAccess=all; it was
 //     exercised against internal/svctest, which behaves as systemd
 //     documents, not against systemd itself.
-//   - run --apps-dir does not update itself yet.
+//   - Under run --apps-dir the caller stops every app's agent (each
+//     releases its directory's lock) before Successor.Release, and the
+//     successor waits for each lock in turn; this package hands over one
+//     process and one socket, whatever it holds.
+//   - The agent's rollout series are served by an unchecked collector:
+//     the app's rollout series (same names, without the agent label)
+//     share the registry under run --dir, and a registry refuses two
+//     checked collectors of one name with different labels.
 package selfupdate

@@ -12,6 +12,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/internal/agentdir"
+	"github.com/reconciler-dev/reconciler/internal/fleetmetrics"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 )
@@ -55,7 +56,8 @@ type Updater struct {
 	trigger  chan struct{}
 	noted    string // the last state logged once (a failed version, a bad file)
 	lastRev  string
-	reported []byte // the status last written
+	wave     *reconcile.Wave // this host's place in the agent file's rollout, nil without one
+	reported []byte          // the status last written
 }
 
 // Trigger asks for a look at the agent file now; it never blocks, and
@@ -102,11 +104,12 @@ func (u *Updater) Run(ctx context.Context) (*Successor, error) {
 // another version than the running one that did not fail here before,
 // installs it verified and hands over to it.
 func (u *Updater) Poll(ctx context.Context) (*Successor, error) {
-	rev, d, err := u.Observe(ctx)
+	rev, d, w, err := u.observe(ctx)
 	if err != nil {
 		return nil, err
 	}
 	u.lastRev = rev
+	u.setWave(w)
 	if err := u.Store.Named(d.Version); err != nil {
 		return nil, err
 	}
@@ -153,38 +156,71 @@ func (u *Updater) Poll(ctx context.Context) (*Successor, error) {
 // host's agent release (the rollout placed): what a confirming poll does,
 // nothing written.
 func (u *Updater) Observe(ctx context.Context) (string, reconcile.Desired, error) {
+	rev, d, _, err := u.observe(ctx)
+	return rev, d, err
+}
+
+// observe is Observe that also returns the host's place in the file's
+// rollout (nil without a rollout block).
+func (u *Updater) observe(ctx context.Context) (string, reconcile.Desired, *reconcile.Wave, error) {
 	head, err := u.Repo.Head(ctx)
 	if err != nil {
-		return "", reconcile.Desired{}, err
+		return "", reconcile.Desired{}, nil, err
 	}
 	rev, err := u.Repo.Fetch(ctx, head)
 	if err != nil {
-		return "", reconcile.Desired{}, err
+		return "", reconcile.Desired{}, nil, err
 	}
 	if u.Verify != nil {
 		if err := u.Verify(ctx, rev); err != nil {
-			return rev, reconcile.Desired{}, fmt.Errorf("agent file %s at %s: %w", u.Path, short(rev), err)
+			return rev, reconcile.Desired{}, nil, fmt.Errorf("agent file %s at %s: %w", u.Path, short(rev), err)
 		}
 	}
 	data, err := u.Repo.ReadFile(ctx, rev, u.Path)
 	if err != nil {
-		return rev, reconcile.Desired{}, fmt.Errorf("agent file: %w", err)
+		return rev, reconcile.Desired{}, nil, fmt.Errorf("agent file: %w", err)
 	}
 	d, err := reconcile.ParseDesired(u.Path, data)
 	if err != nil {
-		return rev, reconcile.Desired{}, err
+		return rev, reconcile.Desired{}, nil, err
 	}
 	if d.Cfg != nil || (d.Rollout != nil && d.Rollout.From != nil && d.Rollout.From.Cfg != nil) {
-		return rev, reconcile.Desired{}, fmt.Errorf("%s: %w: %w", u.Path, reconcile.ErrInvalidDesired, ErrAgentCfg)
+		return rev, reconcile.Desired{}, nil, fmt.Errorf("%s: %w: %w", u.Path, reconcile.ErrInvalidDesired, ErrAgentCfg)
 	}
-	if d.Rollout != nil {
-		_, failed, err := u.Store.Failed(d.Version)
-		if err != nil {
-			return rev, reconcile.Desired{}, err
-		}
-		d = d.Target(reconcile.WaveOf(&d, u.HostID, failed))
+	if d.Rollout == nil {
+		return rev, d, nil, nil
 	}
-	return rev, d, nil
+	_, failed, err := u.Store.Failed(d.Version)
+	if err != nil {
+		return rev, reconcile.Desired{}, nil, err
+	}
+	w := reconcile.WaveOf(&d, u.HostID, failed)
+	return rev, d.Target(w), &w, nil
+}
+
+// setWave records w, this host's place in the agent file's rollout (nil:
+// none), and exports it with the state it gives the running version.
+func (u *Updater) setWave(w *reconcile.Wave) {
+	u.wave = w
+	u.Metrics.setRollout(u.Path, w, rolloutState(w, u.Running))
+}
+
+// rolloutState is the state of a host whose agent runs version running
+// in the rollout wave w places it: the states an app's host reports
+// (fleetmetrics), for the agent.
+func rolloutState(w *reconcile.Wave, running string) string {
+	switch {
+	case w == nil:
+		return ""
+	case w.Failed:
+		return fleetmetrics.StateFailed
+	case !w.In:
+		return fleetmetrics.StateOut
+	case w.Version == running:
+		return fleetmetrics.StateApplied
+	default:
+		return fleetmetrics.StatePending
+	}
 }
 
 // install makes the store hold version d's binary, verified, and returns
@@ -220,6 +256,11 @@ func (u *Updater) failed(v, rev string, err error) error {
 		u.Log.Error("agent update: recording the failed version", "version", v, "err", rerr)
 	}
 	u.Metrics.setFailed(v)
+	if w := u.wave; w != nil && w.In && w.Version == v { // this host's switch in the rollout failed: it stays on from
+		f := *w
+		f.In, f.Failed = false, true
+		u.setWave(&f)
+	}
 	u.Log.Error("agent update failed; this agent carries on", "version", v, "rev", short(rev), "err", err)
 	u.notify(reconcile.Event{Kind: reconcile.EventAgentFailed, FromVersion: u.Running, ToVersion: v, Revision: rev, Error: err.Error()})
 	u.noted = "failed " + v

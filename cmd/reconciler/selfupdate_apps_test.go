@@ -1,0 +1,211 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/agentdir"
+	"github.com/reconciler-dev/reconciler/internal/svctest"
+	"github.com/reconciler-dev/reconciler/internal/testkit"
+	"github.com/reconciler-dev/reconciler/restart/loadgen"
+)
+
+// appsAgentService is a `run --apps-dir` agent run as systemd runs
+// reconciler-apps.service, with two example apps (web, api) of one deploy
+// repo, which also holds the agent's file. Its agentService's dir is the
+// apps dir (what the agent's command line names).
+type appsAgentService struct {
+	*agentService
+	apps map[string]*fixtureApp
+}
+
+func startAppsAgentService(t *testing.T, bin string) *appsAgentService {
+	t.Helper()
+	a := &appsAgentService{agentService: &agentService{d: newDeployRepo(t), dir: t.TempDir(),
+		agentDir: filepath.Join(t.TempDir(), "agent"), listen: freeAddr(t), log: &syncBuffer{}}, apps: map[string]*fixtureApp{}}
+	for _, name := range []string{"web", "api"} {
+		app := &fixtureApp{name: name, dir: t.TempDir(), addr: freeAddr(t), d: a.d, repoURL: a.d.URL()}
+		killApps(t, app.dir)
+		a.apps[name] = app
+		f := appsFixture{apps: a.apps}
+		f.release(t, name, "1", nil)
+		env := fmt.Sprintf("RECONCILER_REPO=%s\nRECONCILER_PATH=%s/current.conf\nRECONCILER_DIR=%s\nRECONCILER_HEALTH_URL=http://%s/healthz\n",
+			app.repoURL, name, app.dir, app.addr)
+		testkit.WriteFileAtomic(t, filepath.Join(a.dir, name+".env"), env)
+	}
+	v1, _ := os.ReadFile(bin)
+	a.publishAgent("1", v1)
+	args := []string{"run", "--apps-dir", a.dir, "--cache-dir", t.TempDir(), "--schedule", "@every 1s",
+		"--listen", a.listen, "--health-timeout", "10s", "--agent-repo", a.d.URL(), "--agent-path", "agent.conf",
+		"--agent-dir", a.agentDir, "--agent-confirm-timeout", "10s", "--log-format", "json"}
+	svc, err := svctest.Start(svctest.Options{Path: bin, Args: args, Env: serviceEnv(), Dir: t.TempDir(),
+		Stdout: a.log, Stderr: a.log, SocketDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.svc = svc
+	t.Cleanup(func() {
+		if err := svc.Stop(10 * time.Second); err != nil {
+			t.Error(err)
+		}
+		for _, pid := range svc.Mains() {
+			if svctest.Alive(pid) {
+				t.Errorf("agent pid %d still runs after the service stopped", pid)
+			}
+		}
+		if t.Failed() || os.Getenv("SELFUP_LOG") != "" {
+			t.Logf("agent log:\n%s", a.log.String())
+		}
+	})
+	waitLong(t, "apps web and api on 1, agent 1", func() bool {
+		return a.answer("web", "1") && a.answer("api", "1") && a.reports("1")
+	})
+	return a
+}
+
+func (a *appsAgentService) answer(app, v string) bool {
+	return strings.HasPrefix(testkit.Answer(a.apps[app].addr), "exampleapp "+v+":")
+}
+
+// pids are the apps' pids by name.
+func (a *appsAgentService) pids(t *testing.T) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for name, app := range a.apps {
+		out[name] = readPID(t, app.dir)
+	}
+	return out
+}
+
+// TestAppsAgentUpdatesItself: a `run --apps-dir` agent with two apps
+// under load, under a systemd-like supervisor, follows its file (its
+// --agent-repo): 1 -> 2 is a handover (the new agent reports 2 and runs
+// from --agent-dir, the main pid moved, no start by the supervisor, both
+// apps kept their pids and lost no request, /metrics answered
+// throughout, each app polls again under the new agent); then a release
+// that exits at once is recorded failed and agent 2 carries on.
+func TestAppsAgentUpdatesItself(t *testing.T) {
+	t.Parallel()
+	bin1, bin2 := agentBuild(t, "1"), agentBuild(t, "2")
+	a := startAppsAgentService(t, bin1)
+	pids, first := a.pids(t), a.svc.MainPID()
+	loads := map[string]*loadgen.Loop{}
+	for name, app := range a.apps {
+		loads[name] = loadgen.Start(t.Context(), loadgen.Options{URL: "http://" + app.addr + "/", Workers: 2})
+	}
+	probe := svctest.StartProbe("http://"+a.listen+"/metrics", 5*time.Millisecond)
+	v2, _ := os.ReadFile(bin2)
+	a.publishAgent("2", v2)
+	start := time.Now()
+	waitLong(t, "agent 2 reporting", func() bool { return a.reports("2") })
+	took := time.Since(start)
+	pr := probe.Stop()
+	for name, l := range loads {
+		res := l.Stop()
+		t.Logf("app %s during the handover: %s", name, res)
+		if res.Failed != 0 || res.OK < 20 {
+			t.Errorf("app %s's load across the agent's handover: %s (%v), want 0 failed of a real load", name, res, res.Errors)
+		}
+	}
+	t.Logf("agent 1 -> 2 reported after %s; /metrics %d ok, %d failed, longest gap %s", took, pr.OK, pr.Failed, pr.MaxGap)
+	if pr.Failed != 0 {
+		t.Errorf("/metrics during the handover: %d failed (first: %v), want every probe answered", pr.Failed, pr.FirstErr)
+	}
+	if got := a.pids(t); fmt.Sprint(got) != fmt.Sprint(pids) {
+		t.Errorf("apps' pids after the agent's update: got %v, want %v (untouched)", got, pids)
+	}
+	second := a.svc.MainPID()
+	waitFor(t, "the old agent to exit", func() bool { return !svctest.Alive(first) })
+	if second == first || !svctest.Alive(second) || a.svc.Starts() != 1 {
+		t.Errorf("main pid %d -> %d (alive %v), %d starts: want the main pid moved to a live successor and 1 start",
+			first, second, svctest.Alive(second), a.svc.Starts())
+	}
+	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", second)); exe != filepath.Join(a.agentDir, "versions", "2", "reconciler") {
+		t.Errorf("the new agent runs %s, want the verified release in --agent-dir", exe)
+	}
+	// Each app runs under the new agent: a release of web is deployed.
+	f := appsFixture{apps: a.apps}
+	f.release(t, "web", "2", nil)
+	waitLong(t, "web 2 deployed by agent 2", func() bool { return a.answer("web", "2") })
+
+	a.publishAgent("3", []byte("#!/bin/sh\nexit 3\n"))
+	waitLong(t, "agent 3 recorded failed", func() bool {
+		return sum(a.metrics(), "reconciler_agent_failed_info", `version="3"`) == 1
+	})
+	if !a.reports("2") || a.svc.MainPID() != second || a.svc.Starts() != 1 || readPID(t, a.apps["api"].dir) != pids["api"] {
+		t.Errorf("after a failed agent 3: agent 2 reporting %v, main pid %d (want %d), %d starts (want 1), api pid %d (want %d)",
+			a.reports("2"), a.svc.MainPID(), second, a.svc.Starts(), readPID(t, a.apps["api"].dir), pids["api"])
+	}
+}
+
+// TestAppsAgentUpdateNeedsAgentRepo: under --apps-dir, an agent with no
+// --repo of its own must be given --agent-repo.
+func TestAppsAgentUpdateNeedsAgentRepo(t *testing.T) {
+	_, errOut, code := runCLI(t, "run", "--apps-dir", t.TempDir(), "--agent-path", "agent.conf")
+	if code != 2 || !strings.Contains(errOut, "--agent-repo is required") {
+		t.Errorf("run --apps-dir --agent-path without a repo: exit %d, %q; want 2 and --agent-repo is required", code, errOut)
+	}
+}
+
+// TestAppsAgentHandoverKilled: SIGKILL of the old or of the new `run
+// --apps-dir` agent at a random moment of a handover, 10 times
+// (alternating 1 -> 2 and 2 -> 1): afterwards exactly one agent runs, the
+// main pid, on a verified binary, and both apps kept their pids and links.
+func TestAppsAgentHandoverKilled(t *testing.T) {
+	t.Parallel()
+	bin1, bin2 := agentBuild(t, "1"), agentBuild(t, "2")
+	a := startAppsAgentService(t, bin1)
+	pids := a.pids(t)
+	store, err := agentdir.Open(a.agentDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := map[string][]byte{"1": mustRead(t, bin1), "2": mustRead(t, bin2)}
+	kills := []struct {
+		new, fromSuccessor bool
+		within             time.Duration
+	}{
+		{new: false, fromSuccessor: false, within: 1500 * time.Millisecond},
+		{new: true, fromSuccessor: true, within: 600 * time.Millisecond},
+		{new: false, fromSuccessor: true, within: 300 * time.Millisecond},
+		{new: true, fromSuccessor: true, within: 100 * time.Millisecond},
+	}
+	runs := 10
+	for i := range runs {
+		from := a.running(t)
+		to := map[string]string{"1": "2", "2": "1"}[from]
+		if _, err := store.Retry(); err != nil { // a kill of the new one records it failed: try it again
+			t.Fatal(err)
+		}
+		old := a.svc.MainPID()
+		c := kills[i%len(kills)]
+		delay := time.Duration(rand.Int64N(int64(c.within)))
+		a.publishAgent(to, data[to])
+		victim := old
+		if c.fromSuccessor {
+			succ := 0
+			waitLong(t, "the successor", func() bool { succ = a.successorOf(old); return succ != 0 })
+			if c.new {
+				victim = succ
+			}
+		}
+		time.Sleep(delay) // the random moment of the handover
+		_ = syscall.Kill(victim, syscall.SIGKILL)
+		t.Logf("run %d: %s -> %s, SIGKILL of the %s agent (pid %d) %s after %s", i, from, to,
+			map[bool]string{true: "new", false: "old"}[c.new], victim, delay, map[bool]string{true: "its start", false: "the commit"}[c.fromSuccessor])
+		a.assertOneAgent(t, bin1)
+		if got := a.pids(t); fmt.Sprint(got) != fmt.Sprint(pids) {
+			t.Fatalf("run %d: apps' pids %v, want %v", i, got, pids)
+		}
+		for _, app := range a.apps {
+			assertLinks(t, app.dir, "1")
+		}
+	}
+	t.Logf("%d runs, %d starts by the supervisor", runs, a.svc.Starts())
+}
