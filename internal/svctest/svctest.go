@@ -3,7 +3,10 @@
 // tests and the benchmark of the agent's self-update: it listens on a
 // NOTIFY_SOCKET, follows MAINPID= (the main pid may move to another
 // process, as an agent handing over to its successor moves it), and
-// starts the program again when the main process dies of a failure. As
+// starts the program again when the main process dies of a failure.
+// Before it judges a main pid's end it reads every notification queued
+// (systemd handles its notify socket before SIGCHLD), so a MAINPID= sent
+// before the old main exited is followed however late the check runs. As
 // with KillMode=process, when the main process dies nothing else of the
 // service is killed. Like testkit, it needs no testing.TB.
 package svctest
@@ -36,6 +39,11 @@ type Options struct {
 	// SocketDir holds the notify socket (a short path: a unix socket's
 	// name is at most 107 bytes).
 	SocketDir string
+
+	// beforeRead, when set (tests), runs just before each read of the
+	// notify socket: a sleep there makes the supervisor late, as a thread
+	// descheduled on a busy machine is.
+	beforeRead func()
 }
 
 // Service is a running service.
@@ -165,19 +173,61 @@ func (s *Service) failed(pid int) bool {
 	}
 }
 
-// drain reads the notifications waiting (and those arriving within wait).
-// A read is always given a moment: with a deadline already passed, Go
-// does not even look at what is queued.
+// drain reads the notifications queued, then waits up to wait for one
+// more (and reads what came with it). What is queued is read with a
+// non-blocking read and no deadline, as systemd's manager_dispatch_notify_fd
+// reads (recvmsg with MSG_DONTWAIT): however late this goroutine runs, a
+// datagram queued before it looks is read. A read with a deadline is not
+// enough: once the deadline has passed, Go returns a timeout without
+// looking at what is queued, and a supervisor whose thread is late (a busy
+// machine) then judged the old main pid's exit without the MAINPID= it had
+// sent (issue 26).
 func (s *Service) drain(wait time.Duration) {
 	buf := make([]byte, 4096)
+	s.readQueued(buf)
+	if wait <= 0 {
+		return
+	}
+	_ = s.conn.SetReadDeadline(time.Now().Add(wait))
+	s.beforeRead()
+	n, err := s.conn.Read(buf)
+	if err != nil {
+		return
+	}
+	s.handle(string(buf[:n]))
+	s.readQueued(buf)
+}
+
+// readQueued handles every datagram queued on the notify socket now,
+// without waiting for more.
+func (s *Service) readQueued(buf []byte) {
+	rc, err := s.conn.SyscallConn()
+	if err != nil {
+		return
+	}
+	_ = s.conn.SetReadDeadline(time.Time{}) // RawConn.Read also checks the deadline first
 	for {
-		_ = s.conn.SetReadDeadline(time.Now().Add(max(wait, time.Millisecond)))
-		n, err := s.conn.Read(buf)
-		if err != nil {
+		s.beforeRead()
+		var n int
+		var rerr error
+		err := rc.Read(func(fd uintptr) bool {
+			for { // the socket is non-blocking: EAGAIN when nothing is queued
+				if n, rerr = syscall.Read(int(fd), buf); rerr != syscall.EINTR {
+					return true // never wait in the poller
+				}
+			}
+		})
+		if err != nil || rerr != nil {
 			return
 		}
 		s.handle(string(buf[:n]))
-		wait = 0
+	}
+}
+
+// beforeRead runs Options.beforeRead, a test's way to make the loop late.
+func (s *Service) beforeRead() {
+	if s.o.beforeRead != nil {
+		s.o.beforeRead()
 	}
 }
 
