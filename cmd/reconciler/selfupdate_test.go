@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,6 +91,17 @@ func startSignedAgentService(t *testing.T, bin, keyFile string, extra ...string)
 			if svctest.Alive(pid) {
 				t.Errorf("agent pid %d still runs after the service stopped", pid)
 			}
+		}
+		// Whatever a failed test left (a successor the supervisor lost):
+		// an agent of this test's directory, on this test's binary or a
+		// release of its agent dir, is ours to end.
+		deadline := time.Now().Add(5 * time.Second) // a successor its parent is still ending
+		for len(a.agentProcs(bin)) > 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		for pid := range a.agentProcs(bin) {
+			t.Errorf("agent pid %d of %s still runs after the service stopped: killed", pid, a.dir)
+			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 		if t.Failed() || os.Getenv("SELFUP_LOG") != "" {
 			t.Logf("agent log:\n%s", a.log.String())
