@@ -2,15 +2,12 @@ package main
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/reconciler-dev/reconciler/internal/agentdir"
 	"github.com/reconciler-dev/reconciler/internal/svctest"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/restart/loadgen"
@@ -162,50 +159,12 @@ func TestAppsAgentHandoverKilled(t *testing.T) {
 	bin1, bin2 := agentBuild(t, "1"), agentBuild(t, "2")
 	a := startAppsAgentService(t, bin1)
 	pids := a.pids(t)
-	store, err := agentdir.Open(a.agentDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := map[string][]byte{"1": mustRead(t, bin1), "2": mustRead(t, bin2)}
-	kills := []struct {
-		new, fromSuccessor bool
-		within             time.Duration
-	}{
-		{new: false, fromSuccessor: false, within: 1500 * time.Millisecond},
-		{new: true, fromSuccessor: true, within: 600 * time.Millisecond},
-		{new: false, fromSuccessor: true, within: 300 * time.Millisecond},
-		{new: true, fromSuccessor: true, within: 100 * time.Millisecond},
-	}
-	runs := 10
-	for i := range runs {
-		from := a.running(t)
-		to := map[string]string{"1": "2", "2": "1"}[from]
-		if _, err := store.Retry(); err != nil { // a kill of the new one records it failed: try it again
-			t.Fatal(err)
-		}
-		old := a.svc.MainPID()
-		c := kills[i%len(kills)]
-		delay := time.Duration(rand.Int64N(int64(c.within)))
-		a.publishAgent(to, data[to])
-		victim := old
-		if c.fromSuccessor {
-			succ := 0
-			waitLong(t, "the successor", func() bool { succ = a.successorOf(old); return succ != 0 })
-			if c.new {
-				victim = succ
-			}
-		}
-		time.Sleep(delay) // the random moment of the handover
-		_ = syscall.Kill(victim, syscall.SIGKILL)
-		t.Logf("run %d: %s -> %s, SIGKILL of the %s agent (pid %d) %s after %s", i, from, to,
-			map[bool]string{true: "new", false: "old"}[c.new], victim, delay, map[bool]string{true: "its start", false: "the commit"}[c.fromSuccessor])
-		a.assertOneAgent(t, bin1)
+	a.killDuringHandovers(t, 10, bin1, bin2, func(i int) {
 		if got := a.pids(t); fmt.Sprint(got) != fmt.Sprint(pids) {
 			t.Fatalf("run %d: apps' pids %v, want %v", i, got, pids)
 		}
 		for _, app := range a.apps {
 			assertLinks(t, app.dir, "1")
 		}
-	}
-	t.Logf("%d runs, %d starts by the supervisor", runs, a.svc.Starts())
+	})
 }

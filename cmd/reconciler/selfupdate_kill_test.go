@@ -71,6 +71,20 @@ func TestAgentHandoverKilled(t *testing.T) {
 		return strings.HasPrefix(testkit.Answer(a.addr), "exampleapp 1:") && a.reports("1")
 	})
 	appPID := readPID(t, a.dir)
+	a.killDuringHandovers(t, 20, bin1, bin2, func(i int) {
+		if got := readPID(t, a.dir); got != appPID {
+			t.Fatalf("run %d: app pid %d, want %d", i, got, appPID)
+		}
+		assertLinks(t, a.dir, "1")
+	})
+}
+
+// killDuringHandovers hands a's agent over runs times (alternating 1 -> 2
+// and 2 -> 1, the binaries bin1 and bin2), each time SIGKILLing the old or
+// the new agent at a random moment of the handover, then asserts that
+// exactly one agent runs (assertOneAgent) and calls check(i).
+func (a *agentService) killDuringHandovers(t *testing.T, runs int, bin1, bin2 string, check func(i int)) {
+	t.Helper()
 	store, err := agentdir.Open(a.agentDir)
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +104,6 @@ func TestAgentHandoverKilled(t *testing.T) {
 		{new: false, fromSuccessor: true, within: 300 * time.Millisecond},
 		{new: true, fromSuccessor: true, within: 100 * time.Millisecond},
 	}
-	runs := 20
 	for i := range runs {
 		from := a.running(t)
 		to := map[string]string{"1": "2", "2": "1"}[from]
@@ -117,10 +130,7 @@ func TestAgentHandoverKilled(t *testing.T) {
 		t.Logf("run %d: %s -> %s, SIGKILL of the %s agent (pid %d) %s after %s", i, from, to,
 			map[bool]string{true: "new", false: "old"}[c.new], victim, delay, map[bool]string{true: "its start", false: "the commit"}[c.fromSuccessor])
 		a.assertOneAgent(t, bin1)
-		if got := readPID(t, a.dir); got != appPID {
-			t.Fatalf("run %d: app pid %d, want %d", i, got, appPID)
-		}
-		assertLinks(t, a.dir, "1")
+		check(i)
 	}
 	t.Logf("%d runs, %d starts by the supervisor", runs, a.svc.Starts())
 }
