@@ -155,6 +155,10 @@ func TestAppsAgentUpdateNeedsAgentRepo(t *testing.T) {
 // (alternating 1 -> 2 and 2 -> 1): afterwards exactly one agent runs, the
 // main pid, on a verified binary, and both apps kept their pids and links.
 func TestAppsAgentHandoverKilled(t *testing.T) {
+	if os.Getenv("SELFUP_KILLS") == "" {
+		t.Skip("known flake (issue 26, open): in about 1 run in 5 under CI load, after the test supervisor (internal/svctest) restarted the agent, " +
+			"it misses the MAINPID= of that agent's next handover and stops following the service; set SELFUP_KILLS=1 to run it")
+	}
 	t.Parallel()
 	bin1, bin2 := agentBuild(t, "1"), agentBuild(t, "2")
 	a := startAppsAgentService(t, bin1)
