@@ -43,7 +43,7 @@ func startAgentHost(t *testing.T, bin, repo, host string) string {
 		"--agent-path", "agent.conf", "--agent-dir", filepath.Join(t.TempDir(), "agent"), "--agent-confirm-timeout", "20s",
 		"--log-format", "json"}
 	svc, err := svctest.Start(svctest.Options{Path: bin, Args: args, Env: serviceEnv(), Dir: t.TempDir(),
-		Stdout: log, Stderr: log, SocketDir: t.TempDir()})
+		Stdout: log, Stderr: log, Log: log, SocketDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

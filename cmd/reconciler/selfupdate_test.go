@@ -78,7 +78,7 @@ func startSignedAgentService(t *testing.T, bin, keyFile string, extra ...string)
 		"--schedule", "@every 1s", "--listen", a.listen, "--health-url", "http://" + a.addr + "/healthz",
 		"--agent-path", "agent.conf", "--agent-dir", a.agentDir, "--agent-confirm-timeout", "10s", "--log-format", "json"}, extra...)
 	svc, err := svctest.Start(svctest.Options{Path: bin, Args: args, Env: serviceEnv(), Dir: a.dir,
-		Stdout: a.log, Stderr: a.log, SocketDir: t.TempDir()})
+		Stdout: a.log, Stderr: a.log, Log: a.log, SocketDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
