@@ -33,6 +33,10 @@ type Input struct {
 	Since time.Time
 	// Now is the moment of the decision.
 	Now time.Time
+	// Path is the file's path in the repo. The agent's own file (run
+	// --agent-path) is told from an app's by it: the agent's rollout
+	// series carry it as fleetmetrics.LabelAgent (see ofFile).
+	Path string
 }
 
 // Decision is the outcome of one look at a rollout, with its evidence.
@@ -87,7 +91,7 @@ func Decide(ctx context.Context, p Prometheus, in Input) (Decision, error) {
 	st := stageOf(r)
 	dec.Soak = st.soak
 	g := windowFor(in.Since, in.Now, st.soak)
-	obs, err := observe(ctx, p, &d, g)
+	obs, err := observe(ctx, p, &d, in.Path, g)
 	if err != nil {
 		return Decision{}, err
 	}

@@ -236,6 +236,41 @@ func checkNext(t *testing.T, d reconcile.Desired, dec promote.Decision) {
 	}
 }
 
+// TestDecideAgentAndAppShareAnID: an app's rollout and the agent's own
+// (run --agent-path: series with the agent label) under one id, as when
+// both default the id to the same version, are judged apart: the app's
+// file by the apps' series (all applied: advance), the agent's file by
+// the agent's (one failed: halt), whichever the other says.
+func TestDecideAgentAndAppShareAnID(t *testing.T) {
+	d := desiredWith(t, `"percent": 10, `+steps)
+	f := newFakeProm(t)
+	for _, a := range []agent{applied("web-1", 10), applied("web-2", 10), out("web-3", 10),
+		{id: "web-1", state: "failed", percent: 10, agentFile: "agent.conf"}, {id: "web-2", state: "pending", percent: 10, agentFile: "agent.conf"},
+		{id: "web-3", state: "out", percent: 10, agentFile: "agent.conf"}} {
+		f.add(agentsQuery, a.series("web-2.0")...)
+	}
+	c, err := promote.NewClient(f.srv.URL, nil, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path   string
+		action promote.Action
+		why    string
+	}{
+		{"web/current.conf", promote.Advance, "2 of 2 hosts applied"},
+		{"agent.conf", promote.Halt, "1 host failed, more than max_failed 0 (web-1)"},
+	} {
+		dec, err := promote.Decide(t.Context(), c, promote.Input{Desired: d, Since: now.Add(-3 * time.Hour), Now: now, Path: tc.path})
+		if err != nil {
+			t.Fatalf("%s: Decide: %v", tc.path, err)
+		}
+		if dec.Action != tc.action || !strings.Contains(dec.Why, tc.why) {
+			t.Errorf("%s: got %s (%s), want %s (with %q)", tc.path, dec.Action, dec.Why, tc.action, tc.why)
+		}
+	}
+}
+
 // TestDecideUnanswered: when Prometheus does not answer (down, a proxy's
 // error page), nothing is decided: an error, not a hold.
 func TestDecideUnanswered(t *testing.T) {

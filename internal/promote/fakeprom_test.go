@@ -132,6 +132,7 @@ type agent struct {
 	before        string // state before from; "" reports nothing then
 	beforePercent float64
 	extraState    string // a second state reported at once (a broken agent)
+	agentFile     string // the agent's own rollout of this file (run --agent-path), not an app's
 }
 
 // series returns the agent's state and percent series, with the labels
@@ -139,6 +140,9 @@ type agent struct {
 func (a agent) series(rollout string) []fakeSeries {
 	labels := func(name string, extra ...string) map[string]string {
 		l := map[string]string{"__name__": name, "rollout": rollout, "host_id": a.id, "instance": a.id + ":9817", "job": "reconciler"}
+		if a.agentFile != "" {
+			l["agent"] = a.agentFile
+		}
 		for i := 0; i+1 < len(extra); i += 2 {
 			l[extra[i]] = extra[i+1]
 		}

@@ -36,6 +36,9 @@ type Host struct {
 type HostRollout struct {
 	ID    string `json:"id"`
 	State string `json:"state"`
+	// Agent is the agent's own file (run --agent-path) when the rollout
+	// is the agent's, not an app's.
+	Agent string `json:"agent,omitempty"`
 }
 
 // fleetQuery reads every series the fleet view shows, in one query.
@@ -95,7 +98,7 @@ func Fleet(ctx context.Context, p Prometheus, rollout string, now time.Time) ([]
 		if rollout != "" && !slices.ContainsFunc(h.Rollouts, func(r HostRollout) bool { return r.ID == rollout }) {
 			continue
 		}
-		slices.SortFunc(h.Rollouts, func(a, b HostRollout) int { return strings.Compare(a.ID, b.ID) })
+		slices.SortFunc(h.Rollouts, func(a, b HostRollout) int { return strings.Compare(a.ID+"\x00"+a.Agent, b.ID+"\x00"+b.Agent) })
 		out = append(out, *h)
 	}
 	slices.SortFunc(out, func(a, b Host) int {
@@ -111,7 +114,8 @@ func fillHost(h *Host, m model.Metric, v float64) {
 		h.Version, h.Revision = string(m[fleetmetrics.LabelVersion]), string(m[fleetmetrics.LabelRevision])
 	case fleetmetrics.NameRolloutState:
 		if v == 1 {
-			h.Rollouts = append(h.Rollouts, HostRollout{ID: string(m[fleetmetrics.LabelRollout]), State: string(m[fleetmetrics.LabelState])})
+			h.Rollouts = append(h.Rollouts, HostRollout{ID: string(m[fleetmetrics.LabelRollout]), State: string(m[fleetmetrics.LabelState]),
+				Agent: string(m[fleetmetrics.LabelAgent])})
 		}
 	case fleetmetrics.NameLastPoll:
 		t := time.Unix(0, int64(v*1e9)).UTC()
@@ -129,6 +133,10 @@ func RenderFleet(w io.Writer, hosts []Host, now time.Time) error {
 	for _, h := range hosts {
 		var rs []string
 		for _, r := range h.Rollouts {
+			if r.Agent != "" {
+				rs = append(rs, r.ID+" (agent) "+r.State)
+				continue
+			}
 			rs = append(rs, r.ID+" "+r.State)
 		}
 		poll := "never"

@@ -31,6 +31,8 @@ func TestFleet(t *testing.T) {
 		series(1, with(a, "__name__", "reconciler_host_info", "host_id", "web-1")...),
 		series(1, with(a, "__name__", "reconciler_applied_info", "version", "2.0", "revision", rev)...),
 		series(1, with(a, "__name__", "reconciler_rollout_state", "rollout", "web-2.0", "host_id", "web-1", "state", "applied")...),
+		// a's agent rolls itself out (run --agent-path) under the same id
+		series(1, with(a, "__name__", "reconciler_rollout_state", "rollout", "web-2.0", "host_id", "web-1", "state", "pending", "agent", "agent.conf")...),
 		series(float64(now.Add(-12*time.Second).Unix()), with(a, "__name__", "reconciler_last_poll_timestamp_seconds")...),
 		// b runs two apps in one agent (--apps-dir): every series has app
 		series(1, with(b, "__name__", "reconciler_host_info", "host_id", "web-2")...),
@@ -53,11 +55,11 @@ func TestFleet(t *testing.T) {
 	if err := promote.RenderFleet(&buf, hosts, now); err != nil {
 		t.Fatal(err)
 	}
-	want := `HOST    APP         VERSION  REVISION      ROLLOUT          LAST POLL  LAST ERROR
-edge-1  edge        -        -             -                never      -
-web-1   reconciler  2.0      4f0c2a9e1b7d  web-2.0 applied  12s ago    -
-web-2   api         7        4f0c2a9e1b7d  -                never      retry: deploy repo unreachable
-web-2   web         1.9      4f0c2a9e1b7d  web-2.0 out      never      -
+	want := `HOST    APP         VERSION  REVISION      ROLLOUT                                   LAST POLL  LAST ERROR
+edge-1  edge        -        -             -                                         never      -
+web-1   reconciler  2.0      4f0c2a9e1b7d  web-2.0 applied, web-2.0 (agent) pending  12s ago    -
+web-2   api         7        4f0c2a9e1b7d  -                                         never      retry: deploy repo unreachable
+web-2   web         1.9      4f0c2a9e1b7d  web-2.0 out                               never      -
 `
 	if got := buf.String(); got != want {
 		t.Errorf("fleet table:\ngot\n%s\nwant\n%s", got, want)
@@ -75,7 +77,8 @@ web-2   web         1.9      4f0c2a9e1b7d  web-2.0 out      never      -
 	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
 		t.Fatalf("fleet JSON: %v\n%s", err, buf.String())
 	}
-	if len(got) != 2 || got[0]["host_id"] != "web-1" || got[1]["app"] != "web" || !strings.Contains(buf.String(), `"last_poll": "2026-03-01T11:59:48Z"`) {
+	if len(got) != 2 || got[0]["host_id"] != "web-1" || got[1]["app"] != "web" || !strings.Contains(buf.String(), `"last_poll": "2026-03-01T11:59:48Z"`) ||
+		!strings.Contains(buf.String(), `"agent": "agent.conf"`) {
 		t.Errorf("fleet --rollout web-2.0 --json: got\n%s", buf.String())
 	}
 }

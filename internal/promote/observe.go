@@ -53,14 +53,14 @@ type observation struct {
 
 // observe asks Prometheus for the agents' series of the rollout and for
 // every check, over the window: 1 + len(checks) range queries.
-func observe(ctx context.Context, p Prometheus, d *reconcile.Desired, g grid) (*observation, error) {
+func observe(ctx context.Context, p Prometheus, d *reconcile.Desired, path string, g grid) (*observation, error) {
 	r := v1.Range{Start: g.start, End: g.at(g.n), Step: g.step}
 	q := fmt.Sprintf(`{__name__=~"%s|%s",%s=%s}`, metricState, metricPercent, fleetmetrics.LabelRollout, promString(d.WaveID()))
 	m, err := queryRange(ctx, p, q, r)
 	if err != nil {
 		return nil, fmt.Errorf("ask Prometheus which agents report rollout %s: %w", d.WaveID(), err)
 	}
-	o := &observation{g: g, agents: readAgents(m, g)}
+	o := &observation{g: g, agents: readAgents(ofFile(m, path), g)}
 	for i, c := range d.Rollout.Checks {
 		m, err := queryRange(ctx, p, c.Query, r)
 		switch {
@@ -73,6 +73,25 @@ func observe(ctx context.Context, p Prometheus, d *reconcile.Desired, g grid) (*
 		}
 	}
 	return o, nil
+}
+
+// ofFile keeps the series of the file at path. An agent's rollout of its
+// own file has series with fleetmetrics.LabelAgent set to the file's
+// path: when any series says path, path is the agent's file and only
+// those count; otherwise only the apps' series (no agent label) do. So an
+// app's rollout and the agent's whose ids are equal (the default id is the
+// version, and an app and the agent may share a version) are judged
+// apart. Before any agent reports its file's rollout, its ids must differ
+// from the apps' for that: the reference says to give it an id of its own.
+func ofFile(m model.Matrix, path string) model.Matrix {
+	want := ""
+	for _, s := range m {
+		if path != "" && string(s.Metric[fleetmetrics.LabelAgent]) == path {
+			want = path
+			break
+		}
+	}
+	return slices.DeleteFunc(m, func(s *model.SampleStream) bool { return string(s.Metric[fleetmetrics.LabelAgent]) != want })
 }
 
 // readAgents sorts the samples of the state and percent series by point

@@ -114,7 +114,7 @@ func (p *Promoter) once(ctx context.Context) (Result, error) {
 	if p.Now != nil {
 		now = p.Now
 	}
-	dec, err := Decide(ctx, p.Prometheus, Input{Desired: head, Since: res.Since, Now: now()})
+	dec, err := Decide(ctx, p.Prometheus, Input{Desired: head, Since: res.Since, Now: now(), Path: p.Path})
 	if err != nil {
 		return res, err
 	}
