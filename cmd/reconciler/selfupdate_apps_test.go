@@ -22,7 +22,9 @@ type appsAgentService struct {
 	apps map[string]*fixtureApp
 }
 
-func startAppsAgentService(t *testing.T, bin string) *appsAgentService {
+// startAppsAgentService starts it on bin, with extra arguments after the
+// test's own (a later value of a flag wins).
+func startAppsAgentService(t *testing.T, bin string, extra ...string) *appsAgentService {
 	t.Helper()
 	a := &appsAgentService{agentService: &agentService{d: newDeployRepo(t), dir: t.TempDir(),
 		agentDir: filepath.Join(t.TempDir(), "agent"), listen: freeAddr(t), log: &syncBuffer{}}, apps: map[string]*fixtureApp{}}
@@ -41,25 +43,7 @@ func startAppsAgentService(t *testing.T, bin string) *appsAgentService {
 	args := []string{"run", "--apps-dir", a.dir, "--cache-dir", t.TempDir(), "--schedule", "@every 1s",
 		"--listen", a.listen, "--health-timeout", "10s", "--agent-repo", a.d.URL(), "--agent-path", "agent.conf",
 		"--agent-dir", a.agentDir, "--agent-confirm-timeout", "10s", "--log-format", "json"}
-	svc, err := svctest.Start(svctest.Options{Path: bin, Args: args, Env: serviceEnv(), Dir: t.TempDir(),
-		Stdout: a.log, Stderr: a.log, SocketDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.svc = svc
-	t.Cleanup(func() {
-		if err := svc.Stop(10 * time.Second); err != nil {
-			t.Error(err)
-		}
-		for _, pid := range svc.Mains() {
-			if svctest.Alive(pid) {
-				t.Errorf("agent pid %d still runs after the service stopped", pid)
-			}
-		}
-		if t.Failed() || os.Getenv("SELFUP_LOG") != "" {
-			t.Logf("agent log:\n%s", a.log.String())
-		}
-	})
+	a.startService(t, bin, append(args, extra...), t.TempDir())
 	waitLong(t, "apps web and api on 1, agent 1", func() bool {
 		return a.answer("web", "1") && a.answer("api", "1") && a.reports("1")
 	})
