@@ -142,10 +142,11 @@ func runningRevision() string {
 // one, a status file an earlier agent left is removed.
 func startUpdater(up *selfupdate.Updater, layout reconcile.Layout, reg prometheus.Registerer, n reconcile.Notifier, ln net.Listener) {
 	if up == nil {
-		_ = os.Remove(layout.AgentStatusFile())
+		_ = layout.WriteAgentStatus(nil)
 		return
 	}
-	up.Revision, up.StatusFile = runningRevision(), layout.AgentStatusFile()
+	up.Revision = runningRevision()
+	up.Report = func(st reconcile.AgentStatus) error { return layout.WriteAgentStatus(&st) }
 	up.Metrics = selfupdate.NewMetrics(reg, up.Running, up.Revision)
 	if n != nil {
 		up.Notify = n.Notify
