@@ -1,13 +1,19 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/agentdir"
+	"github.com/reconciler-dev/reconciler/internal/agenthost"
+	"github.com/reconciler-dev/reconciler/internal/notify"
 	"github.com/reconciler-dev/reconciler/internal/svctest"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/restart/loadgen"
@@ -70,11 +76,16 @@ func (a *appsAgentService) pids(t *testing.T) map[string]int {
 // from --agent-dir, the main pid moved, no start by the supervisor, both
 // apps kept their pids and lost no request, /metrics answered
 // throughout, each app polls again under the new agent); then a release
-// that exits at once is recorded failed and agent 2 carries on.
+// that exits at once is recorded failed and agent 2 carries on. The
+// agent's own --notify-url gets agent_updated and agent_failed once each
+// (not once per app), and status (--apps-dir, --dir of an app, GET
+// /status) shows the agent, then its failed release, as under --dir.
 func TestAppsAgentUpdatesItself(t *testing.T) {
 	t.Parallel()
 	bin1, bin2 := agentBuild(t, "1"), agentBuild(t, "2")
-	a := startAppsAgentService(t, bin1)
+	recv := testkit.NewReceiver()
+	t.Cleanup(recv.Close)
+	a := startAppsAgentService(t, bin1, "--notify-url", recv.URL)
 	pids, first := a.pids(t), a.svc.MainPID()
 	loads := map[string]*loadgen.Loop{}
 	for name, app := range a.apps {
@@ -110,10 +121,21 @@ func TestAppsAgentUpdatesItself(t *testing.T) {
 	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", second)); exe != filepath.Join(a.agentDir, "versions", "2", "reconciler") {
 		t.Errorf("the new agent runs %s, want the verified release in --agent-dir", exe)
 	}
+	waitFor(t, "agent_updated 1 -> 2 delivered", func() bool { return a.notified(recv, "agent_updated", "1", "2") })
+	a.assertAgentStatus(t, "2", second, "")
 	// Each app runs under the new agent: a release of web is deployed.
 	f := appsFixture{apps: a.apps}
 	f.release(t, "web", "2", nil)
 	waitLong(t, "web 2 deployed by agent 2", func() bool { return a.answer("web", "2") })
+	var updated []notify.Body
+	for _, b := range events(t, recv) {
+		if b.Event == "agent_updated" {
+			updated = append(updated, b)
+		}
+	}
+	if len(updated) != 1 || updated[0].Dir != a.dir || updated[0].FromVersion != "1" || updated[0].ToVersion != "2" {
+		t.Errorf("agent_updated: %+v, want one notification 1 -> 2 of the agent (dir %s), not one per app", updated, a.dir)
+	}
 
 	a.publishAgent("3", []byte("#!/bin/sh\nexit 3\n"))
 	waitLong(t, "agent 3 recorded failed", func() bool {
@@ -122,6 +144,78 @@ func TestAppsAgentUpdatesItself(t *testing.T) {
 	if !a.reports("2") || a.svc.MainPID() != second || a.svc.Starts() != 1 || readPID(t, a.apps["api"].dir) != pids["api"] {
 		t.Errorf("after a failed agent 3: agent 2 reporting %v, main pid %d (want %d), %d starts (want 1), api pid %d (want %d)",
 			a.reports("2"), a.svc.MainPID(), second, a.svc.Starts(), readPID(t, a.apps["api"].dir), pids["api"])
+	}
+	waitFor(t, "agent_failed 2 -> 3 delivered", func() bool { return a.notified(recv, "agent_failed", "2", "3") })
+	a.assertAgentStatus(t, "2", second, "3")
+}
+
+// assertAgentStatus checks that the agent's status says version v, pid
+// pid and, unless "", the release failed recorded failed: in `status
+// --apps-dir` (once, after the apps), in GET /status (once, and in every
+// app's), and in `status --dir` of each app.
+func (a *appsAgentService) assertAgentStatus(t *testing.T, v string, pid int, failed string) {
+	t.Helper()
+	line := fmt.Sprintf("version %s (pid %d, built from ", v, pid)
+	var out string
+	waitFor(t, "status --apps-dir showing agent "+v, func() bool {
+		out, _, _ = runCLI(t, "status", "--apps-dir", a.dir)
+		return strings.Count(out, "\nagent:") == 1 && strings.Contains(out, line) &&
+			(failed == "" || strings.Contains(out, "\nagent failed: version "+failed+": "))
+	})
+	var st agenthost.AppsStatus
+	resp, err := http.Get("http://" + a.listen + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Agent == nil || st.Agent.Version != v || st.Agent.PID != pid || (failed != "" && st.Agent.Failed[failed] == "") {
+		t.Errorf("GET /status agent: %+v, want version %s, pid %d, failed %q", st.Agent, v, pid, failed)
+	}
+	for _, app := range st.Apps {
+		if app.Status == nil || app.Status.Agent == nil || app.Status.Agent.Version != v {
+			t.Errorf("GET /status app %s: agent %+v, want version %s", app.Name, app.Status, v)
+		}
+	}
+	for name, app := range a.apps {
+		if out, _, _ := runCLI(t, "status", "--dir", app.dir); !strings.Contains(out, "\nagent:") || !strings.Contains(out, line) {
+			t.Errorf("status --dir of app %s:\n%s\nwant the agent: %s", name, out, line)
+		}
+	}
+}
+
+// TestAppsAgentReadsItsFileOnRequest: a `run --apps-dir` agent that polls
+// hourly reads its file at POST /reconcile (of every app) and at SIGHUP,
+// as `run --dir` does: each updates it at once.
+func TestAppsAgentReadsItsFileOnRequest(t *testing.T) {
+	t.Parallel()
+	bin1, bin2 := agentBuild(t, "1"), agentBuild(t, "2")
+	a := startAppsAgentService(t, bin1, "--schedule", "@every 1h")
+	store, err := agentdir.Open(a.agentDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the agent's first read of its file", func() bool { rec, err := store.Record(); return err == nil && rec.Named == "1" })
+	a.publishAgent("2", mustRead(t, bin2))
+	resp, err := http.Post("http://"+a.listen+"/reconcile", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /reconcile: %s, want 202", resp.Status)
+	}
+	waitLong(t, "agent 2 after POST /reconcile", func() bool { return a.reports("2") })
+
+	a.d.Git("revert", "--no-edit", "HEAD") // back to 1
+	if err := syscall.Kill(a.svc.MainPID(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitLong(t, "agent 1 after SIGHUP", func() bool { return a.reports("1") })
+	if a.svc.Starts() != 1 {
+		t.Errorf("%d starts by the supervisor, want 1 (each update a handover)", a.svc.Starts())
 	}
 }
 

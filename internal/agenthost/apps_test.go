@@ -2,6 +2,7 @@ package agenthost
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -69,8 +70,10 @@ func startApps(t *testing.T, secret []byte) *appsRig {
 	ln := listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- r.h.Run(ctx, nil, ln, secret) }()
-	r.stop = sync.OnceValue(func() error { cancel(); return <-done })
+	go func() { done <- r.h.Run(ctx, nil) }()
+	served := make(chan error, 1)
+	go func() { served <- ServeHTTP(ctx, NewServer(r.h, secret, discard), ln) }()
+	r.stop = sync.OnceValue(func() error { cancel(); return errors.Join(<-done, <-served) })
 	t.Cleanup(func() {
 		if err := r.stop(); err != nil {
 			t.Errorf("Run after its context ended: got %v, want nil", err)
