@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -32,6 +34,13 @@ type appsAgentService struct {
 // test's own (a later value of a flag wins).
 func startAppsAgentService(t *testing.T, bin string, extra ...string) *appsAgentService {
 	t.Helper()
+	return startAppsAgentServiceWith(t, bin, nil, extra...)
+}
+
+// startAppsAgentServiceWith is startAppsAgentService with more lines in
+// the app files, by app name.
+func startAppsAgentServiceWith(t *testing.T, bin string, appEnv map[string]string, extra ...string) *appsAgentService {
+	t.Helper()
 	a := &appsAgentService{agentService: &agentService{d: newDeployRepo(t), dir: t.TempDir(),
 		agentDir: filepath.Join(t.TempDir(), "agent"), listen: freeAddr(t), log: &syncBuffer{}}, apps: map[string]*fixtureApp{}}
 	for _, name := range []string{"web", "api"} {
@@ -40,8 +49,8 @@ func startAppsAgentService(t *testing.T, bin string, extra ...string) *appsAgent
 		a.apps[name] = app
 		f := appsFixture{apps: a.apps}
 		f.release(t, name, "1", nil)
-		env := fmt.Sprintf("RECONCILER_REPO=%s\nRECONCILER_PATH=%s/current.conf\nRECONCILER_DIR=%s\nRECONCILER_HEALTH_URL=http://%s/healthz\n",
-			app.repoURL, name, app.dir, app.addr)
+		env := fmt.Sprintf("RECONCILER_REPO=%s\nRECONCILER_PATH=%s/current.conf\nRECONCILER_DIR=%s\nRECONCILER_HEALTH_URL=http://%s/healthz\n%s",
+			app.repoURL, name, app.dir, app.addr, appEnv[name])
 		testkit.WriteFileAtomic(t, filepath.Join(a.dir, name+".env"), env)
 	}
 	v1, _ := os.ReadFile(bin)
@@ -183,6 +192,41 @@ func (a *appsAgentService) assertAgentStatus(t *testing.T, v string, pid int, fa
 		if out, _, _ := runCLI(t, "status", "--dir", app.dir); !strings.Contains(out, "\nagent:") || !strings.Contains(out, line) {
 			t.Errorf("status --dir of app %s:\n%s\nwant the agent: %s", name, out, line)
 		}
+	}
+}
+
+// TestAppsAgentServesUntilItsAppsLetGo: at a handover under --apps-dir
+// the old agent answers /metrics until every app has let go of its
+// directory, as under --dir: with an app whose stop takes 5 s (a
+// notification its receiver never answers, flushed for up to
+// notifyFlush), /metrics has no gap of that length and no probe fails.
+func TestAppsAgentServesUntilItsAppsLetGo(t *testing.T) {
+	t.Parallel()
+	bin1, bin2 := agentBuild(t, "1"), agentBuild(t, "2")
+	var held atomic.Int32
+	hold := make(chan struct{})
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		held.Add(1)
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(hold); receiver.Close() }) // after the service's cleanup
+	a := startAppsAgentServiceWith(t, bin1, map[string]string{"api": "RECONCILER_NOTIFY_URL=" + receiver.URL + "\n"})
+	waitFor(t, "api's first notification held by its receiver", func() bool { return held.Load() > 0 })
+	probe := svctest.StartProbe("http://"+a.listen+"/metrics", 5*time.Millisecond)
+	a.publishAgent("2", mustRead(t, bin2))
+	start := time.Now()
+	waitLong(t, "agent 2 reporting", func() bool { return a.reports("2") })
+	took, pr := time.Since(start), probe.Stop()
+	t.Logf("agent 1 -> 2 reported after %s; /metrics %d ok, %d failed, longest gap %s", took, pr.OK, pr.Failed, pr.MaxGap)
+	if took < notifyFlush {
+		t.Fatalf("the handover took %s, want at least %s: api's stop did not wait for its notification (the test's premise)", took, notifyFlush)
+	}
+	if pr.Failed != 0 || pr.MaxGap > 2*time.Second {
+		t.Errorf("/metrics during a handover whose apps stop in %s: %d failed (first: %v), longest gap %s; want every probe answered, no gap of the apps' stop",
+			notifyFlush, pr.Failed, pr.FirstErr, pr.MaxGap)
 	}
 }
 
