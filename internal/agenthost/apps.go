@@ -124,11 +124,11 @@ func (h *Apps) Run(ctx context.Context, reload <-chan os.Signal) error {
 	if h.PollAgent == nil {
 		return h.set.Run(ctx, reload)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	relayed := make(chan os.Signal, 1)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx) // cancelled first: set.Run may return before ctx ends
+	defer cancel()
+	relayed := make(chan os.Signal, 1)
 	wg.Go(func() {
 		for {
 			select {
