@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
@@ -89,7 +90,7 @@ func pidsDead(t *testing.T, file string) {
 	}
 	for _, f := range strings.Fields(string(data)) {
 		pid, _ := strconv.Atoi(f)
-		testkit.WaitFor(t, "pid "+f+" of the health command to be killed", func() bool { return !Alive(pid) })
+		testkit.WaitFor(t, "pid "+f+" of the health command to be killed", func() bool { return !procfs.Alive(pid) })
 	}
 }
 

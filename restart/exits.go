@@ -12,6 +12,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 )
 
 // Exit is an app process of a directory that ended with no process of the
@@ -224,7 +226,7 @@ func (w ExitWatch) wait(ctx context.Context, p Proc, apps []Proc) (Exit, bool) {
 		return Exit{}, false
 	}
 	defer unix.Close(fd)
-	if st, err := readStat(p.PID); err != nil || st.start != p.Start {
+	if st, err := procfs.ReadStat(p.PID); err != nil || st.Start != p.Start {
 		return w.status(ctx, p, fd), true // the pid was gone, or reused, before the pidfd held it
 	}
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}

@@ -1,7 +1,6 @@
 package restart
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	ps "github.com/mitchellh/go-ps"
 
 	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 )
 
 // Proc is a process that belongs to an app directory.
@@ -85,17 +85,17 @@ func (f Finder) findAfterHandover() ([]Proc, error) {
 func (f Finder) inspect(pid int) (Proc, bool) {
 	readExe := f.ReadExe
 	if readExe == nil {
-		readExe = procExe
+		readExe = procfs.Exe
 	}
 	exe, err := readExe(pid)
 	if err != nil || !f.owns(exe) {
 		return Proc{}, false
 	}
-	st, err := readStat(pid)
-	if err != nil || st.state == 'Z' || st.state == 'X' {
+	st, err := procfs.ReadStat(pid)
+	if err != nil || !procfs.Alive(pid) {
 		return Proc{}, false // a zombie answers kill(pid, 0) but is dead
 	}
-	return Proc{PID: pid, PPID: st.ppid, Exe: exe, Start: st.start}, true
+	return Proc{PID: pid, PPID: st.PPID, Exe: exe, Start: st.Start}, true
 }
 
 // owns reports whether exe is a file directly in Dir/release.
@@ -122,51 +122,4 @@ func goPS() ([][2]int, error) {
 		out = append(out, [2]int{p.Pid(), p.PPid()})
 	}
 	return out, nil
-}
-
-// procExe reads /proc/PID/exe; a binary deleted since the exec reads
-// "PATH (deleted)", and the suffix is stripped.
-func procExe(pid int) (string, error) {
-	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSuffix(exe, " (deleted)"), nil
-}
-
-type procStat struct {
-	state byte
-	ppid  int
-	start uint64
-	// cminflt counts the minor page faults of the children this process
-	// has waited for: it jumps when the process reaps a child that ran.
-	cminflt uint64
-}
-
-// readStat parses /proc/PID/stat. The command name is in parentheses and
-// may itself hold spaces and parentheses: parse from the last ')'.
-func readStat(pid int) (procStat, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return procStat{}, err
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return procStat{}, errors.New("malformed /proc stat")
-	}
-	fields := strings.Fields(s[i+1:])
-	if len(fields) < 20 {
-		return procStat{}, errors.New("short /proc stat")
-	}
-	ppid, _ := strconv.Atoi(fields[1])
-	start, _ := strconv.ParseUint(fields[19], 10, 64)
-	cminflt, _ := strconv.ParseUint(fields[8], 10, 64)
-	return procStat{state: fields[0][0], ppid: ppid, start: start, cminflt: cminflt}, nil
-}
-
-// Alive reports whether pid exists and is not a zombie.
-func Alive(pid int) bool {
-	st, err := readStat(pid)
-	return err == nil && st.state != 'Z' && st.state != 'X'
 }

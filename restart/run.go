@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"syscall"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 )
 
 // hupRetry is how often a SIGHUP that did not take is sent again: tableflip
@@ -140,7 +142,7 @@ func (s *Switcher) stop(ctx context.Context, procs []Proc) error {
 	defer cancel()
 	allGone := func() (bool, error) {
 		for _, p := range procs {
-			if Alive(p.PID) {
+			if procfs.Alive(p.PID) {
 				return false, nil
 			}
 		}
@@ -150,7 +152,7 @@ func (s *Switcher) stop(ctx context.Context, procs []Proc) error {
 		return nil
 	}
 	for _, p := range procs {
-		if Alive(p.PID) {
+		if procfs.Alive(p.PID) {
 			s.log().Warn("sent SIGKILL after the grace period", "pid", p.PID, "grace", grace)
 			_ = s.signal(p.PID, syscall.SIGKILL)
 		}

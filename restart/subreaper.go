@@ -2,12 +2,11 @@ package restart
 
 import (
 	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 )
 
 // BecomeSubreaper makes this process the child subreaper of its
@@ -25,32 +24,15 @@ func BecomeSubreaper() error {
 // the watch saw (pid and start time) and that no Starter started (those
 // are reaped by the Starter's wait, and their status recorded there).
 func (w ExitWatch) reapOrphans(seen []Proc) {
-	for _, pid := range children() {
-		st, err := readStat(pid)
-		if err != nil || st.state != 'Z' || w.Reaped.startedHere(pid) {
+	for _, pid := range procfs.Children(os.Getpid()) {
+		st, err := procfs.ReadStat(pid)
+		if err != nil || procfs.Alive(pid) || w.Reaped.startedHere(pid) {
 			continue
 		}
-		if slices.ContainsFunc(seen, func(p Proc) bool { return p.PID == pid && p.Start == st.start }) {
+		if slices.ContainsFunc(seen, func(p Proc) bool { return p.PID == pid && p.Start == st.Start }) {
 			var ws unix.WaitStatus
 			_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 		}
 	}
 }
 
-// children lists this process's children (/proc/self/task/*/children).
-func children() []int {
-	files, _ := filepath.Glob("/proc/self/task/*/children")
-	var out []int
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		for _, s := range strings.Fields(string(data)) {
-			if pid, err := strconv.Atoi(s); err == nil {
-				out = append(out, pid)
-			}
-		}
-	}
-	return out
-}

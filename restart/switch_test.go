@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/restart/loadgen"
 )
@@ -147,7 +148,7 @@ func TestRestartMode(t *testing.T) {
 	if len(p) != 1 || p[0].Exe != bin2 || p[0].PID == pid1 {
 		t.Errorf("got %+v, want one new process on %s", p, bin2)
 	}
-	if Alive(pid1) {
+	if procfs.Alive(pid1) {
 		t.Errorf("pid %d still alive after a restart", pid1)
 	}
 	if data, _ := os.ReadFile(filepath.Join(d.dir, PIDFile)); strings.TrimSpace(string(data)) != fmt.Sprint(p[0].PID) {

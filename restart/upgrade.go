@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 )
 
 // upgradeWatch follows the old process during a SIGHUP handover, to see a
@@ -39,9 +38,9 @@ type upgradeWatch struct {
 const reapedFaults = 100
 
 func newUpgradeWatch(f Finder, old int) *upgradeWatch {
-	exe, _ := procExe(old)
-	st, _ := readStat(old)
-	return &upgradeWatch{old: old, exe: exe, f: f, cminflt: st.cminflt, seen: map[int]bool{}, execd: map[int]bool{}}
+	exe, _ := procfs.Exe(old)
+	st, _ := procfs.ReadStat(old)
+	return &upgradeWatch{old: old, exe: exe, f: f, cminflt: st.Cminflt, seen: map[int]bool{}, execd: map[int]bool{}}
 }
 
 // failed reports a failed upgrade: sure when a child seen running a
@@ -54,12 +53,12 @@ func (w *upgradeWatch) failed() (pid int, failed, sure bool) {
 		return 0, false, false
 	}
 	now := map[int]bool{}
-	for _, pid := range procChildren(w.old) {
-		if st, err := readStat(pid); err != nil || st.state == 'Z' || st.state == 'X' {
+	for _, pid := range procfs.Children(w.old) {
+		if !procfs.Alive(pid) {
 			continue // gone: dealt with below
 		}
 		now[pid], w.seen[pid] = true, true
-		if exe, err := procExe(pid); err == nil && exe != w.exe {
+		if exe, err := procfs.Exe(pid); err == nil && exe != w.exe {
 			if w.f.owns(exe) {
 				w.execd[pid] = true
 			} else {
@@ -70,11 +69,11 @@ func (w *upgradeWatch) failed() (pid int, failed, sure bool) {
 	for pid := range w.execd {
 		// A child that left the list alive was reparented: the old
 		// process exited after a successful handover.
-		if !now[pid] && !Alive(pid) {
+		if !now[pid] && !procfs.Alive(pid) {
 			return pid, true, true
 		}
 	}
-	if st, err := readStat(w.old); err == nil && !w.other && st.cminflt >= w.cminflt+reapedFaults {
+	if st, err := procfs.ReadStat(w.old); err == nil && !w.other && st.Cminflt >= w.cminflt+reapedFaults {
 		return 0, true, false
 	}
 	return 0, false, false
@@ -91,25 +90,6 @@ func (w *upgradeWatch) errUpgrade(pid int, dir string) error {
 		who = fmt.Sprintf("the new process (pid %d)", pid)
 	}
 	return fmt.Errorf("%s exited during the upgrade; pid %d goes on serving the previous release%s", who, w.old, logTail(dir))
-}
-
-// procChildren lists the children of pid, from every thread's children
-// file (the thread that forked holds the child).
-func procChildren(pid int) []int {
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	var out []int
-	for _, t := range tasks {
-		data, err := os.ReadFile(t)
-		if err != nil {
-			continue
-		}
-		for _, f := range strings.Fields(string(data)) {
-			if n, err := strconv.Atoi(f); err == nil {
-				out = append(out, n)
-			}
-		}
-	}
-	return out
 }
 
 // logTailLines is how much of app.log an error quotes.

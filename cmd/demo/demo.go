@@ -15,6 +15,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/internal/exitcode"
 	"github.com/reconciler-dev/reconciler/internal/gitrev"
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 	"github.com/reconciler-dev/reconciler/internal/promtest"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/reconcile"
@@ -290,10 +291,10 @@ func stopApps(dir string) int {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for _, p := range procs {
-		for restart.Alive(p.PID) && time.Now().Before(deadline) {
+		for procfs.Alive(p.PID) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond) // main's own wait: no context below it to honour
 		}
-		if restart.Alive(p.PID) {
+		if procfs.Alive(p.PID) {
 			_ = syscall.Kill(p.PID, syscall.SIGKILL)
 		}
 	}

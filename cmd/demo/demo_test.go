@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 	"github.com/reconciler-dev/reconciler/restart"
 )
 
@@ -41,7 +42,7 @@ func TestDemo(t *testing.T) {
 func readPIDIfAny(dir string) int {
 	procs, _ := restart.Finder{Dir: dir}.Find()
 	for _, p := range procs {
-		if restart.Alive(p.PID) {
+		if procfs.Alive(p.PID) {
 			return p.PID
 		}
 	}

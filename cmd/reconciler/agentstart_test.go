@@ -18,6 +18,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/internal/agentdir"
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 )
 
 var agentBuilds = map[string]string{} // version -> path, under appBuildTo; guarded by appBuildMu
@@ -95,7 +96,7 @@ func packageAgent(t *testing.T, env ...string) (*exec.Cmd, *syncBuffer) {
 }
 
 func procExe(pid int) string {
-	exe, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe")
+	exe, _ := procfs.Exe(pid)
 	return exe
 }
 

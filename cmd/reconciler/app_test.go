@@ -15,6 +15,7 @@ import (
 	"github.com/reconciler-dev/reconciler/restart"
 	"github.com/reconciler-dev/reconciler/restart/loadgen"
 
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
@@ -173,7 +174,7 @@ func readPID(t *testing.T, dir string) int {
 func readPIDIfAny(dir string) int {
 	procs, _ := restart.Finder{Dir: dir}.Find()
 	for _, p := range procs {
-		if restart.Alive(p.PID) {
+		if procfs.Alive(p.PID) {
 			return p.PID
 		}
 	}

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/reconciler-dev/reconciler/internal/appdir"
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 	"github.com/reconciler-dev/reconciler/reconcile"
-	"github.com/reconciler-dev/reconciler/restart"
 )
 
 // hookScript writes an executable shell script into dir and returns its
@@ -37,7 +37,7 @@ func pidsGone(t *testing.T, file string) {
 	t.Helper()
 	for _, f := range lines(file) {
 		pid, _ := strconv.Atoi(f)
-		waitFor(t, "pid "+f+" of the hook to be killed", func() bool { return !restart.Alive(pid) })
+		waitFor(t, "pid "+f+" of the hook to be killed", func() bool { return !procfs.Alive(pid) })
 	}
 }
 
@@ -266,7 +266,7 @@ func TestSyncKilledInPreSwitch(t *testing.T) {
 	}
 	_ = child.Wait()
 	hookPID, _ := strconv.Atoi(lines(pids)[0])
-	if !restart.Alive(hookPID) {
+	if !procfs.Alive(hookPID) {
 		t.Errorf("the hook (pid %d) died with the agent, want it to run on in its own process group", hookPID)
 	}
 

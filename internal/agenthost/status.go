@@ -11,6 +11,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/internal/appset"
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 )
@@ -147,7 +148,7 @@ func runningAgent(apps []AppStatus) *reconcile.AgentStatus {
 		if a.Status == nil || a.Status.Agent == nil {
 			continue
 		}
-		if restart.Alive(a.Status.Agent.PID) {
+		if procfs.Alive(a.Status.Agent.PID) {
 			return a.Status.Agent
 		}
 		if first == nil {

@@ -9,6 +9,15 @@
 // before the old main exited is followed however late the check runs. As
 // with KillMode=process, when the main process dies nothing else of the
 // service is killed. Like testkit, it needs no testing.TB.
+//
+// A process it started is judged by its exit as Wait reports it, as
+// systemd judges by SIGCHLD: never by /proc, whose state reads Z while a
+// process runs execve from a thread other than its leader (the agent's
+// start does; see internal/procfs). Once it took that for the end, waited
+// for the exit and took the later, clean exit of a handing-over agent for
+// a stop (issue 26). A main pid it did not start (a successor named by
+// MAINPID=) is followed through /proc (procfs.Alive), as systemd follows
+// a main pid that is not its child.
 package svctest
 
 import (
@@ -17,7 +26,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -25,6 +33,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 )
 
 // Options describe the service.
@@ -39,11 +49,16 @@ type Options struct {
 	// SocketDir holds the notify socket (a short path: a unix socket's
 	// name is at most 107 bytes).
 	SocketDir string
+	// Log, when set, gets a line for each decision: a start, a main pid
+	// moved by MAINPID=, a main pid's end and what was made of it.
+	Log io.Writer
 
 	// beforeRead, when set (tests), runs just before each read of the
 	// notify socket: a sleep there makes the supervisor late, as a thread
 	// descheduled on a busy machine is.
 	beforeRead func()
+	// lookEvery (tests) is how often the main pid is looked at; 0: 5ms.
+	lookEvery time.Duration
 }
 
 // Service is a running service.
@@ -57,9 +72,9 @@ type Service struct {
 	main     int
 	starts   int
 	readies  int
-	mains    []int // every main pid, in order
-	exits    map[int]error
-	children map[int]bool // the pids it started
+	mains    []int         // every main pid, in order
+	children map[int]bool  // the pids it started that have not been reaped
+	exits    map[int]error // how the pids it started and reaped ended
 	stopped  bool
 	err      error
 }
@@ -69,6 +84,9 @@ type Service struct {
 func Start(o Options) (*Service, error) {
 	if o.RestartSec <= 0 {
 		o.RestartSec = 100 * time.Millisecond
+	}
+	if o.lookEvery <= 0 {
+		o.lookEvery = 5 * time.Millisecond
 	}
 	sock := filepath.Join(o.SocketDir, "notify")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
@@ -98,7 +116,9 @@ func (s *Service) start() error {
 	s.main, s.starts = pid, s.starts+1
 	s.mains = append(s.mains, pid)
 	s.children[pid] = true
+	delete(s.exits, pid) // an earlier child's, whose pid this one reuses
 	s.mu.Unlock()
+	s.logf("started pid %d (start %d)", pid, s.Starts())
 	go func() {
 		// Process.Wait, not cmd.Wait: cmd.Wait also waits for the copy of
 		// the output, whose pipe a successor inherited and keeps open.
@@ -109,10 +129,17 @@ func (s *Service) start() error {
 			err = errors.New(st.String())
 		}
 		s.mu.Lock()
+		delete(s.children, pid)
 		s.exits[pid] = err
 		s.mu.Unlock()
 	}()
 	return nil
+}
+
+func (s *Service) logf(format string, args ...any) {
+	if s.o.Log != nil {
+		fmt.Fprintf(s.o.Log, "svctest %s: %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+	}
 }
 
 // loop reads notifications and watches the main pid every few ms.
@@ -120,29 +147,32 @@ func (s *Service) loop(ctx context.Context) {
 	defer close(s.done)
 	defer s.conn.Close()
 	for ctx.Err() == nil {
-		s.drain(5 * time.Millisecond)
+		s.drain(s.o.lookEvery)
 		main := s.MainPID()
-		if main == 0 || Alive(main) {
+		if main == 0 || s.runs(main) {
 			continue
 		}
 		s.drain(0) // a MAINPID= sent before the old main exited counts
 		if s.MainPID() != main {
 			continue
 		}
-		failed := s.failed(main)
+		failed, how := s.failed(main)
 		s.mu.Lock()
 		s.main = 0
 		stopping := s.stopped
 		s.mu.Unlock()
 		if stopping || !failed {
+			s.logf("main pid %d ended (%s): the service stopped", main, how)
 			return
 		}
+		s.logf("main pid %d ended (%s): a failure, start again in %s", main, how, s.o.RestartSec)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(s.o.RestartSec):
 		}
 		if err := s.start(); err != nil {
+			s.logf("%v", err)
 			s.mu.Lock()
 			s.err = err
 			s.mu.Unlock()
@@ -151,26 +181,34 @@ func (s *Service) loop(ctx context.Context) {
 	}
 }
 
-// failed says whether the main pid's end was a failure: a non-zero exit
-// or a signal of a process it started itself, and any end of a pid that
-// it did not start (its status is unknown here; systemd, as PID 1, would
-// know it).
-func (s *Service) failed(pid int) bool {
+// runs reports whether pid, a main pid, still runs: a pid it started runs
+// until Wait reaped it; another, while /proc says it is alive.
+func (s *Service) runs(pid int) bool {
 	s.mu.Lock()
 	child := s.children[pid]
+	_, reaped := s.exits[pid]
 	s.mu.Unlock()
-	if !child {
-		return true
+	if child || reaped {
+		return child
 	}
-	for {
-		s.mu.Lock()
-		err, ok := s.exits[pid]
-		s.mu.Unlock()
-		if ok {
-			return err != nil
-		}
-		time.Sleep(2 * time.Millisecond) // Wait returns right after the exit seen
+	return procfs.Alive(pid)
+}
+
+// failed says whether the main pid's end was a failure, and how it
+// ended: a non-zero exit or a signal of a process it started itself, and
+// any end of a pid that it did not start (its status is unknown here;
+// systemd, as PID 1, would know it).
+func (s *Service) failed(pid int) (bool, string) {
+	s.mu.Lock()
+	err, reaped := s.exits[pid]
+	s.mu.Unlock()
+	switch {
+	case !reaped:
+		return true, "not started here: status unknown"
+	case err != nil:
+		return true, err.Error()
 	}
+	return false, "exit status 0"
 }
 
 // drain reads the notifications queued, then waits up to wait for one
@@ -239,11 +277,16 @@ func (s *Service) handle(msg string) {
 		switch k {
 		case "MAINPID":
 			if pid, err := strconv.Atoi(v); err == nil && pid > 0 && pid != s.main {
+				if !s.children[pid] {
+					delete(s.exits, pid) // a child's that ended, whose pid the new main reuses
+				}
+				s.logf("MAINPID=%d: main pid %d -> %d", pid, s.main, pid)
 				s.main = pid
 				s.mains = append(s.mains, pid)
 			}
 		case "READY":
 			s.readies++
+			s.logf("READY=1 (%d)", s.readies)
 		}
 	}
 }
@@ -288,10 +331,10 @@ func (s *Service) Stop(timeout time.Duration) error {
 	if main != 0 {
 		_ = syscall.Kill(main, syscall.SIGTERM)
 		deadline := time.Now().Add(timeout)
-		for Alive(main) && time.Now().Before(deadline) {
+		for s.runs(main) && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
-		if Alive(main) {
+		if s.runs(main) {
 			_ = syscall.Kill(main, syscall.SIGKILL)
 			err = errors.New("svctest: the main process did not stop on SIGTERM")
 		}
@@ -301,12 +344,5 @@ func (s *Service) Stop(timeout time.Duration) error {
 	return err
 }
 
-// Alive reports whether pid runs (exists and is not a zombie).
-func Alive(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	i := strings.LastIndexByte(string(b), ')')
-	return i < 0 || i+2 >= len(b) || (b[i+2] != 'Z' && b[i+2] != 'X')
-}
+// Alive reports whether pid runs: procfs.Alive.
+func Alive(pid int) bool { return procfs.Alive(pid) }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +24,8 @@ func TestMain(m *testing.M) {
 	switch os.Getenv(helperEnv) {
 	case "handover":
 		handover()
+	case "exec-then-handover":
+		execThenHandover()
 	case "successor":
 		time.Sleep(time.Minute) // ended by the test (SIGTERM); the minute bounds a leftover
 		os.Exit(0)
@@ -45,6 +49,26 @@ func handover() {
 		os.Exit(2)
 	}
 	os.Exit(0)
+}
+
+// execsEnv counts the execs left to execThenHandover.
+const execsEnv = "SVCTEST_EXECS"
+
+// execThenHandover replaces itself by itself SVCTEST_EXECS times, each
+// with syscall.Exec from a thread other than the leader (as the agent's
+// start does when it runs a confirmed version), then hands over.
+func execThenHandover() {
+	n, _ := strconv.Atoi(os.Getenv(execsEnv))
+	if n <= 0 {
+		handover()
+	}
+	runtime.LockOSThread() // the main goroutine keeps the leader thread: the exec runs on another
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, execsEnv+"=") })
+	env = append(env, execsEnv+"="+strconv.Itoa(n-1))
+	errc := make(chan error)
+	go func() { errc <- syscall.Exec("/proc/self/exe", os.Args, env) }()
+	fmt.Fprintln(os.Stderr, "exec:", <-errc)
+	os.Exit(2)
 }
 
 type syncBuf struct {
@@ -103,5 +127,53 @@ func TestFollowsMainPIDOfAMainThatExitsAtOnce(t *testing.T) {
 	}
 	if got := svc.Mains(); len(got) != 2 || got[0] != first || got[1] != succ {
 		t.Errorf("mains %v, want [%d %d]", got, first, succ)
+	}
+}
+
+// TestExecIsNoEnd: a main process that runs execve from a thread other
+// than its leader 300 times (its pid stays; /proc reads Z for a moment
+// each time) and then hands over: the service follows the successor and
+// starts nothing. The supervisor once judged its child by /proc, took an
+// exec for the end, waited for the exit instead of reading MAINPID= and
+// stopped following the service at the clean exit (issue 26's flake). It
+// looks at the main pid every 50us here, to meet the exec's moment.
+func TestExecIsNoEnd(t *testing.T) {
+	t.Parallel()
+	out := &syncBuf{}
+	svc, err := Start(Options{Path: os.Args[0], Env: []string{helperEnv + "=exec-then-handover", execsEnv + "=300"},
+		Stdout: out, Stderr: out, SocketDir: t.TempDir(), Log: out, lookEvery: 50 * time.Microsecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := svc.MainPID()
+	var succ int
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out: main pid %d; output:\n%s", svc.MainPID(), out.String())
+		}
+		for _, line := range strings.Split(out.String(), "\n") {
+			if n, err := strconv.Atoi(line); err == nil {
+				succ = n
+			}
+		}
+		if succ != 0 && (svc.MainPID() != first || !Alive(first)) {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(succ, syscall.SIGKILL) }) // if the test failed before Stop
+	for time.Now().Before(deadline) && Alive(first) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // the loop's look at the old main's end
+	if got := svc.MainPID(); got != succ || svc.Starts() != 1 {
+		t.Fatalf("main pid %d (want the successor %d), %d starts (want 1); output:\n%s", got, succ, svc.Starts(), out.String())
+	}
+	if err := svc.Stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if Alive(succ) {
+		t.Errorf("the successor %d still runs after Stop", succ)
 	}
 }
