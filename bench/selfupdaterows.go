@@ -26,7 +26,8 @@ import (
 // file through n handovers 1 -> 2 -> 1 ... (each version downloaded once,
 // then found on disk): the time from the commit to the new agent reporting
 // its version on /metrics (with @every 1s, and with POST /reconcile on an
-// agent polling hourly), the app requests that failed, and the longest
+// agent polling hourly; and a `run --apps-dir` agent whose one app is the
+// same, with @every 1s), the app requests that failed, and the longest
 // time /metrics did not answer (a probe every 5 ms).
 func selfUpdateRows(ctx context.Context, t *table, work string, o options) error {
 	dir := filepath.Join(work, "selfupdate")
@@ -41,11 +42,9 @@ func selfUpdateRows(ctx context.Context, t *table, work string, o options) error
 	if err != nil {
 		return err
 	}
-	for _, mode := range []struct {
-		name, dir, schedule string
-		trigger             bool
-	}{{"@every 1s", "every1s", "@every 1s", false}, {"POST /reconcile", "post", "@every 1h", true}} {
-		r, err := runSelfUpdates(ctx, filepath.Join(dir, mode.dir), bins, apps[1], mode.schedule, mode.trigger, o.selfUpdates)
+	for _, mode := range []selfUpdateMode{{"@every 1s", "every1s", "@every 1s", false, false},
+		{"POST /reconcile", "post", "@every 1h", true, false}, {"@every 1s, run --apps-dir", "apps", "@every 1s", false, true}} {
+		r, err := runSelfUpdates(ctx, filepath.Join(dir, mode.dir), bins, apps[1], mode, o.selfUpdates)
 		if err != nil {
 			return fmt.Errorf("%s: %w", mode.name, err)
 		}
@@ -61,6 +60,14 @@ func selfUpdateRows(ctx context.Context, t *table, work string, o options) error
 	return nil
 }
 
+// selfUpdateMode is how the agent of a selfupdate row runs: its
+// schedule, whether each commit is followed by POST /reconcile, and
+// whether it is a `run --apps-dir` agent (its app in an app file).
+type selfUpdateMode struct {
+	name, dir, schedule string
+	trigger, apps       bool
+}
+
 type selfUpdateResult struct {
 	took, gaps  []float64
 	load        loadgen.Result
@@ -68,7 +75,7 @@ type selfUpdateResult struct {
 }
 
 // runSelfUpdates runs one agent through n handovers and measures them.
-func runSelfUpdates(ctx context.Context, dir string, bins map[string]string, app, schedule string, trigger bool, n int) (selfUpdateResult, error) {
+func runSelfUpdates(ctx context.Context, dir string, bins map[string]string, app string, mode selfUpdateMode, n int) (selfUpdateResult, error) {
 	var r selfUpdateResult
 	files, sums := map[string][]byte{}, map[string]string{}
 	for v, p := range map[string]string{"1": bins["1"], "2": bins["2"], "app": app} {
@@ -128,10 +135,21 @@ func runSelfUpdates(ctx context.Context, dir string, bins map[string]string, app
 		return r, err
 	}
 	defer os.RemoveAll(sockDir)
-	svc, err := svctest.Start(svctest.Options{Path: bins["1"], Dir: dir, Stdout: logf, Stderr: logf, SocketDir: sockDir, Env: benchEnv(),
-		Args: []string{"run", "--repo", "file://" + repo, "--path", "web/current.conf", "--dir", appDir, "--schedule", schedule,
-			"--listen", listen, "--health-url", "http://" + addr + "/healthz", "--agent-path", "agent.conf",
-			"--agent-dir", filepath.Join(dir, "agent"), "--log-format", "json"}})
+	args := []string{"run", "--repo", "file://" + repo, "--path", "web/current.conf", "--dir", appDir, "--health-url", "http://" + addr + "/healthz"}
+	if mode.apps {
+		appsDir := filepath.Join(dir, "apps.d")
+		env := fmt.Sprintf("RECONCILER_REPO=file://%s\nRECONCILER_PATH=web/current.conf\nRECONCILER_DIR=%s\nRECONCILER_HEALTH_URL=http://%s/healthz\n", repo, appDir, addr)
+		if err := os.MkdirAll(appsDir, 0o755); err != nil {
+			return r, err
+		}
+		if err := os.WriteFile(filepath.Join(appsDir, "web.env"), []byte(env), 0o644); err != nil {
+			return r, err
+		}
+		args = []string{"run", "--apps-dir", appsDir, "--cache-dir", filepath.Join(dir, "cache"), "--agent-repo", "file://" + repo}
+	}
+	args = append(args, "--schedule", mode.schedule, "--listen", listen, "--agent-path", "agent.conf",
+		"--agent-dir", filepath.Join(dir, "agent"), "--log-format", "json")
+	svc, err := svctest.Start(svctest.Options{Path: bins["1"], Dir: dir, Stdout: logf, Stderr: logf, SocketDir: sockDir, Env: benchEnv(), Args: args})
 	if err != nil {
 		return r, err
 	}
@@ -154,7 +172,7 @@ func runSelfUpdates(ctx context.Context, dir string, bins map[string]string, app
 		if err := commit("agent.conf", agentFile(v)); err != nil {
 			return r, err
 		}
-		if trigger {
+		if mode.trigger {
 			resp, err := http.Post("http://"+listen+"/reconcile", "application/json", bytes.NewReader([]byte("{}")))
 			if err != nil {
 				return r, err

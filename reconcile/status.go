@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -182,9 +180,8 @@ func (s Status) Render(w io.Writer) error {
 		}
 	}
 	if a := s.Agent; a != nil {
-		line("agent", "version %s (pid %d, built from %s)", a.Version, a.PID, orNone(a.Revision))
-		for _, v := range slices.Sorted(maps.Keys(a.Failed)) {
-			line("agent failed", "version %s: %s; not tried again until the agent file names another version, or `reconciler retry --agent`", v, a.Failed[v])
+		for _, l := range a.Lines() {
+			line(l[0], "%s", l[1])
 		}
 	}
 	if d := s.Deferred; d != nil {

@@ -35,4 +35,3 @@ func (w ExitWatch) reapOrphans(seen []Proc) {
 		}
 	}
 }
-

@@ -65,18 +65,21 @@ func runAppsCmd(cmd *cobra.Command, c *Config, a *agentFlags, x *appsFlags, stde
 		return err
 	}
 	d := newAppDefaults(cmd, c, a)
-	up, err := newAppsUpdater(c, &a.Update, log)
+	up, ac, err := newAppsUpdater(c, &a.Update, log)
 	if err != nil {
 		return err
 	}
-	return runApps(cmd.Context(), d, x, a, appsUpdate{up: up, sched: sched}, log)
+	return runApps(cmd.Context(), d, x, a, appsUpdate{up: up, sched: sched, c: ac}, log)
 }
 
 // appsUpdate is the agent's own update under --apps-dir: its updater (nil:
-// off) and the schedule it looks at the agent file on.
+// off), the schedule it looks at the agent file on, and the agent's own
+// settings it was made with (its --notify-* tell agent_updated and
+// agent_failed).
 type appsUpdate struct {
 	up    *selfupdate.Updater
 	sched cron.Schedule
+	c     *Config
 }
 
 // newAppDefaults takes the settings of the agent's run command, once its
@@ -198,7 +201,7 @@ func runApps(ctx context.Context, d appDefaults, x *appsFlags, a *agentFlags, u 
 	if err != nil {
 		return err
 	}
-	startAppsUpdater(u.up, host.Registry(), ln)
+	notifier := startAppsUpdater(ctx, u, host, x.AppsDir, ln, log)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -206,10 +209,18 @@ func runApps(ctx context.Context, d appDefaults, x *appsFlags, a *agentFlags, u 
 	serveCtx, handedOver := context.WithCancel(ctx)
 	defer handedOver()
 	succ, wait := runAppsUpdater(serveCtx, u.up, u.sched, handedOver)
+	stopServing := func() error { return nil }
+	if ln != nil { // as run --dir's: answers until the apps' and the cache's locks are let go
+		stopServing = serveBeyond(ctx, handedOver, agenthost.NewServer(host, secret, log), ln)
+	}
 	notifyReady(log)
-	err = host.Run(serveCtx, hup, ln, secret)
+	err = host.Run(serveCtx, hup)
 	wait()
 	lock.Unlock()
+	if serr := stopServing(); err == nil {
+		err = serr
+	}
+	closeNotifier(ctx, notifier)
 	if s := *succ; s != nil { // the successor is the agent now, whatever this one's end
 		log.Info("agent update: handed over; this agent exits", "version", s.Version, "pid", s.PID(), "err", err)
 		return s.Release()

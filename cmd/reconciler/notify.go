@@ -80,6 +80,17 @@ func readSecretFile(flag, file string) ([]byte, error) {
 // and hands it to eng; nil (and eng untouched) without a URL. Its
 // deliveries outlive a cancelled ctx (SIGTERM) until closeNotifier.
 func startNotifier(ctx context.Context, c *Config, eng *reconcile.Engine, m *notify.Metrics, log *slog.Logger) *notify.Sender {
+	s := newSender(ctx, c, eng.Layout.Dir, m, log)
+	if s != nil {
+		eng.Notify = s
+	}
+	return s
+}
+
+// newSender starts the Sender of c's --notify-url, its bodies' dir field
+// dir; nil without a URL. Its deliveries outlive a cancelled ctx until
+// closeNotifier.
+func newSender(ctx context.Context, c *Config, dir string, m *notify.Metrics, log *slog.Logger) *notify.Sender {
 	if len(c.Notify.urls) == 0 {
 		return nil
 	}
@@ -87,10 +98,9 @@ func startNotifier(ctx context.Context, c *Config, eng *reconcile.Engine, m *not
 	if err != nil {
 		log.Warn("notifications: no host name for the host field", "err", err)
 	}
-	s := &notify.Sender{URLs: c.Notify.urls, Secret: c.Notify.secret, Host: host, Dir: eng.Layout.Dir,
-		UserAgent: userAgent(), TLS: c.tlsConf, Log: log.With("dir", eng.Layout.Dir), Metrics: m}
+	s := &notify.Sender{URLs: c.Notify.urls, Secret: c.Notify.secret, Host: host, Dir: dir,
+		UserAgent: userAgent(), TLS: c.tlsConf, Log: log.With("dir", dir), Metrics: m}
 	s.Start(context.WithoutCancel(ctx))
-	eng.Notify = s
 	return s
 }
 

@@ -15,6 +15,8 @@ import (
 	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/gitsrc"
 	"github.com/reconciler-dev/reconciler/internal/agentdir"
+	"github.com/reconciler-dev/reconciler/internal/agenthost"
+	"github.com/reconciler-dev/reconciler/internal/notify"
 	"github.com/reconciler-dev/reconciler/internal/selfupdate"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/robfig/cron/v3"
@@ -142,10 +144,11 @@ func runningRevision() string {
 // one, a status file an earlier agent left is removed.
 func startUpdater(up *selfupdate.Updater, layout reconcile.Layout, reg prometheus.Registerer, n reconcile.Notifier, ln net.Listener) {
 	if up == nil {
-		_ = os.Remove(layout.AgentStatusFile())
+		_ = layout.WriteAgentStatus(nil)
 		return
 	}
-	up.Revision, up.StatusFile = runningRevision(), layout.AgentStatusFile()
+	up.Revision = runningRevision()
+	up.Report = func(st reconcile.AgentStatus) error { return layout.WriteAgentStatus(&st) }
 	up.Metrics = selfupdate.NewMetrics(reg, up.Running, up.Revision)
 	if n != nil {
 		up.Notify = n.Notify
@@ -253,38 +256,52 @@ func runUpdater(ctx context.Context, up *selfupdate.Updater, agent *reconcile.Ag
 // newAppsUpdater is newUpdater for `run --apps-dir`: the agent's own
 // --repo, --ref, credentials and --verify-* settings (its command line and
 // environment, never an app file's), --agent-repo required when it has no
-// --repo. nil without --agent-path.
-func newAppsUpdater(c *Config, f *selfUpdateFlags, log *slog.Logger) (*selfupdate.Updater, error) {
+// --repo. nil without --agent-path. It also returns those settings,
+// resolved (the agent's --notify-* among them).
+func newAppsUpdater(c *Config, f *selfUpdateFlags, log *slog.Logger) (*selfupdate.Updater, *Config, error) {
 	if f.Path == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if c.Repo == "" && f.Repo == "" {
-		return nil, &usageError{msg: "--agent-path with --apps-dir: --agent-repo is required (the agent has no --repo of its own)"}
+		return nil, nil, &usageError{msg: "--agent-path with --apps-dir: --agent-repo is required (the agent has no --repo of its own)"}
 	}
 	ac := *c
 	if f.Repo != "" {
 		ac.Repo = f.Repo
 	}
 	ac.Path = f.Path
-	if err := runSteps(ac.resolveSource, ac.resolveMaxSize); err != nil {
-		return nil, err
+	if err := runSteps(ac.resolveSource, ac.resolveMaxSize, ac.Notify.resolve); err != nil {
+		return nil, nil, err
 	}
-	return newUpdater(&ac, f, log)
+	up, err := newUpdater(&ac, f, log)
+	return up, &ac, err
 }
 
-// startAppsUpdater readies up (nil: off) for the agent of --apps-dir:
-// its metrics beside the apps', how a successor is launched. It keeps no
-// status file (no directory is the agent's own).
-func startAppsUpdater(up *selfupdate.Updater, reg prometheus.Registerer, ln net.Listener) {
+// startAppsUpdater readies u.up (nil: off) for the agent of --apps-dir,
+// host: its metrics beside the apps', its status in every app's
+// directory, a look at its file at each POST /reconcile of every app and
+// each SIGHUP, how a successor is launched, and agent_updated and
+// agent_failed sent to the agent's own --notify-url (its command line
+// and environment, never an app file's; the body's dir is the apps dir).
+// It returns that notifier (nil: none), for closeNotifier.
+func startAppsUpdater(ctx context.Context, u appsUpdate, host *agenthost.Apps, appsDir string, ln net.Listener, log *slog.Logger) *notify.Sender {
+	up := u.up
 	if up == nil {
-		return
+		return nil
 	}
-	up.Revision = runningRevision()
-	up.Metrics = selfupdate.NewMetrics(reg, up.Running, up.Revision)
+	host.SelfUpdates, host.PollAgent = true, up.Trigger
+	up.Revision, up.Report = runningRevision(), host.ReportAgent
+	up.Metrics = selfupdate.NewMetrics(host.Registry(), up.Running, up.Revision)
 	up.Launch = selfupdate.Launch{Args: os.Args[1:], Env: os.Environ()}
 	if ln != nil {
 		up.Launch.Listener = selfupdate.ListenerFile(ln)
 	}
+	if len(u.c.Notify.urls) == 0 {
+		return nil
+	}
+	s := newSender(ctx, u.c, appsDir, notify.NewMetrics(host.Registry()), log) // its series without app
+	up.Notify = s.Notify
+	return s
 }
 
 // runAppsUpdater runs up (nil: nothing) beside the apps, looking at the

@@ -77,7 +77,17 @@ func startSignedAgentService(t *testing.T, bin, keyFile string, extra ...string)
 	args := append([]string{"run", "--repo", a.d.URL(), "--path", "web/current.conf", "--dir", a.dir,
 		"--schedule", "@every 1s", "--listen", a.listen, "--health-url", "http://" + a.addr + "/healthz",
 		"--agent-path", "agent.conf", "--agent-dir", a.agentDir, "--agent-confirm-timeout", "10s", "--log-format", "json"}, extra...)
-	svc, err := svctest.Start(svctest.Options{Path: bin, Args: args, Env: serviceEnv(), Dir: a.dir,
+	a.startService(t, bin, args, a.dir)
+	return a
+}
+
+// startService runs bin with args (an agent whose command line names
+// a.dir) under the test supervisor, as systemd runs the agent's unit, in
+// the working directory wd. The cleanup stops it and ends whatever agent
+// of a.dir is left.
+func (a *agentService) startService(t *testing.T, bin string, args []string, wd string) {
+	t.Helper()
+	svc, err := svctest.Start(svctest.Options{Path: bin, Args: args, Env: serviceEnv(), Dir: wd,
 		Stdout: a.log, Stderr: a.log, Log: a.log, SocketDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +117,6 @@ func startSignedAgentService(t *testing.T, bin, keyFile string, extra ...string)
 			t.Logf("agent log:\n%s", a.log.String())
 		}
 	})
-	return a
 }
 
 // metrics returns the agent's /metrics ("" when it does not answer).

@@ -2,9 +2,9 @@ package agenthost
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -35,6 +35,17 @@ type Apps struct {
 	apps   map[string]*appRun
 	dirs   map[string]string // app directory -> the app that runs there
 	groups map[string]*repoGroup
+
+	// SelfUpdates says the agent updates itself (run --agent-path) and
+	// reports its status (ReportAgent); without, each app's start
+	// removes the agent status an earlier agent left in its directory.
+	SelfUpdates bool
+	// PollAgent, if set, is called at each POST /reconcile of every app
+	// (no ?app) and each reload: the agent's own file is read then too.
+	PollAgent func()
+
+	agentMu sync.Mutex             // serializes the writes of the agent's status
+	agent   *reconcile.AgentStatus // the last reported, nil before ReportAgent
 }
 
 // OpenFunc reads the settings of the app of f. An error is the app's
@@ -104,27 +115,35 @@ func NewApps(dir, cacheDir string, open OpenFunc, log *slog.Logger) *Apps {
 // once on /metrics, beside the apps' series, without an app label.
 func (h *Apps) Registry() prometheus.Registerer { return h.base }
 
-// Run runs the apps (a signal on reload re-reads the directory) and, with
-// ln, the endpoints (NewServer) until ctx ends, then waits for both. It
-// returns nil when ctx ended.
-func (h *Apps) Run(ctx context.Context, reload <-chan os.Signal, ln net.Listener, secret []byte) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, 2)
+// Run runs the apps until ctx ends, then waits for them to stop (each
+// releases its directory). A signal on reload re-reads the directory,
+// and calls PollAgent. The endpoints (NewServer(h, ...)) are served by
+// the caller, so that they can outlive the apps (a handover). It returns
+// nil when ctx ended.
+func (h *Apps) Run(ctx context.Context, reload <-chan os.Signal) error {
+	if h.PollAgent == nil {
+		return h.set.Run(ctx, reload)
+	}
 	var wg sync.WaitGroup
-	wg.Go(func() { errs <- h.set.Run(ctx, reload) })
-	if ln != nil {
-		srv := NewServer(h, secret, h.log)
-		wg.Go(func() { errs <- ServeHTTP(ctx, srv, ln) })
-	}
-	var first error
-	select {
-	case <-ctx.Done():
-	case first = <-errs:
-	}
-	cancel()
-	wg.Wait()
-	return first
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx) // cancelled first: set.Run may return before ctx ends
+	defer cancel()
+	relayed := make(chan os.Signal, 1)
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case sig := <-reload:
+				h.PollAgent()
+				select {
+				case relayed <- sig:
+				default: // one pending re-read is as good as two
+				}
+			}
+		}
+	})
+	return h.set.Run(ctx, relayed)
 }
 
 // serveApp runs the app of f until ctx ends (appset.Set.Serve): its
@@ -166,6 +185,8 @@ func (h *Apps) serveApp(ctx context.Context, f appset.File) error {
 		log.Warn("clean temporary links", "err", err)
 	}
 	defer h.register(f.Name, &appRun{agent: agent, layout: eng.Layout, reg: reg, git: git})()
+	// Registered first: a ReportAgent from now on reaches it too.
+	h.writeAgent(eng.Layout, log)
 	onRequest := func() { git.Invalidate(); agent.Trigger() } // the person may just have pushed
 	return Loop{Agent: agent, Layout: eng.Layout, Exits: ExitWatch(eng), OnRequest: onRequest, Log: log}.Run(ctx)
 }
@@ -252,6 +273,46 @@ func (h *Apps) notRunning() float64 {
 	return float64(n)
 }
 
+// ReportAgent records st, the agent's own status (run --agent-path), and
+// writes it to the directory of every app that runs, and of each app at
+// its start from now on (reconcile.Layout.WriteAgentStatus): `status
+// --dir` of an app shows the agent that runs it, `status --apps-dir` and
+// GET /status show it once (AppsStatus.Agent).
+func (h *Apps) ReportAgent(st reconcile.AgentStatus) error {
+	h.agentMu.Lock()
+	defer h.agentMu.Unlock()
+	h.agent = &st
+	h.mu.Lock()
+	layouts := make([]reconcile.Layout, 0, len(h.apps))
+	for _, run := range h.apps {
+		layouts = append(layouts, run.layout)
+	}
+	h.mu.Unlock()
+	var errs []error
+	for _, l := range layouts {
+		errs = append(errs, l.WriteAgentStatus(&st))
+	}
+	return errors.Join(errs...)
+}
+
+// writeAgent writes the agent's status to the directory of an app that
+// starts: the last reported; none without SelfUpdates (an earlier
+// agent's is removed); left as it is before the first report.
+func (h *Apps) writeAgent(l reconcile.Layout, log *slog.Logger) {
+	h.agentMu.Lock()
+	defer h.agentMu.Unlock()
+	var err error
+	switch {
+	case !h.SelfUpdates:
+		err = l.WriteAgentStatus(nil)
+	case h.agent != nil:
+		err = l.WriteAgentStatus(h.agent)
+	}
+	if err != nil {
+		log.Warn("agent update: status not written", "dir", l.Dir, "err", err)
+	}
+}
+
 // Status is the status of every app (AppsStatus): the apps dir's as the
 // host last read it, each app's from its directory.
 func (h *Apps) Status() (any, error) { return h.Statuses(), nil }
@@ -259,6 +320,9 @@ func (h *Apps) Status() (any, error) { return h.Statuses(), nil }
 // Statuses is Status, typed.
 func (h *Apps) Statuses() AppsStatus {
 	st := AppsStatus{Apps: []AppStatus{}}
+	h.agentMu.Lock()
+	st.Agent = h.agent
+	h.agentMu.Unlock()
 	for _, app := range h.set.Apps() {
 		a := AppStatus{Name: app.Name, File: app.Path}
 		h.mu.Lock()
@@ -304,6 +368,9 @@ func (h *Apps) Trigger(name string) (string, error) {
 	}
 	if name != "" && n == 0 {
 		return "", fmt.Errorf("app %s does not run (see GET /status)", name)
+	}
+	if name == "" && h.PollAgent != nil {
+		h.PollAgent()
 	}
 	return fmt.Sprintf("poll scheduled (%d apps)", n), nil
 }

@@ -2,9 +2,11 @@ package agenthost
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -69,8 +71,10 @@ func startApps(t *testing.T, secret []byte) *appsRig {
 	ln := listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- r.h.Run(ctx, nil, ln, secret) }()
-	r.stop = sync.OnceValue(func() error { cancel(); return <-done })
+	go func() { done <- r.h.Run(ctx, nil) }()
+	served := make(chan error, 1)
+	go func() { served <- ServeHTTP(ctx, NewServer(r.h, secret, discard), ln) }()
+	r.stop = sync.OnceValue(func() error { cancel(); return errors.Join(<-done, <-served) })
 	t.Cleanup(func() {
 		if err := r.stop(); err != nil {
 			t.Errorf("Run after its context ended: got %v, want nil", err)
@@ -201,5 +205,46 @@ func TestAppsLeaveNothingBehind(t *testing.T) {
 			continue
 		}
 		lock.Unlock()
+	}
+}
+
+// TestAppsReportAgent: the agent's own status reaches every running
+// app's directory and GET /status; status from disk (DirStatus) shows it
+// once, from the app whose record names a live agent.
+func TestAppsReportAgent(t *testing.T) {
+	r := startApps(t, nil)
+	st := reconcile.AgentStatus{Version: "2", Revision: "abc", PID: os.Getpid(), Failed: map[string]string{"3": "exited"}}
+	if err := r.h.ReportAgent(st); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.c.apps().Agent; got == nil || got.Version != "2" || got.Failed["3"] != "exited" {
+		t.Errorf("GET /status agent: got %+v, want version 2 with 3 failed", got)
+	}
+	for _, name := range []string{"api", "db"} {
+		s, err := reconcile.Layout{Dir: r.dirs[name]}.ReadStatus()
+		if err != nil || s.Agent == nil || s.Agent.Version != "2" {
+			t.Errorf("%s: agent in its directory: got %+v (%v), want version 2", name, s.Agent, err)
+		}
+	}
+	if err := r.stop(); err != nil {
+		t.Fatal(err)
+	}
+	// An older agent's record, its pid gone, in api's directory: db's names the live one.
+	if err := (reconcile.Layout{Dir: r.dirs["api"]}).WriteAgentStatus(&reconcile.AgentStatus{Version: "1", PID: 1 << 22}); err != nil {
+		t.Fatal(err)
+	}
+	disk, err := DirStatus(r.appsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if disk.Agent == nil || disk.Agent.Version != "2" {
+		t.Errorf("DirStatus agent: got %+v, want the live agent's, version 2", disk.Agent)
+	}
+	var out strings.Builder
+	if err := disk.Render(&out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(out.String(), "\nagent:") != 1 || !strings.Contains(out.String(), "\nagent failed: version 3: exited;") {
+		t.Errorf("Render:\n%s\nwant one agent: line and the failed version after the apps", out.String())
 	}
 }

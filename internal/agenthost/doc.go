@@ -19,7 +19,12 @@
 //     NewServer, for one app and for many; a Target says what it serves.
 //   - Every goroutine Loop.Run and Apps.Run start ends with their context
 //     and is awaited before they return; the HTTP server is shut down
-//     gracefully (shutdownGrace).
+//     gracefully (shutdownGrace). Apps.Run runs the apps only: its caller
+//     serves NewServer(apps, ...), so that at a self-update handover the
+//     endpoint answers until every app has let go of its directory.
+//   - With SelfUpdates, the agent's own status (ReportAgent) is in every
+//     running app's .reconciler/agent.json, written at the app's start
+//     too; without, an app's start removes an earlier agent's.
 //   - One app per directory among the apps of an Apps (claimDir), and one
 //     gitsrc.Shared per RepoKey, dropped when its last app stops; the app
 //     that runs in a directory is recorded there (.reconciler/app), so

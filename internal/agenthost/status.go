@@ -11,6 +11,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/internal/appset"
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 	"github.com/reconciler-dev/reconciler/reconcile"
 	"github.com/reconciler-dev/reconciler/restart"
 )
@@ -34,6 +35,9 @@ func ReadStatus(layout reconcile.Layout) (reconcile.Status, error) {
 // `run --apps-dir`, and `status --apps-dir --json`.
 type AppsStatus struct {
 	Apps []AppStatus `json:"apps"`
+	// Agent is the agent that updates itself (run --apps-dir
+	// --agent-path), as it last reported itself; nil otherwise.
+	Agent *reconcile.AgentStatus `json:"agent,omitempty"`
 }
 
 // AppStatus is one app: its name and file, why it does not run or its
@@ -61,7 +65,8 @@ func (s AppsStatus) ExitCode() int {
 	return code
 }
 
-// Render prints one line per app: name, state and Summary.
+// Render prints one line per app: name, state and Summary; then the
+// agent's lines, as `status --dir` prints them.
 func (s AppsStatus) Render(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, a := range s.Apps {
@@ -79,7 +84,17 @@ func (s AppsStatus) Render(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", a.Name, state, strings.ReplaceAll(text, "\n", " "))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if s.Agent != nil {
+		for _, l := range s.Agent.Lines() {
+			if _, err := fmt.Fprintf(w, "%-12s %s\n", l[0]+":", l[1]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // DirStatus reads the status of every app of dir from disk, as
@@ -119,7 +134,28 @@ func DirStatus(dir string) (AppsStatus, error) {
 		}
 		st.Apps = append(st.Apps, a)
 	}
+	st.Agent = runningAgent(st.Apps)
 	return st, nil
+}
+
+// runningAgent is the agent status the apps' directories hold (run
+// --apps-dir writes it to each): the first whose agent still runs, else
+// the first found (an app the last agent could not start keeps an
+// earlier one's).
+func runningAgent(apps []AppStatus) *reconcile.AgentStatus {
+	var first *reconcile.AgentStatus
+	for _, a := range apps {
+		if a.Status == nil || a.Status.Agent == nil {
+			continue
+		}
+		if procfs.Alive(a.Status.Agent.PID) {
+			return a.Status.Agent
+		}
+		if first == nil {
+			first = a.Status.Agent
+		}
+	}
+	return first
 }
 
 // fileDir is the app directory an app file names, refused when it is not

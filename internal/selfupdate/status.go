@@ -5,15 +5,14 @@ import (
 	"encoding/json"
 	"os"
 
-	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/reconcile"
 )
 
-// report writes the agent's status (reconcile.AgentStatus) to
-// u.StatusFile ("" : nowhere) when it changed: the running version and
-// the agent releases recorded failed.
+// report hands the agent's status (reconcile.AgentStatus) to u.Report
+// (nil: nobody) when it changed since the last report that succeeded: the
+// running version and the agent releases recorded failed.
 func (u *Updater) report() {
-	if u.StatusFile == "" {
+	if u.Report == nil {
 		return
 	}
 	st := reconcile.AgentStatus{Version: u.Running, Revision: u.Revision, PID: os.Getpid()}
@@ -23,12 +22,12 @@ func (u *Updater) report() {
 			st.Failed[v] = f.Reason
 		}
 	}
-	b, err := json.MarshalIndent(st, "", "  ")
+	b, err := json.Marshal(st)
 	if err != nil || bytes.Equal(b, u.reported) {
 		return
 	}
-	if err := artifacts.WriteFileAtomic(u.StatusFile, append(b, '\n'), 0o644); err != nil {
-		u.Log.Warn("agent update: status not written", "file", u.StatusFile, "err", err)
+	if err := u.Report(st); err != nil {
+		u.Log.Warn("agent update: status not written", "err", err)
 		return
 	}
 	u.reported = b

@@ -42,9 +42,10 @@ type Updater struct {
 	// Running is the version of the agent that runs, Revision the commit
 	// it was built from.
 	Running, Revision string
-	// StatusFile receives the agent's status (reconcile.AgentStatus) at
-	// Run's start and when it changes; "": none.
-	StatusFile     string
+	// Report receives the agent's status at Run's start and when it
+	// changes (status files: reconcile.Layout.WriteAgentStatus); nil:
+	// none. An error is logged, and the status reported again next time.
+	Report         func(reconcile.AgentStatus) error
 	ConfirmTimeout time.Duration
 	// Launch says how a successor is started: args, environment,
 	// working directory and the listener handed over.
