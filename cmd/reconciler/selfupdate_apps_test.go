@@ -16,6 +16,7 @@ import (
 	"github.com/reconciler-dev/reconciler/internal/agentdir"
 	"github.com/reconciler-dev/reconciler/internal/agenthost"
 	"github.com/reconciler-dev/reconciler/internal/notify"
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 	"github.com/reconciler-dev/reconciler/internal/svctest"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/restart/loadgen"
@@ -122,10 +123,10 @@ func TestAppsAgentUpdatesItself(t *testing.T) {
 		t.Errorf("apps' pids after the agent's update: got %v, want %v (untouched)", got, pids)
 	}
 	second := a.svc.MainPID()
-	waitFor(t, "the old agent to exit", func() bool { return !svctest.Alive(first) })
-	if second == first || !svctest.Alive(second) || a.svc.Starts() != 1 {
+	waitFor(t, "the old agent to exit", func() bool { return !procfs.Alive(first) })
+	if second == first || !procfs.Alive(second) || a.svc.Starts() != 1 {
 		t.Errorf("main pid %d -> %d (alive %v), %d starts: want the main pid moved to a live successor and 1 start",
-			first, second, svctest.Alive(second), a.svc.Starts())
+			first, second, procfs.Alive(second), a.svc.Starts())
 	}
 	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", second)); exe != filepath.Join(a.agentDir, "versions", "2", "reconciler") {
 		t.Errorf("the new agent runs %s, want the verified release in --agent-dir", exe)

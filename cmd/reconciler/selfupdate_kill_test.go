@@ -13,7 +13,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/artifacts"
 	"github.com/reconciler-dev/reconciler/internal/agentdir"
-	"github.com/reconciler-dev/reconciler/internal/svctest"
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
@@ -25,7 +25,7 @@ func (a *agentService) agentProcs(bins ...string) map[int]string {
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
-		if err != nil || !svctest.Alive(pid) {
+		if err != nil || !procfs.Alive(pid) {
 			continue
 		}
 		exe, err := os.Readlink("/proc/" + e.Name() + "/exe")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/reconciler-dev/reconciler/gitsrc/gittest"
 	"github.com/reconciler-dev/reconciler/internal/agentdir"
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 	"github.com/reconciler-dev/reconciler/internal/svctest"
 	"github.com/reconciler-dev/reconciler/internal/testkit"
 	"github.com/reconciler-dev/reconciler/reconcile"
@@ -98,7 +99,7 @@ func (a *agentService) startService(t *testing.T, bin string, args []string, wd 
 			t.Error(err)
 		}
 		for _, pid := range svc.Mains() { // a successor that failed is its parent's to end; make sure
-			if svctest.Alive(pid) {
+			if procfs.Alive(pid) {
 				t.Errorf("agent pid %d still runs after the service stopped", pid)
 			}
 		}
@@ -175,10 +176,10 @@ func TestAgentUpdatesItself(t *testing.T) {
 		t.Errorf("app pid after the agent's update: got %d, want %d (untouched)", got, appPID)
 	}
 	second := a.svc.MainPID()
-	waitFor(t, "the old agent to exit", func() bool { return !svctest.Alive(first) })
-	if second == first || !svctest.Alive(second) || a.svc.Starts() != 1 {
+	waitFor(t, "the old agent to exit", func() bool { return !procfs.Alive(first) })
+	if second == first || !procfs.Alive(second) || a.svc.Starts() != 1 {
 		t.Errorf("main pid %d -> %d (alive %v), %d starts by the supervisor: want the main pid moved to a live successor and 1 start",
-			first, second, svctest.Alive(second), a.svc.Starts())
+			first, second, procfs.Alive(second), a.svc.Starts())
 	}
 	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", second)); exe != filepath.Join(a.agentDir, "versions", "2", "reconciler") {
 		t.Errorf("the new agent runs %s, want the verified release in --agent-dir", exe)
@@ -259,7 +260,7 @@ func TestAgentUpdateFailures(t *testing.T) {
 			if n := a.d.art.hitCount("/agent-" + c.v); n != 1 {
 				t.Errorf("agent %s downloaded %d times, want once (not tried again)", c.v, n)
 			}
-			if !a.reports("1") || a.svc.MainPID() != main || !svctest.Alive(main) || a.svc.Starts() != 1 {
+			if !a.reports("1") || a.svc.MainPID() != main || !procfs.Alive(main) || a.svc.Starts() != 1 {
 				t.Errorf("after agent %s failed: main pid %d (want %d, alive), %d starts, agent 1 reporting %v",
 					c.v, a.svc.MainPID(), main, a.svc.Starts(), a.reports("1"))
 			}

@@ -343,6 +343,3 @@ func (s *Service) Stop(timeout time.Duration) error {
 	<-s.done
 	return err
 }
-
-// Alive reports whether pid runs: procfs.Alive.
-func Alive(pid int) bool { return procfs.Alive(pid) }

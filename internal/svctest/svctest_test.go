@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reconciler-dev/reconciler/internal/procfs"
 	"github.com/reconciler-dev/reconciler/internal/sdnotify"
 )
 
@@ -115,14 +116,14 @@ func TestFollowsMainPIDOfAMainThatExitsAtOnce(t *testing.T) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	t.Cleanup(func() { _ = syscall.Kill(succ, syscall.SIGKILL) }) // if the test failed before Stop
-	if got := svc.MainPID(); got != succ || svc.Starts() != 1 || !Alive(succ) {
+	if got := svc.MainPID(); got != succ || svc.Starts() != 1 || !procfs.Alive(succ) {
 		t.Fatalf("main pid %d (want the successor %d, alive %v), %d starts (want 1); output %q",
-			got, succ, Alive(succ), svc.Starts(), out.String())
+			got, succ, procfs.Alive(succ), svc.Starts(), out.String())
 	}
 	if err := svc.Stop(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if Alive(succ) {
+	if procfs.Alive(succ) {
 		t.Errorf("the successor %d still runs after Stop", succ)
 	}
 	if got := svc.Mains(); len(got) != 2 || got[0] != first || got[1] != succ {
@@ -157,13 +158,13 @@ func TestExecIsNoEnd(t *testing.T) {
 				succ = n
 			}
 		}
-		if succ != 0 && (svc.MainPID() != first || !Alive(first)) {
+		if succ != 0 && (svc.MainPID() != first || !procfs.Alive(first)) {
 			break
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
 	t.Cleanup(func() { _ = syscall.Kill(succ, syscall.SIGKILL) }) // if the test failed before Stop
-	for time.Now().Before(deadline) && Alive(first) {
+	for time.Now().Before(deadline) && procfs.Alive(first) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	time.Sleep(20 * time.Millisecond) // the loop's look at the old main's end
@@ -173,7 +174,7 @@ func TestExecIsNoEnd(t *testing.T) {
 	if err := svc.Stop(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	if Alive(succ) {
+	if procfs.Alive(succ) {
 		t.Errorf("the successor %d still runs after Stop", succ)
 	}
 }
