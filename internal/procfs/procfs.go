@@ -26,7 +26,12 @@ type Stat struct {
 	// Cminflt counts the minor page faults of the children this process
 	// has waited for: it jumps when the process reaps a child that ran.
 	Cminflt uint64
+	Flags   uint64 // the leader's PF_* flags (PF_EXITING: it is exiting)
 }
+
+// pfExiting is the kernel's PF_EXITING: the thread is on its way out (its
+// memory map may already be gone).
+const pfExiting = 0x4
 
 // Exited reports whether a thread's state is the end of it: a zombie (Z)
 // or dead (X).
@@ -55,7 +60,8 @@ func readStat(path string) (Stat, error) {
 	ppid, _ := strconv.Atoi(fields[1])
 	start, _ := strconv.ParseUint(fields[19], 10, 64)
 	cminflt, _ := strconv.ParseUint(fields[8], 10, 64)
-	return Stat{State: fields[0][0], PPID: ppid, Start: start, Cminflt: cminflt}, nil
+	flags, _ := strconv.ParseUint(fields[6], 10, 64)
+	return Stat{State: fields[0][0], PPID: ppid, Start: start, Cminflt: cminflt, Flags: flags}, nil
 }
 
 // Alive reports whether pid runs: it exists and has not exited (a
@@ -148,13 +154,35 @@ func threads(pid int) (int, error) {
 }
 
 // Exe reads /proc/PID/exe; a binary deleted since the exec reads
-// "PATH (deleted)", and the suffix is stripped.
+// "PATH (deleted)", and the suffix is stripped. While the process runs
+// execve from a thread other than its leader (see Alive), the link reads
+// nothing for a few ms (its leader, a zombie for that moment, has no
+// memory map): Exe then waits for the new program, at most execWait.
 func Exe(pid int) (string, error) {
-	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	if err != nil {
-		return "", err
+	deadline := time.Now().Add(execWait)
+	for ended := false; ; {
+		exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		switch {
+		case err == nil:
+			return strings.TrimSuffix(exe, " (deleted)"), nil
+		case ended || time.Now().After(deadline):
+			return "", err
+		case !execing(pid):
+			ended = true // or the exec just ended: one more look
+		default:
+			time.Sleep(200 * time.Microsecond)
+		}
 	}
-	return strings.TrimSuffix(exe, " (deleted)"), nil
+}
+
+// execWait bounds Exe's wait for an exec to end (seen: 1 to 3 ms).
+const execWait = 100 * time.Millisecond
+
+// execing reports whether pid looks like a process in the middle of an
+// exec: its leader is exiting or reads as exited, yet it is alive.
+func execing(pid int) bool {
+	st, err := ReadStat(pid)
+	return err == nil && (Exited(st.State) || st.Flags&pfExiting != 0) && Alive(pid)
 }
 
 // Children lists the children of pid, from every thread's children file

@@ -6,36 +6,17 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"slices"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
-// execChildEnv makes the test binary a child that replaces itself by
-// itself N times, each time with syscall.Exec from a thread other than
-// the leader (as the agent's start does), then says "last" on stdout and
-// waits for its stdin to close.
-const execChildEnv = "PROCFS_TEST_EXECS"
-
-func init() {
-	n, err := strconv.Atoi(os.Getenv(execChildEnv))
-	if err != nil {
-		return
-	}
-	runtime.LockOSThread() // the main goroutine keeps the leader thread: the exec runs on another
-	if n == 0 {
+func TestMain(m *testing.M) {
+	testkit.ExecChain(func() { // the last of the chain says so and waits for its stdin to close
 		os.Stdout.WriteString("last\n")
 		_, _ = io.Copy(io.Discard, os.Stdin)
-		os.Exit(0)
-	}
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, execChildEnv+"=") })
-	env = append(env, execChildEnv+"="+strconv.Itoa(n-1)) // the first of two would win
-	errc := make(chan error)
-	go func() { errc <- syscall.Exec("/proc/self/exe", os.Args, env) }()
-	os.Stderr.WriteString("exec: " + (<-errc).Error() + "\n")
-	os.Exit(3)
+	})
+	os.Exit(m.Run())
 }
 
 // TestAliveThroughExec: a process that runs execve from a thread other
@@ -51,7 +32,7 @@ func TestAliveThroughExec(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), execChildEnv+"=100")
+	cmd.Env = append(os.Environ(), testkit.ExecChainEnv+"=100")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,17 +14,17 @@ import (
 
 	"github.com/reconciler-dev/reconciler/internal/procfs"
 	"github.com/reconciler-dev/reconciler/internal/sdnotify"
+	"github.com/reconciler-dev/reconciler/internal/testkit"
 )
 
 // helperEnv makes the test binary a program of the tests below.
 const helperEnv = "SVCTEST_HELPER"
 
 func TestMain(m *testing.M) {
+	testkit.ExecChain(handover)
 	switch os.Getenv(helperEnv) {
 	case "handover":
 		handover()
-	case "exec-then-handover":
-		execThenHandover()
 	case "successor":
 		time.Sleep(time.Minute) // ended by the test (SIGTERM); the minute bounds a leftover
 		os.Exit(0)
@@ -50,26 +48,6 @@ func handover() {
 		os.Exit(2)
 	}
 	os.Exit(0)
-}
-
-// execsEnv counts the execs left to execThenHandover.
-const execsEnv = "SVCTEST_EXECS"
-
-// execThenHandover replaces itself by itself SVCTEST_EXECS times, each
-// with syscall.Exec from a thread other than the leader (as the agent's
-// start does when it runs a confirmed version), then hands over.
-func execThenHandover() {
-	n, _ := strconv.Atoi(os.Getenv(execsEnv))
-	if n <= 0 {
-		handover()
-	}
-	runtime.LockOSThread() // the main goroutine keeps the leader thread: the exec runs on another
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, execsEnv+"=") })
-	env = append(env, execsEnv+"="+strconv.Itoa(n-1))
-	errc := make(chan error)
-	go func() { errc <- syscall.Exec("/proc/self/exe", os.Args, env) }()
-	fmt.Fprintln(os.Stderr, "exec:", <-errc)
-	os.Exit(2)
 }
 
 type syncBuf struct {
@@ -141,7 +119,7 @@ func TestFollowsMainPIDOfAMainThatExitsAtOnce(t *testing.T) {
 func TestExecIsNoEnd(t *testing.T) {
 	t.Parallel()
 	out := &syncBuf{}
-	svc, err := Start(Options{Path: os.Args[0], Env: []string{helperEnv + "=exec-then-handover", execsEnv + "=300"},
+	svc, err := Start(Options{Path: os.Args[0], Env: []string{testkit.ExecChainEnv + "=300"},
 		Stdout: out, Stderr: out, SocketDir: t.TempDir(), Log: out, lookEvery: 50 * time.Microsecond})
 	if err != nil {
 		t.Fatal(err)
