@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -181,13 +182,56 @@ func confirmAsSuccessor(ctx context.Context, hand *selfupdate.Handover, up *self
 const handoverLockWait = 15 * time.Minute
 
 // openAgentEngine is openEngine for run; a successor waits for the old
-// agent to let go of the lock.
-func openAgentEngine(ctx context.Context, c *Config, hand *selfupdate.Handover, log *slog.Logger) (eng wired, lock *reconcile.Lock, err error) {
+// agent to let go of the lock. With an updater (up) that reads the app's
+// repo and ref, the engine's git source is shared with it (sharedEngine).
+func openAgentEngine(ctx context.Context, c *Config, hand *selfupdate.Handover, up *selfupdate.Updater, f *selfUpdateFlags, log *slog.Logger) (eng wired, lock *reconcile.Lock, err error) {
 	err = waitUnlocked(ctx, hand != nil, c.Dir, log, func() error {
-		eng, lock, err = openEngine(c, log)
+		if up != nil && f.sharesAppRepo(c) {
+			eng, lock, err = lockedEngine(c, log, func(layout reconcile.Layout) (wired, error) {
+				return sharedEngine(c, layout, up, log)
+			})
+		} else {
+			eng, lock, err = openEngine(c, log)
+		}
 		return err
 	})
 	return eng, lock, err
+}
+
+// sharesAppRepo reports that the agent file is read from the app's repo
+// and ref: --agent-repo and --agent-ref unset, or naming the same.
+func (f *selfUpdateFlags) sharesAppRepo(c *Config) bool {
+	return gitsrc.SameRepo(gitsrc.Options{URL: c.Repo, Ref: c.Ref}, gitsrc.Options{URL: cmp.Or(f.Repo, c.Repo), Ref: cmp.Or(f.Ref, c.Ref)})
+}
+
+// sharedEngine is the engine of run --dir on a git source (its cache in
+// the directory, as openEngine's) that the updater reads too: the
+// updater's Poll takes the head the app's poll just listed (a Follower)
+// and reads the agent file from the app's cache, so that a poll of the
+// agent costs the git host one ref listing, not two. Its own source stays
+// for the successor's confirming poll.
+func sharedEngine(c *Config, layout reconcile.Layout, up *selfupdate.Updater, log *slog.Logger) (wired, error) {
+	opts, err := sourceOptions(c, layout.GitCache())
+	if err != nil {
+		return wired{}, err
+	}
+	shared, err := gitsrc.NewShared(opts, 0) // 0: the engine's polls share nothing but with the updater
+	if err != nil {
+		return wired{}, &usageError{msg: "--repo: " + err.Error()}
+	}
+	w, err := newEngineOn(c, layout, shared.Handle(), log)
+	if err != nil {
+		return wired{}, err
+	}
+	follower := shared.Follower()
+	up.Shared = &selfupdate.Reading{Repo: follower}
+	if c.trust.Enabled() {
+		up.Shared.Verify = func(ctx context.Context, rev string) error {
+			_, err := follower.VerifyCommit(ctx, rev, c.trust)
+			return err
+		}
+	}
+	return w, nil
 }
 
 // waitUnlocked calls open once, and, for a successor (handover) while it
