@@ -20,7 +20,6 @@ import (
 	"github.com/reconciler-dev/reconciler/internal/notify"
 	"github.com/reconciler-dev/reconciler/internal/selfupdate"
 	"github.com/reconciler-dev/reconciler/reconcile"
-	"github.com/robfig/cron/v3"
 	"github.com/spf13/pflag"
 )
 
@@ -313,6 +312,9 @@ func newAppsUpdater(c *Config, f *selfUpdateFlags, log *slog.Logger) (*selfupdat
 	if f.Repo != "" {
 		ac.Repo = f.Repo
 	}
+	if f.Ref != "" {
+		ac.Ref = f.Ref
+	}
 	ac.Path = f.Path
 	if err := runSteps(ac.resolveSource, ac.resolveMaxSize, ac.Notify.resolve); err != nil {
 		return nil, nil, err
@@ -334,6 +336,9 @@ func startAppsUpdater(ctx context.Context, u appsUpdate, host *agenthost.Apps, a
 		return nil
 	}
 	host.SelfUpdates, host.PollAgent = true, up.Trigger
+	if err := shareAppsRepo(u, host); err != nil {
+		log.Warn("agent update: reading the agent file through a git source of its own", "err", err)
+	}
 	up.Revision, up.Report = runningRevision(), host.ReportAgent
 	up.Metrics = selfupdate.NewMetrics(host.Registry(), up.Running, up.Revision)
 	up.Launch = selfupdate.Launch{Args: os.Args[1:], Env: os.Environ()}
@@ -348,12 +353,39 @@ func startAppsUpdater(ctx context.Context, u appsUpdate, host *agenthost.Apps, a
 	return s
 }
 
+// shareAppsRepo makes the updater of --apps-dir read through the git
+// source the host shares among the apps of the agent's repo, ref and
+// credentials (agenthost.Apps.Join; its cache in --cache-dir): at a tick
+// of the apps' schedule, or a POST /reconcile, the agent's read and the
+// apps' polls make one ref listing, and the agent file is read from the
+// apps' cache. The source is kept for the host's life. The successor's
+// confirming poll still reads through the updater's own source.
+func shareAppsRepo(u appsUpdate, host *agenthost.Apps) error {
+	opts, err := sourceOptions(u.c, "")
+	if err != nil {
+		return err
+	}
+	handle, _, err := host.Join(repoKey(u.c), opts)
+	if err != nil {
+		return err
+	}
+	u.up.Shared = &selfupdate.Reading{Repo: handle}
+	if trust := u.c.trust; trust.Enabled() {
+		u.up.Shared.Verify = func(ctx context.Context, rev string) error {
+			_, err := handle.VerifyCommit(ctx, rev, trust)
+			return err
+		}
+	}
+	return nil
+}
+
 // runAppsUpdater runs up (nil: nothing) beside the apps, looking at the
 // agent file at once and then at each tick of sched (the agent's
-// --schedule). When it has handed over, it stores the successor in *succ
-// and calls handedOver, which stops the apps' agents. wait returns once
-// it has stopped.
-func runAppsUpdater(ctx context.Context, up *selfupdate.Updater, sched cron.Schedule, handedOver func()) (succ **selfupdate.Successor, wait func()) {
+// --schedule and --jitter as the apps poll on them: Apps.Schedule). When
+// it has handed over, it stores the successor in *succ and calls
+// handedOver, which stops the apps' agents. wait returns once it has
+// stopped.
+func runAppsUpdater(ctx context.Context, up *selfupdate.Updater, sched reconcile.Schedule, handedOver func()) (succ **selfupdate.Successor, wait func()) {
 	var s *selfupdate.Successor
 	if up == nil {
 		return &s, func() {}

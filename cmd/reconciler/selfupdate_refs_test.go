@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/reconciler-dev/reconciler/gitsrc/gittest"
 )
 
 // quiet waits until f's value has not changed for settle, and returns it:
@@ -58,6 +60,33 @@ func TestAgentPathCostsOneListingPerPoll(t *testing.T) {
 	a.publishAgent("2", mustRead(t, bin2))
 	post(t, "http://"+a.listen+"/reconcile")
 	waitLong(t, "agent 2 after the one poll that saw its commit", func() bool { return a.reports("2") })
+}
+
+// TestAppsAgentPathCostsOneListingPerPoll: under run --apps-dir, the
+// agent's read of its own file (in its apps' repo and ref) and the polls
+// of its two apps, at a POST /reconcile, cost the git host one ref listing
+// (before: the apps' shared one, and the agent's own); a commit of the
+// agent file is followed after the one POST that made it seen.
+func TestAppsAgentPathCostsOneListingPerPoll(t *testing.T) {
+	t.Parallel()
+	bin1, bin2 := agentBuild(t, "1"), agentBuild(t, "2")
+	var srv *gittest.HTTPServer
+	serve := func(d *deployRepo) string { srv = d.ServeHTTP(t); return srv.URL }
+	a := startAppsAgentServiceOn(t, bin1, serve, nil, "--schedule", "@every 1h")
+	listings := func() int64 { return srv.Stats().RefListings }
+	l0, p0 := quiet(t, 1500*time.Millisecond, listings), a.polls()
+	const n = 5
+	for i := range n {
+		post(t, "http://"+a.listen+"/reconcile")
+		waitLong(t, "a poll of each app", func() bool { return a.polls() >= p0+2*float64(i+1) })
+		quiet(t, 700*time.Millisecond, listings) // the agent's read, which has no counter of its own
+	}
+	if got := quiet(t, 1500*time.Millisecond, listings) - l0; got != n || a.polls() != p0+2*n {
+		t.Errorf("%v polls of 2 apps and the agent's reads after %d POST /reconcile: %d ref listings, want %d (one per POST)", a.polls()-p0, n, got, n)
+	}
+	a.publishAgent("2", mustRead(t, bin2))
+	post(t, "http://"+a.listen+"/reconcile")
+	waitLong(t, "agent 2 after the one POST that made its commit seen", func() bool { return a.reports("2") })
 }
 
 // post POSTs to url and fails the test unless it answers 2xx.

@@ -261,6 +261,36 @@ func (h *Apps) join(app *App) (*gitsrc.Handle, func(), error) {
 	}, nil
 }
 
+// Join returns a Handle on the git source the apps of key share (made
+// of opts, as an App's Source, when no app follows it yet), for a reader
+// beside the apps (the agent's own updates, run --agent-path): it keeps
+// the source until the func it returns is called, and reads at the ticks
+// of Schedule shares the apps' ref listings.
+func (h *Apps) Join(key string, opts gitsrc.Options) (*gitsrc.Handle, func(), error) {
+	return h.join(&App{RepoKey: key, Source: opts})
+}
+
+// Schedule is s as the apps of h poll on it with jitter: ticks on the
+// apps' grid (an "@every D" counted from the zero time, not from the
+// last poll's end) with the one delay after each that every app with
+// that jitter takes. A reader on it starts with the apps whose schedule
+// and jitter these are, and shares their listing.
+func (h *Apps) Schedule(s cron.Schedule, jitter time.Duration) reconcile.Schedule {
+	var delay time.Duration
+	if jitter > 0 {
+		delay = time.Duration(h.phase(int64(jitter)))
+	}
+	return delayed{alignSchedule(s), delay}
+}
+
+// delayed is a schedule whose ticks come d after s's.
+type delayed struct {
+	s reconcile.Schedule
+	d time.Duration
+}
+
+func (x delayed) Next(t time.Time) time.Time { return x.s.Next(t.Add(-x.d)).Add(x.d) }
+
 // notRunning counts the apps that do not run, for
 // reconciler_apps_not_running.
 func (h *Apps) notRunning() float64 {
