@@ -359,7 +359,9 @@ func startAppsUpdater(ctx context.Context, u appsUpdate, host *agenthost.Apps, a
 // of the apps' schedule, or a POST /reconcile, the agent's read and the
 // apps' polls make one ref listing, and the agent file is read from the
 // apps' cache. The source is kept for the host's life. The successor's
-// confirming poll still reads through the updater's own source.
+// confirming poll still reads through the updater's own source. The host
+// invalidates the source before a read someone asked for (PollAgent at a
+// POST /reconcile or SIGHUP): a listing begun before is not the news.
 func shareAppsRepo(u appsUpdate, host *agenthost.Apps) error {
 	opts, err := sourceOptions(u.c, "")
 	if err != nil {
