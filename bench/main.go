@@ -134,6 +134,7 @@ func groups(t *table, work string, o options) []group {
 		{"judge", func(context.Context) error { return judgeRows(t, work) }},
 		{"crashloop", func(context.Context) error { return crashLoopRows(t, work) }},
 		{"selfupdate", func(ctx context.Context) error { return selfUpdateRows(ctx, t, work, o) }},
+		{"agentrefs", func(ctx context.Context) error { return agentRefsRows(ctx, t, work, o) }},
 	}
 }
 

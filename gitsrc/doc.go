@@ -89,7 +89,10 @@
 //     Shared (shared.go) is the form for several engines of one process
 //     following the same repo and ref: a ref listing is shared by the polls
 //     that start while it runs or within ShareWindow of its start, and one
-//     cache serves them all, used by one caller at a time.
+//     cache serves them all, used by one caller at a time. A Follower
+//     Handle (the agent's read of its own file after each poll) takes the
+//     newest listing another Handle made since its last look, and lists
+//     only when there is none.
 //   - A short Ref that names both a branch and a tag means the branch
 //     (git itself would pick the tag).
 //   - file:// and local paths run the git binary (git upload-pack); http(s)

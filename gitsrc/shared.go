@@ -37,11 +37,13 @@ type Shared struct {
 	cache  *Source
 	window time.Duration
 
-	mu     sync.Mutex // guards flight, last, full and gen
+	mu     sync.Mutex // guards flight, last, newest, full, gen and seq
 	flight *listing   // the listing under way (the only user of list), nil if none
 	last   *listing   // the last listing that succeeded, nil after Invalidate
+	newest *listing   // the last listing that ended, failed or not (not dropped): what a follower takes
 	full   plumbing.ReferenceName
 	gen    int // bumped by Invalidate: older listings are shared no more
+	seq    int // the listings that ended (not dropped), numbering newest
 
 	turn chan struct{} // holds a token while someone uses cache
 }
@@ -50,6 +52,7 @@ type Shared struct {
 type listing struct {
 	start   time.Time
 	gen     int
+	seq     int           // its number among the listings that ended (set when it ends)
 	done    chan struct{} // closed when hash and err are set
 	hash    string
 	err     error
@@ -75,6 +78,36 @@ func NewShared(opts Options, window time.Duration) (*Shared, error) {
 
 // Handle returns a new way in for one engine.
 func (s *Shared) Handle() *Handle { return &Handle{s: s} }
+
+// Follower returns a way in for a reader that looks after the engines'
+// polls (the agent's updater of itself, run --agent-path, triggered after
+// each poll of the app): its Head answers with the newest listing that
+// ended since its previous Head, whoever made it, and lists only when
+// none did. So a follower costs the git host no listing of its own while
+// an engine polls the same repo and ref before each of its looks, and its
+// answer is never older than that engine's poll. A listing begun before
+// an Invalidate is not taken.
+func (s *Shared) Follower() *Handle { return &Handle{s: s, follow: true} }
+
+// followed returns the newest listing that ended after the one a
+// follower last saw (*seen), and notes it seen; nil when there is none.
+func (s *Shared) followed(seen *int) *listing {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.newest
+	if l == nil || l.seq <= *seen || l.gen != s.gen {
+		return nil
+	}
+	*seen = l.seq
+	return l
+}
+
+// seenAll notes every listing that ended so far as seen by a follower.
+func (s *Shared) seenAll(seen *int) {
+	s.mu.Lock()
+	*seen = s.seq
+	s.mu.Unlock()
+}
 
 // Invalidate makes the next Head list refs afresh, for a poll someone asked
 // for because the branch moved (a webhook): a listing begun before it is
@@ -132,6 +165,10 @@ func (s *Shared) lead(ctx context.Context, l *listing) (string, int64, error) {
 			s.last = l
 		}
 	}
+	if !l.dropped {
+		s.seq++
+		l.seq, s.newest = s.seq, l
+	}
 	s.mu.Unlock()
 	close(l.done)
 	return l.hash, n, err
@@ -155,8 +192,10 @@ func (s *Shared) give() { <-s.turn }
 // calls made (a Head answered by another's listing counts nothing), so the
 // Handles' stats add up to what the git host saw.
 type Handle struct {
-	s     *Shared
-	stats counters
+	s      *Shared
+	stats  counters
+	follow bool // Follower's: Head takes the newest listing not yet seen
+	seen   int  // the follower's: the seq of the newest listing it answered with
 }
 
 // URL returns the deploy repo's URL in the form safe to log.
@@ -171,10 +210,20 @@ func (h *Handle) Stats() Stats {
 // Invalidate is Shared.Invalidate.
 func (h *Handle) Invalidate() { h.s.Invalidate() }
 
-// Head is Source.Head, shared (see Shared).
+// Head is Source.Head, shared (see Shared); a Follower's answers with
+// the newest listing it has not seen yet, when one ended since its last
+// Head (its error too: a failed listing is not made again at once).
 func (h *Handle) Head(ctx context.Context) (string, error) {
+	if h.follow {
+		if l := h.s.followed(&h.seen); l != nil {
+			return l.hash, l.err
+		}
+	}
 	hash, n, err := h.s.head(ctx)
 	h.stats.refListings.Add(n)
+	if h.follow {
+		h.s.seenAll(&h.seen)
+	}
 	return hash, err
 }
 

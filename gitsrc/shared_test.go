@@ -252,3 +252,41 @@ func TestSharedStreamHoldsTheCache(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestFollowerTakesTheEnginesListing: a Follower (the agent's updater,
+// looking after each poll of the app) answers with the listing the
+// engine's poll just made, costing the git host nothing, and lists itself
+// only when no listing ended since its last look, or after an Invalidate.
+func TestFollowerTakesTheEnginesListing(t *testing.T) {
+	t.Parallel()
+	r, rev1 := seedRepo(t)
+	srv := r.ServeHTTP(t)
+	s := newShared(t, srv.URL, 0) // run --dir: the engine's own polls share nothing
+	eng, fol := s.Handle(), s.Follower()
+	listings := func() int64 { return srv.Stats().RefListings }
+	head := func(h *gitsrc.Handle, want string, wantListings int64) {
+		t.Helper()
+		got, err := h.Head(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want || listings() != wantListings {
+			t.Fatalf("Head: got %.12s after %d listings, want %.12s after %d", got, listings(), want, wantListings)
+		}
+	}
+	for i := range int64(5) { // five polls of the app, each followed by a look of the updater
+		head(eng, rev1, i+1)
+		head(fol, rev1, i+1)
+	}
+	head(fol, rev1, 6) // no poll of the app since its last look: it lists
+	r.WriteFile("agent.conf", []byte("2"))
+	rev2 := r.Commit("agent 2")
+	head(eng, rev2, 7)
+	head(fol, rev2, 7) // the move the app's poll saw, at once
+	head(eng, rev2, 8)
+	s.Invalidate() // someone asked for a poll: the branch may have moved since the engine's listing
+	head(fol, rev2, 9)
+	if got := fol.Stats().RefListings; got != 2 {
+		t.Errorf("follower's own listings: got %d, want 2", got)
+	}
+}

@@ -1,6 +1,7 @@
 package gitsrc
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
@@ -205,4 +206,16 @@ func checkRef(ref string) error {
 		}
 	}
 	return nil
+}
+
+// SameRepo reports whether a and b follow the same repo and ref: the same
+// URL once normalised (a local path made absolute) and the same ref as
+// given ("" is DefaultRef; "main" and "refs/heads/main" count as two).
+// Credentials and limits are not compared: the caller builds both from
+// one set of settings.
+func SameRepo(a, b Options) bool {
+	ua, errA := normaliseURL(a.URL)
+	ub, errB := normaliseURL(b.URL)
+	ra, rb := cmp.Or(a.Ref, DefaultRef), cmp.Or(b.Ref, DefaultRef)
+	return errA == nil && errB == nil && ua == ub && ra == rb
 }

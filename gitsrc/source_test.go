@@ -1,6 +1,8 @@
 package gitsrc_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -45,5 +47,24 @@ func TestNewErrorHidesCredentials(t *testing.T) {
 	_, err := gitsrc.New(gitsrc.Options{URL: "ftp://user:s3cret-pw@host/x"})
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Fatalf("New: %v, want an error without the password", err)
+	}
+}
+
+func TestSameRepo(t *testing.T) {
+	t.Parallel()
+	wd, _ := os.Getwd()
+	for _, c := range []struct {
+		a, b gitsrc.Options
+		want bool
+	}{
+		{gitsrc.Options{URL: "https://git.example.com/deploy.git"}, gitsrc.Options{URL: "https://git.example.com/deploy.git", Ref: "main"}, true},
+		{gitsrc.Options{URL: "deploy"}, gitsrc.Options{URL: filepath.Join(wd, "deploy")}, true},
+		{gitsrc.Options{URL: "https://git.example.com/deploy.git"}, gitsrc.Options{URL: "https://git.example.com/agent.git"}, false},
+		{gitsrc.Options{URL: "https://git.example.com/deploy.git"}, gitsrc.Options{URL: "https://git.example.com/deploy.git", Ref: "agent"}, false},
+		{gitsrc.Options{URL: ""}, gitsrc.Options{URL: ""}, false},
+	} {
+		if got := gitsrc.SameRepo(c.a, c.b); got != c.want {
+			t.Errorf("SameRepo(%+v, %+v): got %v, want %v", c.a, c.b, got, c.want)
+		}
 	}
 }

@@ -208,7 +208,7 @@ func runApps(ctx context.Context, d appDefaults, x *appsFlags, a *agentFlags, u 
 	log.Info("agent starting", "apps_dir", x.AppsDir, "cache_dir", cacheDir, "listen", listen)
 	serveCtx, handedOver := context.WithCancel(ctx)
 	defer handedOver()
-	succ, wait := runAppsUpdater(serveCtx, u.up, u.sched, handedOver)
+	succ, wait := runAppsUpdater(serveCtx, u.up, host.Schedule(u.sched, a.Jitter), handedOver)
 	stopServing := func() error { return nil }
 	if ln != nil { // as run --dir's: answers until the apps' and the cache's locks are let go
 		stopServing = serveBeyond(ctx, handedOver, agenthost.NewServer(host, secret, log), ln)

@@ -155,7 +155,7 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 	if err := confirmAsSuccessor(ctx, hand, up, log); err != nil {
 		return err
 	}
-	eng, lock, err := openAgentEngine(ctx, c, hand, log)
+	eng, lock, err := openAgentEngine(ctx, c, hand, up, &a.Update, log)
 	if err != nil {
 		return err
 	}

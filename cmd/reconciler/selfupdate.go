@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,7 +20,6 @@ import (
 	"github.com/reconciler-dev/reconciler/internal/notify"
 	"github.com/reconciler-dev/reconciler/internal/selfupdate"
 	"github.com/reconciler-dev/reconciler/reconcile"
-	"github.com/robfig/cron/v3"
 	"github.com/spf13/pflag"
 )
 
@@ -181,13 +181,56 @@ func confirmAsSuccessor(ctx context.Context, hand *selfupdate.Handover, up *self
 const handoverLockWait = 15 * time.Minute
 
 // openAgentEngine is openEngine for run; a successor waits for the old
-// agent to let go of the lock.
-func openAgentEngine(ctx context.Context, c *Config, hand *selfupdate.Handover, log *slog.Logger) (eng wired, lock *reconcile.Lock, err error) {
+// agent to let go of the lock. With an updater (up) that reads the app's
+// repo and ref, the engine's git source is shared with it (sharedEngine).
+func openAgentEngine(ctx context.Context, c *Config, hand *selfupdate.Handover, up *selfupdate.Updater, f *selfUpdateFlags, log *slog.Logger) (eng wired, lock *reconcile.Lock, err error) {
 	err = waitUnlocked(ctx, hand != nil, c.Dir, log, func() error {
-		eng, lock, err = openEngine(c, log)
+		if up != nil && f.sharesAppRepo(c) {
+			eng, lock, err = lockedEngine(c, log, func(layout reconcile.Layout) (wired, error) {
+				return sharedEngine(c, layout, up, log)
+			})
+		} else {
+			eng, lock, err = openEngine(c, log)
+		}
 		return err
 	})
 	return eng, lock, err
+}
+
+// sharesAppRepo reports that the agent file is read from the app's repo
+// and ref: --agent-repo and --agent-ref unset, or naming the same.
+func (f *selfUpdateFlags) sharesAppRepo(c *Config) bool {
+	return gitsrc.SameRepo(gitsrc.Options{URL: c.Repo, Ref: c.Ref}, gitsrc.Options{URL: cmp.Or(f.Repo, c.Repo), Ref: cmp.Or(f.Ref, c.Ref)})
+}
+
+// sharedEngine is the engine of run --dir on a git source (its cache in
+// the directory, as openEngine's) that the updater reads too: the
+// updater's Poll takes the head the app's poll just listed (a Follower)
+// and reads the agent file from the app's cache, so that a poll of the
+// agent costs the git host one ref listing, not two. Its own source stays
+// for the successor's confirming poll.
+func sharedEngine(c *Config, layout reconcile.Layout, up *selfupdate.Updater, log *slog.Logger) (wired, error) {
+	opts, err := sourceOptions(c, layout.GitCache())
+	if err != nil {
+		return wired{}, err
+	}
+	shared, err := gitsrc.NewShared(opts, 0) // 0: the engine's polls share nothing but with the updater
+	if err != nil {
+		return wired{}, &usageError{msg: "--repo: " + err.Error()}
+	}
+	w, err := newEngineOn(c, layout, shared.Handle(), log)
+	if err != nil {
+		return wired{}, err
+	}
+	follower := shared.Follower()
+	up.Shared = &selfupdate.Reading{Repo: follower}
+	if c.trust.Enabled() {
+		up.Shared.Verify = func(ctx context.Context, rev string) error {
+			_, err := follower.VerifyCommit(ctx, rev, c.trust)
+			return err
+		}
+	}
+	return w, nil
 }
 
 // waitUnlocked calls open once, and, for a successor (handover) while it
@@ -269,6 +312,9 @@ func newAppsUpdater(c *Config, f *selfUpdateFlags, log *slog.Logger) (*selfupdat
 	if f.Repo != "" {
 		ac.Repo = f.Repo
 	}
+	if f.Ref != "" {
+		ac.Ref = f.Ref
+	}
 	ac.Path = f.Path
 	if err := runSteps(ac.resolveSource, ac.resolveMaxSize, ac.Notify.resolve); err != nil {
 		return nil, nil, err
@@ -290,6 +336,9 @@ func startAppsUpdater(ctx context.Context, u appsUpdate, host *agenthost.Apps, a
 		return nil
 	}
 	host.SelfUpdates, host.PollAgent = true, up.Trigger
+	if err := shareAppsRepo(u, host); err != nil {
+		log.Warn("agent update: reading the agent file through a git source of its own", "err", err)
+	}
 	up.Revision, up.Report = runningRevision(), host.ReportAgent
 	up.Metrics = selfupdate.NewMetrics(host.Registry(), up.Running, up.Revision)
 	up.Launch = selfupdate.Launch{Args: os.Args[1:], Env: os.Environ()}
@@ -304,12 +353,41 @@ func startAppsUpdater(ctx context.Context, u appsUpdate, host *agenthost.Apps, a
 	return s
 }
 
+// shareAppsRepo makes the updater of --apps-dir read through the git
+// source the host shares among the apps of the agent's repo, ref and
+// credentials (agenthost.Apps.Join; its cache in --cache-dir): at a tick
+// of the apps' schedule, or a POST /reconcile, the agent's read and the
+// apps' polls make one ref listing, and the agent file is read from the
+// apps' cache. The source is kept for the host's life. The successor's
+// confirming poll still reads through the updater's own source. The host
+// invalidates the source before a read someone asked for (PollAgent at a
+// POST /reconcile or SIGHUP): a listing begun before is not the news.
+func shareAppsRepo(u appsUpdate, host *agenthost.Apps) error {
+	opts, err := sourceOptions(u.c, "")
+	if err != nil {
+		return err
+	}
+	handle, _, err := host.Join(repoKey(u.c), opts)
+	if err != nil {
+		return err
+	}
+	u.up.Shared = &selfupdate.Reading{Repo: handle}
+	if trust := u.c.trust; trust.Enabled() {
+		u.up.Shared.Verify = func(ctx context.Context, rev string) error {
+			_, err := handle.VerifyCommit(ctx, rev, trust)
+			return err
+		}
+	}
+	return nil
+}
+
 // runAppsUpdater runs up (nil: nothing) beside the apps, looking at the
 // agent file at once and then at each tick of sched (the agent's
-// --schedule). When it has handed over, it stores the successor in *succ
-// and calls handedOver, which stops the apps' agents. wait returns once
-// it has stopped.
-func runAppsUpdater(ctx context.Context, up *selfupdate.Updater, sched cron.Schedule, handedOver func()) (succ **selfupdate.Successor, wait func()) {
+// --schedule and --jitter as the apps poll on them: Apps.Schedule). When
+// it has handed over, it stores the successor in *succ and calls
+// handedOver, which stops the apps' agents. wait returns once it has
+// stopped.
+func runAppsUpdater(ctx context.Context, up *selfupdate.Updater, sched reconcile.Schedule, handedOver func()) (succ **selfupdate.Successor, wait func()) {
 	var s *selfupdate.Successor
 	if up == nil {
 		return &s, func() {}

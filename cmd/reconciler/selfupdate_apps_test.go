@@ -42,10 +42,18 @@ func startAppsAgentService(t *testing.T, bin string, extra ...string) *appsAgent
 // the app files, by app name.
 func startAppsAgentServiceWith(t *testing.T, bin string, appEnv map[string]string, extra ...string) *appsAgentService {
 	t.Helper()
+	return startAppsAgentServiceOn(t, bin, (*deployRepo).URL, appEnv, extra...)
+}
+
+// startAppsAgentServiceOn is startAppsAgentServiceWith on the URL of the
+// deploy repo that url returns (its path; or a server's of it).
+func startAppsAgentServiceOn(t *testing.T, bin string, url func(*deployRepo) string, appEnv map[string]string, extra ...string) *appsAgentService {
+	t.Helper()
 	a := &appsAgentService{agentService: &agentService{d: newDeployRepo(t), dir: t.TempDir(),
 		agentDir: filepath.Join(t.TempDir(), "agent"), listen: freeAddr(t), log: &syncBuffer{}}, apps: map[string]*fixtureApp{}}
+	repoURL := url(a.d)
 	for _, name := range []string{"web", "api"} {
-		app := &fixtureApp{name: name, dir: t.TempDir(), addr: freeAddr(t), d: a.d, repoURL: a.d.URL()}
+		app := &fixtureApp{name: name, dir: t.TempDir(), addr: freeAddr(t), d: a.d, repoURL: repoURL}
 		killApps(t, app.dir)
 		a.apps[name] = app
 		f := appsFixture{apps: a.apps}
@@ -57,7 +65,7 @@ func startAppsAgentServiceWith(t *testing.T, bin string, appEnv map[string]strin
 	v1, _ := os.ReadFile(bin)
 	a.publishAgent("1", v1)
 	args := []string{"run", "--apps-dir", a.dir, "--cache-dir", t.TempDir(), "--schedule", "@every 1s",
-		"--listen", a.listen, "--health-timeout", "10s", "--agent-repo", a.d.URL(), "--agent-path", "agent.conf",
+		"--listen", a.listen, "--health-timeout", "10s", "--agent-repo", repoURL, "--agent-path", "agent.conf",
 		"--agent-dir", a.agentDir, "--agent-confirm-timeout", "10s", "--log-format", "json"}
 	a.startService(t, bin, append(args, extra...), t.TempDir())
 	waitLong(t, "apps web and api on 1, agent 1", func() bool {

@@ -42,6 +42,7 @@ type Apps struct {
 	SelfUpdates bool
 	// PollAgent, if set, is called at each POST /reconcile of every app
 	// (no ?app) and each reload: the agent's own file is read then too.
+	// Every shared git source (Join's too) is invalidated first.
 	PollAgent func()
 
 	agentMu sync.Mutex             // serializes the writes of the agent's status
@@ -135,6 +136,9 @@ func (h *Apps) Run(ctx context.Context, reload <-chan os.Signal) error {
 			case <-ctx.Done():
 				return
 			case sig := <-reload:
+				h.mu.Lock()
+				h.invalidateAll() // asked for: the branch may have just moved
+				h.mu.Unlock()
 				h.PollAgent()
 				select {
 				case relayed <- sig:
@@ -261,6 +265,36 @@ func (h *Apps) join(app *App) (*gitsrc.Handle, func(), error) {
 	}, nil
 }
 
+// Join returns a Handle on the git source the apps of key share (made
+// of opts, as an App's Source, when no app follows it yet), for a reader
+// beside the apps (the agent's own updates, run --agent-path): it keeps
+// the source until the func it returns is called, and reads at the ticks
+// of Schedule shares the apps' ref listings.
+func (h *Apps) Join(key string, opts gitsrc.Options) (*gitsrc.Handle, func(), error) {
+	return h.join(&App{RepoKey: key, Source: opts})
+}
+
+// Schedule is s as the apps of h poll on it with jitter: ticks on the
+// apps' grid (an "@every D" counted from the zero time, not from the
+// last poll's end) with the one delay after each that every app with
+// that jitter takes. A reader on it starts with the apps whose schedule
+// and jitter these are, and shares their listing.
+func (h *Apps) Schedule(s cron.Schedule, jitter time.Duration) reconcile.Schedule {
+	var delay time.Duration
+	if jitter > 0 {
+		delay = time.Duration(h.phase(int64(jitter)))
+	}
+	return delayed{alignSchedule(s), delay}
+}
+
+// delayed is a schedule whose ticks come d after s's.
+type delayed struct {
+	s reconcile.Schedule
+	d time.Duration
+}
+
+func (x delayed) Next(t time.Time) time.Time { return x.s.Next(t.Add(-x.d)).Add(x.d) }
+
 // notRunning counts the apps that do not run, for
 // reconciler_apps_not_running.
 func (h *Apps) notRunning() float64 {
@@ -358,21 +392,38 @@ func (h *Apps) Trigger(name string) (string, error) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	n := 0
+	var runs []*appRun
 	for app, run := range h.apps {
 		if name == "" || app == name {
-			run.git.Invalidate()
-			run.agent.Trigger()
-			n++
+			runs = append(runs, run)
 		}
 	}
-	if name != "" && n == 0 {
+	if name != "" && len(runs) == 0 {
 		return "", fmt.Errorf("app %s does not run (see GET /status)", name)
+	}
+	// Every source invalidated before any poll starts: an invalidation
+	// after one app's listing began would make the next app list again.
+	for _, run := range runs {
+		run.git.Invalidate()
+	}
+	if name == "" {
+		h.invalidateAll() // the agent's own file's source too (Join)
+	}
+	for _, run := range runs {
+		run.agent.Trigger()
 	}
 	if name == "" && h.PollAgent != nil {
 		h.PollAgent()
 	}
-	return fmt.Sprintf("poll scheduled (%d apps)", n), nil
+	return fmt.Sprintf("poll scheduled (%d apps)", len(runs)), nil
+}
+
+// invalidateAll makes every shared git source list afresh at its next
+// Head (Shared.Invalidate); the caller holds h.mu.
+func (h *Apps) invalidateAll() {
+	for _, g := range h.groups {
+		g.shared.Invalidate()
+	}
 }
 
 // Gather is /metrics: the Go and process collectors once, then every

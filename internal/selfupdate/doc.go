@@ -23,6 +23,14 @@
 // manager it returns at once; without one the old process stands in for
 // the successor until it exits.
 //
+// When the agent file is in the app's repo and ref, Poll reads through
+// Updater.Shared, the app's own git source (gitsrc.Shared): its Head is
+// the head the app's poll just listed, its objects the app's cache, so a
+// poll of the agent costs the git host one ref listing, not two. A
+// commit's signature is checked once per commit (Poll remembers the last
+// maxVerified); Observe, the successor's confirming poll, always lists,
+// fetches and verifies through Repo.
+//
 // With a rollout block in the agent file, each Poll exports this host's
 // place in it (Metrics: out, pending, applied, failed) as the app's
 // rollout series with the label fleetmetrics.LabelAgent, so `reconciler

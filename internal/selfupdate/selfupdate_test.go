@@ -305,3 +305,72 @@ func sha(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+// TestPollReadsTheAppsListingAndVerifiesOnce: with Shared (the agent file
+// in the app's repo and ref), a Poll after each poll of the app lists no
+// refs of its own and reads the app's cache; the commit's signature is
+// checked once per commit, not at every Poll; Observe (the successor's
+// confirming poll) lists and verifies itself every time.
+func TestPollReadsTheAppsListingAndVerifiesOnce(t *testing.T) {
+	repo := gittest.NewRepo(t)
+	repo.WriteFile("agent.conf", []byte(`{"version":"1","bin":{"url":"https://example.com/r","sha256":"`+strings.Repeat("a", 64)+`"}}`))
+	repo.Commit("agent 1")
+	srv := repo.ServeHTTP(t)
+	shared, err := gitsrc.NewShared(gitsrc.Options{URL: srv.URL, CacheDir: filepath.Join(t.TempDir(), "git")}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := gitsrc.New(gitsrc.Options{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := shared.Handle()
+	verified := map[string]int{}
+	verify := func(_ context.Context, rev string) error { verified[rev]++; return nil }
+	u, _ := updater(t, "exit", nil)
+	u.Repo, u.Verify, u.Path = own, verify, "agent.conf"
+	u.Shared = &Reading{Repo: shared.Follower(), Verify: verify}
+	appPoll := func() string {
+		t.Helper()
+		head, err := app.Head(t.Context())
+		if err == nil {
+			_, err = app.Fetch(t.Context(), head)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return head
+	}
+	var revs []string
+	for i := range 6 {
+		if i == 3 {
+			repo.WriteFile("other", []byte("x"))
+			repo.Commit("another app")
+		}
+		revs = append(revs, appPoll())
+		if s, err := u.Poll(t.Context()); s != nil || err != nil {
+			t.Fatalf("Poll: %v, %v", s, err)
+		}
+	}
+	st := srv.Stats()
+	// The app's alone: 6 listings, and 2 fetches (the first, the move),
+	// each with the ls-refs a v2 fetch sends before it.
+	if st.RefListings != 8 || st.UploadPacks != 2 {
+		t.Errorf("6 polls of the app, each followed by the agent's: %d ref listings, %d fetches; want 8 and 2 (the app's)", st.RefListings, st.UploadPacks)
+	}
+	if n := u.Shared.Repo.(*gitsrc.Handle).Stats(); n != (gitsrc.Stats{}) {
+		t.Errorf("the agent's own calls to the git host: %+v, want none", n)
+	}
+	if len(verified) != 2 || verified[revs[0]] != 1 || verified[revs[5]] != 1 {
+		t.Errorf("signature checks per commit: got %v, want one for each of %.12s and %.12s", verified, revs[0], revs[5])
+	}
+	for range 2 {
+		if _, _, err := u.Observe(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each lists; the first fetches into its own memory too (ls-refs, fetch).
+	if got := srv.Stats().RefListings - st.RefListings; got != 3 || verified[revs[5]] != 3 {
+		t.Errorf("2 confirming polls: %d ref listings, %d checks of the head; want 3 and 3", got, verified[revs[5]])
+	}
+}

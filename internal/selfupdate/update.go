@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/reconciler-dev/reconciler/artifacts"
@@ -24,6 +25,13 @@ type Repo interface {
 	ReadFile(ctx context.Context, rev, path string) ([]byte, error)
 }
 
+// Reading is a way into the deploy repo: the repo, and the check of a
+// commit's signature (--verify-*; nil: commits are not verified).
+type Reading struct {
+	Repo   Repo
+	Verify func(ctx context.Context, rev string) error
+}
+
 // ErrAgentCfg is an agent file with a cfg: the agent takes no config file
 // from the deploy repo (its settings are its flags).
 var ErrAgentCfg = errors.New(`key "cfg": the agent's file takes no cfg (the agent's settings are its flags and environment)`)
@@ -34,7 +42,15 @@ type Updater struct {
 	Repo Repo
 	// Verify checks the commit's signature (--verify-*); nil: commits
 	// are not verified.
-	Verify   func(ctx context.Context, rev string) error
+	Verify func(ctx context.Context, rev string) error
+	// Shared, when set, is the app's own reading of the same repo and ref
+	// (--agent-repo and --agent-ref left to the app's): Poll reads through
+	// it, its Head answering with the head the app's poll just saw
+	// (gitsrc.Shared.Follower) and its objects the app's cache, so that a
+	// poll of the agent costs the git host one ref listing, as it did
+	// without --agent-path. Observe, the successor's confirming poll,
+	// always reads through Repo: it must reach the repo itself.
+	Shared   *Reading
 	Path     string // the agent file, {hostname} expanded
 	HostID   string // this host's id in a rollout
 	Download *artifacts.Fetcher
@@ -59,7 +75,13 @@ type Updater struct {
 	lastRev  string
 	wave     *reconcile.Wave // this host's place in the agent file's rollout, nil without one
 	reported []byte          // the status last written
+	verified []string        // the commits whose signature Poll checked (newest last, at most maxVerified)
 }
+
+// maxVerified bounds the commits Poll remembers as verified: the head
+// moves forward, so the last few spare a check at every poll; an older
+// one coming back (a force-push) is checked again.
+const maxVerified = 8
 
 // Trigger asks for a look at the agent file now; it never blocks, and
 // triggers that arrive while one is pending merge.
@@ -105,7 +127,11 @@ func (u *Updater) Run(ctx context.Context) (*Successor, error) {
 // another version than the running one that did not fail here before,
 // installs it verified and hands over to it.
 func (u *Updater) Poll(ctx context.Context) (*Successor, error) {
-	rev, d, w, err := u.observe(ctx)
+	r := Reading{Repo: u.Repo, Verify: u.Verify}
+	if u.Shared != nil {
+		r = *u.Shared
+	}
+	rev, d, w, err := u.observe(ctx, r, true)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +158,7 @@ func (u *Updater) Poll(ctx context.Context) (*Successor, error) {
 		return nil, nil
 	}
 	u.Log.Info("agent update: new version", "from", u.Running, "version", d.Version, "rev", short(rev))
-	bin, err := u.install(ctx, rev, d)
+	bin, err := u.install(ctx, r.Repo, rev, d)
 	if err != nil {
 		return nil, err
 	}
@@ -155,29 +181,30 @@ func (u *Updater) Poll(ctx context.Context) (*Successor, error) {
 
 // Observe reads and verifies the head commit and returns it with this
 // host's agent release (the rollout placed): what a confirming poll does,
-// nothing written.
+// nothing written. It reads through Repo (a ref listing of its own) and
+// checks the signature whatever Poll checked before.
 func (u *Updater) Observe(ctx context.Context) (string, reconcile.Desired, error) {
-	rev, d, _, err := u.observe(ctx)
+	rev, d, _, err := u.observe(ctx, Reading{Repo: u.Repo, Verify: u.Verify}, false)
 	return rev, d, err
 }
 
-// observe is Observe that also returns the host's place in the file's
-// rollout (nil without a rollout block).
-func (u *Updater) observe(ctx context.Context) (string, reconcile.Desired, *reconcile.Wave, error) {
-	head, err := u.Repo.Head(ctx)
+// observe is Observe through r that also returns the host's place in the
+// file's rollout (nil without a rollout block); remember: a commit whose
+// signature was checked by an earlier call with remember is not checked
+// again.
+func (u *Updater) observe(ctx context.Context, r Reading, remember bool) (string, reconcile.Desired, *reconcile.Wave, error) {
+	head, err := r.Repo.Head(ctx)
 	if err != nil {
 		return "", reconcile.Desired{}, nil, err
 	}
-	rev, err := u.Repo.Fetch(ctx, head)
+	rev, err := r.Repo.Fetch(ctx, head)
 	if err != nil {
 		return "", reconcile.Desired{}, nil, err
 	}
-	if u.Verify != nil {
-		if err := u.Verify(ctx, rev); err != nil {
-			return rev, reconcile.Desired{}, nil, fmt.Errorf("agent file %s at %s: %w", u.Path, short(rev), err)
-		}
+	if err := u.verify(ctx, r, rev, remember); err != nil {
+		return rev, reconcile.Desired{}, nil, fmt.Errorf("agent file %s at %s: %w", u.Path, short(rev), err)
 	}
-	data, err := u.Repo.ReadFile(ctx, rev, u.Path)
+	data, err := r.Repo.ReadFile(ctx, rev, u.Path)
 	if err != nil {
 		return rev, reconcile.Desired{}, nil, fmt.Errorf("agent file: %w", err)
 	}
@@ -197,6 +224,25 @@ func (u *Updater) observe(ctx context.Context) (string, reconcile.Desired, *reco
 	}
 	w := reconcile.WaveOf(&d, u.HostID, failed)
 	return rev, d.Target(w), &w, nil
+}
+
+// verify checks rev's signature through r (nothing without --verify-*);
+// with remember, once per commit: a commit verified stays verified (its
+// hash covers its signature), a refused one is checked again next time.
+func (u *Updater) verify(ctx context.Context, r Reading, rev string, remember bool) error {
+	if r.Verify == nil || (remember && slices.Contains(u.verified, rev)) {
+		return nil
+	}
+	if err := r.Verify(ctx, rev); err != nil {
+		return err
+	}
+	if remember {
+		u.verified = append(u.verified, rev)
+		if len(u.verified) > maxVerified {
+			u.verified = slices.Delete(u.verified, 0, len(u.verified)-maxVerified)
+		}
+	}
+	return nil
 }
 
 // setWave records w, this host's place in the agent file's rollout (nil:
@@ -227,7 +273,7 @@ func rolloutState(w *reconcile.Wave, running string) string {
 // install makes the store hold version d's binary, verified, and returns
 // its path. A version already there with the same bytes is not fetched
 // again (a revert goes back without a download).
-func (u *Updater) install(ctx context.Context, rev string, d reconcile.Desired) (string, error) {
+func (u *Updater) install(ctx context.Context, repo Repo, rev string, d reconcile.Desired) (string, error) {
 	if !d.Bin.FromRepo() {
 		path, err := u.Store.Fetch(ctx, u.Download, d.Version, d.Bin.Locator(), d.Bin.SHA256)
 		if err != nil {
@@ -235,7 +281,7 @@ func (u *Updater) install(ctx context.Context, rev string, d reconcile.Desired) 
 		}
 		return path, nil
 	}
-	data, err := u.Repo.ReadFile(ctx, rev, d.Bin.Path)
+	data, err := repo.ReadFile(ctx, rev, d.Bin.Path)
 	if err != nil {
 		return "", fmt.Errorf("agent %s: bin: %w", d.Version, err)
 	}
