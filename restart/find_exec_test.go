@@ -1,10 +1,7 @@
 package restart
 
 import (
-	"bufio"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -36,29 +33,12 @@ func TestFindsAppThroughExec(t *testing.T) {
 	if err := os.WriteFile(bin, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-test.run=^$")
-	cmd.Env = append(os.Environ(), testkit.ExecChainEnv+"=100")
-	stdin, err := cmd.StdinPipe()
+	child, err := testkit.StartExecChain(bin, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stdin.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	last := make(chan struct{})
-	go func() {
-		r := bufio.NewReader(stdout)
-		if line, _ := r.ReadString('\n'); line == "last\n" {
-			close(last)
-		}
-		_, _ = io.Copy(io.Discard, r)
-	}()
+	cmd, last := child.Cmd, child.Last
+	t.Cleanup(func() { child.End(); _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	f := Finder{Dir: dir}
 	looks, missed := 0, 0
 	for done := false; !done; {

@@ -175,15 +175,7 @@ func TestAgentUpdatesItself(t *testing.T) {
 	if got := readPID(t, a.dir); got != appPID {
 		t.Errorf("app pid after the agent's update: got %d, want %d (untouched)", got, appPID)
 	}
-	second := a.svc.MainPID()
-	waitFor(t, "the old agent to exit", func() bool { return !procfs.Alive(first) })
-	if second == first || !procfs.Alive(second) || a.svc.Starts() != 1 {
-		t.Errorf("main pid %d -> %d (alive %v), %d starts by the supervisor: want the main pid moved to a live successor and 1 start",
-			first, second, procfs.Alive(second), a.svc.Starts())
-	}
-	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", second)); exe != filepath.Join(a.agentDir, "versions", "2", "reconciler") {
-		t.Errorf("the new agent runs %s, want the verified release in --agent-dir", exe)
-	}
+	second := a.assertHandedOver(t, first, "2")
 	waitFor(t, "agent_updated 1 -> 2 delivered", func() bool { return a.notified(recv, "agent_updated", "1", "2") })
 	var st reconcile.Status
 	waitFor(t, "/status showing agent 2", func() bool {
@@ -204,6 +196,24 @@ func TestAgentUpdatesItself(t *testing.T) {
 }
 
 // notified reports whether recv got an event kind from -> to.
+// assertHandedOver checks the end of a handover from the main pid first
+// to version v: first exits, the main pid moved to a live successor
+// running the verified release of --agent-dir, and the supervisor
+// started nothing. It returns the new main pid.
+func (a *agentService) assertHandedOver(t *testing.T, first int, v string) int {
+	t.Helper()
+	second := a.svc.MainPID()
+	waitFor(t, "the old agent to exit", func() bool { return !procfs.Alive(first) })
+	if second == first || !procfs.Alive(second) || a.svc.Starts() != 1 {
+		t.Errorf("main pid %d -> %d (alive %v), %d starts by the supervisor: want the main pid moved to a live successor and 1 start",
+			first, second, procfs.Alive(second), a.svc.Starts())
+	}
+	if exe, _ := procfs.Exe(second); exe != filepath.Join(a.agentDir, "versions", v, "reconciler") {
+		t.Errorf("the new agent runs %s, want the verified release %s in --agent-dir", exe, v)
+	}
+	return second
+}
+
 func (a *agentService) notified(recv *testkit.Receiver, kind, from, to string) bool {
 	for _, r := range recv.Delivered() {
 		var m map[string]any

@@ -1,8 +1,6 @@
 package procfs
 
 import (
-	"bufio"
-	"io"
 	"os"
 	"os/exec"
 	"runtime"
@@ -12,10 +10,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	testkit.ExecChain(func() { // the last of the chain says so and waits for its stdin to close
-		os.Stdout.WriteString("last\n")
-		_, _ = io.Copy(io.Discard, os.Stdin)
-	})
+	testkit.ExecChain(testkit.ExecChainLast)
 	os.Exit(m.Run())
 }
 
@@ -31,29 +26,11 @@ func TestAliveThroughExec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), testkit.ExecChainEnv+"=100")
-	stdin, err := cmd.StdinPipe()
+	child, err := testkit.StartExecChain(exe, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pid := cmd.Process.Pid
-	last := make(chan struct{})
-	go func() {
-		r := bufio.NewReader(stdout)
-		if line, _ := r.ReadString('\n'); line == "last\n" {
-			close(last)
-		}
-		_, _ = io.Copy(io.Discard, r) // EOF: the child exited
-	}()
+	cmd, last, pid := child.Cmd, child.Last, child.Cmd.Process.Pid
 	looks, dead := 0, 0
 	for done := false; !done; {
 		select {
@@ -69,9 +46,9 @@ func TestAliveThroughExec(t *testing.T) {
 	if dead > 0 {
 		t.Errorf("Alive(%d) false %d times in %d looks while the process was exec'ing", pid, dead, looks)
 	}
-	stdin.Close()
-	// The child exited once its stdout reads EOF... but the reader is
-	// ours; wait for the zombie: the parent (this test) has not reaped it.
+	child.End()
+	// The child exits; this test, its parent, has not reaped it yet: a
+	// zombie.
 	for Alive(pid) {
 		runtime.Gosched()
 	}

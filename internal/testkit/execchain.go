@@ -1,8 +1,11 @@
 package testkit
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"runtime"
 	"slices"
 	"strconv"
@@ -40,3 +43,51 @@ func ExecChain(last func()) {
 	fmt.Fprintln(os.Stderr, "testkit: exec:", <-errc)
 	os.Exit(2)
 }
+
+// ExecChainLast is the last program of a chain that StartExecChain runs:
+// it says "last" on stdout and waits for its stdin to close (End).
+func ExecChainLast() {
+	os.Stdout.WriteString("last\n")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+// ExecChainChild is a child that replaces itself by itself, started by
+// StartExecChain.
+type ExecChainChild struct {
+	Cmd *exec.Cmd
+	// Last is closed once the last program of the chain runs.
+	Last  chan struct{}
+	stdin io.Closer
+}
+
+// StartExecChain starts bin, a test binary whose TestMain calls
+// ExecChain(ExecChainLast), to exec itself n times (ExecChain); its last
+// program runs until End. The caller waits for it (Cmd.Wait).
+func StartExecChain(bin string, n int) (*ExecChainChild, error) {
+	cmd := exec.Command(bin, "-test.run=^$")
+	cmd.Env = append(os.Environ(), ExecChainEnv+"="+strconv.Itoa(n))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &ExecChainChild{Cmd: cmd, Last: make(chan struct{}), stdin: stdin}
+	go func() {
+		r := bufio.NewReader(stdout)
+		if line, _ := r.ReadString('\n'); line == "last\n" {
+			close(c.Last)
+		}
+		_, _ = io.Copy(io.Discard, r) // until the child exits
+	}()
+	return c, nil
+}
+
+// End lets the last program of the chain exit.
+func (c *ExecChainChild) End() { c.stdin.Close() }
