@@ -9,6 +9,7 @@ package procfs
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -165,8 +166,8 @@ func Exe(pid int) (string, error) {
 		switch {
 		case err == nil:
 			return strings.TrimSuffix(exe, " (deleted)"), nil
-		case ended || time.Now().After(deadline):
-			return "", err
+		case ended || !errors.Is(err, fs.ErrNotExist) || time.Now().After(deadline):
+			return "", err // gone, or not ours to read (EACCES)
 		case !execing(pid):
 			ended = true // or the exec just ended: one more look
 		default:
