@@ -214,18 +214,8 @@ func runApps(ctx context.Context, d appDefaults, x *appsFlags, a *agentFlags, u 
 		stopServing = serveBeyond(ctx, handedOver, agenthost.NewServer(host, secret, log), ln)
 	}
 	notifyReady(log)
-	err = host.Run(serveCtx, hup)
-	wait()
-	lock.Unlock()
-	if serr := stopServing(); err == nil {
-		err = serr
-	}
-	closeNotifier(ctx, notifier)
-	if s := *succ; s != nil { // the successor is the agent now, whatever this one's end
-		log.Info("agent update: handed over; this agent exits", "version", s.Version, "pid", s.PID(), "err", err)
-		return s.Release()
-	}
-	if err == nil {
+	handed, err := endAgent(ctx, host.Run(serveCtx, hup), wait, lock, stopServing, notifier, succ, log)
+	if err == nil && !handed {
 		log.Info("agent stopped; the apps keep running")
 	}
 	return err

@@ -194,17 +194,7 @@ func runAgent(ctx context.Context, c *Config, a *agentFlags, log *slog.Logger) e
 		srv := agenthost.NewServer(&agenthost.Single{Agent: agent, Layout: layout, Metrics: reg}, secret, log)
 		stopServing = serveBeyond(ctx, handedOver, srv, ln)
 	}
-	err = loop.Run(serveCtx)
-	wait()
-	lock.Unlock() // the agent is done: delivering what is queued needs no lock
-	if serr := stopServing(); err == nil {
-		err = serr
-	}
-	closeNotifier(ctx, notifier)
-	if s := *succ; s != nil { // the successor is the agent now, whatever this one's end
-		log.Info("agent update: handed over; this agent exits", "version", s.Version, "pid", s.PID(), "err", err)
-		return s.Release()
-	}
+	_, err = endAgent(ctx, loop.Run(serveCtx), wait, lock, stopServing, notifier, succ, log)
 	return err
 }
 

@@ -417,3 +417,24 @@ func runAppsUpdater(ctx context.Context, up *selfupdate.Updater, sched reconcile
 	}()
 	return &s, func() { <-done }
 }
+
+// endAgent is an agent's last steps once its loop ended with err, in the
+// order a handover needs (run --dir and --apps-dir alike): wait for the
+// updater, let go of the lock (delivering what is queued needs none; a
+// successor waits for it), stop serving (a successor has the shared
+// socket by then), deliver what is queued, and, when it handed over, end
+// as the successor says (Successor.Release). handed says whether it did.
+func endAgent(ctx context.Context, err error, wait func(), lock *reconcile.Lock, stopServing func() error,
+	notifier *notify.Sender, succ **selfupdate.Successor, log *slog.Logger) (handed bool, _ error) {
+	wait()
+	lock.Unlock()
+	if serr := stopServing(); err == nil {
+		err = serr
+	}
+	closeNotifier(ctx, notifier)
+	if s := *succ; s != nil { // the successor is the agent now, whatever this one's end
+		log.Info("agent update: handed over; this agent exits", "version", s.Version, "pid", s.PID(), "err", err)
+		return true, s.Release()
+	}
+	return false, err
+}
